@@ -1,0 +1,34 @@
+# Careloop: `make run` serves on http://127.0.0.1:5000, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
+
+.PHONY: install run test migrate publish clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	mkdir -p instance
+	$(BIN)/careloop db upgrade
+
+publish: migrate
+	$(BIN)/careloop publish --by make-run workflows/*/
+
+run: publish
+	$(BIN)/careloop serve --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

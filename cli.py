@@ -1,0 +1,140 @@
+"""The `careloop` command: thin wrappers that parse, call the engine or the pack loader, and print.
+
+Also reachable as `flask --app wsgi careloop …`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from engine.errors import CareloopError
+from engine.services import Services
+from engine.simulation import ScenarioError, simulate
+from engine.store.db import database_url, make_engine, make_session_factory
+from engine.store.migrate import upgrade
+from engine.store.models import PackVersion
+from workflows.errors import PackInvalid
+from workflows.scenario import check_expectations, load_scenario
+from workflows.validate import checked_source
+
+
+@click.group(help="Careloop: configurable customer-service workflows.")
+def careloop() -> None:
+    """The command group; sub-commands below."""
+
+
+def _fail(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(1)
+
+
+@careloop.command(help="Check packs (schema and meaning); print file:line:column errors.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    failed: list[str] = []
+    for path in paths:
+        try:
+            source = checked_source(path)
+        except PackInvalid as exc:
+            failed.extend(str(error) for error in exc.errors)
+            continue
+        click.echo(f"{path}: ok ({source.name}, {len(source.files)} files)")
+    if failed:
+        _fail(failed)
+
+
+@careloop.command(help="Validate and publish packs as new immutable versions.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--by", default="cli", show_default=True, help="Who publishes (kept in history).")
+@click.option("--map", "mappings", multiple=True, metavar="TYPE.STAGE=STAGE",
+              help="Move open records of a removed stage to a stage of the new version.")
+def publish(paths: tuple[Path, ...], by: str, mappings: tuple[str, ...]) -> None:
+    stage_map = dict(_mapping(m) for m in mappings)
+    services = Services(make_session_factory(make_engine()))
+    for path in paths:
+        try:
+            source = checked_source(path)
+            result = services.publish(source, by=by, stage_map=stage_map)
+        except PackInvalid as exc:
+            _fail([str(error) for error in exc.errors])
+        except CareloopError as exc:
+            _fail([f"{path}: {exc}"])
+        version = result.version
+        state = "published" if result.created else "unchanged"
+        moved = "".join(f", moved {n} from {t}.{s}" for (t, s), n in result.moved.items())
+        click.echo(f"{version.pack} v{version.version}: {state}{moved}")
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old or not new:
+        raise click.BadParameter(f"'{text}' should read TYPE.STAGE=STAGE or STAGE=STAGE")
+    return old.strip(), new.strip()
+
+
+@careloop.command(help="Run a scenario on a virtual clock and print its timeline.")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def simulate_command(scenario: Path, as_json: bool) -> None:
+    try:
+        loaded = load_scenario(scenario)
+        timeline = simulate(checked_source(loaded.pack_path), loaded.scenario)
+    except PackInvalid as exc:
+        _fail([str(error) for error in exc.errors])
+    except ScenarioError as exc:
+        _fail([str(exc)])
+    if as_json:
+        click.echo(json.dumps(timeline.as_json(), ensure_ascii=False))
+    else:
+        for event in timeline.events:
+            click.echo(f"{event['at']}  {event['ref']:<12} {event['kind']}")
+        click.echo("")
+        for ref, state in timeline.records.items():
+            deadlines = ", ".join(f"{k} {v}" for k, v in state["deadlines"].items())
+            click.echo(f"{ref}: {state['stage']} ({deadlines})")
+    problems = check_expectations(loaded, timeline)
+    if problems:
+        _fail(problems)
+
+
+simulate_command.name = "simulate"
+
+
+@careloop.group(help="Database schema.")
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade", help="Migrate the database to the newest schema.")
+def db_upgrade() -> None:
+    upgrade(make_engine())
+    click.echo(f"database at head: {make_engine().url.render_as_string(hide_password=True)}")
+
+
+@careloop.command(help="List published packs and their versions.")
+def packs() -> None:
+    with make_session_factory(make_engine())() as session:
+        for version in session.scalars(select(PackVersion).order_by(PackVersion.pack,
+                                                                     PackVersion.version)):
+            click.echo(f"{version.pack} v{version.version}  {version.published_at:%Y-%m-%d %H:%M}"
+                       f"  by {version.published_by}  {version.source_hash[:12]}")
+
+
+@careloop.command(help="Serve the web app (development server).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    from wsgi import create_app
+
+    click.echo(f"Careloop on http://{host}:{port}  (database {database_url()})")
+    create_app().run(host=host, port=port, threaded=True)
+
+
+def main() -> None:
+    careloop(prog_name="careloop")

@@ -1,0 +1,79 @@
+"""Pack expressions (guards, routing rules) compiled in Jinja2's sandbox, never `eval`.
+
+A bad expression is refused when the pack is loaded, not at 3 a.m.: syntax,
+unknown names and any attribute starting with `_` (`__class__` and friends)
+are load-time errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+_ENV = ImmutableSandboxedEnvironment()
+
+
+class ExpressionError(ValueError):
+    """An expression that does not compile, with a hint that says how to fix it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled, sandboxed expression and the text it came from."""
+
+    source: str
+    _compiled: Callable[..., Any] = field(repr=False, compare=False)
+
+    def evaluate(self, context: Mapping[str, Any]) -> Any:
+        return self._compiled(**context)
+
+    def holds(self, context: Mapping[str, Any]) -> bool:
+        return bool(self.evaluate(context))
+
+
+def compile_expression(source: str, names: Iterable[str]) -> Expression:
+    """Compile `source`, allowing only the given top-level names."""
+    allowed = sorted(names)
+    try:
+        tree = _ENV.parse("{{ (" + source + ") }}")
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(
+            f"expression does not parse: {exc.message}",
+            "write it as in Jinja2, e.g. record.priority == 'P0' and customer.tier == 'vip'",
+        ) from None
+    _refuse_private_access(tree)
+    for name in sorted(meta.find_undeclared_variables(tree)):
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(allowed)}"
+            raise ExpressionError(f"unknown name '{name}' in expression", hint)
+    return Expression(source, _ENV.compile_expression(source, undefined_to_none=True))
+
+
+def _refuse_private_access(tree: nodes.Template) -> None:
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Const)):
+        if isinstance(node, nodes.Getattr):
+            attr: object = node.attr
+        elif isinstance(node, nodes.Getitem):
+            attr = _constant_key(node)
+        else:  # a dunder string handed to a filter such as attr()
+            attr = node.value if isinstance(node.value, str) and node.value.startswith("__") else None
+        if isinstance(attr, str) and attr.startswith("_"):
+            raise ExpressionError(
+                f"'{attr}' is not allowed in expressions",
+                "names starting with '_' reach Python internals; use the record's fields",
+            )
+
+
+def _constant_key(node: nodes.Getitem) -> object:
+    return node.arg.value if isinstance(node.arg, nodes.Const) else None

@@ -1,0 +1,33 @@
+"""Follow-ups (R-3.2, R-3.3): repeating while a record sits in some stages, or once after entering one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from engine.journal import add_timer, cancel_timers
+from engine.sla import offset
+from engine.spec import FollowUpSpec, PackSpec, RecordTypeSpec, StageSpec
+from engine.store.models import Record
+
+
+def on_stage_change(session: Session, pack: PackSpec, rtype: RecordTypeSpec, record: Record,
+                    old: StageSpec | None, new: StageSpec, now: datetime) -> None:
+    """Arm the follow-ups whose stages the record enters; cancel those whose stages it leaves."""
+    for followup in rtype.followups.values():
+        selector = followup.while_in or followup.on_entering
+        if selector is None:
+            continue
+        was_in = old is not None and selector.matches(old)
+        is_in = selector.matches(new) and not new.is_closed
+        if is_in and not was_in:
+            add_timer(session, record, "followup", followup.name, next_due(pack, followup, now), now)
+        elif was_in and not is_in:
+            cancel_timers(session, record, kinds=["followup"], name=followup.name)
+
+
+def next_due(pack: PackSpec, followup: FollowUpSpec, start: datetime) -> datetime:
+    amount = followup.every or followup.after
+    assert amount is not None
+    return offset(pack, followup.calendar, start, amount)

@@ -1,0 +1,200 @@
+"""Use cases on records: create one (intake, R-1) and move one through a transition (R-2, R-3).
+
+Each runs inside a caller's unit of work and writes the record, its history,
+its SLA clocks and its timers in that one transaction. Two transitions racing
+on one record: the optimistic row version lets one win; the other gets a
+ConflictError when its unit of work commits, and nothing of it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import followups, sla
+from engine.clock import require_aware
+from engine.errors import InvalidInput, NotFound, TransitionRefused
+from engine.fieldvalues import coerce_values
+from engine.journal import add_event, cancel_timers
+from engine.spec import CORE_FIELDS, PackSpec, RecordTypeSpec, TransitionSpec
+from engine.store.models import Customer, PackVersion, Record
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """What an intake brings: type, field values, and when its channel received it."""
+
+    record_type: str
+    fields: Mapping[str, Any]
+    channel: str | None = None
+    category: str | None = None
+    priority: str | None = None
+    received_at: datetime | None = None
+    assignee: str | None = None
+
+
+def create_record(session: Session, pack: PackSpec, version: PackVersion, new: NewRecord, *,
+                  actor: str, now: datetime) -> Record:
+    """Create a record on `version`; its SLA clocks start at `received_at` (default: now)."""
+    rtype = pack.record_type(new.record_type)
+    received_at = require_aware(new.received_at) if new.received_at else now
+    if received_at > now:
+        raise InvalidInput(f"received_at {received_at.isoformat()} lies in the future",
+                           fields={"received_at": "must not be later than now"})
+    core = coerce_values(pack, rtype, {
+        "channel": new.channel, "category": new.category,
+        "priority": new.priority or pack.default_priority, "assignee": new.assignee,
+    })
+    values = coerce_values(pack, rtype, new.fields)
+    _require(rtype, values, [f.id for f in rtype.fields.values() if f.required])
+    if pack.channels and core["channel"] is None:
+        raise InvalidInput("channel is required", fields={"channel": "required"})
+    stage = rtype.stage(rtype.initial)
+    record = Record(
+        pack_version_id=version.id, pack=pack.name, record_type=rtype.id, stage=stage.id,
+        stage_kind=stage.kind, is_open=True, priority=core["priority"],
+        priority_rank=pack.priority_rank(core["priority"]), channel=core["channel"],
+        category=core["category"], assignee=core["assignee"],
+        customer=_customer(session, rtype, values, now), fields=values,
+        received_at=received_at, created_at=now, updated_at=now,
+    )
+    session.add(record)
+    session.flush()
+    add_event(session, record, now, f"stage.{stage.id}", actor=actor, to_stage=stage.id,
+              changes={k: v for k, v in {**core, **values}.items() if v is not None})
+    sla.start_clocks(session, pack, rtype, record, now)
+    followups.on_stage_change(session, pack, rtype, record, None, stage, now)
+    record.next_deadline = sla.nearest_deadline(record)
+    return record
+
+
+def apply_transition(session: Session, pack: PackSpec, record: Record, transition_id: str,
+                     form: Mapping[str, Any], *, actor: str, now: datetime) -> Record:
+    """Check stage, required fields and guard; write values, effects, history and clocks."""
+    rtype = pack.record_type(record.record_type)
+    transition = _transition(rtype, record, transition_id)
+    asked = {f.field for f in transition.form}
+    extra = sorted(set(form) - asked)
+    if extra:
+        raise InvalidInput(
+            f"transition '{transition.id}' does not ask for {', '.join(extra)}",
+            fields={name: "not part of this form" for name in extra})
+    values = coerce_values(pack, rtype, form)
+    _require(rtype, values, [f.field for f in transition.form if f.required])
+    current = {**record.fields, **{name: getattr(record, name) for name in CORE_FIELDS}}
+    context = {"record": {**current, **values, "stage": record.stage},
+               "customer": _customer_view(record.customer), "form": values}
+    if transition.guard is not None and not transition.guard.holds(context):
+        raise TransitionRefused(
+            f"transition '{transition.id}' is not allowed for record {record.id} now: "
+            f"its condition `{transition.guard.source}` does not hold")
+    values.update(_effects(pack, transition, context))
+    changes = _write(pack, record, values, current)
+    old, new = rtype.stage(record.stage), rtype.stage(transition.target)
+    record.stage, record.stage_kind = new.id, new.kind
+    record.is_open = not new.is_closed
+    record.closed_at = now if new.is_closed else None
+    record.updated_at = now
+    add_event(session, record, now, f"stage.{new.id}", actor=actor, transition=transition.id,
+              from_stage=old.id, to_stage=new.id, changes=changes)
+    sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
+    followups.on_stage_change(session, pack, rtype, record, old, new, now)
+    record.next_deadline = sla.nearest_deadline(record)
+    if new.is_closed:
+        cancel_timers(session, record)
+    return record
+
+
+def get_record(session: Session, record_id: int) -> Record:
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound(f"record {record_id} does not exist")
+    return record
+
+
+def available_transitions(rtype: RecordTypeSpec, record: Record) -> list[TransitionSpec]:
+    return rtype.transitions_from(record.stage)
+
+
+def _transition(rtype: RecordTypeSpec, record: Record, transition_id: str) -> TransitionSpec:
+    transition = rtype.transitions.get(transition_id)
+    if transition is None:
+        raise NotFound(f"record type {rtype.id} has no transition '{transition_id}'")
+    if record.stage not in transition.sources:
+        possible = ", ".join(t.id for t in rtype.transitions_from(record.stage)) or "none"
+        raise TransitionRefused(
+            f"record {record.id} is in stage '{record.stage}'; '{transition_id}' starts from "
+            f"{', '.join(transition.sources)} (possible now: {possible})")
+    return transition
+
+
+def _require(rtype: RecordTypeSpec, values: Mapping[str, Any], required: list[str]) -> None:
+    missing = [name for name in required if values.get(name) in (None, "")]
+    if missing:
+        labels = ", ".join(rtype.fields[n].label if n in rtype.fields else n for n in missing)
+        raise InvalidInput(f"required: {labels}", fields={n: "required" for n in missing})
+
+
+def _effects(pack: PackSpec, transition: TransitionSpec,
+             context: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for effect in transition.effects:
+        if effect.kind == "set":
+            values.update(effect.values)
+        else:
+            values["department"] = route(pack, context)
+    return values
+
+
+def route(pack: PackSpec, context: Mapping[str, Any]) -> str | None:
+    """The department of the first routing rule that holds (R-2.2)."""
+    for rule in pack.routing:
+        if rule.when is None or rule.when.holds(context):
+            return rule.department
+    return None
+
+
+def _write(pack: PackSpec, record: Record, values: Mapping[str, Any],
+           current: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply values to the record; return {field: [old, new]} for those that changed."""
+    changes = {name: [current.get(name), value] for name, value in values.items()
+               if current.get(name) != value}
+    fields = dict(record.fields)
+    for name, value in values.items():
+        if name in CORE_FIELDS:
+            setattr(record, name, value)
+        else:
+            fields[name] = value
+    record.fields = fields
+    if "priority" in values and values["priority"]:
+        record.priority_rank = pack.priority_rank(values["priority"])
+    return changes
+
+
+def _customer(session: Session, rtype: RecordTypeSpec, values: Mapping[str, Any],
+              now: datetime) -> Customer | None:
+    """Link the record to its customer by number, creating the customer on first contact."""
+    number = next((values[f.id] for f in rtype.fields.values()
+                   if f.type == "customer" and values.get(f.id)), None)
+    if number is None:
+        return None
+    customer = session.scalars(select(Customer).where(Customer.number == number)).first()
+    if customer is None:
+        name = next((values[f.id] for f in rtype.fields.values()
+                     if f.mask == "name" and values.get(f.id)), None)
+        contact = next((values[f.id] for f in rtype.fields.values()
+                        if f.type == "contact" and values.get(f.id)), None)
+        customer = Customer(number=number, name=name, contact=contact, created_at=now)
+        session.add(customer)
+    return customer
+
+
+def _customer_view(customer: Customer | None) -> dict[str, Any]:
+    if customer is None:
+        return {}
+    return {"number": customer.number, "tier": customer.tier}

@@ -1,0 +1,70 @@
+"""The engine's use cases behind one door: each opens a unit of work, asks the clock once, commits.
+
+The web, the API, the CLI, the scheduler and the simulator all call these;
+none of them touches the store's tables directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import records, timers, versions
+from engine.clock import Clock, SystemClock
+from engine.errors import ConflictError
+from engine.records import NewRecord
+from engine.store.models import Record
+from engine.store.uow import UnitOfWork
+from engine.versions import PackSource, PublishResult, SpecCache
+
+
+class Services:
+    """Use cases bound to a session factory, a clock and a spec cache."""
+
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock | None = None,
+                 specs: SpecCache | None = None) -> None:
+        self.session_factory = session_factory
+        self.clock = clock or SystemClock()
+        self.specs = specs or SpecCache()
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def publish(self, source: PackSource, *, by: str,
+                stage_map: Mapping[str, str] | None = None) -> PublishResult:
+        with self.uow() as uow:
+            result = versions.publish(uow.session, source, by=by, now=self.clock.now(),
+                                      stage_map=stage_map)
+            uow.commit()
+            return result
+
+    def create_record(self, pack: str, new: NewRecord, *, actor: str) -> Record:
+        with self.uow() as uow:
+            version = versions.latest_version(uow.session, pack)
+            spec = self.specs.of(version)
+            record = records.create_record(uow.session, spec, version, new, actor=actor,
+                                           now=self.clock.now())
+            uow.commit()
+            return record
+
+    def transition(self, record_id: int, transition_id: str, form: Mapping[str, Any], *,
+                   actor: str, expected_version: int | None = None) -> Record:
+        """Apply a transition; a stale `expected_version` or a lost race is a ConflictError."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            if expected_version is not None and record.row_version != expected_version:
+                raise ConflictError(record_id)
+            spec = self.specs.get(uow.session, record.pack_version_id)
+            records.apply_transition(uow.session, spec, record, transition_id, form,
+                                     actor=actor, now=self.clock.now())
+            try:
+                uow.commit()
+            except StaleDataError:
+                raise ConflictError(record_id) from None
+            return record
+
+    def fire_due(self, *, limit: int = 500) -> list[timers.Fired]:
+        return timers.fire_due(self.session_factory, self.specs, self.clock.now(), limit=limit)

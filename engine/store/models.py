@@ -1,0 +1,180 @@
+"""The store's tables as typed SQLAlchemy 2 models: packs, records, history, SLA clocks, timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, WriteOnlyMapped, mapped_column, relationship
+
+from engine.store.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Model(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class PackVersion(Model):
+    """An immutable published version of a pack: its YAML files, their data and who published it."""
+
+    __tablename__ = "pack_versions"
+    __table_args__ = (UniqueConstraint("pack", "version", name="uq_pack_versions_pack_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int]
+    files: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]]
+    source_hash: Mapped[str] = mapped_column(String(64))
+    published_by: Mapped[str] = mapped_column(String(128))
+    published_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
+class Customer(Model):
+    """Who a record is about; one customer, one view (R-1.7)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Record(Model):
+    """A running instance of a pack's record type, pinned to the version it started on."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        # The work queue: open records by urgency, then the nearest SLA deadline (R-2.6).
+        Index("ix_records_queue", "is_open", "priority_rank", "next_deadline"),
+        Index("ix_records_pack_stage", "pack", "record_type", "stage", "is_open"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_version_id: Mapped[int] = mapped_column(ForeignKey("pack_versions.id"), index=True)
+    pack: Mapped[str] = mapped_column(String(64))
+    record_type: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(64))
+    stage_kind: Mapped[str] = mapped_column(String(16))
+    is_open: Mapped[bool] = mapped_column(default=True)
+    priority: Mapped[str] = mapped_column(String(32))
+    priority_rank: Mapped[int]
+    channel: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(128), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    fields: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    next_deadline: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
+    pack_version: Mapped[PackVersion] = relationship(lazy="joined")
+    customer: Mapped[Customer | None] = relationship()
+    events: WriteOnlyMapped[RecordEvent] = relationship(
+        back_populates="record", order_by="RecordEvent.id"
+    )
+    clocks: Mapped[list[SlaClock]] = relationship(
+        back_populates="record", order_by="SlaClock.id", lazy="selectin"
+    )
+
+
+class RecordEvent(Model):
+    """Append-only history: who did what to a record, when, from which stage to which."""
+
+    __tablename__ = "record_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(96))
+    transition: Mapped[str | None] = mapped_column(String(64))
+    from_stage: Mapped[str | None] = mapped_column(String(64))
+    to_stage: Mapped[str | None] = mapped_column(String(64))
+    changes: Mapped[dict[str, Any]]
+
+    record: Mapped[Record] = relationship(back_populates="events")
+
+
+class SlaClock(Model):
+    """One SLA target of one record: budget, working time used, pauses, deadline and outcome."""
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (UniqueConstraint("record_id", "target", name="uq_sla_clocks_record_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
+    target: Mapped[str] = mapped_column(String(64))
+    calendar: Mapped[str] = mapped_column(String(64))
+    working: Mapped[bool]
+    budget_seconds: Mapped[float]
+    warning_fraction: Mapped[float]
+    started_at: Mapped[datetime]
+    running_since: Mapped[datetime | None]
+    consumed_seconds: Mapped[float] = mapped_column(default=0.0)
+    warning_at: Mapped[datetime | None]
+    deadline: Mapped[datetime | None]
+    warned_at: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+
+    record: Mapped[Record] = relationship(back_populates="clocks")
+
+    @property
+    def is_running(self) -> bool:
+        return self.running_since is not None and self.met_at is None
+
+
+class Timer(Model):
+    """Something due at a time (SLA warning, breach, escalation step, follow-up), claimed by a sweep."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("sla_clocks.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    step: Mapped[int | None]
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class Notification(Model):
+    """An outbox row: someone must be told something about a record (escalations, follow-ups)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_pending", "delivered_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
+    created_at: Mapped[datetime]
+    audience: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(96))
+    detail: Mapped[dict[str, Any]]
+    delivered_at: Mapped[datetime | None]

@@ -1,0 +1,114 @@
+"""Shared fixtures: migrated databases (SQLite always, PostgreSQL where a server answers), a virtual clock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from engine.clock import VirtualClock
+from engine.services import Services
+from engine.store.db import make_engine, make_session_factory
+from engine.store.migrate import upgrade
+from engine.store.models import Model
+from engine.versions import PackSource
+
+ROOT = Path(__file__).resolve().parents[1]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PG_URL = os.environ.get("CARELOOP_TEST_PG_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_available() -> bool:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def require_pg() -> None:
+    """Skip where no server answers; in CI (CARELOOP_REQUIRE_PG=1) that is a failure instead."""
+    if not pg_available():
+        if os.environ.get("CARELOOP_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL does not answer at {PG_URL}, and CI requires it")
+        pytest.skip("PostgreSQL does not answer")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per run; each test copies it (faster than migrating anew)."""
+    path = tmp_path_factory.mktemp("template") / "careloop.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A database of its own on the PostgreSQL server, migrated once, dropped at the end."""
+    require_pg()
+    name = f"careloop_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(engine: Engine) -> None:
+    tables = ", ".join(t.name for t in Model.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database: every engine test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "careloop.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+    else:
+        engine = make_engine(request.getfixturevalue("pg_database"))
+        _truncate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """Monday 2026-11-23 09:00 in Shanghai, a plain working day."""
+    return VirtualClock(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture(scope="session")
+def after_sales() -> PackSource:
+    from workflows.validate import checked_source
+
+    return checked_source(ROOT / "workflows" / "after_sales")
+
+
+@pytest.fixture
+def services(db_engine: Engine, clock: VirtualClock, after_sales: PackSource) -> Services:
+    """Services on a fresh database with the default pack published."""
+    service = Services(make_session_factory(db_engine), clock)
+    service.publish(after_sales, by="test")
+    return service

@@ -1,0 +1,74 @@
+"""`careloop simulate` pins the SLA arithmetic of the default pack in virtual time (R-2.4, R-2.8)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import careloop
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "workflows" / "after_sales" / "scenarios"
+
+
+def simulate(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(careloop, ["simulate", *args])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_shipped_scenario_meets_its_expectations(scenario: Path) -> None:
+    code, output = simulate(str(scenario))
+    assert code == 0, output
+
+
+def test_json_output_is_one_object_with_records_and_events() -> None:
+    code, output = simulate(str(SCENARIOS / "p1_across_weekend.yaml"), "--json")
+    assert code == 0, output
+    result = json.loads(output)
+    washer = result["records"]["washer"]
+    assert washer["stage"] == "in_progress"
+    # R-2.4: P1 respond 4 working hours from Friday 16:00 is Monday 11:00 (Asia/Shanghai).
+    assert washer["deadlines"]["respond"] == "2026-11-23T11:00:00+08:00"
+    assert washer["deadlines"]["resolve"] == "2026-11-25T16:00:00+08:00"
+    kinds = [(e["at"], e["kind"]) for e in result["events"] if e["ref"] == "washer"]
+    assert ("2026-11-23T10:12:00+08:00", "sla.respond.warning") in kinds
+    assert ("2026-11-23T10:30:00+08:00", "sla.respond.met") in kinds
+    assert ("2026-11-25T16:00:00+08:00", "sla.resolve.breached") in kinds
+    assert all(e.keys() == {"at", "ref", "kind"} for e in result["events"])
+
+
+def test_a_failed_expectation_names_its_line_and_exits_1(tmp_path: Path) -> None:
+    text = (SCENARIOS / "p1_national_day.yaml").read_text(encoding="utf-8")
+    text = text.replace("respond: 2026-10-08T10:00:00+08:00", "respond: 2026-10-08T11:00:00+08:00")
+    (tmp_path / "wrong.yaml").write_text(text.replace("pack: ..", f"pack: {SCENARIOS.parent}"))
+    code, output = simulate(str(tmp_path / "wrong.yaml"))
+    assert code == 1
+    assert "fridge.deadlines.respond is 2026-10-08T10:00:00+08:00, expected" in output
+
+
+@pytest.mark.parametrize(("body", "line", "message"), [
+    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00\nsteps: []\n",
+     3, "'until' has no timezone offset"),
+    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00+08:00\n"
+     "steps:\n  - at: 2026-11-23T10:00:00+08:00\n    transition: {{ref: ghost, to: closed}}\n",
+     5, "unknown ref 'ghost'"),
+    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00+08:00\n"
+     "steps:\n  - at: 2026-11-23T10:00:00+08:00\n    create: {{ref: a, type: feedback, channel: phone,"
+     " fields: {{customer_no: C1, contact: '1', description: x}}}}\n"
+     "  - at: 2026-11-23T11:00:00+08:00\n    transition: {{ref: a, to: closed}}\n",
+     7, "no single transition from 'pending' to 'closed'"),
+    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00+08:00\n"
+     "stpes: []\n", 4, "unknown key 'stpes'"),
+    ("pack: {pack}\nstart: [oops\n", 3, "invalid YAML"),
+])
+def test_a_bad_scenario_is_file_line_message(tmp_path: Path, body: str, line: int,
+                                              message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(body.format(pack=SCENARIOS.parent), encoding="utf-8")
+    code, output = simulate(str(path))
+    assert code == 1
+    assert f"{path}:{line}: " in output and message in output, output

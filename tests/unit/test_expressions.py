@@ -1,0 +1,43 @@
+"""Pack expressions run in Jinja2's sandbox and fail at load time, not at 3 a.m. (R-8.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.expressions import ExpressionError, compile_expression
+
+NAMES = ("record", "customer", "form")
+
+
+def test_a_routing_rule_evaluates_over_the_record() -> None:
+    rule = compile_expression("record.category in ('quality', 'function')", NAMES)
+    assert rule.holds({"record": {"category": "quality"}})
+    assert not rule.holds({"record": {"category": "service"}})
+
+
+def test_a_missing_field_is_none_not_a_crash() -> None:
+    guard = compile_expression("form.visit_at or record.resources != 'on_site'", NAMES)
+    assert guard.holds({"record": {}, "form": {}})
+
+
+@pytest.mark.parametrize("source", [
+    "record.__class__",
+    "record['__class__']",
+    "record.x | attr('__class__')",
+    "record._private",
+])
+def test_reaching_python_internals_is_refused(source: str) -> None:
+    with pytest.raises(ExpressionError, match="not allowed"):
+        compile_expression(source, NAMES)
+
+
+def test_an_unknown_name_suggests_the_right_one() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression("recrod.priority == 'P0'", NAMES)
+    assert caught.value.message == "unknown name 'recrod' in expression"
+    assert caught.value.hint == "did you mean 'record'?"
+
+
+def test_a_syntax_error_is_an_expression_error() -> None:
+    with pytest.raises(ExpressionError, match="does not parse"):
+        compile_expression("record.priority ==", NAMES)

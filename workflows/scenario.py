@@ -1,0 +1,157 @@
+"""Scenario files for `careloop simulate`: read them with line numbers and check their expectations.
+
+A scenario names a pack (a folder relative to the scenario file), `start`
+and `until`, optional `customers`, timed `steps` (`create` or `transition`)
+and, optionally, what must come out (`expect`), so a scenario is both a
+rehearsal of a process and a test of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.simulation import Scenario, ScenarioError, Step, Timeline
+from workflows.errors import PackInvalid
+from workflows.yamlmarks import Marks, load_yaml
+
+TOP_KEYS = {"pack", "description", "start", "until", "customers", "steps", "expect"}
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    pack_path: Path
+    scenario: Scenario
+    expect: Mapping[str, Any]
+    marks: Marks
+
+
+def load_scenario(path: Path) -> LoadedScenario:
+    """Parse and check a scenario file; every problem is a ScenarioError with its line."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(file, 1, f"cannot read scenario: {exc.strerror}") from None
+    try:
+        data, marks = load_yaml(text, file)
+    except PackInvalid as exc:
+        first = exc.errors[0]
+        raise ScenarioError(file, first.line, first.message) from None
+    reader = _Reader(file, marks)
+    if not isinstance(data, dict):
+        raise ScenarioError(file, 1, "a scenario is a mapping with pack, start, until and steps")
+    for key in data:
+        if key not in TOP_KEYS:
+            reader.fail((key,), f"unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})")
+    pack = reader.require(data, (), "pack", str)
+    start = reader.moment(data, (), "start")
+    until = reader.moment(data, (), "until")
+    if until < start:
+        reader.fail(("until",), "until lies before start")
+    steps = tuple(reader.step(i, s, start, until) for i, s in enumerate(
+        reader.require(data, (), "steps", list)))
+    customers = tuple(data.get("customers") or [])
+    scenario = Scenario(file, start, until, steps, customers)
+    return LoadedScenario((path.parent / pack).resolve(), scenario, data.get("expect") or {}, marks)
+
+
+class _Reader:
+    def __init__(self, file: str, marks: Marks) -> None:
+        self.file, self.marks = file, marks
+
+    def fail(self, path: tuple[str | int, ...], message: str) -> None:
+        raise ScenarioError(self.file, self.marks.locate(path)[0], message)
+
+    def require(self, data: Mapping[str, Any], path: tuple[str | int, ...], key: str,
+                kind: type) -> Any:
+        if key not in data:
+            self.fail(path, f"missing '{key}'")
+        if not isinstance(data[key], kind):
+            self.fail((*path, key), f"'{key}' must be a {kind.__name__}")
+        return data[key]
+
+    def moment(self, data: Mapping[str, Any], path: tuple[str | int, ...], key: str) -> datetime:
+        value = data.get(key)
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                self.fail((*path, key), f"'{key}' is not an ISO 8601 time: {value}")
+        if not isinstance(value, datetime):
+            self.fail((*path, key) if key in data else path,
+                      f"'{key}' must be an ISO 8601 time with offset, e.g. 2026-11-23T09:00:00+08:00")
+        if value.tzinfo is None:
+            self.fail((*path, key), f"'{key}' has no timezone offset; add one such as +08:00")
+        return value
+
+    def step(self, index: int, data: Any, start: datetime, until: datetime) -> Step:
+        path: tuple[str | int, ...] = ("steps", index)
+        if not isinstance(data, dict):
+            self.fail(path, "a step is a mapping with 'at' and 'create' or 'transition'")
+        at = self.moment(data, path, "at")
+        if not start <= at <= until:
+            self.fail((*path, "at"), "step lies outside start … until")
+        actions = [k for k in ("create", "transition") if k in data]
+        if len(actions) != 1 or set(data) - {"at", "create", "transition", "note"}:
+            self.fail(path, "a step has 'at' and exactly one of 'create' or 'transition'")
+        action = actions[0]
+        body = self.require(data, path, action, dict)
+        self.require(body, (*path, action), "ref", str)
+        self.require(body, (*path, action), "type" if action == "create" else "to", str)
+        if "received_at" in body:
+            body = {**body, "received_at": self.moment(body, (*path, action), "received_at")}
+        return Step(at, action, body["ref"], body, self.marks.locate(path)[0])
+
+
+def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:
+    """Compare `expect` with what happened; each mismatch as `file:line: message`."""
+    file, marks, expect = loaded.scenario.file, loaded.marks, loaded.expect
+    problems = []
+    for ref, wanted in (expect.get("records") or {}).items():
+        actual = timeline.records.get(ref)
+        line = marks.locate(("expect", "records", ref))[0]
+        if actual is None:
+            problems.append(f"{file}:{line}: no record '{ref}'")
+            continue
+        for key, value in wanted.items():
+            got = actual.get(key)
+            if isinstance(value, dict):
+                for name, sub in value.items():
+                    if not _same(sub, (got or {}).get(name)):
+                        problems.append(f"{file}:{line}: {ref}.{key}.{name} is "
+                                        f"{(got or {}).get(name)}, expected {sub}")
+            elif not _same(value, got):
+                problems.append(f"{file}:{line}: {ref}.{key} is {got}, expected {value}")
+    for i, event in enumerate(expect.get("events") or []):
+        if not any(_matches(event, e) for e in timeline.events):
+            line = marks.locate(("expect", "events", i))[0]
+            problems.append(f"{file}:{line}: no event {_describe(event)}")
+    for i, event in enumerate(expect.get("absent") or []):
+        if any(_matches(event, e) for e in timeline.events):
+            line = marks.locate(("expect", "absent", i))[0]
+            problems.append(f"{file}:{line}: unexpected event {_describe(event)}")
+    return problems
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, datetime) or (isinstance(expected, str) and isinstance(actual, str)
+                                          and "T" in expected and "T" in actual):
+        try:
+            wanted = expected if isinstance(expected, datetime) else datetime.fromisoformat(expected)
+            return actual is not None and wanted == datetime.fromisoformat(actual)
+        except ValueError:
+            return False
+    return bool(expected == actual)
+
+
+def _matches(wanted: Mapping[str, Any], event: Mapping[str, str]) -> bool:
+    return all(_same(value, event.get(key)) for key, value in wanted.items())
+
+
+def _describe(event: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v.isoformat() if isinstance(v, datetime) else v}"
+                    for k, v in event.items())

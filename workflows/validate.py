@@ -1,0 +1,37 @@
+"""Validate a pack folder end to end (YAML, schema, meaning) and hand the engine what it publishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.packspec import build_pack_spec, jsonable
+from engine.versions import PackSource
+from workflows.errors import PackError, PackInvalid
+from workflows.loader import LoadedPack, load_pack, load_pack_from_files
+from workflows.schema import schema_errors
+
+
+def pack_errors(pack: LoadedPack) -> list[PackError]:
+    """Every problem of a loaded pack: shapes first, then, if the shapes hold, meaning."""
+    errors = schema_errors(pack)
+    if errors:
+        return errors
+    _spec, problems = build_pack_spec(pack.data)
+    return [pack.error(p.path, p.message, p.hint) for p in problems]
+
+
+def source_of(pack: LoadedPack) -> PackSource:
+    """Check `pack` and return what the engine publishes; raise PackInvalid with every error."""
+    errors = pack_errors(pack)
+    if errors:
+        raise PackInvalid(errors)
+    return PackSource(pack.name, dict(pack.files), jsonable(pack.data), pack.source_hash)
+
+
+def checked_source(folder: str | Path) -> PackSource:
+    return source_of(load_pack(folder))
+
+
+def checked_files(name: str, files: dict[str, str], display_folder: str) -> PackSource:
+    """The same for files edited in memory (the admin's YAML editor)."""
+    return source_of(load_pack_from_files(name, files, display_folder))
