@@ -33,8 +33,8 @@ def masked_fields(rtype: RecordTypeSpec, fields: Mapping[str, Any]) -> dict[str,
         value = shown.get(name)
         if not isinstance(value, str) or not value:
             continue
-        if spec.type == "contact":
-            shown[name] = mask_contact(value)
-        elif spec.mask == "name":
+        if spec.mask == "name":
             shown[name] = mask_name(value)
+        elif spec.type == "contact" or spec.mask in ("phone", "email"):
+            shown[name] = mask_contact(value)
     return shown

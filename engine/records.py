@@ -46,11 +46,15 @@ def create_record(session: Session, pack: PackSpec, version: PackVersion, new: N
     if received_at > now:
         raise InvalidInput(f"received_at {received_at.isoformat()} lies in the future",
                            fields={"received_at": "must not be later than now"})
-    core = coerce_values(pack, rtype, {
-        "channel": new.channel, "category": new.category,
-        "priority": new.priority or pack.default_priority, "assignee": new.assignee,
-    })
-    values = coerce_values(pack, rtype, new.fields)
+    core_raw = {"channel": new.channel, "category": new.category,
+                "priority": new.priority or pack.default_priority, "assignee": new.assignee}
+    clash = sorted(set(new.fields) & set(CORE_FIELDS))
+    if clash:
+        raise InvalidInput(f"{', '.join(clash)} are record attributes, not fields",
+                           fields={name: "give it beside the fields" for name in clash})
+    checked = coerce_values(pack, rtype, {**core_raw, **new.fields})
+    core = {name: checked.pop(name) for name in core_raw}
+    values = checked
     _require(rtype, values, [f.id for f in rtype.fields.values() if f.required])
     if pack.channels and core["channel"] is None:
         raise InvalidInput("channel is required", fields={"channel": "required"})

@@ -58,9 +58,9 @@ class Services:
             if expected_version is not None and record.row_version != expected_version:
                 raise ConflictError(record_id)
             spec = self.specs.get(uow.session, record.pack_version_id)
-            records.apply_transition(uow.session, spec, record, transition_id, form,
-                                     actor=actor, now=self.clock.now())
-            try:
+            try:  # the stale row shows at the first flush or at the commit
+                records.apply_transition(uow.session, spec, record, transition_id, form,
+                                         actor=actor, now=self.clock.now())
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None

@@ -73,7 +73,7 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate(engine: Engine) -> None:
+def truncate(engine: Engine) -> None:
     tables = ", ".join(t.name for t in Model.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -88,7 +88,7 @@ def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
         engine = make_engine(f"sqlite:///{path}")
     else:
         engine = make_engine(request.getfixturevalue("pg_database"))
-        _truncate(engine)
+        truncate(engine)
     yield engine
     engine.dispose()
 

@@ -78,12 +78,12 @@ def schema_errors(pack: LoadedPack) -> list[PackError]:
 def _explain(pack: LoadedPack, error: ValidationError) -> list[PackError]:
     """Turn one jsonschema error into short messages placed at the value (or key) concerned."""
     path = tuple(error.absolute_path)
-    instance, keyword, value = error.instance, error.validator, error.validator_value
-    if error.schema.get("x-careloop-kind") == "duration":
+    instance, keyword, value, schema = _parts(error)
+    if schema.get("x-careloop-kind") == "duration":
         return _duration(pack, path, instance)
     if keyword == "additionalProperties":
-        extras = _extra_keys(instance, error.schema)
-        return [_unknown_key(pack, (*path, key), error.schema) for key in extras]
+        extras = _extra_keys(instance, schema)
+        return [_unknown_key(pack, (*path, key), schema) for key in extras]
     if keyword in ("oneOf", "anyOf"):
         return _explain_choice(pack, error)
     if keyword == "required":
@@ -101,11 +101,10 @@ def _explain(pack: LoadedPack, error: ValidationError) -> list[PackError]:
 
 def _describe(error: ValidationError) -> tuple[str, str | None]:
     """Message and hint for errors about one value."""
-    instance, keyword, value = error.instance, error.validator, error.validator_value
-    schema: dict[str, Any] = error.schema
+    instance, keyword, value, schema = _parts(error)
     hint = schema.get("x-careloop-hint")
     if keyword == "type":
-        return _type_message([value] if isinstance(value, str) else value, instance)
+        return _type_message(_expected_types(error), instance)
     if keyword == "enum":
         message = f"{_quote(instance)} is not one of {', '.join(map(str, value))}"
         return message, _did_you_mean(instance, value)
@@ -121,6 +120,18 @@ def _describe(error: ValidationError) -> tuple[str, str | None]:
         allowed = ", ".join(schema.get("properties", {}))
         return f"this {what} must not be empty", f"use {allowed}" if allowed else None
     return "invalid value", _shorten(error.message, 80)
+
+
+def _parts(error: ValidationError) -> tuple[Any, str, Any, dict[str, Any]]:
+    """Instance, keyword, keyword value and schema of an error, which jsonschema types loosely."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return error.instance, str(error.validator), error.validator_value, schema
+
+
+def _expected_types(error: ValidationError) -> list[str]:
+    """The JSON types a `type` error asked for."""
+    value = error.validator_value
+    return [value] if isinstance(value, str) else list(value)  # type: ignore[arg-type]
 
 
 def _type_message(expected: list[str], instance: object) -> tuple[str, str | None]:
@@ -163,25 +174,26 @@ def _unknown_key(pack: LoadedPack, path: DataPath, schema: dict[str, Any]) -> Pa
 
 def _explain_choice(pack: LoadedPack, error: ValidationError) -> list[PackError]:
     """oneOf/anyOf: explain the alternative the author evidently meant, not all of them."""
-    path, instance = tuple(error.absolute_path), error.instance
+    path = tuple(error.absolute_path)
+    instance, _, value, schema = _parts(error)
     if not error.context:  # valid under several: only our required-only shapes can overlap
-        shapes = [branch.get("required", []) for branch in error.validator_value]
+        shapes = [branch.get("required", []) for branch in value]
         keys = [shape[0] for shape in shapes if shape and set(shape) <= set(instance)]
         return [pack.error(path, f"use only one of {_or(keys)}", key=True)]
     branches: dict[int, list[ValidationError]] = {}
     for sub in error.context:
-        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
     own = {i: [e for e in errs if not e.relative_path] for i, errs in branches.items()}
     fitting = [i for i in branches if not any(e.validator == "type" for e in own[i])]
     if not fitting:
-        types = [e.validator_value for errs in own.values() for e in errs if e.validator == "type"]
-        expected = [t for each in types for t in ([each] if isinstance(each, str) else each)]
-        return [pack.error(path, *_type_message(expected, instance))]
+        types = [t for errs in own.values() for e in errs if e.validator == "type"
+                 for t in _expected_types(e)]  # fmt: skip
+        return [pack.error(path, *_type_message(types, instance))]
     missing = {i: [e for e in own[i] if e.validator == "required"] for i in fitting}
     if all(missing.values()):
-        if any(key in instance for key in error.schema.get("dependentRequired", {})):
+        if any(key in instance for key in schema.get("dependentRequired", {})):
             return []  # the dependentRequired error already names the key to add
-        shapes = [missing[i][0].validator_value for i in fitting]
+        shapes = [_parts(missing[i][0])[2] for i in fitting]
         keys = [next(k for k in shape if k not in instance) for shape in shapes]
         return [pack.error(path, f"missing one of {_or(keys)}", key=True)]
     best = min(fitting, key=lambda i: (len(missing[i]), i))
@@ -226,4 +238,6 @@ def _kind(value: object) -> str:
         return f"number {value}"
     if isinstance(value, str):
         return f"text {_quote(value)}"
-    return {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict | list):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return type(value).__name__

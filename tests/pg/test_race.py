@@ -1,0 +1,88 @@
+"""Two transitions racing on one record over two PostgreSQL connections: one wins, one conflicts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from engine.clock import VirtualClock
+from engine.errors import ConflictError
+from engine.records import NewRecord
+from engine.services import Services
+from engine.store.db import make_engine, make_session_factory
+from engine.store.models import RecordEvent, SlaClock, Timer
+from engine.versions import PackSource
+from tests.conftest import truncate
+
+pytestmark = pytest.mark.pg
+
+
+class RendezvousClock:
+    """Both racers read the clock after loading the record: neither commits before both loaded."""
+
+    def __init__(self, inner: VirtualClock, parties: int) -> None:
+        self.inner = inner
+        self.barrier = threading.Barrier(parties, timeout=20)
+
+    def now(self) -> datetime:
+        self.barrier.wait()
+        return self.inner.now()
+
+
+@pytest.fixture
+def pg_engine(pg_database: str) -> Iterator[Engine]:
+    engine = make_engine(pg_database, pool_size=4)
+    truncate(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(
+        pg_engine: Engine, clock: VirtualClock, after_sales: PackSource) -> None:
+    setup = Services(make_session_factory(pg_engine), clock)
+    setup.publish(after_sales, by="test")
+    record = setup.create_record("after_sales", NewRecord(
+        record_type="feedback", channel="phone",
+        fields={"customer_no": "C-7", "contact": "13800000007", "description": "报错 E3"}),
+        actor="api")
+    racing = Services(make_session_factory(pg_engine), RendezvousClock(clock, 2), setup.specs)
+    outcomes: dict[str, object] = {}
+
+    def race(name: str, transition: str, form: dict[str, str]) -> None:
+        try:
+            racing.transition(record.id, transition, form, actor=name)
+            outcomes[name] = "won"
+        except Exception as exc:  # collected and asserted below
+            outcomes[name] = exc
+
+    threads = [
+        threading.Thread(target=race, args=("alice", "accept",
+                                            {"category": "quality", "priority": "P1"})),
+        threading.Thread(target=race, args=("bob", "solve_on_spot", {"solution": "重启即可"})),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(map(str, outcomes)) == ["alice", "bob"]
+    winners = [name for name, outcome in outcomes.items() if outcome == "won"]
+    losers = [outcome for outcome in outcomes.values() if outcome != "won"]
+    assert len(winners) == 1 and len(losers) == 1
+    assert isinstance(losers[0], ConflictError)
+    assert "reload it and try again" in str(losers[0])
+    with setup.session_factory() as session:
+        stage_events = session.scalars(select(RecordEvent).where(
+            RecordEvent.record_id == record.id, RecordEvent.transition.is_not(None))).all()
+        assert [e.actor for e in stage_events] == winners  # nothing of the loser was written
+        met = session.scalar(select(func.count()).select_from(SlaClock).where(
+            SlaClock.record_id == record.id, SlaClock.met_at.is_not(None)))
+        pending = session.scalar(select(func.count()).select_from(Timer).where(
+            Timer.record_id == record.id, Timer.status == "pending"))
+    # alice met `respond` and armed resolve's two timers plus progress updates;
+    # bob met both targets and armed only the satisfaction callback.
+    assert (met, pending) == ((1, 3) if winners == ["alice"] else (2, 1))
