@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
 
-.PHONY: install run test migrate publish clean
+.PHONY: install run test lint migrate publish clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ publish: migrate
 run: publish
 	$(BIN)/careloop serve --host 127.0.0.1 --port 5000
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict engine
+
+test: lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -52,8 +52,13 @@ def validate(paths: tuple[Path, ...]) -> None:
 @careloop.command(help="Validate and publish packs as new immutable versions.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--by", default="cli", show_default=True, help="Who publishes (kept in history).")
-@click.option("--map", "mappings", multiple=True, metavar="TYPE.STAGE=STAGE",
-              help="Move open records of a removed stage to a stage of the new version.")
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="TYPE.STAGE=STAGE",
+    help="Move open records of a removed stage to a stage of the new version.",
+)
 def publish(paths: tuple[Path, ...], by: str, mappings: tuple[str, ...]) -> None:
     stage_map = dict(_mapping(m) for m in mappings)
     services = Services(make_session_factory(make_engine()))
@@ -120,10 +125,13 @@ def db_upgrade() -> None:
 @careloop.command(help="List published packs and their versions.")
 def packs() -> None:
     with make_session_factory(make_engine())() as session:
-        for version in session.scalars(select(PackVersion).order_by(PackVersion.pack,
-                                                                     PackVersion.version)):
-            click.echo(f"{version.pack} v{version.version}  {version.published_at:%Y-%m-%d %H:%M}"
-                       f"  by {version.published_by}  {version.source_hash[:12]}")
+        for version in session.scalars(
+            select(PackVersion).order_by(PackVersion.pack, PackVersion.version)
+        ):
+            click.echo(
+                f"{version.pack} v{version.version}  {version.published_at:%Y-%m-%d %H:%M}"
+                f"  by {version.published_by}  {version.source_hash[:12]}"
+            )
 
 
 @careloop.command(help="Serve the web app (development server).")

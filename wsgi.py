@@ -1,4 +1,4 @@
-"""The composition root: `create_app()` wires the store, the engine and the web; `app` is for WSGI servers."""
+"""The composition root: `create_app()` wires store, engine and web; `app` serves WSGI servers."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from engine.store.models import PackVersion, Record, Timer
 STATUS_PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Careloop</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}
-table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
+table{border-collapse:collapse}
+td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
 </head><body>
 <h1>Careloop</h1>
 <p>客服工作流引擎 · configurable customer-service workflows</p>
 <h2>已发布的流程包 Published packs</h2>
 <table><tr><th>pack</th><th>version</th><th>published</th><th>by</th><th>open records</th></tr>
 {% for v, open in packs %}<tr><td>{{ v.pack }}</td><td>v{{ v.version }}</td>
-<td>{{ v.published_at.strftime('%Y-%m-%d %H:%M') }} UTC</td><td>{{ v.published_by }}</td><td>{{ open }}</td></tr>
-{% else %}<tr><td colspan="5">none yet: run <code>careloop publish workflows/*/</code></td></tr>{% endfor %}
+<td>{{ v.published_at.strftime('%Y-%m-%d %H:%M') }} UTC</td>
+<td>{{ v.published_by }}</td><td>{{ open }}</td></tr>
+{% else %}<tr><td colspan="5">none yet: run <code>careloop publish workflows/*/</code>
+</td></tr>{% endfor %}
 </table>
 <p>Pending timers: {{ pending }}</p>
 </body></html>"""
@@ -55,25 +58,40 @@ def _register_status(app: Flask) -> None:
     @app.get("/")
     def status() -> str:
         with services(app).session_factory() as session:
-            latest = (select(PackVersion.pack, func.max(PackVersion.version).label("v"))
-                      .group_by(PackVersion.pack).subquery())
-            versions = session.scalars(select(PackVersion).join(
-                latest, (PackVersion.pack == latest.c.pack) & (PackVersion.version == latest.c.v))
-                .order_by(PackVersion.pack)).all()
-            open_counts = dict(session.execute(
-                select(Record.pack, func.count()).where(Record.is_open.is_(True))
-                .group_by(Record.pack)).all())
-            pending = session.scalar(select(func.count()).select_from(Timer)
-                                     .where(Timer.status == "pending"))
+            latest = (
+                select(PackVersion.pack, func.max(PackVersion.version).label("v"))
+                .group_by(PackVersion.pack)
+                .subquery()
+            )
+            versions = session.scalars(
+                select(PackVersion)
+                .join(
+                    latest,
+                    (PackVersion.pack == latest.c.pack) & (PackVersion.version == latest.c.v),
+                )
+                .order_by(PackVersion.pack)
+            ).all()
+            open_counts = dict(
+                session.execute(
+                    select(Record.pack, func.count())
+                    .where(Record.is_open.is_(True))
+                    .group_by(Record.pack)
+                ).all()
+            )
+            pending = session.scalar(
+                select(func.count()).select_from(Timer).where(Timer.status == "pending")
+            )
         return render_template_string(
-            STATUS_PAGE, packs=[(v, open_counts.get(v.pack, 0)) for v in versions],
-            pending=pending)
+            STATUS_PAGE, packs=[(v, open_counts.get(v.pack, 0)) for v in versions], pending=pending
+        )
 
 
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(CareloopError)
     def engine_error(exc: CareloopError) -> tuple[Any, int]:
-        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, ConflictError) else 422
+        status = (
+            404 if isinstance(exc, NotFound) else 409 if isinstance(exc, ConflictError) else 422
+        )
         return jsonify(error=str(exc)), status
 
 

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holidays_lib
@@ -63,7 +63,7 @@ class _Parser:
     def fail(self, path: Path, message: str, hint: str | None) -> None:
         self.errors.append(CalendarError(path, message, hint))
 
-    def parse(self, config: object) -> dict:
+    def parse(self, config: object) -> dict[str, Any]:
         if not isinstance(config, Mapping):
             message = f"calendar config must be a mapping, got {config!r}"
             self.fail((), message, "give timezone: and hours:")
@@ -77,7 +77,9 @@ class _Parser:
             "working": self.dates("working", config.get("working")),
         }
 
-    def unknown_keys(self, mapping: Mapping, allowed: tuple[str, ...], path: Path) -> None:
+    def unknown_keys(
+        self, mapping: Mapping[str, Any], allowed: tuple[str, ...], path: Path
+    ) -> None:
         """Report keys that would otherwise be silently ignored."""
         for key in mapping:
             if key not in allowed:
@@ -244,9 +246,13 @@ class BusinessCalendar:
     """Working time from an index built lazily per local year: merged UTC intervals, prefix sums."""
 
     def __init__(
-        self, name: str, tz: ZoneInfo, weekly: tuple[Ranges, ...],
+        self,
+        name: str,
+        tz: ZoneInfo,
+        weekly: tuple[Ranges, ...],
         holiday_spec: tuple[str, str | None] | None = None,
-        closed: frozenset[date] = frozenset(), working: frozenset[date] = frozenset(),
+        closed: frozenset[date] = frozenset(),
+        working: frozenset[date] = frozenset(),
     ) -> None:
         self.name, self.tz, self._weekly = name, tz, weekly
         self._holiday_spec, self._closed, self._working = holiday_spec, closed, working
@@ -259,7 +265,7 @@ class BusinessCalendar:
         self._index = _Index(range(0), [], [], [0.0])
 
     @classmethod
-    def from_config(cls, name: str, config: dict) -> BusinessCalendar:
+    def from_config(cls, name: str, config: Mapping[str, Any]) -> BusinessCalendar:
         """Build from a pack's mapping, raising its first problem (validate_config lists all)."""
         parser = _Parser()
         parsed = parser.parse(config)
@@ -296,6 +302,7 @@ class BusinessCalendar:
 
     def working_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's working intervals as aware datetimes in the calendar's zone; [] if closed."""
+
         def local(seconds: int) -> datetime:
             return datetime.fromtimestamp(self._timestamp(day, seconds), self.tz)
 
@@ -342,8 +349,10 @@ class BusinessCalendar:
             if index.cum[-1] - index.position(instant) > ahead:
                 last_gain = index.years[-1]
             elif index.years[-1] - last_gain >= MAX_EMPTY_YEARS:
-                raise ValueError(f"calendar '{self.name}' has no working time in the "
-                                 f"{MAX_EMPTY_YEARS} years after {last_gain}")
+                raise ValueError(
+                    f"calendar '{self.name}' has no working time in the "
+                    f"{MAX_EMPTY_YEARS} years after {last_gain}"
+                )
         return datetime.fromtimestamp(index.instant(index.position(instant) + seconds), self.tz)
 
     def working_seconds_between(self, a: datetime, b: datetime) -> float:
@@ -354,4 +363,3 @@ class BusinessCalendar:
             return 0.0
         index = self._covering(a.astimezone(self.tz).year, b.astimezone(self.tz).year)
         return index.position(b.timestamp()) - index.position(a.timestamp())
-

@@ -1,4 +1,4 @@
-"""Injected clocks: the engine never reads the wall clock itself, so SLA scenarios run in virtual time."""
+"""Injected clocks: the engine never reads the wall clock, so SLA scenarios run in virtual time."""
 
 from __future__ import annotations
 

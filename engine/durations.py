@@ -16,9 +16,15 @@ _ENGLISH = {
     "days": ("d", "day", "days"),
 }
 _CHINESE = {  # a leading 个 ("2个小时", "3个工作日") is stripped before lookup
-    "分钟": ("minutes", False), "分": ("minutes", False), "小时": ("hours", False),
-    "天": ("days", False), "日": ("days", False), "工作分钟": ("minutes", True),
-    "工作小时": ("hours", True), "工作日": ("days", True), "工作天": ("days", True),
+    "分钟": ("minutes", False),
+    "分": ("minutes", False),
+    "小时": ("hours", False),
+    "天": ("days", False),
+    "日": ("days", False),
+    "工作分钟": ("minutes", True),
+    "工作小时": ("hours", True),
+    "工作日": ("days", True),
+    "工作天": ("days", True),
 }
 
 # spelling -> (unit, working): parsing is one lookup, and did-you-mean gets a vocabulary
@@ -70,7 +76,7 @@ def parse_duration(text: object) -> Duration:
     if not cleaned:
         raise DurationError("duration is empty", GENERIC_HINT)
     number = _NUMBER.match(cleaned)
-    unit_text = cleaned[number.end():].strip() if number else cleaned
+    unit_text = cleaned[number.end() :].strip() if number else cleaned
     if number is None:
         hint = f"put the amount before the unit, e.g. '3 {unit_text}'"
         raise DurationError(f"missing number in duration '{text}'", hint)

@@ -1,4 +1,4 @@
-"""The engine's errors: each names what went wrong and how to fix it, and maps to a 4xx at the edge."""
+"""The engine's errors: each says what went wrong and how to fix it; the edge maps them to 4xx."""
 
 from __future__ import annotations
 

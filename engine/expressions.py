@@ -67,7 +67,8 @@ def _refuse_private_access(tree: nodes.Template) -> None:
         elif isinstance(node, nodes.Getitem):
             attr = _constant_key(node)
         else:  # a dunder string handed to a filter such as attr()
-            attr = node.value if isinstance(node.value, str) and node.value.startswith("__") else None
+            value = node.value if isinstance(node, nodes.Const) else None
+            attr = value if isinstance(value, str) and value.startswith("__") else None
         if isinstance(attr, str) and attr.startswith("_"):
             raise ExpressionError(
                 f"'{attr}' is not allowed in expressions",

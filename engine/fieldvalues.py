@@ -1,4 +1,4 @@
-"""Check and normalise values for a record type's fields, so bad input is refused with the field named."""
+"""Check and normalise a record type's field values: bad input is refused, each field named."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from engine.errors import InvalidInput
 from engine.spec import FieldSpec, PackSpec, RecordTypeSpec
 
 
-def coerce_values(pack: PackSpec, rtype: RecordTypeSpec,
-                  values: Mapping[str, Any]) -> dict[str, Any]:
+def coerce_values(
+    pack: PackSpec, rtype: RecordTypeSpec, values: Mapping[str, Any]
+) -> dict[str, Any]:
     """Return normalised values (JSON-ready), or raise InvalidInput naming every bad field."""
     result: dict[str, Any] = {}
     errors: dict[str, str] = {}

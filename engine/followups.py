@@ -1,4 +1,4 @@
-"""Follow-ups (R-3.2, R-3.3): repeating while a record sits in some stages, or once after entering one."""
+"""Follow-ups (R-3.2, R-3.3): repeating while a record sits in some stages, or once after entry."""
 
 from __future__ import annotations
 
@@ -12,8 +12,15 @@ from engine.spec import FollowUpSpec, PackSpec, RecordTypeSpec, StageSpec
 from engine.store.models import Record
 
 
-def on_stage_change(session: Session, pack: PackSpec, rtype: RecordTypeSpec, record: Record,
-                    old: StageSpec | None, new: StageSpec, now: datetime) -> None:
+def on_stage_change(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    old: StageSpec | None,
+    new: StageSpec,
+    now: datetime,
+) -> None:
     """Arm the follow-ups whose stages the record enters; cancel those whose stages it leaves."""
     for followup in rtype.followups.values():
         selector = followup.while_in or followup.on_entering
@@ -22,7 +29,9 @@ def on_stage_change(session: Session, pack: PackSpec, rtype: RecordTypeSpec, rec
         was_in = old is not None and selector.matches(old)
         is_in = selector.matches(new) and not new.is_closed
         if is_in and not was_in:
-            add_timer(session, record, "followup", followup.name, next_due(pack, followup, now), now)
+            add_timer(
+                session, record, "followup", followup.name, next_due(pack, followup, now), now
+            )
         elif was_in and not is_in:
             cancel_timers(session, record, kinds=["followup"], name=followup.name)
 

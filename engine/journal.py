@@ -14,29 +14,68 @@ from engine.store.models import Notification, Record, RecordEvent, Timer
 SYSTEM = "system"
 
 
-def add_event(session: Session, record: Record, at: datetime, kind: str, *, actor: str = SYSTEM,
-              transition: str | None = None, from_stage: str | None = None,
-              to_stage: str | None = None, changes: dict[str, Any] | None = None) -> RecordEvent:
+def add_event(
+    session: Session,
+    record: Record,
+    at: datetime,
+    kind: str,
+    *,
+    actor: str = SYSTEM,
+    transition: str | None = None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> RecordEvent:
     """Append one history entry; history is never updated or deleted."""
     event = RecordEvent(
-        record=record, at=at, actor=actor, kind=kind, transition=transition,
-        from_stage=from_stage, to_stage=to_stage, changes=changes or {},
+        record=record,
+        at=at,
+        actor=actor,
+        kind=kind,
+        transition=transition,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        changes=changes or {},
     )
     session.add(event)
     return event
 
 
-def add_timer(session: Session, record: Record, kind: str, name: str, due_at: datetime, now: datetime,
-              *, clock_id: int | None = None, step: int | None = None) -> Timer:
+def add_timer(
+    session: Session,
+    record: Record,
+    kind: str,
+    name: str,
+    due_at: datetime,
+    now: datetime,
+    *,
+    clock_id: int | None = None,
+    step: int | None = None,
+) -> Timer:
     """A due time the sweep will claim; written with the change that caused it."""
-    timer = Timer(record_id=record.id, clock_id=clock_id, kind=kind, name=name, step=step,
-                  due_at=due_at, status="pending", created_at=now, attempts=0)
+    timer = Timer(
+        record_id=record.id,
+        clock_id=clock_id,
+        kind=kind,
+        name=name,
+        step=step,
+        due_at=due_at,
+        status="pending",
+        created_at=now,
+        attempts=0,
+    )
     session.add(timer)
     return timer
 
 
-def cancel_timers(session: Session, record: Record, *, kinds: Iterable[str] | None = None,
-                  name: str | None = None, clock_id: int | None = None) -> None:
+def cancel_timers(
+    session: Session,
+    record: Record,
+    *,
+    kinds: Iterable[str] | None = None,
+    name: str | None = None,
+    clock_id: int | None = None,
+) -> None:
     """Cancel pending timers that a state change made pointless, in one statement."""
     statement = update(Timer).where(Timer.record_id == record.id, Timer.status == "pending")
     if kinds is not None:
@@ -45,11 +84,22 @@ def cancel_timers(session: Session, record: Record, *, kinds: Iterable[str] | No
         statement = statement.where(Timer.name == name)
     if clock_id is not None:
         statement = statement.where(Timer.clock_id == clock_id)
-    session.execute(statement.values(status="cancelled"), execution_options={"synchronize_session": False})
+    session.execute(
+        statement.values(status="cancelled"), execution_options={"synchronize_session": False}
+    )
 
 
-def notify(session: Session, record: Record, at: datetime, audience: str, subject: str,
-           detail: dict[str, Any]) -> None:
+def notify(
+    session: Session,
+    record: Record,
+    at: datetime,
+    audience: str,
+    subject: str,
+    detail: dict[str, Any],
+) -> None:
     """Queue a message for someone (owner, supervisor, manager); delivery is the outbox's job."""
-    session.add(Notification(record_id=record.id, created_at=at, audience=audience,
-                             subject=subject, detail=detail))
+    session.add(
+        Notification(
+            record_id=record.id, created_at=at, audience=audience, subject=subject, detail=detail
+        )
+    )

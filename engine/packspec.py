@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.calendar import BusinessCalendar, validate_config
@@ -118,18 +118,24 @@ class _Builder:
         try:
             timezone = ZoneInfo(data["timezone"])
         except (ZoneInfoNotFoundError, ValueError, KeyError):
-            self.problem(("timezone",), f"unknown timezone '{data.get('timezone')}'",
-                         "use an IANA name such as Asia/Shanghai")
+            self.problem(
+                ("timezone",),
+                f"unknown timezone '{data.get('timezone')}'",
+                "use an IANA name such as Asia/Shanghai",
+            )
             timezone = ZoneInfo("UTC")
         priorities = tuple(self.options(data, "priorities").values())
         priority_ids = [p.id for p in priorities]
-        default_priority = data.get("default_priority") or (priority_ids[-1] if priority_ids else "")
+        default_priority = data.get("default_priority") or (
+            priority_ids[-1] if priority_ids else ""
+        )
         if "default_priority" in data:
             self.reference(("default_priority",), "priority", default_priority, priority_ids)
         departments = self.options(data, "departments")
         calendars = self.calendars(data.get("calendars") or {})
-        routing = tuple(self.routing_rule(i, r, departments) for i, r in
-                        enumerate(data.get("routing") or []))
+        routing = tuple(
+            self.routing_rule(i, r, departments) for i, r in enumerate(data.get("routing") or [])
+        )
         context = _PackContext(priority_ids, calendars, departments)
         record_types = {
             tid: self.record_type(("record_types", tid), tid, t, context)
@@ -159,30 +165,44 @@ class _Builder:
                 calendars[name] = BusinessCalendar.from_config(name, config)
         return calendars
 
-    def routing_rule(self, index: int, rule: Mapping[str, Any],
-                     departments: Mapping[str, Option]) -> RoutingRule:
+    def routing_rule(
+        self, index: int, rule: Mapping[str, Any], departments: Mapping[str, Option]
+    ) -> RoutingRule:
         path: Path = ("routing", index)
         self.reference((*path, "department"), "department", rule["department"], departments)
         return RoutingRule(rule["department"], self.expression((*path, "when"), rule.get("when")))
 
-    def record_type(self, path: Path, tid: str, data: Mapping[str, Any],
-                    ctx: _PackContext) -> RecordTypeSpec:
+    def record_type(
+        self, path: Path, tid: str, data: Mapping[str, Any], ctx: _PackContext
+    ) -> RecordTypeSpec:
         fields = {
             fid: FieldSpec(
-                id=fid, type=f["type"], label=f.get("label", fid),
-                required=f.get("required", False), multiline=f.get("multiline", False),
-                mask=f.get("mask"), choices={str(k): v for k, v in (f.get("choices") or {}).items()},
-                min=f.get("min"), max=f.get("max"), help=f.get("help"),
+                id=fid,
+                type=f["type"],
+                label=f.get("label", fid),
+                required=f.get("required", False),
+                multiline=f.get("multiline", False),
+                mask=f.get("mask"),
+                choices={str(k): v for k, v in (f.get("choices") or {}).items()},
+                min=f.get("min"),
+                max=f.get("max"),
+                help=f.get("help"),
             )
             for fid, f in (data.get("fields") or {}).items()
         }
-        stages = {sid: StageSpec(sid, s["kind"], s.get("title", sid))
-                  for sid, s in data["stages"].items()}
+        stages = {
+            sid: StageSpec(sid, s["kind"], s.get("title", sid)) for sid, s in data["stages"].items()
+        }
         initial = data["initial"]
-        if self.reference((*path, "initial"), "stage", initial, stages) and \
-                stages[initial].kind == "closed":
-            self.problem((*path, "initial"), f"initial stage '{initial}' is closed",
-                         "a record must start in an open stage")
+        if (
+            self.reference((*path, "initial"), "stage", initial, stages)
+            and stages[initial].kind == "closed"
+        ):
+            self.problem(
+                (*path, "initial"),
+                f"initial stage '{initial}' is closed",
+                "a record must start in an open stage",
+            )
         transitions = {
             xid: self.transition((*path, "transitions", xid), xid, x, stages, fields)
             for xid, x in (data.get("transitions") or {}).items()
@@ -194,19 +214,28 @@ class _Builder:
             name: self.followup((*path, "followups", name), name, f, stages, ctx)
             for name, f in (data.get("followups") or {}).items()
         }
-        return RecordTypeSpec(tid, data.get("title", tid), fields, stages, initial,
-                              transitions, sla, followups)
+        return RecordTypeSpec(
+            tid, data.get("title", tid), fields, stages, initial, transitions, sla, followups
+        )
 
-    def transition(self, path: Path, xid: str, data: Mapping[str, Any],
-                   stages: Mapping[str, StageSpec],
-                   fields: Mapping[str, FieldSpec]) -> TransitionSpec:
+    def transition(
+        self,
+        path: Path,
+        xid: str,
+        data: Mapping[str, Any],
+        stages: Mapping[str, StageSpec],
+        fields: Mapping[str, FieldSpec],
+    ) -> TransitionSpec:
         for i, source in enumerate(data["from"]):
             self.reference((*path, "from", i), "stage", source, stages)
         self.reference((*path, "to"), "stage", data["to"], stages)
         form = []
         for i, entry in enumerate(data.get("form") or []):
-            item = FormField(entry) if isinstance(entry, str) else FormField(
-                entry["field"], entry.get("required", False), entry.get("label"))
+            item = (
+                FormField(entry)
+                if isinstance(entry, str)
+                else FormField(entry["field"], entry.get("required", False), entry.get("label"))
+            )
             where = (*path, "form", i) if isinstance(entry, str) else (*path, "form", i, "field")
             self.reference(where, "field", item.field, [*fields, *CORE_FIELDS])
             form.append(item)
@@ -219,13 +248,22 @@ class _Builder:
             else:
                 effects.append(Effect("assign"))
         return TransitionSpec(
-            id=xid, title=data.get("title", xid), sources=tuple(data["from"]), target=data["to"],
-            form=tuple(form), guard=self.expression((*path, "guard"), data.get("guard")),
+            id=xid,
+            title=data.get("title", xid),
+            sources=tuple(data["from"]),
+            target=data["to"],
+            form=tuple(form),
+            guard=self.expression((*path, "guard"), data.get("guard")),
             effects=tuple(effects),
         )
 
-    def check_reachable(self, path: Path, initial: str, stages: Mapping[str, StageSpec],
-                        transitions: Mapping[str, TransitionSpec]) -> None:
+    def check_reachable(
+        self,
+        path: Path,
+        initial: str,
+        stages: Mapping[str, StageSpec],
+        transitions: Mapping[str, TransitionSpec],
+    ) -> None:
         seen, queue = {initial}, deque([initial])
         while queue:
             current = queue.popleft()
@@ -235,25 +273,40 @@ class _Builder:
                     queue.append(t.target)
         for sid in stages:
             if sid not in seen:
-                self.problem((*path, "stages", sid), f"stage '{sid}' cannot be reached",
-                             f"add a transition into it, starting from '{initial}'")
+                self.problem(
+                    (*path, "stages", sid),
+                    f"stage '{sid}' cannot be reached",
+                    f"add a transition into it, starting from '{initial}'",
+                )
 
-    def selector(self, path: Path, data: Mapping[str, Any] | None,
-                 stages: Mapping[str, StageSpec]) -> StageSelector | None:
+    def selector(
+        self, path: Path, data: Mapping[str, Any] | None, stages: Mapping[str, StageSpec]
+    ) -> StageSelector | None:
         if data is None:
             return None
         for i, sid in enumerate(data.get("stages", [])):
             self.reference((*path, "stages", i), "stage", sid, stages)
         return StageSelector(frozenset(data.get("stages", [])), frozenset(data.get("kinds", [])))
 
-    def sla(self, path: Path, data: Mapping[str, Any], stages: Mapping[str, StageSpec],
-            ctx: _PackContext) -> SlaSpec:
+    def sla(
+        self,
+        path: Path,
+        data: Mapping[str, Any],
+        stages: Mapping[str, StageSpec],
+        ctx: _PackContext,
+    ) -> SlaSpec:
         warning = _percent(data.get("warning"), DEFAULT_WARNING)
         targets = {}
         for name, t in data["targets"].items():
-            on = "leaving" if "leaving" in t["met_by"] else "entering"
-            selector = self.selector((*path, "targets", name, "met_by", on), t["met_by"][on], stages)
-            targets[name] = SlaTargetSpec(name, t.get("title", name), on, selector or StageSelector())
+            on: Literal["leaving", "entering"] = (
+                "leaving" if "leaving" in t["met_by"] else "entering"
+            )
+            selector = self.selector(
+                (*path, "targets", name, "met_by", on), t["met_by"][on], stages
+            )
+            targets[name] = SlaTargetSpec(
+                name, t.get("title", name), on, selector or StageSelector()
+            )
         policies: dict[str, dict[str, SlaTerm]] = {}
         for priority, terms in data["policies"].items():
             ppath = (*path, "policies", priority)
@@ -263,35 +316,56 @@ class _Builder:
                 tpath = (*ppath, target)
                 self.reference(tpath, "SLA target", target, targets)
                 within = self.duration((*tpath, "within"), term["within"])
-                if self.reference((*tpath, "calendar"), "calendar", term["calendar"],
-                                  ctx.calendar_names) and within is not None:
+                if (
+                    self.reference(
+                        (*tpath, "calendar"), "calendar", term["calendar"], ctx.calendar_names
+                    )
+                    and within is not None
+                ):
                     policies[priority][target] = SlaTerm(
-                        target, within, term["calendar"], _percent(term.get("warning"), warning))
+                        target, within, term["calendar"], _percent(term.get("warning"), warning)
+                    )
         escalation = tuple(
             EscalationStep(
-                index=i, at=step["at"],
+                index=i,
+                at=step["at"],
                 after=self.duration((*path, "escalation", i, "after"), step["after"])
-                if "after" in step else None,
+                if "after" in step
+                else None,
                 notify=tuple(step.get("notify", [])),
                 raise_priority=step.get("raise_priority", False),
             )
             for i, step in enumerate(data.get("escalation") or [])
         )
-        return SlaSpec(targets, policies, escalation,
-                       self.selector((*path, "pause_in"), data.get("pause_in"), stages))
+        return SlaSpec(
+            targets,
+            policies,
+            escalation,
+            self.selector((*path, "pause_in"), data.get("pause_in"), stages),
+        )
 
-    def followup(self, path: Path, name: str, data: Mapping[str, Any],
-                 stages: Mapping[str, StageSpec], ctx: _PackContext) -> FollowUpSpec:
+    def followup(
+        self,
+        path: Path,
+        name: str,
+        data: Mapping[str, Any],
+        stages: Mapping[str, StageSpec],
+        ctx: _PackContext,
+    ) -> FollowUpSpec:
         calendar = data.get("calendar")
         if calendar is not None:
             self.reference((*path, "calendar"), "calendar", calendar, ctx.calendar_names)
         key = "every" if "every" in data else "after"
         amount = self.duration((*path, key), data[key])
         if amount is not None and amount.working and calendar is None:
-            self.problem((*path, key), f"'{amount.text}' counts working time but no calendar is set",
-                         "add `calendar: <name>` to this follow-up")
+            self.problem(
+                (*path, key),
+                f"'{amount.text}' counts working time but no calendar is set",
+                "add `calendar: <name>` to this follow-up",
+            )
         return FollowUpSpec(
-            name=name, title=data.get("title", name),
+            name=name,
+            title=data.get("title", name),
             every=amount if key == "every" else None,
             while_in=self.selector((*path, "while_in"), data.get("while_in"), stages),
             after=amount if key == "after" else None,

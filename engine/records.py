@@ -38,20 +38,35 @@ class NewRecord:
     assignee: str | None = None
 
 
-def create_record(session: Session, pack: PackSpec, version: PackVersion, new: NewRecord, *,
-                  actor: str, now: datetime) -> Record:
+def create_record(
+    session: Session,
+    pack: PackSpec,
+    version: PackVersion,
+    new: NewRecord,
+    *,
+    actor: str,
+    now: datetime,
+) -> Record:
     """Create a record on `version`; its SLA clocks start at `received_at` (default: now)."""
     rtype = pack.record_type(new.record_type)
     received_at = require_aware(new.received_at) if new.received_at else now
     if received_at > now:
-        raise InvalidInput(f"received_at {received_at.isoformat()} lies in the future",
-                           fields={"received_at": "must not be later than now"})
-    core_raw = {"channel": new.channel, "category": new.category,
-                "priority": new.priority or pack.default_priority, "assignee": new.assignee}
+        raise InvalidInput(
+            f"received_at {received_at.isoformat()} lies in the future",
+            fields={"received_at": "must not be later than now"},
+        )
+    core_raw = {
+        "channel": new.channel,
+        "category": new.category,
+        "priority": new.priority or pack.default_priority,
+        "assignee": new.assignee,
+    }
     clash = sorted(set(new.fields) & set(CORE_FIELDS))
     if clash:
-        raise InvalidInput(f"{', '.join(clash)} are record attributes, not fields",
-                           fields={name: "give it beside the fields" for name in clash})
+        raise InvalidInput(
+            f"{', '.join(clash)} are record attributes, not fields",
+            fields={name: "give it beside the fields" for name in clash},
+        )
     checked = coerce_values(pack, rtype, {**core_raw, **new.fields})
     core = {name: checked.pop(name) for name in core_raw}
     values = checked
@@ -60,25 +75,50 @@ def create_record(session: Session, pack: PackSpec, version: PackVersion, new: N
         raise InvalidInput("channel is required", fields={"channel": "required"})
     stage = rtype.stage(rtype.initial)
     record = Record(
-        pack_version_id=version.id, pack=pack.name, record_type=rtype.id, stage=stage.id,
-        stage_kind=stage.kind, is_open=True, priority=core["priority"],
-        priority_rank=pack.priority_rank(core["priority"]), channel=core["channel"],
-        category=core["category"], assignee=core["assignee"],
-        customer=_customer(session, rtype, values, now), fields=values,
-        received_at=received_at, created_at=now, updated_at=now,
+        pack_version_id=version.id,
+        pack=pack.name,
+        record_type=rtype.id,
+        stage=stage.id,
+        stage_kind=stage.kind,
+        is_open=True,
+        priority=core["priority"],
+        priority_rank=pack.priority_rank(core["priority"]),
+        channel=core["channel"],
+        category=core["category"],
+        assignee=core["assignee"],
+        customer=_customer(session, rtype, values, now),
+        fields=values,
+        received_at=received_at,
+        created_at=now,
+        updated_at=now,
     )
     session.add(record)
     session.flush()
-    add_event(session, record, now, f"stage.{stage.id}", actor=actor, to_stage=stage.id,
-              changes={k: v for k, v in {**core, **values}.items() if v is not None})
+    add_event(
+        session,
+        record,
+        now,
+        f"stage.{stage.id}",
+        actor=actor,
+        to_stage=stage.id,
+        changes={k: v for k, v in {**core, **values}.items() if v is not None},
+    )
     sla.start_clocks(session, pack, rtype, record, now)
     followups.on_stage_change(session, pack, rtype, record, None, stage, now)
     record.next_deadline = sla.nearest_deadline(record)
     return record
 
 
-def apply_transition(session: Session, pack: PackSpec, record: Record, transition_id: str,
-                     form: Mapping[str, Any], *, actor: str, now: datetime) -> Record:
+def apply_transition(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    transition_id: str,
+    form: Mapping[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+) -> Record:
     """Check stage, required fields and guard; write values, effects, history and clocks."""
     rtype = pack.record_type(record.record_type)
     transition = _transition(rtype, record, transition_id)
@@ -87,16 +127,21 @@ def apply_transition(session: Session, pack: PackSpec, record: Record, transitio
     if extra:
         raise InvalidInput(
             f"transition '{transition.id}' does not ask for {', '.join(extra)}",
-            fields={name: "not part of this form" for name in extra})
+            fields={name: "not part of this form" for name in extra},
+        )
     values = coerce_values(pack, rtype, form)
     _require(rtype, values, [f.field for f in transition.form if f.required])
     current = {**record.fields, **{name: getattr(record, name) for name in CORE_FIELDS}}
-    context = {"record": {**current, **values, "stage": record.stage},
-               "customer": _customer_view(record.customer), "form": values}
+    context = {
+        "record": {**current, **values, "stage": record.stage},
+        "customer": _customer_view(record.customer),
+        "form": values,
+    }
     if transition.guard is not None and not transition.guard.holds(context):
         raise TransitionRefused(
             f"transition '{transition.id}' is not allowed for record {record.id} now: "
-            f"its condition `{transition.guard.source}` does not hold")
+            f"its condition `{transition.guard.source}` does not hold"
+        )
     values.update(_effects(pack, transition, context))
     changes = _write(pack, record, values, current)
     old, new = rtype.stage(record.stage), rtype.stage(transition.target)
@@ -104,8 +149,17 @@ def apply_transition(session: Session, pack: PackSpec, record: Record, transitio
     record.is_open = not new.is_closed
     record.closed_at = now if new.is_closed else None
     record.updated_at = now
-    add_event(session, record, now, f"stage.{new.id}", actor=actor, transition=transition.id,
-              from_stage=old.id, to_stage=new.id, changes=changes)
+    add_event(
+        session,
+        record,
+        now,
+        f"stage.{new.id}",
+        actor=actor,
+        transition=transition.id,
+        from_stage=old.id,
+        to_stage=new.id,
+        changes=changes,
+    )
     sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
     followups.on_stage_change(session, pack, rtype, record, old, new, now)
     record.next_deadline = sla.nearest_deadline(record)
@@ -133,7 +187,8 @@ def _transition(rtype: RecordTypeSpec, record: Record, transition_id: str) -> Tr
         possible = ", ".join(t.id for t in rtype.transitions_from(record.stage)) or "none"
         raise TransitionRefused(
             f"record {record.id} is in stage '{record.stage}'; '{transition_id}' starts from "
-            f"{', '.join(transition.sources)} (possible now: {possible})")
+            f"{', '.join(transition.sources)} (possible now: {possible})"
+        )
     return transition
 
 
@@ -144,8 +199,7 @@ def _require(rtype: RecordTypeSpec, values: Mapping[str, Any], required: list[st
         raise InvalidInput(f"required: {labels}", fields={n: "required" for n in missing})
 
 
-def _effects(pack: PackSpec, transition: TransitionSpec,
-             context: dict[str, Any]) -> dict[str, Any]:
+def _effects(pack: PackSpec, transition: TransitionSpec, context: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for effect in transition.effects:
         if effect.kind == "set":
@@ -163,11 +217,15 @@ def route(pack: PackSpec, context: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _write(pack: PackSpec, record: Record, values: Mapping[str, Any],
-           current: Mapping[str, Any]) -> dict[str, Any]:
+def _write(
+    pack: PackSpec, record: Record, values: Mapping[str, Any], current: Mapping[str, Any]
+) -> dict[str, Any]:
     """Apply values to the record; return {field: [old, new]} for those that changed."""
-    changes = {name: [current.get(name), value] for name, value in values.items()
-               if current.get(name) != value}
+    changes = {
+        name: [current.get(name), value]
+        for name, value in values.items()
+        if current.get(name) != value
+    }
     fields = dict(record.fields)
     for name, value in values.items():
         if name in CORE_FIELDS:
@@ -180,19 +238,30 @@ def _write(pack: PackSpec, record: Record, values: Mapping[str, Any],
     return changes
 
 
-def _customer(session: Session, rtype: RecordTypeSpec, values: Mapping[str, Any],
-              now: datetime) -> Customer | None:
+def _customer(
+    session: Session, rtype: RecordTypeSpec, values: Mapping[str, Any], now: datetime
+) -> Customer | None:
     """Link the record to its customer by number, creating the customer on first contact."""
-    number = next((values[f.id] for f in rtype.fields.values()
-                   if f.type == "customer" and values.get(f.id)), None)
+    number = next(
+        (values[f.id] for f in rtype.fields.values() if f.type == "customer" and values.get(f.id)),
+        None,
+    )
     if number is None:
         return None
     customer = session.scalars(select(Customer).where(Customer.number == number)).first()
     if customer is None:
-        name = next((values[f.id] for f in rtype.fields.values()
-                     if f.mask == "name" and values.get(f.id)), None)
-        contact = next((values[f.id] for f in rtype.fields.values()
-                        if f.type == "contact" and values.get(f.id)), None)
+        name = next(
+            (values[f.id] for f in rtype.fields.values() if f.mask == "name" and values.get(f.id)),
+            None,
+        )
+        contact = next(
+            (
+                values[f.id]
+                for f in rtype.fields.values()
+                if f.type == "contact" and values.get(f.id)
+            ),
+            None,
+        )
         customer = Customer(number=number, name=name, contact=contact, created_at=now)
         session.add(customer)
     return customer

@@ -24,8 +24,12 @@ from engine.versions import PackSource, PublishResult, SpecCache
 class Services:
     """Use cases bound to a session factory, a clock and a spec cache."""
 
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock | None = None,
-                 specs: SpecCache | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock | None = None,
+        specs: SpecCache | None = None,
+    ) -> None:
         self.session_factory = session_factory
         self.clock = clock or SystemClock()
         self.specs = specs or SpecCache()
@@ -33,11 +37,13 @@ class Services:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
 
-    def publish(self, source: PackSource, *, by: str,
-                stage_map: Mapping[str, str] | None = None) -> PublishResult:
+    def publish(
+        self, source: PackSource, *, by: str, stage_map: Mapping[str, str] | None = None
+    ) -> PublishResult:
         with self.uow() as uow:
-            result = versions.publish(uow.session, source, by=by, now=self.clock.now(),
-                                      stage_map=stage_map)
+            result = versions.publish(
+                uow.session, source, by=by, now=self.clock.now(), stage_map=stage_map
+            )
             uow.commit()
             return result
 
@@ -45,13 +51,21 @@ class Services:
         with self.uow() as uow:
             version = versions.latest_version(uow.session, pack)
             spec = self.specs.of(version)
-            record = records.create_record(uow.session, spec, version, new, actor=actor,
-                                           now=self.clock.now())
+            record = records.create_record(
+                uow.session, spec, version, new, actor=actor, now=self.clock.now()
+            )
             uow.commit()
             return record
 
-    def transition(self, record_id: int, transition_id: str, form: Mapping[str, Any], *,
-                   actor: str, expected_version: int | None = None) -> Record:
+    def transition(
+        self,
+        record_id: int,
+        transition_id: str,
+        form: Mapping[str, Any],
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Record:
         """Apply a transition; a stale `expected_version` or a lost race is a ConflictError."""
         with self.uow() as uow:
             record = records.get_record(uow.session, record_id)
@@ -59,8 +73,15 @@ class Services:
                 raise ConflictError(record_id)
             spec = self.specs.get(uow.session, record.pack_version_id)
             try:  # the stale row shows at the first flush or at the commit
-                records.apply_transition(uow.session, spec, record, transition_id, form,
-                                         actor=actor, now=self.clock.now())
+                records.apply_transition(
+                    uow.session,
+                    spec,
+                    record,
+                    transition_id,
+                    form,
+                    actor=actor,
+                    now=self.clock.now(),
+                )
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None

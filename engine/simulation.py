@@ -14,14 +14,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import records, timers, versions
+from engine import records, timers
 from engine.clock import VirtualClock
 from engine.errors import CareloopError
+from engine.packspec import build_pack_spec
 from engine.records import NewRecord
 from engine.services import Services
+from engine.spec import RecordTypeSpec
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
-from engine.store.models import Customer, Record, RecordEvent, SlaClock
+from engine.store.models import Customer, Record, RecordEvent, SlaClock, Timer
 from engine.versions import PackSource
 
 
@@ -55,7 +57,7 @@ class ScenarioError(CareloopError, ValueError):
 class Timeline:
     timezone: Any
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    events: list[dict[str, str]] = field(default_factory=list)
+    events: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"records": self.records, "events": self.events}
@@ -92,7 +94,7 @@ def _fire_until(services: Services, clock: VirtualClock, moment: datetime) -> No
             due = timers.due_timer_ids(session, moment, 1)
             if not due:
                 return
-            due_at = session.get_one(timers.Timer, due[0]).due_at
+            due_at = session.get_one(Timer, due[0]).due_at
         clock.set(max(due_at, clock.now()))
         with services.session_factory() as session:
             timers.fire_one(session, services.specs, due[0], clock.now())
@@ -104,12 +106,19 @@ def _apply(services: Services, pack: str, step: Step, refs: dict[str, int]) -> N
     if step.action == "create":
         if step.ref in refs:
             raise CareloopError(f"ref '{step.ref}' is already used by an earlier create")
-        record = services.create_record(pack, NewRecord(
-            record_type=data["type"], fields=data.get("fields") or {},
-            channel=data.get("channel"), category=data.get("category"),
-            priority=data.get("priority"), received_at=data.get("received_at"),
-            assignee=data.get("assignee"),
-        ), actor="simulation")
+        record = services.create_record(
+            pack,
+            NewRecord(
+                record_type=data["type"],
+                fields=data.get("fields") or {},
+                channel=data.get("channel"),
+                category=data.get("category"),
+                priority=data.get("priority"),
+                received_at=data.get("received_at"),
+                assignee=data.get("assignee"),
+            ),
+            actor="simulation",
+        )
         refs[step.ref] = record.id
         return
     if step.ref not in refs:
@@ -118,35 +127,42 @@ def _apply(services: Services, pack: str, step: Step, refs: dict[str, int]) -> N
     with services.uow() as uow:
         record = records.get_record(uow.session, record_id)
         rtype = services.specs.get(uow.session, record.pack_version_id).record_type(
-            record.record_type)
+            record.record_type
+        )
         transition_id = _transition_to(rtype, record, data["to"])
     services.transition(record_id, transition_id, data.get("fields") or {}, actor="simulation")
 
 
-def _transition_to(rtype: Any, record: Record, to: str) -> str:
+def _transition_to(rtype: RecordTypeSpec, record: Record, to: str) -> str:
     """`to` names a transition, or the stage to reach by the one transition leading there."""
     if to in rtype.transitions:
-        return str(to)
+        return to
     leading = [t.id for t in rtype.transitions_from(record.stage) if t.target == to]
     if len(leading) != 1:
         possible = ", ".join(f"{t.id} → {t.target}" for t in rtype.transitions_from(record.stage))
         raise CareloopError(
-            f"no single transition from '{record.stage}' to '{to}' (possible: {possible or 'none'})")
+            f"no single transition from '{record.stage}' to '{to}' (possible: {possible or 'none'})"
+        )
     return leading[0]
 
 
 def _add_customers(services: Services, scenario: Scenario) -> None:
     with services.uow() as uow:
         for customer in scenario.customers:
-            uow.session.add(Customer(
-                number=str(customer["number"]), name=customer.get("name"),
-                contact=customer.get("contact"), tier=customer.get("tier"),
-                created_at=scenario.start))
+            uow.session.add(
+                Customer(
+                    number=str(customer["number"]),
+                    name=customer.get("name"),
+                    contact=customer.get("contact"),
+                    tier=customer.get("tier"),
+                    created_at=scenario.start,
+                )
+            )
         uow.commit()
 
 
 def _timeline(services: Services, source: PackSource, refs: dict[str, int]) -> Timeline:
-    spec = versions.build_pack_spec(source.data)[0]
+    spec = build_pack_spec(source.data)[0]
     assert spec is not None
     tz = spec.timezone
     by_id = {record_id: ref for ref, record_id in refs.items()}
@@ -162,11 +178,14 @@ def _timeline(services: Services, source: PackSource, refs: dict[str, int]) -> T
         clocks = session.scalars(select(SlaClock).where(SlaClock.record_id.in_(list(by_id))))
         for clock in clocks:
             if clock.met_at is not None:
-                timeline.records[by_id[clock.record_id]].setdefault("met", {})[clock.target] = \
-                    _iso(clock.met_at, tz)
+                timeline.records[by_id[clock.record_id]].setdefault("met", {})[clock.target] = _iso(
+                    clock.met_at, tz
+                )
         events = session.scalars(
-            select(RecordEvent).where(RecordEvent.record_id.in_(list(by_id)))
-            .order_by(RecordEvent.at, RecordEvent.id))
+            select(RecordEvent)
+            .where(RecordEvent.record_id.in_(list(by_id)))
+            .order_by(RecordEvent.at, RecordEvent.id)
+        )
         timeline.events = [
             {"at": _iso(e.at, tz), "ref": by_id[e.record_id], "kind": e.kind} for e in events
         ]

@@ -25,7 +25,7 @@ SLA_TIMER_KINDS = ("sla_warning", "sla_breach", "sla_escalation")
 
 
 def measure(pack: PackSpec, clock: SlaClock) -> BusinessCalendar:
-    """The calendar a clock counts on: its business calendar for working time, else every instant."""
+    """The calendar a clock counts on: its business calendar for working time, else all time."""
     return pack.calendars[clock.calendar] if clock.working else ALWAYS
 
 
@@ -37,8 +37,9 @@ def offset(pack: PackSpec, calendar: str | None, start: datetime, amount: Durati
     return start + timedelta(seconds=amount.seconds())
 
 
-def start_clocks(session: Session, pack: PackSpec, rtype: RecordTypeSpec, record: Record,
-                 now: datetime) -> list[SlaClock]:
+def start_clocks(
+    session: Session, pack: PackSpec, rtype: RecordTypeSpec, record: Record, now: datetime
+) -> list[SlaClock]:
     """One clock per target of the record's priority, started when the channel received it."""
     if rtype.sla is None:
         return []
@@ -60,10 +61,15 @@ def start_clocks(session: Session, pack: PackSpec, rtype: RecordTypeSpec, record
 def _new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
     calendar = pack.calendars[term.calendar]
     return SlaClock(
-        record=record, target=term.target, calendar=term.calendar, working=term.within.working,
+        record=record,
+        target=term.target,
+        calendar=term.calendar,
+        working=term.within.working,
         budget_seconds=term.within.seconds(calendar.working_day_seconds),
-        warning_fraction=term.warning, started_at=record.received_at,
-        running_since=record.received_at, consumed_seconds=0.0,
+        warning_fraction=term.warning,
+        started_at=record.received_at,
+        running_since=record.received_at,
+        consumed_seconds=0.0,
     )
 
 
@@ -74,17 +80,27 @@ def _plan(session: Session, pack: PackSpec, record: Record, clock: SlaClock, now
     if clock.warned_at is None:
         left = clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds
         clock.warning_at = cal.add(clock.running_since, max(left, 0.0))
-        add_timer(session, record, "sla_warning", clock.target, clock.warning_at, now,
-                  clock_id=clock.id)
+        add_timer(
+            session, record, "sla_warning", clock.target, clock.warning_at, now, clock_id=clock.id
+        )
     if clock.breached_at is None:
         left = clock.budget_seconds - clock.consumed_seconds
         clock.deadline = cal.add(clock.running_since, max(left, 0.0))
-        add_timer(session, record, "sla_breach", clock.target, clock.deadline, now,
-                  clock_id=clock.id)
+        add_timer(
+            session, record, "sla_breach", clock.target, clock.deadline, now, clock_id=clock.id
+        )
 
 
-def on_stage_change(session: Session, pack: PackSpec, rtype: RecordTypeSpec, record: Record,
-                    old: StageSpec, new: StageSpec, now: datetime, actor: str) -> None:
+def on_stage_change(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    old: StageSpec,
+    new: StageSpec,
+    now: datetime,
+    actor: str,
+) -> None:
     """Meet, pause, resume or stop each clock as the record moves from `old` to `new`."""
     if rtype.sla is None:
         return
@@ -93,8 +109,9 @@ def on_stage_change(session: Session, pack: PackSpec, rtype: RecordTypeSpec, rec
         if clock.met_at is not None:
             continue
         target = rtype.sla.targets.get(clock.target)
-        if target is not None and _meets(target.met_on, target.met_by.matches(old),
-                                         target.met_by.matches(new)):
+        if target is not None and _meets(
+            target.met_on, target.met_by.matches(old), target.met_by.matches(new)
+        ):
             _meet(session, pack, record, clock, now, actor)
         elif new.is_closed or (pause_in is not None and pause_in.matches(new)):
             if clock.running_since is not None:
@@ -110,24 +127,41 @@ def _meets(on: str, was: bool, now_in: bool) -> bool:
 def _stop(pack: PackSpec, clock: SlaClock, now: datetime) -> None:
     if clock.running_since is not None:
         clock.consumed_seconds += measure(pack, clock).working_seconds_between(
-            clock.running_since, now)
+            clock.running_since, now
+        )
         clock.running_since = None
 
 
-def _meet(session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime,
-          actor: str) -> None:
+def _meet(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime, actor: str
+) -> None:
     _stop(pack, clock, now)
     clock.met_at = now
     cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock_id=clock.id)
-    add_event(session, record, now, f"sla.{clock.target}.met", actor=actor, changes={
-        "deadline": clock.deadline.isoformat() if clock.deadline else None,
-        "on_time": clock.breached_at is None,
-        "used_seconds": round(clock.consumed_seconds),
-    })
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.met",
+        actor=actor,
+        changes={
+            "deadline": clock.deadline.isoformat() if clock.deadline else None,
+            "on_time": clock.breached_at is None,
+            "used_seconds": round(clock.consumed_seconds),
+        },
+    )
 
 
-def _pause(session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime,
-           actor: str, *, closed: bool) -> None:
+def _pause(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    now: datetime,
+    actor: str,
+    *,
+    closed: bool,
+) -> None:
     _stop(pack, clock, now)
     if clock.warned_at is None:
         clock.warning_at = None
@@ -135,30 +169,57 @@ def _pause(session: Session, pack: PackSpec, record: Record, clock: SlaClock, no
         clock.deadline = None
     cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock_id=clock.id)
     kind = "stopped" if closed else "paused"
-    add_event(session, record, now, f"sla.{clock.target}.{kind}", actor=actor,
-              changes={"used_seconds": round(clock.consumed_seconds)})
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.{kind}",
+        actor=actor,
+        changes={"used_seconds": round(clock.consumed_seconds)},
+    )
 
 
-def _resume(session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime,
-            actor: str) -> None:
+def _resume(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime, actor: str
+) -> None:
     clock.running_since = now
     _plan(session, pack, record, clock, now)
     if clock.breached_at is not None:
         _replan_escalations(session, pack, record, clock, now)
-    add_event(session, record, now, f"sla.{clock.target}.resumed", actor=actor,
-              changes={"deadline": clock.deadline.isoformat() if clock.deadline else None})
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.resumed",
+        actor=actor,
+        changes={"deadline": clock.deadline.isoformat() if clock.deadline else None},
+    )
 
 
-def _replan_escalations(session: Session, pack: PackSpec, record: Record, clock: SlaClock,
-                        now: datetime) -> None:
+def _replan_escalations(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime
+) -> None:
     """After a pause, re-arm the post-breach steps that had not fired yet."""
-    fired = set(session.scalars(select(Timer.step).where(
-        Timer.clock_id == clock.id, Timer.kind == "sla_escalation", Timer.status == "fired")))
-    schedule_escalations(session, pack, record, clock, "breach", now, skip=fired)
+    fired = set(
+        session.scalars(
+            select(Timer.step).where(
+                Timer.clock_id == clock.id, Timer.kind == "sla_escalation", Timer.status == "fired"
+            )
+        )
+    )
+    schedule_escalations(session, pack, record, clock, "breach", now, skip=frozenset(fired))
 
 
-def schedule_escalations(session: Session, pack: PackSpec, record: Record, clock: SlaClock,
-                         at: str, now: datetime, *, skip: set[int | None] = frozenset()) -> None:
+def schedule_escalations(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    at: str,
+    now: datetime,
+    *,
+    skip: frozenset[int | None] = frozenset(),
+) -> None:
     """Timers for the ladder steps that come some time after the warning or the breach."""
     rtype = pack.record_type(record.record_type)
     assert rtype.sla is not None
@@ -166,8 +227,16 @@ def schedule_escalations(session: Session, pack: PackSpec, record: Record, clock
     for step in rtype.sla.escalation:
         if step.at == at and step.after is not None and step.index not in skip and base:
             due = offset(pack, clock.calendar, base, step.after)
-            add_timer(session, record, "sla_escalation", clock.target, due, now,
-                      clock_id=clock.id, step=step.index)
+            add_timer(
+                session,
+                record,
+                "sla_escalation",
+                clock.target,
+                due,
+                now,
+                clock_id=clock.id,
+                step=step.index,
+            )
 
 
 def nearest_deadline(record: Record) -> datetime | None:

@@ -38,14 +38,19 @@ class Fired:
 
 
 def due_timer_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    return list(session.scalars(
-        select(Timer.id).where(Timer.status == "pending", Timer.due_at <= now)
-        .order_by(Timer.due_at, Timer.id).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Timer.id)
+            .where(Timer.status == "pending", Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id)
+            .limit(limit)
+        )
+    )
 
 
-def fire_due(session_factory: sessionmaker[Session], specs: SpecCache, now: datetime,
-             *, limit: int = 500) -> list[Fired]:
+def fire_due(
+    session_factory: sessionmaker[Session], specs: SpecCache, now: datetime, *, limit: int = 500
+) -> list[Fired]:
     """Fire up to `limit` due timers, oldest first, each in its own transaction."""
     with session_factory() as session:
         ids = due_timer_ids(session, now, limit)
@@ -67,7 +72,8 @@ def fire_due(session_factory: sessionmaker[Session], specs: SpecCache, now: date
 def fire_one(session: Session, specs: SpecCache, timer_id: int, now: datetime) -> Fired | None:
     """Claim one timer and act on it; None when another sweeper got it first."""
     timer = session.scalars(
-        select(Timer).where(Timer.id == timer_id, Timer.status == "pending")
+        select(Timer)
+        .where(Timer.id == timer_id, Timer.status == "pending")
         .with_for_update(skip_locked=True)
     ).first()
     if timer is None:
@@ -81,41 +87,67 @@ def fire_one(session: Session, specs: SpecCache, timer_id: int, now: datetime) -
     return Fired(timer.id, record.id, timer.kind, timer.due_at)
 
 
-def _sla_warning(session: Session, pack: PackSpec, record: Record, timer: Timer,
-                 now: datetime) -> None:
+def _sla_warning(
+    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
+) -> None:
     clock = _clock(session, timer)
     clock.warned_at = timer.due_at
-    add_event(session, record, now, f"sla.{clock.target}.warning",
-              changes={"deadline": clock.deadline.isoformat() if clock.deadline else None})
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.warning",
+        changes={"deadline": clock.deadline.isoformat() if clock.deadline else None},
+    )
     _run_steps(session, pack, record, clock, "warning", now)
 
 
-def _sla_breach(session: Session, pack: PackSpec, record: Record, timer: Timer,
-                now: datetime) -> None:
+def _sla_breach(
+    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
+) -> None:
     clock = _clock(session, timer)
     clock.breached_at = timer.due_at
-    add_event(session, record, now, f"sla.{clock.target}.breached",
-              changes={"deadline": timer.due_at.isoformat()})
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.breached",
+        changes={"deadline": timer.due_at.isoformat()},
+    )
     _run_steps(session, pack, record, clock, "breach", now)
 
 
-def _sla_escalation(session: Session, pack: PackSpec, record: Record, timer: Timer,
-                    now: datetime) -> None:
+def _sla_escalation(
+    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
+) -> None:
     clock = _clock(session, timer)
     step = pack.record_type(record.record_type).sla.escalation[timer.step]  # type: ignore[union-attr,index]
     _act(session, pack, record, clock, step.notify, step.raise_priority, now, step.at)
 
 
-def _followup(session: Session, pack: PackSpec, record: Record, timer: Timer,
-              now: datetime) -> None:
+def _followup(
+    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
+) -> None:
     followup = pack.record_type(record.record_type).followups[timer.name]
-    add_event(session, record, now, f"followup.{followup.name}",
-              changes={"due_at": timer.due_at.isoformat()})
-    notify(session, record, now, "owner", f"followup.{followup.name}",
-           {"title": followup.title, "due_at": timer.due_at.isoformat()})
+    add_event(
+        session,
+        record,
+        now,
+        f"followup.{followup.name}",
+        changes={"due_at": timer.due_at.isoformat()},
+    )
+    notify(
+        session,
+        record,
+        now,
+        "owner",
+        f"followup.{followup.name}",
+        {"title": followup.title, "due_at": timer.due_at.isoformat()},
+    )
     if followup.every is not None:
-        add_timer(session, record, "followup", followup.name,
-                  next_due(pack, followup, timer.due_at), now)
+        add_timer(
+            session, record, "followup", followup.name, next_due(pack, followup, timer.due_at), now
+        )
 
 
 def _clock(session: Session, timer: Timer) -> SlaClock:
@@ -124,8 +156,9 @@ def _clock(session: Session, timer: Timer) -> SlaClock:
     return clock
 
 
-def _run_steps(session: Session, pack: PackSpec, record: Record, clock: SlaClock, at: str,
-               now: datetime) -> None:
+def _run_steps(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, at: str, now: datetime
+) -> None:
     """Run the ladder steps that act at once, and arm those that come later."""
     rtype = pack.record_type(record.record_type)
     assert rtype.sla is not None
@@ -135,13 +168,29 @@ def _run_steps(session: Session, pack: PackSpec, record: Record, clock: SlaClock
     sla.schedule_escalations(session, pack, record, clock, at, now)
 
 
-def _act(session: Session, pack: PackSpec, record: Record, clock: SlaClock,
-         audiences: tuple[str, ...], raise_priority: bool, now: datetime, at: str) -> None:
+def _act(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    audiences: tuple[str, ...],
+    raise_priority: bool,
+    now: datetime,
+    at: str,
+) -> None:
     subject = f"sla.{clock.target}.{'warning' if at == 'warning' else 'breached'}"
     for audience in audiences:
-        notify(session, record, now, audience, subject,
-               {"target": clock.target, "deadline": clock.deadline.isoformat()
-                if clock.deadline else None})
+        notify(
+            session,
+            record,
+            now,
+            audience,
+            subject,
+            {
+                "target": clock.target,
+                "deadline": clock.deadline.isoformat() if clock.deadline else None,
+            },
+        )
     changes: dict[str, object] = {"notified": list(audiences)}
     if raise_priority:
         raised = pack.raised(record.priority)

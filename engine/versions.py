@@ -61,8 +61,10 @@ class SpecCache:
             if version.id not in self._specs:
                 spec, problems = build_pack_spec(version.data)
                 if spec is None:
-                    raise ValueError(f"stored pack {version.pack} v{version.version} is invalid: "
-                                     f"{problems[0].message}")
+                    raise ValueError(
+                        f"stored pack {version.pack} v{version.version} is invalid: "
+                        f"{problems[0].message}"
+                    )
                 self._specs[version.id] = spec
             return self._specs[version.id]
 
@@ -72,16 +74,27 @@ def latest_version(session: Session, pack: str) -> PackVersion:
         select(PackVersion).where(PackVersion.pack == pack).order_by(PackVersion.version.desc())
     ).first()
     if version is None:
-        raise NotFound(f"pack '{pack}' has not been published; run `careloop publish workflows/{pack}`")
+        raise NotFound(
+            f"pack '{pack}' has not been published; run `careloop publish workflows/{pack}`"
+        )
     return version
 
 
-def publish(session: Session, source: PackSource, *, by: str, now: datetime,
-            stage_map: Mapping[str, str] | None = None, note: str | None = None) -> PublishResult:
+def publish(
+    session: Session,
+    source: PackSource,
+    *,
+    by: str,
+    now: datetime,
+    stage_map: Mapping[str, str] | None = None,
+    note: str | None = None,
+) -> PublishResult:
     """Store a new immutable version, unless it is identical to the newest one."""
     current = session.scalars(
-        select(PackVersion).where(PackVersion.pack == source.name)
-        .order_by(PackVersion.version.desc()).limit(1)
+        select(PackVersion)
+        .where(PackVersion.pack == source.name)
+        .order_by(PackVersion.version.desc())
+        .limit(1)
     ).first()
     if current is not None and current.source_hash == source.source_hash:
         return PublishResult(current, created=False)
@@ -94,8 +107,13 @@ def publish(session: Session, source: PackSource, *, by: str, now: datetime,
     if unmapped:
         raise PublishRefused(source.name, unmapped)
     version = PackVersion(
-        pack=source.name, version=(current.version + 1) if current else 1, files=source.files,
-        data=source.data, source_hash=source.source_hash, published_by=by, published_at=now,
+        pack=source.name,
+        version=(current.version + 1) if current else 1,
+        files=source.files,
+        data=source.data,
+        source_hash=source.source_hash,
+        published_by=by,
+        published_at=now,
         note=note,
     )
     session.add(version)
@@ -113,13 +131,15 @@ def stranded_records(session: Session, pack: str, spec: PackSpec) -> dict[tuple[
         .group_by(Record.record_type, Record.stage)
     )
     return {
-        (rtype, stage): count for rtype, stage, count in rows
+        (rtype, stage): count
+        for rtype, stage, count in rows
         if rtype not in spec.record_types or stage not in spec.record_types[rtype].stages
     }
 
 
-def _resolve_moves(spec: PackSpec, stranded: Mapping[tuple[str, str], int],
-                   stage_map: Mapping[str, str]) -> dict[tuple[str, str], str]:
+def _resolve_moves(
+    spec: PackSpec, stranded: Mapping[tuple[str, str], int], stage_map: Mapping[str, str]
+) -> dict[tuple[str, str], str]:
     """Read `type.stage=new` or `stage=new` mappings; ignore targets the new spec lacks."""
     moves = {}
     for rtype, stage in stranded:
@@ -129,25 +149,49 @@ def _resolve_moves(spec: PackSpec, stranded: Mapping[tuple[str, str], int],
     return moves
 
 
-def _move(session: Session, spec: PackSpec, version: PackVersion, rtype: str, old_stage: str,
-          new_stage: str, by: str, now: datetime) -> None:
+def _move(
+    session: Session,
+    spec: PackSpec,
+    version: PackVersion,
+    rtype: str,
+    old_stage: str,
+    new_stage: str,
+    by: str,
+    now: datetime,
+) -> None:
     """Move every open record of one stranded stage to the new version, set-based, with history."""
     stage = spec.record_types[rtype].stages[new_stage]
-    which = (Record.pack == version.pack, Record.record_type == rtype, Record.stage == old_stage,
-             Record.is_open.is_(True))
+    which = (
+        Record.pack == version.pack,
+        Record.record_type == rtype,
+        Record.stage == old_stage,
+        Record.is_open.is_(True),
+    )
     session.execute(
         insert(RecordEvent).from_select(
             ["record_id", "at", "actor", "kind", "transition", "from_stage", "to_stage", "changes"],
-            select(Record.id, literal(now, RecordEvent.at.type), literal(by or SYSTEM),
-                   literal(f"stage.{new_stage}"), literal("migrated"), Record.stage,
-                   literal(new_stage), literal({"pack_version": version.version},
-                                               RecordEvent.changes.type))
-            .where(*which),
+            select(
+                Record.id,
+                literal(now, RecordEvent.at.type),
+                literal(by or SYSTEM),
+                literal(f"stage.{new_stage}"),
+                literal("migrated"),
+                Record.stage,
+                literal(new_stage),
+                literal({"pack_version": version.version}, RecordEvent.changes.type),
+            ).where(*which),
         )
     )
     session.execute(
-        update(Record).where(*which).values(
-            pack_version_id=version.id, stage=new_stage, stage_kind=stage.kind,
-            is_open=not stage.is_closed, row_version=Record.row_version + 1, updated_at=now,
-        ).execution_options(synchronize_session=False)
+        update(Record)
+        .where(*which)
+        .values(
+            pack_version_id=version.id,
+            stage=new_stage,
+            stage_kind=stage.kind,
+            is_open=not stage.is_closed,
+            row_version=Record.row_version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
     )

@@ -1,4 +1,4 @@
-"""Shared fixtures: migrated databases (SQLite always, PostgreSQL where a server answers), a virtual clock."""
+"""Shared fixtures: migrated databases (SQLite always, PostgreSQL where one answers), a clock."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from engine.versions import PackSource
 
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PG_URL = os.environ.get("CARELOOP_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get(
+    "CARELOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def pg_available() -> bool:

@@ -52,8 +52,10 @@ def load_scenario(path: Path) -> LoadedScenario:
     until = reader.moment(data, (), "until")
     if until < start:
         reader.fail(("until",), "until lies before start")
-    steps = tuple(reader.step(i, s, start, until) for i, s in enumerate(
-        reader.require(data, (), "steps", list)))
+    steps = tuple(
+        reader.step(i, s, start, until)
+        for i, s in enumerate(reader.require(data, (), "steps", list))
+    )
     customers = tuple(data.get("customers") or [])
     scenario = Scenario(file, start, until, steps, customers)
     return LoadedScenario((path.parent / pack).resolve(), scenario, data.get("expect") or {}, marks)
@@ -66,8 +68,9 @@ class _Reader:
     def fail(self, path: tuple[str | int, ...], message: str) -> None:
         raise ScenarioError(self.file, self.marks.locate(path)[0], message)
 
-    def require(self, data: Mapping[str, Any], path: tuple[str | int, ...], key: str,
-                kind: type) -> Any:
+    def require(
+        self, data: Mapping[str, Any], path: tuple[str | int, ...], key: str, kind: type
+    ) -> Any:
         if key not in data:
             self.fail(path, f"missing '{key}'")
         if not isinstance(data[key], kind):
@@ -82,8 +85,10 @@ class _Reader:
             except ValueError:
                 self.fail((*path, key), f"'{key}' is not an ISO 8601 time: {value}")
         if not isinstance(value, datetime):
-            self.fail((*path, key) if key in data else path,
-                      f"'{key}' must be an ISO 8601 time with offset, e.g. 2026-11-23T09:00:00+08:00")
+            self.fail(
+                (*path, key) if key in data else path,
+                f"'{key}' must be an ISO 8601 time with offset, e.g. 2026-11-23T09:00:00+08:00",
+            )
         if value.tzinfo is None:
             self.fail((*path, key), f"'{key}' has no timezone offset; add one such as +08:00")
         return value
@@ -122,8 +127,10 @@ def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:
             if isinstance(value, dict):
                 for name, sub in value.items():
                     if not _same(sub, (got or {}).get(name)):
-                        problems.append(f"{file}:{line}: {ref}.{key}.{name} is "
-                                        f"{(got or {}).get(name)}, expected {sub}")
+                        problems.append(
+                            f"{file}:{line}: {ref}.{key}.{name} is "
+                            f"{(got or {}).get(name)}, expected {sub}"
+                        )
             elif not _same(value, got):
                 problems.append(f"{file}:{line}: {ref}.{key} is {got}, expected {value}")
     for i, event in enumerate(expect.get("events") or []):
@@ -138,10 +145,13 @@ def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:
 
 
 def _same(expected: Any, actual: Any) -> bool:
-    if isinstance(expected, datetime) or (isinstance(expected, str) and isinstance(actual, str)
-                                          and "T" in expected and "T" in actual):
+    if isinstance(expected, datetime) or (
+        isinstance(expected, str) and isinstance(actual, str) and "T" in expected and "T" in actual
+    ):
         try:
-            wanted = expected if isinstance(expected, datetime) else datetime.fromisoformat(expected)
+            wanted = (
+                expected if isinstance(expected, datetime) else datetime.fromisoformat(expected)
+            )
             return actual is not None and wanted == datetime.fromisoformat(actual)
         except ValueError:
             return False
@@ -153,5 +163,6 @@ def _matches(wanted: Mapping[str, Any], event: Mapping[str, str]) -> bool:
 
 
 def _describe(event: Mapping[str, Any]) -> str:
-    return " ".join(f"{k}={v.isoformat() if isinstance(v, datetime) else v}"
-                    for k, v in event.items())
+    return " ".join(
+        f"{k}={v.isoformat() if isinstance(v, datetime) else v}" for k, v in event.items()
+    )

@@ -1,4 +1,4 @@
-"""Validate a pack folder end to end (YAML, schema, meaning) and hand the engine what it publishes."""
+"""Validate a pack end to end (YAML, schema, meaning) and hand the engine what it publishes."""
 
 from __future__ import annotations
 

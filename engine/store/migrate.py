@@ -1,4 +1,4 @@
-"""Schema migrations through Alembic: `careloop db upgrade`, `make run` and the tests all come here."""
+"""Schema migrations through Alembic, for `careloop db upgrade`, `make run` and the tests."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ class SlaClock(Model):
 
 
 class Timer(Model):
-    """Something due at a time (SLA warning, breach, escalation step, follow-up), claimed by a sweep."""
+    """Something due at a time (SLA warning, breach, escalation, follow-up), claimed by a sweep."""
 
     __tablename__ = "timers"
     __table_args__ = (Index("ix_timers_due", "status", "due_at"),)

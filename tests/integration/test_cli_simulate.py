@@ -1,4 +1,4 @@
-"""`careloop simulate` pins the SLA arithmetic of the default pack in virtual time (R-2.4, R-2.8)."""
+"""`careloop simulate` pins the default pack's SLA arithmetic in virtual time (R-2.4, R-2.8)."""
 
 from __future__ import annotations
 
@@ -50,23 +50,43 @@ def test_a_failed_expectation_names_its_line_and_exits_1(tmp_path: Path) -> None
     assert "fridge.deadlines.respond is 2026-10-08T10:00:00+08:00, expected" in output
 
 
-@pytest.mark.parametrize(("body", "line", "message"), [
-    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00\nsteps: []\n",
-     3, "'until' has no timezone offset"),
-    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00+08:00\n"
-     "steps:\n  - at: 2026-11-23T10:00:00+08:00\n    transition: {{ref: ghost, to: closed}}\n",
-     5, "unknown ref 'ghost'"),
-    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00+08:00\n"
-     "steps:\n  - at: 2026-11-23T10:00:00+08:00\n    create: {{ref: a, type: feedback, channel: phone,"
-     " fields: {{customer_no: C1, contact: '1', description: x}}}}\n"
-     "  - at: 2026-11-23T11:00:00+08:00\n    transition: {{ref: a, to: closed}}\n",
-     7, "no single transition from 'pending' to 'closed'"),
-    ("pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00+08:00\n"
-     "stpes: []\n", 4, "unknown key 'stpes'"),
-    ("pack: {pack}\nstart: [oops\n", 3, "invalid YAML"),
-])
-def test_a_bad_scenario_is_file_line_message(tmp_path: Path, body: str, line: int,
-                                              message: str) -> None:
+HEADER = "pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:00:00+08:00\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        (
+            "pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\n"
+            "until: 2026-11-24T09:00:00\nsteps: []\n",
+            3,
+            "'until' has no timezone offset",
+        ),
+        (
+            HEADER + "steps:\n  - at: 2026-11-23T10:00:00+08:00\n"
+            "    transition: {{ref: ghost, to: closed}}\n",
+            5,
+            "unknown ref 'ghost'",
+        ),
+        (
+            HEADER + "steps:\n  - at: 2026-11-23T10:00:00+08:00\n"
+            "    create: {{ref: a, type: feedback, channel: phone,"
+            " fields: {{customer_no: C1, contact: '1', description: x}}}}\n"
+            "  - at: 2026-11-23T11:00:00+08:00\n    transition: {{ref: a, to: closed}}\n",
+            7,
+            "no single transition from 'pending' to 'closed'",
+        ),
+        (
+            HEADER + "stpes: []\n",
+            4,
+            "unknown key 'stpes'",
+        ),
+        ("pack: {pack}\nstart: [oops\n", 3, "invalid YAML"),
+    ],
+)
+def test_a_bad_scenario_is_file_line_message(
+    tmp_path: Path, body: str, line: int, message: str
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(body.format(pack=SCENARIOS.parent), encoding="utf-8")
     code, output = simulate(str(path))

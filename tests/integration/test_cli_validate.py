@@ -1,4 +1,4 @@
-"""`careloop validate` names file:line:column and a fix for every kind of mistake, exit 1, no traceback."""
+"""`careloop validate` gives file:line:column and a fix for each mistake, never a traceback."""
 
 from __future__ import annotations
 
@@ -43,36 +43,94 @@ def test_the_shipped_packs_are_valid() -> None:
     assert "after_sales: ok" in output
 
 
-@pytest.mark.parametrize(("file", "old", "new", "needle", "expected"), [
-    pytest.param("feedback.yaml", "from: [in_progress]\n        to: resolved",
-                 "from: [in_progress]]\n        to: resolved", "[in_progress]]",
-                 "invalid YAML", id="invalid-yaml"),
-    pytest.param("feedback.yaml", "from: [waiting_customer]", "from: waiting_customer",
-                 "from: waiting_customer", "expected a list", id="wrong-type"),
-    pytest.param("feedback.yaml", "    stages:\n", "    stagse:\n", "stagse",
-                 "unknown key 'stagse' (did you mean 'stages'?)", id="unknown-key"),
-    pytest.param("feedback.yaml", "within: 3 working days", "within: 3 wrking days",
-                 "3 wrking days",
-                 "unknown duration unit 'wrking days' in '3 wrking days' "
-                 "(did you mean 'working days'?)", id="bad-duration"),
-    pytest.param("feedback.yaml", "guard: \"form.solution_type", "guard: \"form.__class__ or form.solution_type",
-                 "guard:", "'__class__' is not allowed in expressions", id="dunder-expression"),
-    pytest.param("feedback.yaml", "to: resolved\n        form:\n          - {field: solution_type",
-                 "to: resolvd\n        form:\n          - {field: solution_type", "resolvd",
-                 "unknown stage 'resolvd' (did you mean 'resolved'?)", id="unknown-target"),
-    pytest.param("feedback.yaml", "        P2:\n          respond", "        P3:\n          respond",
-                 "P3:", "unknown priority 'P3'", id="unknown-priority"),
-    pytest.param("feedback.yaml", "calendar: cn_workdays}\n        P2",
-                 "calendar: cn_workday}\n        P2", "cn_workday}",
-                 "unknown calendar 'cn_workday' (did you mean 'cn_workdays'?)", id="unknown-calendar"),
-    pytest.param("pack.yaml", "timezone: Asia/Shanghai\n    hours: {mon-fri",
-                 "timezone: Asia/Shangai\n    hours: {mon-fri", "Asia/Shangai",
-                 "unknown time zone 'Asia/Shangai' (did you mean 'Asia/Shanghai'?)", id="bad-calendar"),
-    pytest.param("pack.yaml", "department: supply_chain", "department: suply_chain",
-                 "suply_chain", "unknown department 'suply_chain'", id="unknown-department"),
-])
+@pytest.mark.parametrize(
+    ("file", "old", "new", "needle", "expected"),
+    [
+        pytest.param(
+            "feedback.yaml",
+            "from: [in_progress]\n        to: resolved",
+            "from: [in_progress]]\n        to: resolved",
+            "[in_progress]]",
+            "invalid YAML",
+            id="invalid-yaml",
+        ),
+        pytest.param(
+            "feedback.yaml",
+            "from: [waiting_customer]",
+            "from: waiting_customer",
+            "from: waiting_customer",
+            "expected a list",
+            id="wrong-type",
+        ),
+        pytest.param(
+            "feedback.yaml",
+            "    stages:\n",
+            "    stagse:\n",
+            "stagse",
+            "unknown key 'stagse' (did you mean 'stages'?)",
+            id="unknown-key",
+        ),
+        pytest.param(
+            "feedback.yaml",
+            "within: 3 working days",
+            "within: 3 wrking days",
+            "3 wrking days",
+            "unknown duration unit 'wrking days' in '3 wrking days' (did you mean 'working days'?)",
+            id="bad-duration",
+        ),
+        pytest.param(
+            "feedback.yaml",
+            'guard: "form.solution_type',
+            'guard: "form.__class__ or form.solution_type',
+            "guard:",
+            "'__class__' is not allowed in expressions",
+            id="dunder-expression",
+        ),
+        pytest.param(
+            "feedback.yaml",
+            "to: resolved\n        form:\n          - {field: solution_type",
+            "to: resolvd\n        form:\n          - {field: solution_type",
+            "resolvd",
+            "unknown stage 'resolvd' (did you mean 'resolved'?)",
+            id="unknown-target",
+        ),
+        pytest.param(
+            "feedback.yaml",
+            "        P2:\n          respond",
+            "        P3:\n          respond",
+            "P3:",
+            "unknown priority 'P3'",
+            id="unknown-priority",
+        ),
+        pytest.param(
+            "feedback.yaml",
+            "calendar: cn_workdays}\n        P2",
+            "calendar: cn_workday}\n        P2",
+            "cn_workday}",
+            "unknown calendar 'cn_workday' (did you mean 'cn_workdays'?)",
+            id="unknown-calendar",
+        ),
+        pytest.param(
+            "pack.yaml",
+            "timezone: Asia/Shanghai\n    hours: {mon-fri",
+            "timezone: Asia/Shangai\n    hours: {mon-fri",
+            "Asia/Shangai",
+            "unknown time zone 'Asia/Shangai' (did you mean 'Asia/Shanghai'?)",
+            id="bad-calendar",
+        ),
+        pytest.param(
+            "pack.yaml",
+            "department: supply_chain",
+            "department: suply_chain",
+            "suply_chain",
+            "unknown department 'suply_chain'",
+            id="unknown-department",
+        ),
+    ],
+)
 def test_each_mistake_is_one_line_with_position_and_hint(
-        tmp_path: Path, file: str, old: str, new: str, needle: str, expected: str) -> None:
+    tmp_path: Path, file: str, old: str, new: str, needle: str, expected: str
+) -> None:
     folder = broken_pack(tmp_path, file, old, new)
     code, output = validate(folder)
     assert code == 1
@@ -87,9 +145,12 @@ def test_each_mistake_is_one_line_with_position_and_hint(
 
 
 def test_an_unreachable_stage_is_reported_at_the_stage(tmp_path: Path) -> None:
-    folder = broken_pack(tmp_path, "feedback.yaml", "      closed: {kind: closed, title: 已关闭}\n",
-                         "      closed: {kind: closed, title: 已关闭}\n"
-                         "      limbo: {kind: active, title: 悬空}\n")
+    folder = broken_pack(
+        tmp_path,
+        "feedback.yaml",
+        "      closed: {kind: closed, title: 已关闭}\n",
+        "      closed: {kind: closed, title: 已关闭}\n      limbo: {kind: active, title: 悬空}\n",
+    )
     code, output = validate(folder)
     assert code == 1
     line, column = position(folder, "feedback.yaml", "{kind: active, title: 悬空}")

@@ -17,19 +17,29 @@ from engine.services import Services
 from engine.store.models import Customer, Record, RecordEvent, SlaClock, Timer
 from tests.conftest import SHANGHAI
 
-FIELDS = {"customer_no": "C-1", "customer_name": "王芳", "contact": "13812345678",
-          "description": "洗衣机漏水"}
+FIELDS = {
+    "customer_no": "C-1",
+    "customer_name": "王芳",
+    "contact": "13812345678",
+    "description": "洗衣机漏水",
+}
 
 
 def new(priority: str = "P1", **extra: object) -> NewRecord:
-    return NewRecord(record_type="feedback", fields={**FIELDS, **extra.pop("fields", {})},
-                     channel="phone", priority=priority, **extra)  # type: ignore[arg-type]
+    return NewRecord(
+        record_type="feedback",
+        fields={**FIELDS, **extra.pop("fields", {})},
+        channel="phone",
+        priority=priority,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def events(services: Services, record_id: int) -> list[tuple[str, str | None, dict]]:
     with services.session_factory() as session:
-        rows = session.scalars(select(RecordEvent).where(RecordEvent.record_id == record_id)
-                               .order_by(RecordEvent.id))
+        rows = session.scalars(
+            select(RecordEvent).where(RecordEvent.record_id == record_id).order_by(RecordEvent.id)
+        )
         return [(e.kind, e.actor, e.changes) for e in rows]
 
 
@@ -49,8 +59,9 @@ def test_a_new_record_starts_pending_with_its_clocks_and_timers(services: Servic
     assert events(services, record.id)[0][:2] == ("stage.pending", "agent-7")
 
 
-def test_a_record_received_earlier_keeps_its_true_deadline(services: Services,
-                                                            clock: VirtualClock) -> None:
+def test_a_record_received_earlier_keeps_its_true_deadline(
+    services: Services, clock: VirtualClock
+) -> None:
     received = clock.now() - timedelta(hours=3)  # Monday 06:00: counting starts at 09:00
     record = services.create_record("after_sales", new("P0", received_at=received), actor="api")
     respond = next(c for c in record.clocks if c.target == "respond")
@@ -58,45 +69,69 @@ def test_a_record_received_earlier_keeps_its_true_deadline(services: Services,
     assert respond.deadline == received + timedelta(hours=2)  # P0: 24×7, already overdue
 
 
-def test_received_in_the_future_or_without_zone_is_refused(services: Services,
-                                                           clock: VirtualClock) -> None:
+def test_received_in_the_future_or_without_zone_is_refused(
+    services: Services, clock: VirtualClock
+) -> None:
     with pytest.raises(InvalidInput, match="future"):
-        services.create_record("after_sales", new(received_at=clock.now() + timedelta(hours=1)),
-                               actor="api")
+        services.create_record(
+            "after_sales", new(received_at=clock.now() + timedelta(hours=1)), actor="api"
+        )
     with pytest.raises(ValueError, match="naive"):
-        services.create_record("after_sales", new(received_at=datetime(2026, 11, 23, 8)),
-                               actor="api")
+        services.create_record(
+            "after_sales", new(received_at=datetime(2026, 11, 23, 8)), actor="api"
+        )
 
 
 def test_bad_field_values_are_refused_with_each_field_named(services: Services) -> None:
     with pytest.raises(InvalidInput) as caught:
-        services.create_record("after_sales", NewRecord(
-            record_type="feedback", channel="fax", priority="P9",
-            fields={**FIELDS, "purchased_on": "yesterday", "colour": "red"}), actor="api")
+        services.create_record(
+            "after_sales",
+            NewRecord(
+                record_type="feedback",
+                channel="fax",
+                priority="P9",
+                fields={**FIELDS, "purchased_on": "yesterday", "colour": "red"},
+            ),
+            actor="api",
+        )
     assert set(caught.value.fields) == {"channel", "priority", "purchased_on", "colour"}
     with pytest.raises(InvalidInput, match="required"):
-        services.create_record("after_sales", NewRecord(
-            record_type="feedback", channel="phone", fields={"customer_no": "C-2"}), actor="api")
+        services.create_record(
+            "after_sales",
+            NewRecord(record_type="feedback", channel="phone", fields={"customer_no": "C-2"}),
+            actor="api",
+        )
     with services.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Record)) == 0
 
 
-def test_accept_routes_by_category_and_meets_the_respond_target(services: Services,
-                                                                 clock: VirtualClock) -> None:
+def test_accept_routes_by_category_and_meets_the_respond_target(
+    services: Services, clock: VirtualClock
+) -> None:
     record = services.create_record("after_sales", new(), actor="agent")
     clock.advance(timedelta(minutes=30))
-    services.transition(record.id, "accept", {"category": "quality", "priority": "P1"},
-                        actor="agent-7")
+    services.transition(
+        record.id, "accept", {"category": "quality", "priority": "P1"}, actor="agent-7"
+    )
     with services.session_factory() as session:
         stored = session.get_one(Record, record.id)
-        assert (stored.stage, stored.department, stored.category) == ("in_progress", "rnd",
-                                                                      "quality")
-        respond = session.scalars(select(SlaClock).where(SlaClock.record_id == record.id,
-                                                         SlaClock.target == "respond")).one()
+        assert (stored.stage, stored.department, stored.category) == (
+            "in_progress",
+            "rnd",
+            "quality",
+        )
+        respond = session.scalars(
+            select(SlaClock).where(SlaClock.record_id == record.id, SlaClock.target == "respond")
+        ).one()
         assert respond.met_at == clock.now()
         assert stored.next_deadline == datetime(2026, 11, 25, 18, 0, tzinfo=SHANGHAI)
-        pending = session.scalars(select(Timer.kind).where(
-            Timer.record_id == record.id, Timer.status == "pending", Timer.clock_id == respond.id))
+        pending = session.scalars(
+            select(Timer.kind).where(
+                Timer.record_id == record.id,
+                Timer.status == "pending",
+                Timer.clock_id == respond.id,
+            )
+        )
         assert list(pending) == []
     kinds = [kind for kind, _actor, _changes in events(services, record.id)]
     assert kinds == ["stage.pending", "stage.in_progress", "sla.respond.met"]
@@ -117,30 +152,55 @@ def test_required_form_fields_and_unknown_fields_are_refused(services: Services)
     with pytest.raises(InvalidInput, match="required"):
         services.transition(record.id, "accept", {"category": "quality"}, actor="agent")
     with pytest.raises(InvalidInput, match="does not ask for"):
-        services.transition(record.id, "accept", {"category": "quality", "priority": "P1",
-                                                  "lessons": "x"}, actor="agent")
+        services.transition(
+            record.id,
+            "accept",
+            {"category": "quality", "priority": "P1", "lessons": "x"},
+            actor="agent",
+        )
 
 
 def test_a_guard_refuses_an_engineer_visit_without_its_time(services: Services) -> None:
     record = services.create_record("after_sales", new(), actor="agent")
-    services.transition(record.id, "accept", {"category": "quality", "priority": "P1",
-                                              "resources": "on_site"}, actor="agent")
+    services.transition(
+        record.id,
+        "accept",
+        {"category": "quality", "priority": "P1", "resources": "on_site"},
+        actor="agent",
+    )
     with pytest.raises(TransitionRefused, match="condition"):
-        services.transition(record.id, "resolve", {"solution_type": "technical",
-                                                   "solution": "更换电机"}, actor="agent")
-    services.transition(record.id, "resolve", {"solution_type": "technical", "solution": "更换电机",
-                                               "visit_at": "2026-11-24T10:00:00+08:00"},
-                        actor="agent")
+        services.transition(
+            record.id,
+            "resolve",
+            {"solution_type": "technical", "solution": "更换电机"},
+            actor="agent",
+        )
+    services.transition(
+        record.id,
+        "resolve",
+        {
+            "solution_type": "technical",
+            "solution": "更换电机",
+            "visit_at": "2026-11-24T10:00:00+08:00",
+        },
+        actor="agent",
+    )
 
 
 def test_a_stale_expected_version_is_a_conflict(services: Services) -> None:
     record = services.create_record("after_sales", new(), actor="agent")
     seen = record.row_version
-    services.transition(record.id, "accept", {"category": "service", "priority": "P2"},
-                        actor="agent-1")
+    services.transition(
+        record.id, "accept", {"category": "service", "priority": "P2"}, actor="agent-1"
+    )
     with pytest.raises(ConflictError, match="changed by someone else"):
-        services.transition(record.id, "wait_for_customer", {"wait_reason": "x"},
-                            actor="agent-2", expected_version=seen)
+        services.transition(
+            record.id,
+            "wait_for_customer",
+            {"wait_reason": "x"},
+            actor="agent-2",
+            expected_version=seen,
+        )
 
 
 def test_closing_stops_every_timer(services: Services, clock: VirtualClock) -> None:
@@ -152,8 +212,11 @@ def test_closing_stops_every_timer(services: Services, clock: VirtualClock) -> N
         assert (stored.is_open, stored.closed_at) == (False, clock.now())
         assert stored.fields["satisfaction"] == 5
         assert stored.fields["solution_type"] == "service"  # the `set` effect
-        pending = session.scalar(select(func.count()).select_from(Timer).where(
-            Timer.record_id == record.id, Timer.status == "pending"))
+        pending = session.scalar(
+            select(func.count())
+            .select_from(Timer)
+            .where(Timer.record_id == record.id, Timer.status == "pending")
+        )
     assert pending == 0
 
 
@@ -162,6 +225,7 @@ def test_one_customer_collects_all_their_records(services: Services) -> None:
     second = services.create_record("after_sales", new("P2"), actor="agent")
     with services.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Customer)) == 1
-        ids = session.scalars(select(Record.customer_id).where(
-            Record.id.in_([first.id, second.id]))).all()
+        ids = session.scalars(
+            select(Record.customer_id).where(Record.id.in_([first.id, second.id]))
+        ).all()
     assert len(set(ids)) == 1

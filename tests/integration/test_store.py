@@ -51,8 +51,17 @@ def test_stored_times_come_back_aware_in_utc(db_engine: Engine) -> None:
 
     moment = datetime(2026, 11, 23, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
     with make_session_factory(db_engine)() as session:
-        session.add(PackVersion(pack="p", version=1, files={}, data={}, source_hash="h",
-                                published_by="t", published_at=moment))
+        session.add(
+            PackVersion(
+                pack="p",
+                version=1,
+                files={},
+                data={},
+                source_hash="h",
+                published_by="t",
+                published_at=moment,
+            )
+        )
         session.commit()
     with make_session_factory(db_engine)() as session:
         stored = session.query(PackVersion).one()

@@ -26,37 +26,53 @@ def edited(source: PackSource, file: str, old: str, new: str) -> PackSource:
 
 
 def create(services: Services) -> int:
-    return services.create_record("after_sales", NewRecord(
-        record_type="feedback", fields=FIELDS, channel="email"), actor="agent").id
+    return services.create_record(
+        "after_sales",
+        NewRecord(record_type="feedback", fields=FIELDS, channel="email"),
+        actor="agent",
+    ).id
 
 
-def test_publishing_the_same_files_again_changes_nothing(services: Services,
-                                                         after_sales: PackSource) -> None:
+def test_publishing_the_same_files_again_changes_nothing(
+    services: Services, after_sales: PackSource
+) -> None:
     result = services.publish(after_sales, by="ops")
     assert (result.created, result.version.version) == (False, 1)
 
 
-def test_a_new_version_leaves_running_records_on_theirs(services: Services,
-                                                        after_sales: PackSource) -> None:
+def test_a_new_version_leaves_running_records_on_theirs(
+    services: Services, after_sales: PackSource
+) -> None:
     old_record = create(services)
-    faster = edited(after_sales, "feedback.yaml", "resolve: {within: 3 working days",
-                    "resolve: {within: 2 working days")
+    faster = edited(
+        after_sales,
+        "feedback.yaml",
+        "resolve: {within: 3 working days",
+        "resolve: {within: 2 working days",
+    )
     result = services.publish(faster, by="ops")
     assert (result.created, result.version.version) == (True, 2)
     new_record = create(services)
     with services.session_factory() as session:
-        versions = dict(session.execute(select(Record.id, PackVersion.version).join(
-            PackVersion, Record.pack_version_id == PackVersion.id)).all())
+        versions = dict(
+            session.execute(
+                select(Record.id, PackVersion.version).join(
+                    PackVersion, Record.pack_version_id == PackVersion.id
+                )
+            ).all()
+        )
         stored = session.scalars(select(PackVersion).where(PackVersion.version == 2)).one()
     assert versions == {old_record: 1, new_record: 2}
     assert (stored.published_by, stored.source_hash) == ("ops", faster.source_hash)
     # The old record still advances on version 1.
-    services.transition(old_record, "accept", {"category": "other", "priority": "P2"},
-                        actor="agent")
+    services.transition(
+        old_record, "accept", {"category": "other", "priority": "P2"}, actor="agent"
+    )
 
 
 def test_removing_a_stage_with_open_records_is_refused_with_counts(
-        services: Services, after_sales: PackSource) -> None:
+    services: Services, after_sales: PackSource
+) -> None:
     record_id = create(services)
     services.transition(record_id, "accept", {"category": "other", "priority": "P2"}, actor="a")
     services.transition(record_id, "wait_for_customer", {"wait_reason": "x"}, actor="a")
@@ -70,23 +86,35 @@ def test_removing_a_stage_with_open_records_is_refused_with_counts(
 
 
 def test_a_stage_mapping_moves_stranded_records_and_says_so(
-        services: Services, after_sales: PackSource) -> None:
+    services: Services, after_sales: PackSource
+) -> None:
     record_id = create(services)
     services.transition(record_id, "accept", {"category": "other", "priority": "P2"}, actor="a")
     services.transition(record_id, "wait_for_customer", {"wait_reason": "x"}, actor="a")
-    result = services.publish(_without_waiting_stage(after_sales), by="ops",
-                              stage_map={"feedback.waiting_customer": "in_progress"})
+    result = services.publish(
+        _without_waiting_stage(after_sales),
+        by="ops",
+        stage_map={"feedback.waiting_customer": "in_progress"},
+    )
     assert result.moved == {("feedback", "waiting_customer"): 1}
     with services.session_factory() as session:
         record = session.get_one(Record, record_id)
         assert (record.stage, record.pack_version_id) == ("in_progress", result.version.id)
-        last = session.scalars(select(RecordEvent).where(RecordEvent.record_id == record_id)
-                               .order_by(RecordEvent.id.desc())).first()
+        last = session.scalars(
+            select(RecordEvent)
+            .where(RecordEvent.record_id == record_id)
+            .order_by(RecordEvent.id.desc())
+        ).first()
         assert last is not None
         assert (last.transition, last.from_stage, last.to_stage, last.actor) == (
-            "migrated", "waiting_customer", "in_progress", "ops")
-    services.transition(record_id, "resolve", {"solution_type": "service", "solution": "ok"},
-                        actor="agent")
+            "migrated",
+            "waiting_customer",
+            "in_progress",
+            "ops",
+        )
+    services.transition(
+        record_id, "resolve", {"solution_type": "service", "solution": "ok"}, actor="agent"
+    )
 
 
 def _without_waiting_stage(source: PackSource) -> PackSource:

@@ -42,13 +42,19 @@ def pg_engine(pg_database: str) -> Iterator[Engine]:
 
 
 def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(
-        pg_engine: Engine, clock: VirtualClock, after_sales: PackSource) -> None:
+    pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
+) -> None:
     setup = Services(make_session_factory(pg_engine), clock)
     setup.publish(after_sales, by="test")
-    record = setup.create_record("after_sales", NewRecord(
-        record_type="feedback", channel="phone",
-        fields={"customer_no": "C-7", "contact": "13800000007", "description": "报错 E3"}),
-        actor="api")
+    record = setup.create_record(
+        "after_sales",
+        NewRecord(
+            record_type="feedback",
+            channel="phone",
+            fields={"customer_no": "C-7", "contact": "13800000007", "description": "报错 E3"},
+        ),
+        actor="api",
+    )
     racing = Services(make_session_factory(pg_engine), RendezvousClock(clock, 2), setup.specs)
     outcomes: dict[str, object] = {}
 
@@ -60,8 +66,9 @@ def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(
             outcomes[name] = exc
 
     threads = [
-        threading.Thread(target=race, args=("alice", "accept",
-                                            {"category": "quality", "priority": "P1"})),
+        threading.Thread(
+            target=race, args=("alice", "accept", {"category": "quality", "priority": "P1"})
+        ),
         threading.Thread(target=race, args=("bob", "solve_on_spot", {"solution": "重启即可"})),
     ]
     for thread in threads:
@@ -76,13 +83,22 @@ def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(
     assert isinstance(losers[0], ConflictError)
     assert "reload it and try again" in str(losers[0])
     with setup.session_factory() as session:
-        stage_events = session.scalars(select(RecordEvent).where(
-            RecordEvent.record_id == record.id, RecordEvent.transition.is_not(None))).all()
+        stage_events = session.scalars(
+            select(RecordEvent).where(
+                RecordEvent.record_id == record.id, RecordEvent.transition.is_not(None)
+            )
+        ).all()
         assert [e.actor for e in stage_events] == winners  # nothing of the loser was written
-        met = session.scalar(select(func.count()).select_from(SlaClock).where(
-            SlaClock.record_id == record.id, SlaClock.met_at.is_not(None)))
-        pending = session.scalar(select(func.count()).select_from(Timer).where(
-            Timer.record_id == record.id, Timer.status == "pending"))
+        met = session.scalar(
+            select(func.count())
+            .select_from(SlaClock)
+            .where(SlaClock.record_id == record.id, SlaClock.met_at.is_not(None))
+        )
+        pending = session.scalar(
+            select(func.count())
+            .select_from(Timer)
+            .where(Timer.record_id == record.id, Timer.status == "pending")
+        )
     # alice met `respond` and armed resolve's two timers plus progress updates;
     # bob met both targets and armed only the satisfaction callback.
     assert (met, pending) == ((1, 3) if winners == ["alice"] else (2, 1))

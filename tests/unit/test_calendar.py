@@ -202,6 +202,7 @@ def test_a_whole_day_shift_is_23_hours_in_spring_and_25_in_autumn() -> None:
     cal = BusinessCalendar.from_config(
         "sundays", {"timezone": "Europe/Berlin", "hours": {"sun": "00:00-24:00"}}
     )
+
     def weekend(month: int, saturday: int) -> float:
         saturday_midnight = datetime(2026, month, saturday, tzinfo=BERLIN)
         return cal.working_seconds_between(saturday_midnight, saturday_midnight + timedelta(days=2))
@@ -224,10 +225,13 @@ def test_extra_closed_and_working_dates_override_weekly_hours_and_holidays() -> 
 
 
 def test_several_ranges_per_day_and_saturday_mornings() -> None:
-    cal = BusinessCalendar.from_config("shop", {
-        "timezone": "Asia/Shanghai",
-        "hours": {"mon,tue,wed,thu,fri": "09:00-12:00, 13:00-18:00", "sat": "09:00-12:00"},
-    })
+    cal = BusinessCalendar.from_config(
+        "shop",
+        {
+            "timezone": "Asia/Shanghai",
+            "hours": {"mon,tue,wed,thu,fri": "09:00-12:00, 13:00-18:00", "sat": "09:00-12:00"},
+        },
+    )
     assert cal.working_day_seconds == 8 * HOUR
     assert [start.hour for start, _ in cal.working_intervals(date(2026, 3, 16))] == [9, 13]
     assert cal.add(sh(2026, 3, 16, 11), 2 * HOUR) == sh(2026, 3, 16, 14)
@@ -241,26 +245,45 @@ def test_make_up_days_use_the_most_common_weekday_schedule() -> None:
 
 
 def test_a_day_range_may_wrap_around_the_weekend() -> None:
-    cal = BusinessCalendar.from_config("weekend_desk", {
-        "timezone": "UTC", "hours": {"fri-mon": "10:00-16:00"},
-    })
+    cal = BusinessCalendar.from_config(
+        "weekend_desk",
+        {
+            "timezone": "UTC",
+            "hours": {"fri-mon": "10:00-16:00"},
+        },
+    )
     assert [cal.is_working_day(date(2026, 3, day)) for day in range(16, 23)] == [
-        True, False, False, False, True, True, True,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
     ]
 
 
 def test_ties_for_the_standard_day_go_to_the_earliest_weekday() -> None:
-    cal = BusinessCalendar.from_config("tie", {
-        "timezone": "UTC", "hours": {"mon": "08:00-12:00", "tue": "09:00-18:00"},
-    })
+    cal = BusinessCalendar.from_config(
+        "tie",
+        {
+            "timezone": "UTC",
+            "hours": {"mon": "08:00-12:00", "tue": "09:00-18:00"},
+        },
+    )
     assert cal.working_day_seconds == 4 * HOUR
 
 
 def test_a_calendar_without_working_time_for_ten_years_stops_searching() -> None:
     mondays = [date(2026, 1, 5) + timedelta(weeks=week) for week in range(53 * 12)]
-    cal = BusinessCalendar.from_config("never", {
-        "timezone": "UTC", "hours": {"mon": "09:00-10:00"}, "closed": mondays,
-    })
+    cal = BusinessCalendar.from_config(
+        "never",
+        {
+            "timezone": "UTC",
+            "hours": {"mon": "09:00-10:00"},
+            "closed": mondays,
+        },
+    )
     with pytest.raises(ValueError, match="no working time"):
         cal.add(datetime(2026, 1, 1, tzinfo=UTC), HOUR)
 
@@ -329,7 +352,9 @@ def test_misspellings_get_a_did_you_mean_hint(changes: dict, hint: str) -> None:
 def test_validate_config_reports_all_problems_and_from_config_raises_the_first() -> None:
     config = {"timezone": "Mars/Base", "hours": {"mon-fri": "9-18"}, "closed": ["tomorrow"]}
     assert [error.path for error in validate_config(config)] == [
-        ("timezone",), ("hours", "mon-fri"), ("closed", 0)
+        ("timezone",),
+        ("hours", "mon-fri"),
+        ("closed", 0),
     ]
     with pytest.raises(CalendarError) as caught:
         BusinessCalendar.from_config("bad", config)

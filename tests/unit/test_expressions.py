@@ -20,12 +20,15 @@ def test_a_missing_field_is_none_not_a_crash() -> None:
     assert guard.holds({"record": {}, "form": {}})
 
 
-@pytest.mark.parametrize("source", [
-    "record.__class__",
-    "record['__class__']",
-    "record.x | attr('__class__')",
-    "record._private",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "record.__class__",
+        "record['__class__']",
+        "record.x | attr('__class__')",
+        "record._private",
+    ],
+)
 def test_reaching_python_internals_is_refused(source: str) -> None:
     with pytest.raises(ExpressionError, match="not allowed"):
         compile_expression(source, NAMES)

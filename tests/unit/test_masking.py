@@ -22,10 +22,16 @@ def test_a_name_keeps_only_the_surname() -> None:
 
 def test_masked_fields_hides_every_personal_field_and_nothing_else() -> None:
     rtype = RecordTypeSpec(
-        id="feedback", title="t", initial="pending", transitions={},
+        id="feedback",
+        title="t",
+        initial="pending",
+        transitions={},
         stages={"pending": StageSpec("pending", "open", "待受理")},
-        fields={"name": FieldSpec("name", "text", "姓名", mask="name"),
-                "phone": FieldSpec("phone", "contact", "电话"),
-                "product": FieldSpec("product", "text", "产品")})
+        fields={
+            "name": FieldSpec("name", "text", "姓名", mask="name"),
+            "phone": FieldSpec("phone", "contact", "电话"),
+            "product": FieldSpec("product", "text", "产品"),
+        },
+    )
     shown = masked_fields(rtype, {"name": "张伟", "phone": "13812345678", "product": "X5"})
     assert shown == {"name": "张*", "phone": "138****5678", "product": "X5"}
