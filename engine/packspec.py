@@ -136,7 +136,7 @@ class _Builder:
         routing = tuple(
             self.routing_rule(i, r, departments) for i, r in enumerate(data.get("routing") or [])
         )
-        context = _PackContext(priority_ids, calendars, departments)
+        context = _PackContext(priority_ids, list(data.get("calendars") or {}))
         record_types = {
             tid: self.record_type(("record_types", tid), tid, t, context)
             for tid, t in (data.get("record_types") or {}).items()
@@ -376,13 +376,10 @@ class _Builder:
 
 @dataclass(frozen=True)
 class _PackContext:
-    priorities: list[str]
-    calendars: Mapping[str, BusinessCalendar]
-    departments: Mapping[str, Option]
+    """What record types may refer to; calendar names are the declared ones, valid or not."""
 
-    @property
-    def calendar_names(self) -> list[str]:
-        return list(self.calendars)
+    priorities: list[str]
+    calendar_names: list[str]
 
 
 def _percent(text: str | None, default: float) -> float:
