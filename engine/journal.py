@@ -25,6 +25,7 @@ def add_event(
     from_stage: str | None = None,
     to_stage: str | None = None,
     changes: dict[str, Any] | None = None,
+    timer_id: int | None = None,
 ) -> RecordEvent:
     """Append one history entry; history is never updated or deleted."""
     event = RecordEvent(
@@ -36,6 +37,7 @@ def add_event(
         from_stage=from_stage,
         to_stage=to_stage,
         changes=changes or {},
+        timer_id=timer_id,
     )
     session.add(event)
     return event
@@ -96,10 +98,17 @@ def notify(
     audience: str,
     subject: str,
     detail: dict[str, Any],
+    *,
+    timer_id: int | None = None,
 ) -> None:
-    """Queue a message for someone (owner, supervisor, manager); delivery is the outbox's job."""
+    """Queue a task or message for someone (owner, supervisor, manager), once per timer."""
     session.add(
         Notification(
-            record_id=record.id, created_at=at, audience=audience, subject=subject, detail=detail
+            record_id=record.id,
+            created_at=at,
+            audience=audience,
+            subject=subject,
+            detail=detail,
+            timer_id=timer_id,
         )
     )

@@ -371,6 +371,7 @@ class _Builder:
             after=amount if key == "after" else None,
             on_entering=self.selector((*path, "on_entering"), data.get("on_entering"), stages),
             calendar=calendar,
+            catch_up=data.get("catch_up", "coalesce"),
         )
 
 

@@ -87,5 +87,12 @@ class Services:
                 raise ConflictError(record_id) from None
             return record
 
-    def fire_due(self, *, limit: int = 500) -> list[timers.Fired]:
-        return timers.fire_due(self.session_factory, self.specs, self.clock.now(), limit=limit)
+    def sweep(self, *, batch_size: int = 100, max_batches: int | None = None) -> timers.SweepResult:
+        """Fire every timer due now, exactly once, oldest first."""
+        return timers.sweep(
+            self.session_factory,
+            self.specs,
+            self.clock.now(),
+            batch_size=batch_size,
+            max_batches=max_batches,
+        )

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from engine import records, timers
+from engine import records
 from engine.clock import VirtualClock
 from engine.errors import CareloopError
 from engine.packspec import build_pack_spec
@@ -91,14 +91,15 @@ def _fire_until(services: Services, clock: VirtualClock, moment: datetime) -> No
     """Fire timers in due order, moving the clock to each due time, until `moment`."""
     while True:
         with services.session_factory() as session:
-            due = timers.due_timer_ids(session, moment, 1)
-            if not due:
-                return
-            due_at = session.get_one(Timer, due[0]).due_at
+            due_at = session.scalar(
+                select(func.min(Timer.due_at)).where(
+                    Timer.status == "pending", Timer.due_at <= moment
+                )
+            )
+        if due_at is None:
+            return
         clock.set(max(due_at, clock.now()))
-        with services.session_factory() as session:
-            timers.fire_one(session, services.specs, due[0], clock.now())
-            session.commit()
+        services.sweep()
 
 
 def _apply(services: Services, pack: str, step: Step, refs: dict[str, int]) -> None:

@@ -149,6 +149,7 @@ class FollowUpSpec:
     after: Duration | None = None
     on_entering: StageSelector | None = None
     calendar: str | None = None
+    catch_up: Literal["coalesce", "all"] = "coalesce"
 
 
 @dataclass(frozen=True)

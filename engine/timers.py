@@ -1,16 +1,19 @@
-"""Fire due timers: SLA warnings, breaches, escalation steps and follow-ups.
+"""Fire due timers exactly once: SLA warnings, breaches, escalation steps and follow-ups.
 
-`fire_due(now)` selects pending timers whose time has come, like APScheduler's
-`get_due_jobs(now)`, and fires each in its own transaction, so one failure is
-logged and retried later without holding back the rest. On PostgreSQL due rows
-are claimed with `FOR UPDATE SKIP LOCKED`, so several sweepers never fire the
-same timer twice.
+`sweep(now)` claims due timers in small batches, oldest first, like
+APScheduler's `get_due_jobs(now)`; on PostgreSQL with `SELECT … FOR UPDATE
+SKIP LOCKED`, so any number of sweepers share the work without firing a timer
+twice (SQLite has one writer at a time). Each timer's effects and its `fired`
+mark are written in one transaction, each under a savepoint so one bad timer
+is retried later without holding back its batch. The primary effect of a timer
+carries its id under a unique constraint: a second firing cannot commit.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -19,12 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine import sla
 from engine.followups import next_due
 from engine.journal import add_event, add_timer, notify
-from engine.spec import PackSpec
+from engine.spec import EscalationStep, FollowUpSpec, PackSpec
 from engine.store.models import Record, SlaClock, Timer
 from engine.versions import SpecCache
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+MAX_CATCH_UP_PERIODS = 100_000
 
 
 @dataclass(frozen=True)
@@ -35,107 +39,164 @@ class Fired:
     record_id: int
     kind: str
     due_at: datetime
+    outcome: str  # "fired" | "cancelled"
 
 
-def due_timer_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(Timer.id)
-            .where(Timer.status == "pending", Timer.due_at <= now)
-            .order_by(Timer.due_at, Timer.id)
-            .limit(limit)
-        )
-    )
+@dataclass
+class SweepResult:
+    fired: list[Fired] = field(default_factory=list)
+    failed: int = 0
+    batches: int = 0
 
 
-def fire_due(
-    session_factory: sessionmaker[Session], specs: SpecCache, now: datetime, *, limit: int = 500
-) -> list[Fired]:
-    """Fire up to `limit` due timers, oldest first, each in its own transaction."""
-    with session_factory() as session:
-        ids = due_timer_ids(session, now, limit)
-    fired = []
-    for timer_id in ids:
+def sweep(
+    session_factory: sessionmaker[Session],
+    specs: SpecCache,
+    now: datetime,
+    *,
+    batch_size: int = 100,
+    max_batches: int | None = None,
+) -> SweepResult:
+    """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`)."""
+    result = SweepResult()
+    failed: set[int] = set()  # retried by a later sweep, not again in this one
+    while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
-            try:
-                outcome = fire_one(session, specs, timer_id, now)
-                session.commit()
-            except Exception as exc:  # one bad timer must not stop the sweep
-                session.rollback()
-                _record_failure(session_factory, timer_id, exc)
-                continue
-        if outcome is not None:
-            fired.append(outcome)
-    return fired
+            timers = claim(session, now, batch_size, skip=failed)
+            if not timers:
+                break
+            result.batches += 1
+            for timer in timers:
+                outcome = _fire_guarded(session, specs, timer, now)
+                if outcome is None:
+                    failed.add(timer.id)
+                else:
+                    result.fired.append(outcome)
+            session.commit()
+    result.failed = len(failed)
+    return result
 
 
-def fire_one(session: Session, specs: SpecCache, timer_id: int, now: datetime) -> Fired | None:
-    """Claim one timer and act on it; None when another sweeper got it first."""
-    timer = session.scalars(
+def claim(
+    session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()
+) -> list[Timer]:
+    """Lock up to `limit` due timers that no other sweeper holds, oldest first."""
+    statement = (
         select(Timer)
-        .where(Timer.id == timer_id, Timer.status == "pending")
+        .where(Timer.status == "pending", Timer.due_at <= now)
+        .order_by(Timer.due_at, Timer.id)
+        .limit(limit)
         .with_for_update(skip_locked=True)
-    ).first()
-    if timer is None:
-        return None
-    record = session.get(Record, timer.record_id)
-    assert record is not None
+    )
+    if skip:
+        statement = statement.where(Timer.id.not_in(list(skip)))
+    return list(session.scalars(statement))
+
+
+def fire(session: Session, specs: SpecCache, timer: Timer, now: datetime) -> Fired:
+    """Re-read the record, act on the timer, and mark it fired (or cancelled if moot)."""
+    record = session.get_one(Record, timer.record_id)
     pack = specs.get(session, record.pack_version_id)
-    _HANDLERS[timer.kind](session, pack, record, timer, now)
-    timer.status, timer.fired_at = "fired", now
+    handler = _HANDLERS[timer.kind]
+    acted = handler(session, pack, record, timer, now)
+    timer.status, timer.fired_at = ("fired" if acted else "cancelled"), now
     record.next_deadline = sla.nearest_deadline(record)
-    return Fired(timer.id, record.id, timer.kind, timer.due_at)
+    return Fired(timer.id, record.id, timer.kind, timer.due_at, timer.status)
+
+
+def _fire_guarded(session: Session, specs: SpecCache, timer: Timer, now: datetime) -> Fired | None:
+    try:
+        with session.begin_nested():
+            return fire(session, specs, timer, now)
+    except Exception as exc:  # one bad timer must not stop the sweep
+        log.exception("timer %s (%s) failed", timer.id, timer.kind)
+        timer.attempts += 1
+        timer.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if timer.attempts >= MAX_ATTEMPTS:
+            timer.status = "failed"
+        return None
+
+
+def _late(timer: Timer, now: datetime) -> int:
+    """Seconds between when the timer was due and when it fired: catch-up shows here."""
+    return max(int((now - timer.due_at).total_seconds()), 0)
+
+
+def _live_clock(session: Session, record: Record, timer: Timer) -> SlaClock | None:
+    """The timer's clock, unless the record has moved on (met, paused, closed)."""
+    clock = session.get(SlaClock, timer.clock_id) if timer.clock_id is not None else None
+    if clock is None or clock.met_at is not None or not record.is_open:
+        return None
+    if clock.running_since is None and timer.kind != "sla_escalation":
+        return None
+    return clock
 
 
 def _sla_warning(
     session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
-) -> None:
-    clock = _clock(session, timer)
+) -> bool:
+    clock = _live_clock(session, record, timer)
+    if clock is None:
+        return False
     clock.warned_at = timer.due_at
+    changes = _run_steps(session, pack, record, clock, "warning", now, timer)
     add_event(
         session,
         record,
         now,
         f"sla.{clock.target}.warning",
-        changes={"deadline": clock.deadline.isoformat() if clock.deadline else None},
+        timer_id=timer.id,
+        changes={"deadline": _iso(clock.deadline), "late_seconds": _late(timer, now), **changes},
     )
-    _run_steps(session, pack, record, clock, "warning", now)
+    return True
 
 
 def _sla_breach(
     session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
-) -> None:
-    clock = _clock(session, timer)
+) -> bool:
+    clock = _live_clock(session, record, timer)
+    if clock is None:
+        return False
     clock.breached_at = timer.due_at
+    changes = _run_steps(session, pack, record, clock, "breach", now, timer)
     add_event(
         session,
         record,
         now,
         f"sla.{clock.target}.breached",
-        changes={"deadline": timer.due_at.isoformat()},
+        timer_id=timer.id,
+        changes={"deadline": _iso(timer.due_at), "late_seconds": _late(timer, now), **changes},
     )
-    _run_steps(session, pack, record, clock, "breach", now)
+    return True
 
 
 def _sla_escalation(
     session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
-) -> None:
-    clock = _clock(session, timer)
-    step = pack.record_type(record.record_type).sla.escalation[timer.step]  # type: ignore[union-attr,index]
-    _act(session, pack, record, clock, step.notify, step.raise_priority, now, step.at)
-
-
-def _followup(
-    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
-) -> None:
-    followup = pack.record_type(record.record_type).followups[timer.name]
+) -> bool:
+    clock = _live_clock(session, record, timer)
+    rtype = pack.record_type(record.record_type)
+    if clock is None or rtype.sla is None or timer.step is None:
+        return False
+    step = rtype.sla.escalation[timer.step]
+    changes = _act(session, pack, record, clock, [step], now, timer)
     add_event(
         session,
         record,
         now,
-        f"followup.{followup.name}",
-        changes={"due_at": timer.due_at.isoformat()},
+        f"sla.{clock.target}.escalated",
+        timer_id=timer.id,
+        changes={"step": step.index, "late_seconds": _late(timer, now), **changes},
     )
+    return True
+
+
+def _followup(
+    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
+) -> bool:
+    rtype = pack.record_type(record.record_type)
+    followup = rtype.followups.get(timer.name)
+    if followup is None or not record.is_open:
+        return False
     notify(
         session,
         record,
@@ -143,29 +204,55 @@ def _followup(
         "owner",
         f"followup.{followup.name}",
         {"title": followup.title, "due_at": timer.due_at.isoformat()},
+        timer_id=timer.id,
     )
+    changes: dict[str, object] = {
+        "due_at": timer.due_at.isoformat(),
+        "late_seconds": _late(timer, now),
+    }
     if followup.every is not None:
-        add_timer(
-            session, record, "followup", followup.name, next_due(pack, followup, timer.due_at), now
-        )
+        upcoming, missed = _next_period(pack, followup, timer.due_at, now)
+        add_timer(session, record, "followup", followup.name, upcoming, now)
+        if missed:
+            changes["missed_periods"] = missed
+    add_event(session, record, now, f"followup.{followup.name}", timer_id=timer.id, changes=changes)
+    return True
 
 
-def _clock(session: Session, timer: Timer) -> SlaClock:
-    clock = session.get(SlaClock, timer.clock_id)
-    assert clock is not None
-    return clock
+def _next_period(
+    pack: PackSpec, followup: FollowUpSpec, due: datetime, now: datetime
+) -> tuple[datetime, int]:
+    """The next due time after `now` in the follow-up's rhythm, and how many periods were missed.
+
+    Missed periods coalesce into this one firing (APScheduler's `coalesce`), unless the
+    pack asks for every one (`catch_up: all`), in which case the next period is due at once.
+    """
+    upcoming = next_due(pack, followup, due)
+    if followup.catch_up == "all":
+        return upcoming, 0
+    missed = 0
+    while upcoming <= now and missed < MAX_CATCH_UP_PERIODS:
+        upcoming = next_due(pack, followup, upcoming)
+        missed += 1
+    return upcoming, missed
 
 
 def _run_steps(
-    session: Session, pack: PackSpec, record: Record, clock: SlaClock, at: str, now: datetime
-) -> None:
-    """Run the ladder steps that act at once, and arm those that come later."""
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    at: str,
+    now: datetime,
+    timer: Timer,
+) -> dict[str, object]:
+    """Run the ladder steps that act at once, arm those that come later; return what changed."""
     rtype = pack.record_type(record.record_type)
     assert rtype.sla is not None
-    for step in rtype.sla.escalation:
-        if step.at == at and step.after is None:
-            _act(session, pack, record, clock, step.notify, step.raise_priority, now, at)
+    steps = [s for s in rtype.sla.escalation if s.at == at and s.after is None]
+    changes = _act(session, pack, record, clock, steps, now, timer)
     sla.schedule_escalations(session, pack, record, clock, at, now)
+    return changes
 
 
 def _act(
@@ -173,44 +260,35 @@ def _act(
     pack: PackSpec,
     record: Record,
     clock: SlaClock,
-    audiences: tuple[str, ...],
-    raise_priority: bool,
+    steps: list[EscalationStep],
     now: datetime,
-    at: str,
-) -> None:
-    subject = f"sla.{clock.target}.{'warning' if at == 'warning' else 'breached'}"
+    timer: Timer,
+) -> dict[str, object]:
+    """Notify each audience of the steps once, and raise the priority if a step says so."""
+    if not steps:
+        return {}
+    audiences = list(dict.fromkeys(a for step in steps for a in step.notify))
     for audience in audiences:
         notify(
             session,
             record,
             now,
             audience,
-            subject,
-            {
-                "target": clock.target,
-                "deadline": clock.deadline.isoformat() if clock.deadline else None,
-            },
+            timer.kind.replace("sla_", f"sla.{clock.target}."),
+            {"target": clock.target, "deadline": _iso(clock.deadline)},
+            timer_id=timer.id,
         )
-    changes: dict[str, object] = {"notified": list(audiences)}
-    if raise_priority:
+    changes: dict[str, object] = {"notified": audiences}
+    if any(step.raise_priority for step in steps):
         raised = pack.raised(record.priority)
         if raised != record.priority:
             changes["priority"] = [record.priority, raised]
             record.priority, record.priority_rank = raised, pack.priority_rank(raised)
-    add_event(session, record, now, f"sla.{clock.target}.escalated", changes=changes)
+    return changes
 
 
-def _record_failure(session_factory: sessionmaker[Session], timer_id: int, exc: Exception) -> None:
-    log.exception("timer %s failed", timer_id)
-    with session_factory() as session:
-        timer = session.get(Timer, timer_id)
-        if timer is None:
-            return
-        timer.attempts += 1
-        timer.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        if timer.attempts >= MAX_ATTEMPTS:
-            timer.status = "failed"
-        session.commit()
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 _HANDLERS = {

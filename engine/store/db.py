@@ -21,6 +21,8 @@ def database_url() -> str:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine with the pragmas and pools each backend needs."""
     url = url or database_url()
+    # Errors and logs never carry statement parameters: they hold personal data.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             # One shared connection, or every session would see its own empty database.

@@ -112,6 +112,8 @@ class RecordEvent(Model):
     from_stage: Mapped[str | None] = mapped_column(String(64))
     to_stage: Mapped[str | None] = mapped_column(String(64))
     changes: Mapped[dict[str, Any]]
+    # The timer whose firing this event is: unique, so no timer can take effect twice.
+    timer_id: Mapped[int | None] = mapped_column(ForeignKey("timers.id"), unique=True)
 
     record: Mapped[Record] = relationship(back_populates="events")
 
@@ -169,7 +171,10 @@ class Notification(Model):
     """An outbox row: someone must be told something about a record (escalations, follow-ups)."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_pending", "delivered_at", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_pending", "delivered_at", "id"),
+        UniqueConstraint("timer_id", "audience", name="uq_notifications_timer_audience"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
@@ -178,3 +183,18 @@ class Notification(Model):
     subject: Mapped[str] = mapped_column(String(96))
     detail: Mapped[dict[str, Any]]
     delivered_at: Mapped[datetime | None]
+    timer_id: Mapped[int | None] = mapped_column(ForeignKey("timers.id"))
+
+
+class SchedulerHeartbeat(Model):
+    """One row per scheduler process: when it last swept and what it did, for `--status`."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    worker: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime]
+    last_sweep_at: Mapped[datetime | None]
+    last_fired: Mapped[int] = mapped_column(default=0)
+    last_failed: Mapped[int] = mapped_column(default=0)
+    last_duration_ms: Mapped[float] = mapped_column(default=0.0)
+    total_fired: Mapped[int] = mapped_column(default=0)

@@ -1,10 +1,13 @@
-"""Timers fire once, in virtual time; changes cancel those they make pointless (R-2.4, R-3.2)."""
+"""Timers fire exactly once, in virtual time, and changes cancel what they make moot (R-2.4, R-3).
+
+Every test runs on SQLite and on PostgreSQL; none sleeps.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.clock import VirtualClock
 from engine.records import NewRecord
@@ -15,6 +18,10 @@ from tests.conftest import SHANGHAI
 FIELDS = {"customer_no": "C-9", "contact": "13800000000", "description": "不加热"}
 
 
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+
 def create(services: Services, priority: str = "P1") -> int:
     return services.create_record(
         "after_sales",
@@ -23,60 +30,46 @@ def create(services: Services, priority: str = "P1") -> int:
     ).id
 
 
-def kinds(services: Services, record_id: int) -> list[str]:
+def history(services: Services, record_id: int) -> list[tuple[datetime, str, dict]]:
     with services.session_factory() as session:
-        return list(
-            session.scalars(
-                select(RecordEvent.kind)
-                .where(RecordEvent.record_id == record_id)
-                .order_by(RecordEvent.id)
-            )
+        rows = session.scalars(
+            select(RecordEvent).where(RecordEvent.record_id == record_id).order_by(RecordEvent.id)
         )
+        return [(e.at, e.kind, e.changes) for e in rows]
+
+
+def kinds(services: Services, record_id: int) -> list[str]:
+    return [kind for _at, kind, _changes in history(services, record_id)]
 
 
 def test_nothing_fires_before_its_time(services: Services, clock: VirtualClock) -> None:
     record_id = create(services)
-    clock.set(datetime(2026, 11, 23, 12, 11, tzinfo=SHANGHAI))  # warning is at 12:12
-    assert services.fire_due() == []
+    clock.set(at(23, 12, 11))  # P1 respond: 4 working hours from 09:00, warning at 80 % = 12:12
+    assert services.sweep().fired == []
     assert kinds(services, record_id) == ["stage.pending"]
 
 
-def test_warning_and_breach_fire_once_each_and_escalate(
+def test_warning_at_80_percent_and_breach_at_the_deadline(
     services: Services, clock: VirtualClock
 ) -> None:
     record_id = create(services)
-    clock.set(datetime(2026, 11, 23, 13, 0, tzinfo=SHANGHAI))  # the respond deadline
-    fired = services.fire_due()
-    assert [f.kind for f in fired] == ["sla_warning", "sla_breach"]
-    assert services.fire_due() == []  # exactly once
-    assert kinds(services, record_id)[1:] == [
-        "sla.respond.warning",
-        "sla.respond.escalated",
-        "sla.respond.breached",
-        "sla.respond.escalated",
+    clock.set(at(23, 12, 12))
+    assert [f.kind for f in services.sweep().fired] == ["sla_warning"]
+    clock.set(at(23, 13, 0))
+    assert [f.kind for f in services.sweep().fired] == ["sla_breach"]
+    assert services.sweep().fired == []  # exactly once
+    events = history(services, record_id)
+    assert [(when, kind) for when, kind, _ in events[1:]] == [
+        (at(23, 12, 12), "sla.respond.warning"),
+        (at(23, 13, 0), "sla.respond.breached"),
     ]
+    assert events[1][2]["notified"] == ["owner"]
+    assert events[2][2]["notified"] == ["supervisor"] and events[2][2]["priority"] == ["P1", "P0"]
     with services.session_factory() as session:
-        record = session.get_one(Record, record_id)
-        assert record.priority == "P0"  # raised at the breach
-        audiences = sorted(session.scalars(select(Notification.audience)))
-        assert audiences == ["owner", "supervisor"]
+        assert session.get_one(Record, record_id).priority == "P0"  # raised at the breach
+        assert sorted(session.scalars(select(Notification.audience))) == ["owner", "supervisor"]
         later = session.scalars(select(Timer).where(Timer.kind == "sla_escalation")).one()
-        assert later.due_at == datetime(2026, 11, 23, 17, 0, tzinfo=SHANGHAI)  # breach + 4 h
-
-
-def test_after_downtime_every_missed_timer_fires_in_due_order(
-    services: Services, clock: VirtualClock
-) -> None:
-    record_id = create(services)
-    clock.advance(timedelta(days=10))
-    services.fire_due()
-    got = [k for k in kinds(services, record_id) if k.endswith(("warning", "breached"))]
-    assert got == [
-        "sla.respond.warning",
-        "sla.respond.breached",
-        "sla.resolve.warning",
-        "sla.resolve.breached",
-    ]
+        assert later.due_at == at(23, 17, 0)  # the manager is told 4 h after the breach
 
 
 def test_meeting_the_target_cancels_its_timers(services: Services, clock: VirtualClock) -> None:
@@ -85,16 +78,34 @@ def test_meeting_the_target_cancels_its_timers(services: Services, clock: Virtua
     services.transition(
         record_id, "accept", {"category": "service", "priority": "P1"}, actor="agent"
     )
-    clock.set(datetime(2026, 11, 23, 13, 30, tzinfo=SHANGHAI))
-    services.fire_due()
-    assert not [
-        k
-        for k in kinds(services, record_id)
-        if k.startswith("sla.respond.") and not k.endswith(".met")
-    ]
+    clock.set(at(23, 13, 30))
+    services.sweep()
+    respond = [k for k in kinds(services, record_id) if k.startswith("sla.respond.")]
+    assert respond == ["sla.respond.met"]
 
 
-def test_progress_updates_repeat_every_24h_while_in_progress(
+def test_the_clock_pauses_while_waiting_on_the_customer(
+    services: Services, clock: VirtualClock
+) -> None:
+    record_id = create(services, "P2")  # resolve: 5 working days = 45 h, due Fri 27th 18:00
+    services.transition(
+        record_id, "accept", {"category": "service", "priority": "P2"}, actor="agent"
+    )
+    clock.set(at(24, 9))  # 9 working hours used
+    services.transition(record_id, "wait_for_customer", {"wait_reason": "等待照片"}, actor="a")
+    clock.set(at(30, 9))  # past the original deadline, but the clock stood still
+    assert not [k for k in kinds(services, record_id) if "resolve.breached" in k]
+    services.sweep()
+    assert not [k for k in kinds(services, record_id) if "resolve.breached" in k]
+    services.transition(record_id, "customer_replied", {}, actor="agent")
+    with services.session_factory() as session:
+        record = session.get_one(Record, record_id)
+        resolve = next(c for c in record.clocks if c.target == "resolve")
+        # 36 h left from Monday 30th 09:00: Mon, Tue, Wed, Thu of the next week.
+        assert resolve.deadline == datetime(2026, 12, 3, 18, 0, tzinfo=SHANGHAI)
+
+
+def test_progress_updates_every_24h_and_a_callback_2h_after_resolution(
     services: Services, clock: VirtualClock
 ) -> None:
     record_id = create(services, "P2")
@@ -103,15 +114,69 @@ def test_progress_updates_repeat_every_24h_while_in_progress(
     )
     for _ in range(3):
         clock.advance(timedelta(hours=24))
-        services.fire_due()
+        services.sweep()
     assert kinds(services, record_id).count("followup.progress_update") == 3
-    services.transition(record_id, "wait_for_customer", {"wait_reason": "等待照片"}, actor="a")
-    clock.advance(timedelta(hours=48))
-    services.fire_due()
+    clock.advance(timedelta(hours=1))
+    services.transition(
+        record_id, "resolve", {"solution_type": "service", "solution": "已解释"}, actor="agent"
+    )
+    clock.advance(timedelta(hours=2))
+    services.sweep()
+    events = history(services, record_id)
+    callbacks = [when for when, kind, _ in events if kind == "followup.satisfaction_callback"]
+    assert callbacks == [clock.now()]
     assert kinds(services, record_id).count("followup.progress_update") == 3
+    with services.session_factory() as session:
+        tasks = session.scalars(
+            select(Notification.subject).where(Notification.audience == "owner")
+        )
+        assert sorted(set(tasks)) == [
+            "followup.progress_update",
+            "followup.satisfaction_callback",
+        ]
 
 
-def test_a_failing_timer_is_retried_without_stopping_the_sweep(
+def test_after_three_days_down_each_overdue_timer_fires_once_oldest_first(
+    services: Services, clock: VirtualClock
+) -> None:
+    record_id = create(services, "P2")
+    services.transition(
+        record_id, "accept", {"category": "service", "priority": "P2"}, actor="agent"
+    )
+    clock.advance(timedelta(days=3))  # the scheduler was down
+    services.sweep()
+    events = [(when, kind, changes) for when, kind, changes in history(services, record_id)]
+    updates = [changes for _, kind, changes in events if kind == "followup.progress_update"]
+    # Three missed periods coalesce into one firing that says how late it was.
+    assert len(updates) == 1
+    assert updates[0]["missed_periods"] == 2
+    assert updates[0]["late_seconds"] == 2 * 24 * 3600
+    with services.session_factory() as session:
+        upcoming = session.scalars(
+            select(Timer.due_at).where(Timer.status == "pending", Timer.kind == "followup")
+        ).one()
+    assert upcoming == at(27, 9, 0)  # the rhythm resumes: 09:00 each day
+    fired = [kind for _, kind, _ in events if kind.startswith("sla.")]
+    assert fired == ["sla.respond.met"]  # 27 of 45 working hours used: no warning yet
+    assert services.sweep().fired == []
+
+
+def test_a_timer_cannot_take_effect_twice(services: Services, clock: VirtualClock) -> None:
+    record_id = create(services)
+    clock.set(at(23, 12, 12))
+    warning = services.sweep().fired[0]
+    with services.session_factory() as session:  # pretend a crashed sweep left it pending
+        session.get_one(Timer, warning.timer_id).status = "pending"
+        session.commit()
+    result = services.sweep()
+    assert (result.fired, result.failed) == ([], 1)
+    assert kinds(services, record_id).count("sla.respond.warning") == 1
+    with services.session_factory() as session:
+        timer = session.get_one(Timer, warning.timer_id)
+        assert "IntegrityError" in (timer.last_error or "")
+
+
+def test_a_failing_timer_is_retried_without_stopping_its_batch(
     services: Services, clock: VirtualClock
 ) -> None:
     first, second = create(services), create(services)
@@ -122,9 +187,14 @@ def test_a_failing_timer_is_retried_without_stopping_the_sweep(
         session.commit()
         broken_id = broken.id
     clock.advance(timedelta(days=1))
-    services.fire_due()
+    result = services.sweep()
+    assert result.failed == 1
     with services.session_factory() as session:
         timer = session.get_one(Timer, broken_id)
         assert (timer.status, timer.attempts) == ("pending", 1)
         assert "no_such_kind" in (timer.last_error or "")
+        fired = session.scalar(
+            select(func.count()).select_from(Timer).where(Timer.status == "fired")
+        )
+    assert fired >= 3
     assert "sla.respond.breached" in kinds(services, second)
