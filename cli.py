@@ -13,11 +13,19 @@ import click
 from sqlalchemy import select
 
 from engine.errors import CareloopError
+from engine.health import scheduler_status
 from engine.services import Services
 from engine.simulation import ScenarioError, simulate
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import PackVersion
+from schedules.worker import (
+    SweepJob,
+    build_scheduler,
+    in_process_enabled,
+    interval_from_env,
+    worker_name,
+)
 from workflows.errors import PackInvalid
 from workflows.scenario import check_expectations, load_scenario
 from workflows.validate import checked_source
@@ -134,14 +142,64 @@ def packs() -> None:
             )
 
 
-@careloop.command(help="Serve the web app (development server).")
+@careloop.command(help="Serve the web app (development server), with the scheduler inside.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    from wsgi import create_app
+    from wsgi import create_app, services
 
+    app = create_app()
     click.echo(f"Careloop on http://{host}:{port}  (database {database_url()})")
-    create_app().run(host=host, port=port, threaded=True)
+    if in_process_enabled():
+        # Only this command starts one: WSGI workers built from `wsgi:app` never do.
+        scheduler = build_scheduler(services(app), interval=interval_from_env())
+        scheduler.start()
+        click.echo("scheduler: in process (set CARELOOP_IN_PROCESS_SCHEDULER=0 to turn it off)")
+    app.run(host=host, port=port, threaded=True)
+
+
+@careloop.command(help="Run the scheduler as a worker; any number may share PostgreSQL.")
+@click.option(
+    "--interval",
+    type=float,
+    default=None,
+    help="Seconds between sweeps (default: CARELOOP_SWEEP_SECONDS or 5).",
+)
+@click.option("--batch", "batch_size", type=int, default=100, show_default=True)
+@click.option("--once", is_flag=True, help="Sweep once, print what fired, and exit.")
+@click.option("--status", is_flag=True, help="Print the scheduler's health and exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --status or --once: print JSON.")
+def scheduler(
+    interval: float | None, batch_size: int, once: bool, status: bool, as_json: bool
+) -> None:
+    services = Services(make_session_factory(make_engine()))
+    if status:
+        with services.uow() as uow:
+            report = scheduler_status(uow.session, services.clock.now())
+        if as_json:
+            click.echo(json.dumps(report))
+        else:
+            for key, value in report.items():
+                if key != "workers":
+                    click.echo(f"{key}: {value}")
+            for worker in report["workers"]:
+                click.echo(
+                    f"worker {worker['worker']}: last sweep {worker['last_sweep_at']}, "
+                    f"fired {worker['total_fired']}"
+                )
+        return
+    if once:
+        result = SweepJob(services, batch_size=batch_size)()
+        outcome = {"fired": len(result.fired), "failed": result.failed}
+        click.echo(
+            json.dumps(outcome)
+            if as_json
+            else f"fired {outcome['fired']}, failed {outcome['failed']}"
+        )
+        return
+    every = interval if interval is not None else interval_from_env()
+    click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({database_url()})")
+    build_scheduler(services, interval=every, background=False, batch_size=batch_size).start()
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template_string
 from sqlalchemy import func, select
 
 from engine.errors import CareloopError, ConflictError, NotFound
+from engine.health import scheduler_status
 from engine.services import Services
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.models import PackVersion, Record, Timer
@@ -55,6 +56,12 @@ def services(app: Flask) -> Services:
 
 
 def _register_status(app: Flask) -> None:
+    @app.get("/status/scheduler")
+    def scheduler_health() -> Any:
+        """Counts only, no customer data: for monitors and operators."""
+        with services(app).session_factory() as session:
+            return jsonify(scheduler_status(session, services(app).clock.now()))
+
     @app.get("/")
     def status() -> str:
         with services(app).session_factory() as session:

@@ -1,0 +1,98 @@
+"""Periodic jobs on APScheduler 3, inside `careloop serve` or standalone as `careloop scheduler`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from datetime import UTC, datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from engine.health import record_sweep
+from engine.services import Services
+from engine.timers import SweepResult
+
+log = logging.getLogger(__name__)
+DEFAULT_INTERVAL = 5.0
+
+
+def worker_name() -> str:
+    """host:pid, so `--status` tells the processes apart."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class SweepJob:
+    """One sweep of due timers, then a heartbeat: the job APScheduler runs every few seconds."""
+
+    def __init__(self, services: Services, *, batch_size: int = 100) -> None:
+        self.services = services
+        self.batch_size = batch_size
+        self.worker = worker_name()
+        self.started_at = datetime.now(UTC)
+
+    def __call__(self) -> SweepResult:
+        began = time.perf_counter()
+        result = self.services.sweep(batch_size=self.batch_size)
+        duration_ms = (time.perf_counter() - began) * 1000
+        with self.services.uow() as uow:
+            record_sweep(
+                uow.session,
+                self.worker,
+                self.started_at,
+                self.services.clock.now(),
+                result,
+                duration_ms,
+            )
+            uow.commit()
+        if result.fired or result.failed:
+            log.info(
+                "sweep fired %d timers (%d failed) in %.0f ms",
+                len(result.fired),
+                result.failed,
+                duration_ms,
+            )
+        return result
+
+
+def build_scheduler(
+    services: Services,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    background: bool = True,
+    batch_size: int = 100,
+) -> BaseScheduler:
+    """A scheduler with a memory job store: the engine's table is the truth, not APScheduler's."""
+    options = {
+        "jobstores": {"default": MemoryJobStore()},
+        "executors": {"default": ThreadPoolExecutor(1)},
+        # A slow sweep is never run twice at once, and missed runs collapse into one.
+        "job_defaults": {"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        "timezone": UTC,
+    }
+    scheduler: BaseScheduler = (
+        BackgroundScheduler(**options) if background else BlockingScheduler(**options)
+    )
+    scheduler.add_job(
+        SweepJob(services, batch_size=batch_size),
+        "interval",
+        seconds=interval,
+        id="sweep",
+        name="sweep due timers",
+        next_run_time=datetime.now(UTC),
+    )
+    return scheduler
+
+
+def in_process_enabled() -> bool:
+    """`careloop serve` runs the scheduler inside the web process unless told not to."""
+    return os.environ.get("CARELOOP_IN_PROCESS_SCHEDULER", "1").lower() not in ("0", "false", "no")
+
+
+def interval_from_env() -> float:
+    return float(os.environ.get("CARELOOP_SWEEP_SECONDS", DEFAULT_INTERVAL))

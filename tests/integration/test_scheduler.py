@@ -1,0 +1,104 @@
+"""The APScheduler adapter: a heartbeat job over the engine's timer rows, health for operators."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from click.testing import CliRunner
+
+from cli import careloop
+from engine.clock import VirtualClock
+from engine.health import scheduler_status
+from engine.records import NewRecord
+from engine.services import Services
+from schedules.worker import SweepJob, build_scheduler, in_process_enabled
+from wsgi import create_app
+
+FIELDS = {"customer_no": "C-3", "contact": "13800000003", "description": "门打不开"}
+
+
+def test_the_sweep_job_fires_due_timers_and_leaves_a_heartbeat(
+    services: Services, clock: VirtualClock
+) -> None:
+    services.create_record(
+        "after_sales",
+        NewRecord(record_type="feedback", fields=FIELDS, channel="phone", priority="P0"),
+        actor="api",
+    )
+    clock.advance(timedelta(hours=3))
+    result = SweepJob(services)()
+    assert [f.kind for f in result.fired] == ["sla_warning", "sla_breach"]
+    with services.uow() as uow:
+        status = scheduler_status(uow.session, clock.now())
+    assert datetime.fromisoformat(status["last_sweep_at"]) == clock.now()
+    assert status["timers_due_now"] == 0
+    assert status["outbox_backlog"] == 2  # owner at the warning, supervisor at the breach
+    assert status["workers"][0]["total_fired"] == 2
+
+
+def test_status_shows_the_oldest_overdue_timer(services: Services, clock: VirtualClock) -> None:
+    services.create_record(
+        "after_sales",
+        NewRecord(record_type="feedback", fields=FIELDS, channel="phone", priority="P0"),
+        actor="api",
+    )
+    clock.advance(timedelta(hours=5))
+    with services.uow() as uow:
+        status = scheduler_status(uow.session, clock.now())
+    assert status["last_sweep_at"] is None
+    assert status["timers_due_now"] == 2  # respond: warning at 10:36, breach at 11:00
+    assert status["oldest_overdue_seconds"] == int(timedelta(hours=5, minutes=-96).total_seconds())
+
+
+def test_the_scheduler_is_a_memory_store_heartbeat_never_a_job_per_record(
+    services: Services,
+) -> None:
+    scheduler = build_scheduler(services, interval=3600)
+    assert isinstance(scheduler, BackgroundScheduler)
+    scheduler.start(paused=True)
+    try:
+        jobs = scheduler.get_jobs()
+        assert [job.id for job in jobs] == ["sweep"]
+        assert jobs[0].max_instances == 1 and jobs[0].coalesce is True
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_web_app_never_starts_a_scheduler_by_itself(tmp_path: Path) -> None:
+    before = {t.name for t in threading.enumerate()}
+    create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/w.db"})
+    after = {t.name for t in threading.enumerate()}
+    assert after == before
+
+
+def test_the_in_process_scheduler_is_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CARELOOP_IN_PROCESS_SCHEDULER", raising=False)
+    assert in_process_enabled()
+    monkeypatch.setenv("CARELOOP_IN_PROCESS_SCHEDULER", "0")
+    assert not in_process_enabled()
+
+
+def test_status_from_the_command_line_and_the_web(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}/s.db"
+    monkeypatch.setenv("CARELOOP_DATABASE_URL", url)
+    runner = CliRunner()
+    assert runner.invoke(careloop, ["db", "upgrade"]).exit_code == 0
+    once = runner.invoke(careloop, ["scheduler", "--once"])
+    assert once.exit_code == 0 and "fired 0, failed 0" in once.output
+    status = runner.invoke(careloop, ["scheduler", "--status"])
+    assert status.exit_code == 0
+    assert "timers_due_now: 0" in status.output and "worker " in status.output
+    response = create_app({"DATABASE_URL": url}).test_client().get("/status/scheduler")
+    assert response.status_code == 200
+    assert set(response.get_json()) >= {
+        "last_sweep_at",
+        "timers_due_now",
+        "oldest_overdue",
+        "outbox_backlog",
+    }
