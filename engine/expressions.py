@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, meta, nodes
+from jinja2 import Template, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _ENV = ImmutableSandboxedEnvironment()
@@ -58,6 +58,36 @@ def compile_expression(source: str, names: Iterable[str]) -> Expression:
             hint = f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(allowed)}"
             raise ExpressionError(f"unknown name '{name}' in expression", hint)
     return Expression(source, _ENV.compile_expression(source, undefined_to_none=True))
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """A compiled, sandboxed text template (message subjects and bodies)."""
+
+    source: str
+    _template: Template = field(repr=False, compare=False)
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        return self._template.render(**context)
+
+
+def compile_template(source: str, names: Iterable[str]) -> MessageTemplate:
+    """Compile a message text, with the same load-time checks as expressions."""
+    allowed = sorted(names)
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError as exc:
+        raise ExpressionError(
+            f"template does not parse (line {exc.lineno}): {exc.message}",
+            "write it as in Jinja2, e.g. 记录 {{ record.id }} 将于 {{ deadline }} 到期",
+        ) from None
+    _refuse_private_access(tree)
+    for name in sorted(meta.find_undeclared_variables(tree)):
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(allowed)}"
+            raise ExpressionError(f"unknown name '{name}' in template", hint)
+    return MessageTemplate(source, _ENV.from_string(source))
 
 
 def _refuse_private_access(tree: nodes.Template) -> None:

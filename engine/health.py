@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.store.models import Notification, SchedulerHeartbeat, Timer
+from engine.store.models import OutboxMessage, SchedulerHeartbeat, Timer
 from engine.timers import SweepResult
 
 
@@ -38,8 +38,12 @@ def scheduler_status(session: Session, now: datetime) -> dict[str, Any]:
     due_now, oldest = session.execute(select(func.count(), func.min(due.c.due_at))).one()
     last_sweep = session.scalar(select(func.max(SchedulerHeartbeat.last_sweep_at)))
     failed = session.scalar(select(func.count()).select_from(Timer).where(Timer.status == "failed"))
-    backlog = session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.delivered_at.is_(None))
+    outbox = dict(
+        session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.status.in_(["pending", "sending", "dead"]))
+            .group_by(OutboxMessage.status)
+        ).all()
     )
     workers = [
         {
@@ -59,7 +63,8 @@ def scheduler_status(session: Session, now: datetime) -> dict[str, Any]:
         "oldest_overdue": _iso(oldest),
         "oldest_overdue_seconds": int((now - oldest).total_seconds()) if oldest else 0,
         "failed_timers": failed,
-        "outbox_backlog": backlog,
+        "outbox_backlog": outbox.get("pending", 0) + outbox.get("sending", 0),
+        "dead_letters": outbox.get("dead", 0),
         "workers": workers,
     }
 

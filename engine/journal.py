@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from engine import outbox
+from engine.spec import PackSpec
 from engine.store.models import Notification, Record, RecordEvent, Timer
 
 SYSTEM = "system"
@@ -99,16 +101,19 @@ def notify(
     subject: str,
     detail: dict[str, Any],
     *,
+    pack: PackSpec,
     timer_id: int | None = None,
-) -> None:
-    """Queue a task or message for someone (owner, supervisor, manager), once per timer."""
-    session.add(
-        Notification(
-            record_id=record.id,
-            created_at=at,
-            audience=audience,
-            subject=subject,
-            detail=detail,
-            timer_id=timer_id,
-        )
+) -> Notification:
+    """A task for someone (owner, supervisor, manager), once per timer, and its messages."""
+    notification = Notification(
+        record_id=record.id,
+        created_at=at,
+        audience=audience,
+        subject=subject,
+        detail=detail,
+        timer_id=timer_id,
     )
+    session.add(notification)
+    session.flush()
+    outbox.compose(session, pack, record, notification, at)
+    return notification

@@ -18,17 +18,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.calendar import BusinessCalendar, validate_config
 from engine.durations import Duration, DurationError, parse_duration
-from engine.expressions import Expression, ExpressionError, compile_expression
+from engine.expressions import (
+    Expression,
+    ExpressionError,
+    MessageTemplate,
+    compile_expression,
+    compile_template,
+)
 from engine.spec import (
     CORE_FIELDS,
     EXPRESSION_NAMES,
+    TEMPLATE_NAMES,
     Effect,
     EscalationStep,
     FieldSpec,
     FollowUpSpec,
     FormField,
+    MessageSpec,
     Option,
     PackSpec,
+    Recipient,
     RecordTypeSpec,
     RoutingRule,
     SlaSpec,
@@ -153,7 +162,32 @@ class _Builder:
             routing=routing,
             calendars=calendars,
             record_types=record_types,
+            recipients=self.recipients(data.get("messages") or {}),
+            messages=self.messages(data.get("messages") or {}),
         )
+
+    def recipients(self, data: Mapping[str, Any]) -> dict[str, Recipient]:
+        return {
+            audience: Recipient(audience, tuple(r.get("email", [])), r.get("webhook", False))
+            for audience, r in (data.get("recipients") or {}).items()
+        }
+
+    def messages(self, data: Mapping[str, Any]) -> tuple[MessageSpec, ...]:
+        specs = []
+        for name, m in (data.get("templates") or {}).items():
+            path: Path = ("messages", "templates", name)
+            subject = self.template((*path, "subject"), m["subject"])
+            body = self.template((*path, "body"), m["body"])
+            if subject is not None and body is not None:
+                specs.append(MessageSpec(name, tuple(m["on"]), subject, body))
+        return tuple(specs)
+
+    def template(self, path: Path, source: str) -> MessageTemplate | None:
+        try:
+            return compile_template(source, TEMPLATE_NAMES)
+        except ExpressionError as exc:
+            self.problem(path, exc.message, exc.hint)
+            return None
 
     def calendars(self, data: Mapping[str, Any]) -> dict[str, BusinessCalendar]:
         calendars = {}

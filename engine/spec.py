@@ -6,6 +6,7 @@ cached: every record of that version shares it, and nothing mutates it.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -13,13 +14,15 @@ from zoneinfo import ZoneInfo
 from engine.calendar import BusinessCalendar
 from engine.durations import Duration
 from engine.errors import NotFound
-from engine.expressions import Expression
+from engine.expressions import Expression, MessageTemplate
 
 STAGE_KINDS = ("open", "active", "waiting", "resolved", "closed")
 FIELD_TYPES = ("text", "number", "choice", "date", "datetime", "customer", "contact")
 # Built-in record attributes a transition form may ask for besides the type's own fields.
 CORE_FIELDS = ("priority", "category", "channel", "assignee", "department")
 EXPRESSION_NAMES = ("record", "customer", "form")
+# What a message template may use: the record (personal fields masked) and the occasion.
+TEMPLATE_NAMES = ("record", "subject", "audience", "target", "deadline", "title", "due_at")
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,28 @@ class RoutingRule:
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """How one audience (owner, supervisor, manager, department) is reached."""
+
+    audience: str
+    emails: tuple[str, ...] = ()
+    webhook: bool = False
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """A message text and the notification subjects it serves (`sla.*.breach`)."""
+
+    name: str
+    on: tuple[str, ...]
+    subject: MessageTemplate
+    body: MessageTemplate
+
+    def serves(self, subject: str) -> bool:
+        return any(fnmatch.fnmatchcase(subject, pattern) for pattern in self.on)
+
+
+@dataclass(frozen=True)
 class PackSpec:
     name: str
     title: str
@@ -192,6 +217,11 @@ class PackSpec:
     routing: tuple[RoutingRule, ...]
     calendars: dict[str, BusinessCalendar]
     record_types: dict[str, RecordTypeSpec]
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    messages: tuple[MessageSpec, ...] = ()
+
+    def message_for(self, subject: str) -> MessageSpec | None:
+        return next((m for m in self.messages if m.serves(subject)), None)
 
     def record_type(self, type_id: str) -> RecordTypeSpec:
         try:

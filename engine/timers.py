@@ -204,6 +204,7 @@ def _followup(
         "owner",
         f"followup.{followup.name}",
         {"title": followup.title, "due_at": timer.due_at.isoformat()},
+        pack=pack,
         timer_id=timer.id,
     )
     changes: dict[str, object] = {
@@ -276,6 +277,7 @@ def _act(
             audience,
             timer.kind.replace("sla_", f"sla.{clock.target}."),
             {"target": clock.target, "deadline": _iso(clock.deadline)},
+            pack=pack,
             timer_id=timer.id,
         )
     changes: dict[str, object] = {"notified": audiences}

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -15,8 +16,10 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.health import record_sweep
+from engine.outbox import Delivery, Sender, deliver_due
 from engine.services import Services
 from engine.timers import SweepResult
+from schedules.senders import senders_from_env
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
@@ -60,12 +63,34 @@ class SweepJob:
         return result
 
 
+class DeliverJob:
+    """Send what the outbox holds, through the adapters the environment configures."""
+
+    def __init__(self, services: Services, senders: Mapping[str, Sender]) -> None:
+        self.services = services
+        self.senders = senders
+
+    def __call__(self) -> Delivery:
+        delivery = deliver_due(
+            self.services.session_factory, self.senders, self.services.clock.now()
+        )
+        if delivery.sent or delivery.retried or delivery.dead:
+            log.info(
+                "outbox: %d sent, %d to retry, %d dead",
+                delivery.sent,
+                delivery.retried,
+                delivery.dead,
+            )
+        return delivery
+
+
 def build_scheduler(
     services: Services,
     *,
     interval: float = DEFAULT_INTERVAL,
     background: bool = True,
     batch_size: int = 100,
+    senders: Mapping[str, Sender] | None = None,
 ) -> BaseScheduler:
     """A scheduler with a memory job store: the engine's table is the truth, not APScheduler's."""
     options = {
@@ -86,6 +111,16 @@ def build_scheduler(
         name="sweep due timers",
         next_run_time=datetime.now(UTC),
     )
+    senders = senders_from_env() if senders is None else senders
+    if senders:
+        scheduler.add_job(
+            DeliverJob(services, senders),
+            "interval",
+            seconds=interval,
+            id="outbox",
+            name="deliver outbox messages",
+            next_run_time=datetime.now(UTC),
+        )
     return scheduler
 
 

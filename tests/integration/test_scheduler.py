@@ -36,7 +36,7 @@ def test_the_sweep_job_fires_due_timers_and_leaves_a_heartbeat(
         status = scheduler_status(uow.session, clock.now())
     assert datetime.fromisoformat(status["last_sweep_at"]) == clock.now()
     assert status["timers_due_now"] == 0
-    assert status["outbox_backlog"] == 2  # owner at the warning, supervisor at the breach
+    assert status["outbox_backlog"] == 0  # the default pack names no recipients
     assert status["workers"][0]["total_fired"] == 2
 
 
