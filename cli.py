@@ -19,7 +19,9 @@ from engine.simulation import ScenarioError, simulate
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import PackVersion
+from schedules.senders import senders_from_env
 from schedules.worker import (
+    DeliverJob,
     SweepJob,
     build_scheduler,
     in_process_enabled,
@@ -190,11 +192,12 @@ def scheduler(
         return
     if once:
         result = SweepJob(services, batch_size=batch_size)()
-        outcome = {"fired": len(result.fired), "failed": result.failed}
+        delivery = DeliverJob(services, senders_from_env())()
+        outcome = {"fired": len(result.fired), "failed": result.failed, "sent": delivery.sent}
         click.echo(
             json.dumps(outcome)
             if as_json
-            else f"fired {outcome['fired']}, failed {outcome['failed']}"
+            else f"fired {outcome['fired']}, failed {outcome['failed']}, sent {delivery.sent}"
         )
         return
     every = interval if interval is not None else interval_from_env()

@@ -161,6 +161,8 @@ def apply_transition(
         changes=changes,
     )
     sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
+    if "priority" in changes and not new.is_closed:
+        sla.reprioritize(session, pack, rtype, record, current["priority"], now, actor)
     followups.on_stage_change(session, pack, rtype, record, old, new, now)
     record.next_deadline = sla.nearest_deadline(record)
     if new.is_closed:

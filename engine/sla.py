@@ -58,6 +58,54 @@ def start_clocks(
     return clocks
 
 
+def reprioritize(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    old_priority: str,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Triage changed the priority: clocks not yet met take the new priority's terms (R-2.1).
+
+    Time already used counts against the new budget; a warning or breach already
+    recorded stays in the history. Raises by the escalation ladder do not come
+    here: they reorder the queue, they do not move promises already made.
+    """
+    if rtype.sla is None:
+        return
+    terms = rtype.sla.terms_for(record.priority)
+    for clock in record.clocks:
+        term = terms.get(clock.target)
+        if clock.met_at is not None or term is None:
+            continue
+        running = clock.running_since is not None
+        _stop(pack, clock, now)
+        cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock_id=clock.id)
+        calendar = pack.calendars[term.calendar]
+        clock.calendar, clock.working = term.calendar, term.within.working
+        clock.budget_seconds = term.within.seconds(calendar.working_day_seconds)
+        clock.warning_fraction = term.warning
+        if running:
+            clock.running_since = now
+            _plan(session, pack, record, clock, now)
+            if clock.breached_at is not None:
+                _replan_escalations(session, pack, record, clock, now)
+        add_event(
+            session,
+            record,
+            now,
+            f"sla.{clock.target}.replanned",
+            actor=actor,
+            changes={"priority": [old_priority, record.priority], "deadline": _iso(clock.deadline)},
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def _new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
     calendar = pack.calendars[term.calendar]
     return SlaClock(

@@ -16,8 +16,16 @@ def pack_errors(pack: LoadedPack) -> list[PackError]:
     errors = schema_errors(pack)
     if errors:
         return errors
+    if pack.data["name"] != pack.name:  # versions and records are filed under the folder's name
+        errors.append(
+            pack.error(
+                ("name",),
+                f"pack name '{pack.data['name']}' differs from its folder '{pack.name}'",
+                f"write name: {pack.name}, or rename the folder",
+            )
+        )
     _spec, problems = build_pack_spec(pack.data)
-    return [pack.error(p.path, p.message, p.hint) for p in problems]
+    return errors + [pack.error(p.path, p.message, p.hint) for p in problems]
 
 
 def source_of(pack: LoadedPack) -> PackSource:

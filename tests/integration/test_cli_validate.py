@@ -157,6 +157,17 @@ def test_an_unreachable_stage_is_reported_at_the_stage(tmp_path: Path) -> None:
     assert f"feedback.yaml:{line}:{column}: stage 'limbo' cannot be reached" in output, output
 
 
+def test_a_pack_named_unlike_its_folder_is_refused(tmp_path: Path) -> None:
+    folder = broken_pack(tmp_path, "pack.yaml", "name: after_sales", "name: aftersales")
+    code, output = validate(folder)
+    assert code == 1
+    line, column = position(folder, "pack.yaml", "aftersales")
+    assert (
+        f"pack.yaml:{line}:{column}: pack name 'aftersales' differs from its folder 'after_sales'"
+        in output
+    )
+
+
 def test_a_missing_folder_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     code, output = validate(tmp_path / "nope")
     assert code == 1
