@@ -43,6 +43,11 @@ class VirtualClock:
         return self._now
 
 
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with offset, or None: how times go into JSON history and messages."""
+    return moment.isoformat() if moment is not None else None
+
+
 def require_aware(moment: datetime) -> datetime:
     """Refuse naive datetimes: a time without a zone is a bug waiting for a timezone change."""
     if moment.tzinfo is None or moment.utcoffset() is None:

@@ -51,12 +51,7 @@ def compile_expression(source: str, names: Iterable[str]) -> Expression:
             f"expression does not parse: {exc.message}",
             "write it as in Jinja2, e.g. record.priority == 'P0' and customer.tier == 'vip'",
         ) from None
-    _refuse_private_access(tree)
-    for name in sorted(meta.find_undeclared_variables(tree)):
-        if name not in allowed:
-            close = difflib.get_close_matches(name, allowed, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(allowed)}"
-            raise ExpressionError(f"unknown name '{name}' in expression", hint)
+    _check(tree, allowed, "expression")
     return Expression(source, _ENV.compile_expression(source, undefined_to_none=True))
 
 
@@ -81,13 +76,18 @@ def compile_template(source: str, names: Iterable[str]) -> MessageTemplate:
             f"template does not parse (line {exc.lineno}): {exc.message}",
             "write it as in Jinja2, e.g. 记录 {{ record.id }} 将于 {{ deadline }} 到期",
         ) from None
+    _check(tree, allowed, "template")
+    return MessageTemplate(source, _ENV.from_string(source))
+
+
+def _check(tree: nodes.Template, allowed: list[str], what: str) -> None:
+    """Refuse private attributes and names the context will not have, at load time."""
     _refuse_private_access(tree)
     for name in sorted(meta.find_undeclared_variables(tree)):
         if name not in allowed:
             close = difflib.get_close_matches(name, allowed, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known names: {', '.join(allowed)}"
-            raise ExpressionError(f"unknown name '{name}' in template", hint)
-    return MessageTemplate(source, _ENV.from_string(source))
+            raise ExpressionError(f"unknown name '{name}' in {what}", hint)
 
 
 def _refuse_private_access(tree: nodes.Template) -> None:

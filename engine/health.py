@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.clock import iso
 from engine.store.models import OutboxMessage, SchedulerHeartbeat, Timer
 from engine.timers import SweepResult
 
@@ -48,7 +49,7 @@ def scheduler_status(session: Session, now: datetime) -> dict[str, Any]:
     workers = [
         {
             "worker": beat.worker,
-            "last_sweep_at": _iso(beat.last_sweep_at),
+            "last_sweep_at": iso(beat.last_sweep_at),
             "last_fired": beat.last_fired,
             "total_fired": beat.total_fired,
         }
@@ -58,16 +59,12 @@ def scheduler_status(session: Session, now: datetime) -> dict[str, Any]:
     ]
     return {
         "now": now.isoformat(),
-        "last_sweep_at": _iso(last_sweep),
+        "last_sweep_at": iso(last_sweep),
         "timers_due_now": due_now,
-        "oldest_overdue": _iso(oldest),
+        "oldest_overdue": iso(oldest),
         "oldest_overdue_seconds": int((now - oldest).total_seconds()) if oldest else 0,
         "failed_timers": failed,
         "outbox_backlog": outbox.get("pending", 0) + outbox.get("sending", 0),
         "dead_letters": outbox.get("dead", 0),
         "workers": workers,
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.calendar import BusinessCalendar
+from engine.clock import iso
 from engine.durations import Duration
 from engine.journal import add_event, add_timer, cancel_timers
 from engine.spec import PackSpec, RecordTypeSpec, SlaTerm, StageSpec
@@ -88,22 +89,25 @@ def reprioritize(
         clock.budget_seconds = term.within.seconds(calendar.working_day_seconds)
         clock.warning_fraction = term.warning
         if running:
-            clock.running_since = now
-            _plan(session, pack, record, clock, now)
-            if clock.breached_at is not None:
-                _replan_escalations(session, pack, record, clock, now)
+            _restart(session, pack, record, clock, now)
         add_event(
             session,
             record,
             now,
             f"sla.{clock.target}.replanned",
             actor=actor,
-            changes={"priority": [old_priority, record.priority], "deadline": _iso(clock.deadline)},
+            changes={"priority": [old_priority, record.priority], "deadline": iso(clock.deadline)},
         )
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+def _restart(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime
+) -> None:
+    """Run the clock from `now` on what is left, re-arming what has not happened yet."""
+    clock.running_since = now
+    _plan(session, pack, record, clock, now)
+    if clock.breached_at is not None:
+        _replan_escalations(session, pack, record, clock, now)
 
 
 def _new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
@@ -193,7 +197,7 @@ def _meet(
         f"sla.{clock.target}.met",
         actor=actor,
         changes={
-            "deadline": clock.deadline.isoformat() if clock.deadline else None,
+            "deadline": iso(clock.deadline),
             "on_time": clock.breached_at is None,
             "used_seconds": round(clock.consumed_seconds),
         },
@@ -230,17 +234,14 @@ def _pause(
 def _resume(
     session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime, actor: str
 ) -> None:
-    clock.running_since = now
-    _plan(session, pack, record, clock, now)
-    if clock.breached_at is not None:
-        _replan_escalations(session, pack, record, clock, now)
+    _restart(session, pack, record, clock, now)
     add_event(
         session,
         record,
         now,
         f"sla.{clock.target}.resumed",
         actor=actor,
-        changes={"deadline": clock.deadline.isoformat() if clock.deadline else None},
+        changes={"deadline": iso(clock.deadline)},
     )
 
 

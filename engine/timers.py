@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import sla
+from engine.clock import iso
 from engine.followups import next_due
 from engine.journal import add_event, add_timer, notify
 from engine.spec import EscalationStep, FollowUpSpec, PackSpec
@@ -132,40 +133,27 @@ def _live_clock(session: Session, record: Record, timer: Timer) -> SlaClock | No
     return clock
 
 
-def _sla_warning(
+def _sla_threshold(
     session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
 ) -> bool:
+    """The warning share is used, or the deadline has come: record it and run the ladder."""
     clock = _live_clock(session, record, timer)
     if clock is None:
         return False
-    clock.warned_at = timer.due_at
-    changes = _run_steps(session, pack, record, clock, "warning", now, timer)
+    if timer.kind == "sla_warning":
+        at, kind = "warning", "warning"
+        clock.warned_at = timer.due_at
+    else:
+        at, kind = "breach", "breached"
+        clock.breached_at = timer.due_at
+    changes = _run_steps(session, pack, record, clock, at, now, timer)
     add_event(
         session,
         record,
         now,
-        f"sla.{clock.target}.warning",
+        f"sla.{clock.target}.{kind}",
         timer_id=timer.id,
-        changes={"deadline": _iso(clock.deadline), "late_seconds": _late(timer, now), **changes},
-    )
-    return True
-
-
-def _sla_breach(
-    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
-) -> bool:
-    clock = _live_clock(session, record, timer)
-    if clock is None:
-        return False
-    clock.breached_at = timer.due_at
-    changes = _run_steps(session, pack, record, clock, "breach", now, timer)
-    add_event(
-        session,
-        record,
-        now,
-        f"sla.{clock.target}.breached",
-        timer_id=timer.id,
-        changes={"deadline": _iso(timer.due_at), "late_seconds": _late(timer, now), **changes},
+        changes={"deadline": iso(clock.deadline), "late_seconds": _late(timer, now), **changes},
     )
     return True
 
@@ -276,7 +264,7 @@ def _act(
             now,
             audience,
             timer.kind.replace("sla_", f"sla.{clock.target}."),
-            {"target": clock.target, "deadline": _iso(clock.deadline)},
+            {"target": clock.target, "deadline": iso(clock.deadline)},
             pack=pack,
             timer_id=timer.id,
         )
@@ -289,13 +277,9 @@ def _act(
     return changes
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
 _HANDLERS = {
-    "sla_warning": _sla_warning,
-    "sla_breach": _sla_breach,
+    "sla_warning": _sla_threshold,
+    "sla_breach": _sla_threshold,
     "sla_escalation": _sla_escalation,
     "followup": _followup,
 }
