@@ -67,8 +67,9 @@ def sweep(
             if not timers:
                 break
             result.batches += 1
+            records = _load_records(session, timers)
             for timer in timers:
-                outcome = _fire_guarded(session, specs, timer, now)
+                outcome = _fire_guarded(session, specs, timer, records[timer.record_id], now)
                 if outcome is None:
                     failed.add(timer.id)
                 else:
@@ -94,9 +95,14 @@ def claim(
     return list(session.scalars(statement))
 
 
-def fire(session: Session, specs: SpecCache, timer: Timer, now: datetime) -> Fired:
+def _load_records(session: Session, timers: list[Timer]) -> dict[int, Record]:
+    """Load the batch's records and their clocks in two queries, not two per timer."""
+    ids = {timer.record_id for timer in timers}
+    return {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(ids)))}
+
+
+def fire(session: Session, specs: SpecCache, timer: Timer, record: Record, now: datetime) -> Fired:
     """Re-read the record, act on the timer, and mark it fired (or cancelled if moot)."""
-    record = session.get_one(Record, timer.record_id)
     pack = specs.get(session, record.pack_version_id)
     handler = _HANDLERS[timer.kind]
     acted = handler(session, pack, record, timer, now)
@@ -105,10 +111,12 @@ def fire(session: Session, specs: SpecCache, timer: Timer, now: datetime) -> Fir
     return Fired(timer.id, record.id, timer.kind, timer.due_at, timer.status)
 
 
-def _fire_guarded(session: Session, specs: SpecCache, timer: Timer, now: datetime) -> Fired | None:
+def _fire_guarded(
+    session: Session, specs: SpecCache, timer: Timer, record: Record, now: datetime
+) -> Fired | None:
     try:
         with session.begin_nested():
-            return fire(session, specs, timer, now)
+            return fire(session, specs, timer, record, now)
     except Exception as exc:  # one bad timer must not stop the sweep
         log.exception("timer %s (%s) failed", timer.id, timer.kind)
         timer.attempts += 1

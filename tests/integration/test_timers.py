@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from engine.clock import VirtualClock
 from engine.records import NewRecord
@@ -159,6 +159,20 @@ def test_after_three_days_down_each_overdue_timer_fires_once_oldest_first(
     fired = [kind for _, kind, _ in events if kind.startswith("sla.")]
     assert fired == ["sla.respond.met"]  # 27 of 45 working hours used: no warning yet
     assert services.sweep().fired == []
+
+
+def test_a_sweep_does_not_query_per_timer(
+    services: Services, clock: VirtualClock, db_engine: Engine
+) -> None:
+    for _ in range(30):
+        create(services, "P0")
+    clock.advance(timedelta(minutes=100))  # every P0 respond warning (at 96 min) is due
+    statements: list[str] = []
+    event.listen(db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    fired = services.sweep().fired
+    assert len(fired) == 30
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 6, reads  # claim, records, clocks, pack version: per batch, not per timer
 
 
 def test_a_timer_cannot_take_effect_twice(services: Services, clock: VirtualClock) -> None:
