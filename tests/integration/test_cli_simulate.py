@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from cli import careloop
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "workflows" / "after_sales" / "scenarios"
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
+SCENARIOS = WORKFLOWS / "after_sales" / "scenarios"
 
 
 def simulate(*args: str) -> tuple[int, str]:
@@ -19,7 +20,11 @@ def simulate(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "scenario",
+    sorted(WORKFLOWS.glob("*/scenarios/*.yaml")),
+    ids=lambda p: f"{p.parent.parent.name}/{p.stem}",
+)
 def test_each_shipped_scenario_meets_its_expectations(scenario: Path) -> None:
     code, output = simulate(str(scenario))
     assert code == 0, output
