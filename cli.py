@@ -12,13 +12,14 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from engine import tokens
 from engine.errors import CareloopError
 from engine.health import scheduler_status
 from engine.services import Services
 from engine.simulation import ScenarioError, simulate
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
-from engine.store.models import PackVersion
+from engine.store.models import ApiToken, PackVersion
 from schedules.senders import senders_from_env
 from schedules.worker import (
     DeliverJob,
@@ -130,6 +131,56 @@ def db() -> None:
 def db_upgrade() -> None:
     upgrade(make_engine())
     click.echo(f"database at head: {make_engine().url.render_as_string(hide_password=True)}")
+
+
+@careloop.group(help="API tokens for integrations.")
+def token() -> None:
+    """Token commands."""
+
+
+@token.command("add", help="Create a token; its text is printed once and never stored.")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(tokens.SCOPES),
+    default=("read", "write"),
+    show_default=True,
+)
+def token_add(name: str, scopes: tuple[str, ...]) -> None:
+    services = Services(make_session_factory(make_engine()))
+    with services.uow() as uow:
+        try:
+            issued, plain = tokens.issue(uow.session, name, scopes, services.clock.now())
+        except CareloopError as exc:
+            _fail([str(exc)])
+        uow.commit()
+        click.echo(
+            f"token '{issued.name}' ({', '.join(issued.scopes)}); keep it, it is shown once:"
+        )
+        click.echo(plain)
+
+
+@token.command("revoke", help="Revoke a token by name.")
+@click.argument("name")
+def token_revoke(name: str) -> None:
+    services = Services(make_session_factory(make_engine()))
+    with services.uow() as uow:
+        try:
+            tokens.revoke(uow.session, name, services.clock.now())
+        except CareloopError as exc:
+            _fail([str(exc)])
+        uow.commit()
+    click.echo(f"token '{name}' revoked")
+
+
+@token.command("list", help="List tokens (never their text).")
+def token_list() -> None:
+    with make_session_factory(make_engine())() as session:
+        for row in session.scalars(select(ApiToken).order_by(ApiToken.name)):
+            state = "revoked" if row.revoked_at else "live"
+            click.echo(f"{row.name}  {row.prefix}…  {','.join(row.scopes)}  {state}")
 
 
 @careloop.command(help="List published packs and their versions.")

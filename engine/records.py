@@ -36,6 +36,7 @@ class NewRecord:
     priority: str | None = None
     received_at: datetime | None = None
     assignee: str | None = None
+    external_id: str | None = None  # the channel's own message id: pushing it twice is harmless
 
 
 def create_record(
@@ -89,6 +90,7 @@ def create_record(
         customer=_customer(session, rtype, values, now),
         fields=values,
         received_at=received_at,
+        external_id=new.external_id,
         created_at=now,
         updated_at=now,
     )
@@ -168,6 +170,34 @@ def apply_transition(
     if new.is_closed:
         cancel_timers(session, record)
     return record
+
+
+def find_external(session: Session, pack: str, new: NewRecord) -> Record | None:
+    """The record an earlier push of the same channel message created, if any."""
+    if new.external_id is None:
+        return None
+    return session.scalars(
+        select(Record).where(
+            Record.pack == pack,
+            Record.channel == new.channel,
+            Record.external_id == new.external_id,
+        )
+    ).first()
+
+
+NOTE_KINDS = ("note", "message.in", "message.out")
+
+
+def add_note(
+    session: Session, record: Record, kind: str, text: str, *, actor: str, now: datetime
+) -> None:
+    """An internal note, or a message from or to the customer, on the record's timeline."""
+    if kind not in NOTE_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(NOTE_KINDS)}", fields={"kind": kind})
+    if not text.strip():
+        raise InvalidInput("text is empty", fields={"text": "required"})
+    add_event(session, record, now, kind, actor=actor, changes={"text": text})
+    record.updated_at = now
 
 
 def get_record(session: Session, record_id: int) -> Record:

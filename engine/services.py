@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -48,12 +49,34 @@ class Services:
             return result
 
     def create_record(self, pack: str, new: NewRecord, *, actor: str) -> Record:
+        return self.intake(pack, new, actor=actor)[0]
+
+    def intake(self, pack: str, new: NewRecord, *, actor: str) -> tuple[Record, bool]:
+        """Create a record on the pack's newest version; a repeated channel message id
+        returns the record its first push created (False) instead of a second one."""
         with self.uow() as uow:
+            existing = records.find_external(uow.session, pack, new)
+            if existing is not None:
+                return existing, False
             version = versions.latest_version(uow.session, pack)
             spec = self.specs.of(version)
             record = records.create_record(
                 uow.session, spec, version, new, actor=actor, now=self.clock.now()
             )
+            try:
+                uow.commit()
+            except IntegrityError:  # the same message pushed twice at once
+                uow.rollback()
+                existing = records.find_external(uow.session, pack, new)
+                if existing is None:
+                    raise
+                return existing, False
+            return record, True
+
+    def add_note(self, record_id: int, kind: str, text: str, *, actor: str) -> Record:
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            records.add_note(uow.session, record, kind, text, actor=actor, now=self.clock.now())
             uow.commit()
             return record
 

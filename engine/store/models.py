@@ -63,6 +63,52 @@ class Customer(Model):
     created_at: Mapped[datetime]
 
 
+class Order(Model):
+    """A purchase or order of a customer, pushed by an integration (campaigns use them, R-5.3)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("customer_id", "external_id", name="uq_orders_external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(128))
+    amount: Mapped[float]
+    currency: Mapped[str] = mapped_column(String(3))
+    ordered_at: Mapped[datetime]
+    items: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Model):
+    """A per-integration API token: only its hash is stored; shown once, revocable, scoped."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Model):
+    """The first answer to a POST with an `Idempotency-Key`, replayed for the same body."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotency_keys_token_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
 class Record(Model):
     """A running instance of a pack's record type, pinned to the version it started on."""
 
@@ -71,6 +117,8 @@ class Record(Model):
         # The work queue: open records by urgency, then the nearest SLA deadline (R-2.6).
         Index("ix_records_queue", "is_open", "priority_rank", "next_deadline"),
         Index("ix_records_pack_stage", "pack", "record_type", "stage", "is_open"),
+        # A channel's own message id (a chat id, a call id) deduplicates pushed records.
+        UniqueConstraint("pack", "channel", "external_id", name="uq_records_external_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +141,7 @@ class Record(Model):
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     next_deadline: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(128))
     row_version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": row_version}

@@ -30,11 +30,10 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            self.session.rollback()
-        finally:
-            self.session.close()
-            self._session = None
+        # close() rolls back what was not committed and detaches objects without expiring
+        # them, so a use case can hand back what it read.
+        self.session.close()
+        self._session = None
 
     def commit(self) -> None:
         self.session.commit()

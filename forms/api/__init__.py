@@ -1,0 +1,132 @@
+"""The REST API for integrations (`/api/v1`), described by OpenAPI generated from its schemas.
+
+Chat widgets, call centres and shops push records here (R-1.6). Every
+resource endpoint needs a bearer token; every error is RFC 9457
+`application/problem+json` naming what was wrong and where, and nothing a
+client sends can cause a 500.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, request, send_from_directory
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import IntegrityError
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (
+    CareloopError,
+    ConflictError,
+    InvalidInput,
+    NotFound,
+    PublishRefused,
+    TransitionRefused,
+)
+from engine.idempotency import IdempotencyConflict
+from forms.api.problems import PROBLEM, field_errors, problem
+from forms.api.schemas import Problem
+from forms.api.views import blp
+
+PREFIX = "/api/v1"
+MAX_BODY = 1024 * 1024
+
+
+class CareloopApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api, answering API errors as problem details and leaving the rest alone."""
+
+    ERROR_SCHEMA = Problem
+
+    def _register_responses(self) -> None:
+        """Document every error response as `application/problem+json`, as it is sent."""
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Problem details", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        if not request.path.startswith(PREFIX):
+            return error
+        data = getattr(error, "data", None) or {}
+        errors = field_errors(data["messages"]) if "messages" in data else None
+        detail = data.get("message") or error.description
+        if errors:
+            detail = "the request does not fit the schema; see errors"
+        return problem(
+            error.code or 500, error.name, detail, errors=errors, headers=data.get("headers")
+        )
+
+
+def init_app(app: Flask) -> None:
+    if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is no limit at all
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config.update(
+        API_TITLE="Careloop API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX=PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=f"{PREFIX}/swagger-ui/",
+    )
+    api = CareloopApi(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token"}
+    )
+    api.register_blueprint(blp)
+
+    @app.get(f"{PREFIX}/swagger-ui/<path:filename>")
+    def swagger_ui_assets(filename: str) -> Any:
+        """Swagger UI served from the installed package: no CDN."""
+        return send_from_directory(swagger_ui_path, filename)
+
+    @app.before_request
+    def json_only() -> Any:
+        if (
+            request.path.startswith(PREFIX)
+            and request.method in ("POST", "PUT", "PATCH")
+            and not request.is_json
+        ):
+            return problem(415, "Unsupported Media Type", "send Content-Type: application/json")
+        return None
+
+
+@blp.errorhandler(CareloopError)
+def engine_error(error: CareloopError) -> Any:
+    status, title = _status(error)
+    fields = getattr(error, "fields", None) or {}
+    errors = [
+        {"path": f"/fields/{name}", "message": str(message)} for name, message in fields.items()
+    ]
+    return problem(status, title, str(error), errors=errors or None)
+
+
+@blp.errorhandler(ValueError)
+def value_error(error: ValueError) -> Any:
+    # e.g. a naive datetime refused by the store: the client's input, not our fault
+    return problem(422, "Unprocessable Content", str(error))
+
+
+@blp.errorhandler(IntegrityError)
+def integrity_error(_error: IntegrityError) -> Any:
+    return problem(409, "Conflict", "the request collides with data stored meanwhile; retry")
+
+
+def _status(error: CareloopError) -> tuple[int, str]:
+    if isinstance(error, NotFound):
+        return 404, "Not Found"
+    if isinstance(error, ConflictError | IdempotencyConflict | PublishRefused):
+        return 409, "Conflict"
+    if isinstance(error, TransitionRefused):
+        return 409, "Conflict"
+    if isinstance(error, InvalidInput):
+        return 422, "Unprocessable Content"
+    return 422, "Unprocessable Content"

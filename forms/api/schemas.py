@@ -1,0 +1,172 @@
+"""The API's request and response shapes; the OpenAPI description is generated from them."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+NAME = validate.Length(min=1, max=128)
+
+
+class Strict(ma.Schema):
+    """Unknown keys are errors, not silently dropped: a typo must not lose data."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class FieldError(ma.Schema):
+    path = ma.fields.String(metadata={"description": "JSON pointer into the request body"})
+    message = ma.fields.String()
+
+
+class Problem(ma.Schema):
+    """RFC 9457 problem details, with the path of each field error."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldError))
+
+
+class RecordCreate(Strict):
+    pack = ma.fields.String(required=True, validate=NAME, metadata={"example": "after_sales"})
+    type = ma.fields.String(required=True, validate=NAME, metadata={"example": "feedback"})
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(validate=NAME),
+        load_default=dict,
+        metadata={"description": "Values of the record type's fields, checked against the pack."},
+    )
+    channel = ma.fields.String(validate=NAME, allow_none=True)
+    category = ma.fields.String(validate=NAME, allow_none=True)
+    priority = ma.fields.String(validate=NAME, allow_none=True)
+    assignee = ma.fields.String(validate=NAME, allow_none=True)
+    received_at = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When the channel received it (ISO 8601 with offset; default "
+            "now; never in the future). SLA clocks start here."
+        },
+    )
+    external_id = ma.fields.String(
+        validate=NAME,
+        allow_none=True,
+        metadata={
+            "description": "The channel's own message id; a repeat returns the first record."
+        },
+    )
+
+
+class ClockOut(ma.Schema):
+    target = ma.fields.String()
+    deadline = ma.fields.AwareDateTime(allow_none=True)
+    warning_at = ma.fields.AwareDateTime(allow_none=True)
+    met_at = ma.fields.AwareDateTime(allow_none=True)
+    breached_at = ma.fields.AwareDateTime(allow_none=True)
+    paused = ma.fields.Boolean()
+
+
+class RecordOut(ma.Schema):
+    id = ma.fields.Integer()
+    pack = ma.fields.String()
+    pack_version = ma.fields.Integer()
+    record_type = ma.fields.String()
+    stage = ma.fields.String()
+    stage_kind = ma.fields.String()
+    is_open = ma.fields.Boolean()
+    priority = ma.fields.String()
+    channel = ma.fields.String(allow_none=True)
+    category = ma.fields.String(allow_none=True)
+    department = ma.fields.String(allow_none=True)
+    assignee = ma.fields.String(allow_none=True)
+    customer = ma.fields.String(allow_none=True)
+    external_id = ma.fields.String(allow_none=True)
+    fields = ma.fields.Dict(
+        metadata={"description": "Personal fields are masked without the `personal` scope."}
+    )
+    received_at = ma.fields.AwareDateTime()
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    row_version = ma.fields.Integer()
+    sla = ma.fields.List(ma.fields.Nested(ClockOut))
+
+
+class RecordPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RecordOut))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class RecordQuery(Strict):
+    pack = ma.fields.String(validate=NAME)
+    type = ma.fields.String(validate=NAME)
+    stage = ma.fields.String(validate=NAME)
+    open = ma.fields.Boolean()
+    priority = ma.fields.String(validate=NAME)
+    channel = ma.fields.String(validate=NAME)
+    category = ma.fields.String(validate=NAME)
+    assignee = ma.fields.String(validate=NAME)
+    customer = ma.fields.String(validate=NAME)
+    limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = ma.fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$"))
+
+
+class TransitionIn(Strict):
+    transition = ma.fields.String(required=True, validate=NAME)
+    fields = ma.fields.Dict(keys=ma.fields.String(validate=NAME), load_default=dict)
+    expected_version = ma.fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The row_version you saw; a different one is a 409."},
+    )
+
+
+class NoteIn(Strict):
+    kind = ma.fields.String(
+        load_default="note", validate=validate.OneOf(["note", "message.in", "message.out"])
+    )
+    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+
+
+class NoteOut(ma.Schema):
+    record_id = ma.fields.Integer()
+    kind = ma.fields.String()
+
+
+class CustomerIn(Strict):
+    name = ma.fields.String(validate=validate.Length(max=200), allow_none=True)
+    contact = ma.fields.String(validate=validate.Length(max=200), allow_none=True)
+    tier = ma.fields.String(validate=validate.Length(max=32), allow_none=True)
+
+
+class CustomerOut(ma.Schema):
+    number = ma.fields.String()
+    name = ma.fields.String(allow_none=True)
+    contact = ma.fields.String(allow_none=True)
+    tier = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class OrderIn(Strict):
+    external_id = ma.fields.String(required=True, validate=NAME)
+    amount = ma.fields.Float(
+        required=True, allow_nan=False, validate=validate.Range(min=0, max=1_000_000_000)
+    )
+    currency = ma.fields.String(load_default="CNY", validate=validate.Regexp(r"^[A-Z]{3}$"))
+    ordered_at = ma.fields.AwareDateTime(required=True)
+    items = ma.fields.List(ma.fields.Dict(), load_default=list, validate=validate.Length(max=500))
+
+
+class OrderOut(ma.Schema):
+    external_id = ma.fields.String()
+    amount = ma.fields.Float()
+    currency = ma.fields.String()
+    ordered_at = ma.fields.AwareDateTime()
+    items = ma.fields.List(ma.fields.Dict())
+
+
+class CustomerView(ma.Schema):
+    customer = ma.fields.Nested(CustomerOut)
+    records = ma.fields.List(ma.fields.Nested(RecordOut))
+    orders = ma.fields.List(ma.fields.Nested(OrderOut))

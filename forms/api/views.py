@@ -1,0 +1,235 @@
+"""`/api/v1`: records, transitions, notes, customers, orders and the 360° view (R-1.6, R-1.7).
+
+Thin: parse (the schemas), call the engine, present (masking personal data
+unless the token has the `personal` scope).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from engine import customers, queries
+from engine.errors import InvalidInput
+from engine.masking import mask_contact, mask_name, masked_fields
+from engine.records import NewRecord, get_record
+from engine.spec import PackSpec
+from engine.store.models import Customer, Order, Record
+from forms.api import schemas
+from forms.api.auth import current_token, may_see_personal_data, require, services
+from forms.api.idempotent import idempotent
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Records and customers")
+SECURITY = [{"bearerAuth": []}]
+
+
+@blp.route("/records")
+class Records(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("read")
+    @blp.arguments(schemas.RecordQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, schemas.RecordPage)
+    def get(self, limit: int, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
+        """List records, newest first, a page at a time (`next_cursor`)."""
+        wanted = queries.RecordFilter(
+            record_type=filters.pop("type", None), is_open=filters.pop("open", None), **filters
+        )
+        with services().uow() as uow:
+            found = queries.list_records(
+                uow.session, wanted, limit=limit, before_id=int(cursor) if cursor else None
+            )
+            items = [present_record(uow.session, r) for r in found]
+        more = len(found) == limit
+        return {"items": items, "next_cursor": str(found[-1].id) if found and more else None}
+
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @idempotent
+    @blp.arguments(schemas.RecordCreate)
+    @blp.response(201, schemas.RecordOut)
+    @blp.alt_response(200, schema=schemas.RecordOut, description="Already pushed (external_id)")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a record of any published pack; fields are checked against the pack."""
+        record, created = services().intake(
+            data["pack"],
+            NewRecord(
+                record_type=data["type"],
+                fields=data["fields"],
+                channel=data.get("channel"),
+                category=data.get("category"),
+                priority=data.get("priority"),
+                received_at=data.get("received_at"),
+                assignee=data.get("assignee"),
+                external_id=data.get("external_id"),
+            ),
+            actor=f"api:{_token_name()}",
+        )
+        return _record_response(record.id), 201 if created else 200
+
+
+@blp.route("/records/<int:record_id>")
+class RecordItem(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("read")
+    @blp.response(200, schemas.RecordOut)
+    def get(self, record_id: int) -> dict[str, Any]:
+        """One record with its SLA clocks."""
+        return _record_response(record_id)
+
+
+@blp.route("/records/<int:record_id>/transitions")
+class Transitions(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @idempotent
+    @blp.arguments(schemas.TransitionIn)
+    @blp.response(200, schemas.RecordOut)
+    def post(self, data: dict[str, Any], record_id: int) -> dict[str, Any]:
+        """Apply a transition with its form fields; a stale `expected_version` is a 409."""
+        services().transition(
+            record_id,
+            data["transition"],
+            data["fields"],
+            actor=f"api:{_token_name()}",
+            expected_version=data.get("expected_version"),
+        )
+        return _record_response(record_id)
+
+
+@blp.route("/records/<int:record_id>/notes")
+class Notes(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @idempotent
+    @blp.arguments(schemas.NoteIn)
+    @blp.response(201, schemas.NoteOut)
+    def post(self, data: dict[str, Any], record_id: int) -> dict[str, Any]:
+        """Add an internal note, or a message from (`message.in`) or to the customer."""
+        services().add_note(record_id, data["kind"], data["text"], actor=f"api:{_token_name()}")
+        return {"record_id": record_id, "kind": data["kind"]}
+
+
+@blp.route("/customers/<string:number>")
+class CustomerItem(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("read")
+    @blp.response(200, schemas.CustomerView)
+    def get(self, number: str) -> dict[str, Any]:
+        """The customer's 360° view: profile, recent records and orders (R-1.7)."""
+        with services().uow() as uow:
+            customer, found, orders = customers.customer_view(uow.session, number)
+            return {
+                "customer": present_customer(customer),
+                "records": [present_record(uow.session, r) for r in found],
+                "orders": [present_order(o) for o in orders],
+            }
+
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @blp.arguments(schemas.CustomerIn)
+    @blp.response(200, schemas.CustomerOut)
+    @blp.alt_response(201, schema=schemas.CustomerOut, description="Created")
+    def put(self, data: dict[str, Any], number: str) -> Any:
+        """Create or update a customer by number (idempotent by nature)."""
+        if not 1 <= len(number) <= 64:
+            raise InvalidInput(
+                "a customer number has 1 to 64 characters", fields={"number": number}
+            )
+        with services().uow() as uow:
+            customer, created = customers.upsert_customer(
+                uow.session, number, data, services().clock.now()
+            )
+            uow.commit()
+            return present_customer(customer), 201 if created else 200
+
+
+@blp.route("/customers/<string:number>/orders")
+class Orders(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @idempotent
+    @blp.arguments(schemas.OrderIn)
+    @blp.response(201, schemas.OrderOut)
+    @blp.alt_response(200, schema=schemas.OrderOut, description="Already recorded")
+    def post(self, data: dict[str, Any], number: str) -> Any:
+        """Record a purchase (campaigns use them, R-5.3); a repeated external_id is a no-op."""
+        with services().uow() as uow:
+            order, created = customers.add_order(uow.session, number, data, services().clock.now())
+            uow.commit()
+            return present_order(order), 201 if created else 200
+
+
+def _token_name() -> str:
+    return current_token().name
+
+
+def _record_response(record_id: int) -> dict[str, Any]:
+    with services().uow() as uow:
+        return present_record(uow.session, get_record(uow.session, record_id))
+
+
+def present_record(session: Any, record: Record) -> dict[str, Any]:
+    spec: PackSpec = services().specs.get(session, record.pack_version_id)
+    rtype = spec.record_types.get(record.record_type)
+    shown = record.fields
+    if rtype is not None and not may_see_personal_data():
+        shown = masked_fields(rtype, record.fields)
+    return {
+        "id": record.id,
+        "pack": record.pack,
+        "pack_version": record.pack_version.version,
+        "record_type": record.record_type,
+        "stage": record.stage,
+        "stage_kind": record.stage_kind,
+        "is_open": record.is_open,
+        "priority": record.priority,
+        "channel": record.channel,
+        "category": record.category,
+        "department": record.department,
+        "assignee": record.assignee,
+        "customer": record.customer.number if record.customer else None,
+        "external_id": record.external_id,
+        "fields": shown,
+        "received_at": record.received_at,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "closed_at": record.closed_at,
+        "row_version": record.row_version,
+        "sla": [
+            {
+                "target": c.target,
+                "deadline": c.deadline,
+                "warning_at": c.warning_at,
+                "met_at": c.met_at,
+                "breached_at": c.breached_at,
+                "paused": c.running_since is None and c.met_at is None,
+            }
+            for c in record.clocks
+        ],
+    }
+
+
+def present_customer(customer: Customer) -> dict[str, Any]:
+    personal = may_see_personal_data()
+    return {
+        "number": customer.number,
+        "name": customer.name if personal or not customer.name else mask_name(customer.name),
+        "contact": (
+            customer.contact if personal or not customer.contact else mask_contact(customer.contact)
+        ),
+        "tier": customer.tier,
+        "created_at": customer.created_at,
+    }
+
+
+def present_order(order: Order) -> dict[str, Any]:
+    return {
+        "external_id": order.external_id,
+        "amount": order.amount,
+        "currency": order.currency,
+        "ordered_at": order.ordered_at,
+        "items": order.items,
+    }
