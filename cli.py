@@ -20,13 +20,13 @@ from engine.simulation import ScenarioError, simulate
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import ApiToken, PackVersion
-from schedules.senders import senders_from_env
 from schedules.worker import (
     DeliverJob,
     SweepJob,
     build_scheduler,
     in_process_enabled,
     interval_from_env,
+    senders_for,
     worker_name,
 )
 from workflows.errors import PackInvalid
@@ -243,7 +243,7 @@ def scheduler(
         return
     if once:
         result = SweepJob(services, batch_size=batch_size)()
-        delivery = DeliverJob(services, senders_from_env())()
+        delivery = DeliverJob(services, senders_for(services))()
         outcome = {"fired": len(result.fired), "failed": result.failed, "sent": delivery.sent}
         click.echo(
             json.dumps(outcome)

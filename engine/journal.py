@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from engine import outbox
+from engine import outbox, webhooks
 from engine.spec import PackSpec
 from engine.store.models import Notification, Record, RecordEvent, Timer
 
@@ -42,6 +42,7 @@ def add_event(
         timer_id=timer_id,
     )
     session.add(event)
+    webhooks.enqueue(session, record, event)
     return event
 
 

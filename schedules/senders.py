@@ -1,9 +1,11 @@
 """Delivery adapters for the outbox: SMTP email and a signed JSON webhook, configured by URL.
 
 `CARELOOP_SMTP_URL`: smtp://user:password@host:port?from=careloop@example.com&starttls=1
-(smtps:// for implicit TLS). `CARELOOP_WEBHOOK_URL` and `CARELOOP_WEBHOOK_SECRET`: each
-message is POSTed as JSON with `X-Careloop-Signature: sha256=<hex HMAC of the body>`
-and `Idempotency-Key`, so a receiver can check where it came from and drop a repeat.
+(smtps:// for implicit TLS). `CARELOOP_WEBHOOK_URL` and `CARELOOP_WEBHOOK_SECRET`: staff
+messages POSTed as JSON. Integrations' subscriptions (`/api/v1/subscriptions`) carry their
+own URL and secret. Every POST is signed `X-Careloop-Signature: t=<unix time>,v1=<hex
+HMAC-SHA256 of "<t>.<body>">` and carries an `Idempotency-Key`, so a receiver can check
+where it came from, refuse a stale replay, and drop a repeat.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import hmac
 import json
 import os
 import smtplib
+import time
 import urllib.request
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -75,21 +79,46 @@ class WebhookSender:
 
     def send(self, message: OutboxMessage) -> None:
         body = json.dumps({"id": message_key(message), **message.payload}, ensure_ascii=False)
-        data = body.encode()
-        signature = hmac.new(self.secret, data, hashlib.sha256).hexdigest()
-        request = urllib.request.Request(
-            self.url,
-            data=data,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "X-Careloop-Signature": f"sha256={signature}",
-                "Idempotency-Key": message_key(message),
-            },
-        )
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            if not 200 <= response.status < 300:
-                raise RuntimeError(f"webhook answered {response.status}")
+        post_signed(self.url, self.secret, body, message, str(message.payload.get("subject", "")))
+
+
+class SubscriptionSender:
+    """POSTs record events to the URL of the subscription each message names."""
+
+    def __init__(self, lookup: Callable[[int], tuple[str, str] | None]) -> None:
+        self.lookup = lookup
+
+    def send(self, message: OutboxMessage) -> None:
+        target = self.lookup(int(message.recipient))
+        if target is None:
+            raise LookupError(f"subscription {message.recipient} was removed")
+        url, secret = target
+        body = json.dumps(message.payload, ensure_ascii=False)
+        post_signed(url, secret.encode(), body, message, message.subject)
+
+
+def sign(secret: bytes, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def post_signed(url: str, secret: bytes, body: str, message: OutboxMessage, event: str) -> None:
+    """POST `body` signed over time and body; `event` is an ASCII name such as sla.breached."""
+    data = body.encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Careloop-Signature": sign(secret, data, int(time.time())),
+            "X-Careloop-Event": event,
+            "Idempotency-Key": message_key(message),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+        if not 200 <= response.status < 300:
+            raise RuntimeError(f"webhook answered {response.status}")
 
 
 def senders_from_env() -> dict[str, Sender]:

@@ -15,11 +15,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from engine import webhooks
 from engine.health import record_sweep
 from engine.outbox import Delivery, Sender, deliver_due
 from engine.services import Services
 from engine.timers import SweepResult
-from schedules.senders import senders_from_env
+from schedules.senders import SubscriptionSender, senders_from_env
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
@@ -111,7 +112,7 @@ def build_scheduler(
         name="sweep due timers",
         next_run_time=datetime.now(UTC),
     )
-    senders = senders_from_env() if senders is None else senders
+    senders = senders_for(services) if senders is None else senders
     if senders:
         scheduler.add_job(
             DeliverJob(services, senders),
@@ -122,6 +123,16 @@ def build_scheduler(
             next_run_time=datetime.now(UTC),
         )
     return scheduler
+
+
+def senders_for(services: Services) -> dict[str, Sender]:
+    """Email and staff webhook as the environment configures; integrations' subscriptions always."""
+
+    def lookup(subscription_id: int) -> tuple[str, str] | None:
+        with services.session_factory() as session:
+            return webhooks.target(session, subscription_id)
+
+    return {**senders_from_env(), "hook": SubscriptionSender(lookup)}
 
 
 def in_process_enabled() -> bool:

@@ -251,10 +251,13 @@ class OutboxMessage(Model):
     __table_args__ = (
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
         UniqueConstraint("notification_id", "channel", "recipient", name="uq_outbox_messages_once"),
+        UniqueConstraint("event_id", "channel", "recipient", name="uq_outbox_messages_event_once"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    # What caused it: a notification for people, or a history event for subscribed integrations.
+    notification_id: Mapped[int | None] = mapped_column(ForeignKey("notifications.id"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("record_events.id"))
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(320))
@@ -268,6 +271,20 @@ class OutboxMessage(Model):
     lease_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class WebhookSubscription(Model):
+    """An integration's subscription to record events, delivered through the outbox, signed."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(128))
+    events: Mapped[list[Any]]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
 
 
 class SchedulerHeartbeat(Model):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from engine.webhooks import EVENT_TYPES
+
 NAME = validate.Length(min=1, max=128)
 
 
@@ -132,6 +134,28 @@ class NoteIn(Strict):
 class NoteOut(ma.Schema):
     record_id = ma.fields.Integer()
     kind = ma.fields.String()
+
+
+class SubscriptionIn(Strict):
+    url = ma.fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    events = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(EVENT_TYPES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(EVENT_TYPES)),
+    )
+
+
+class SubscriptionOut(ma.Schema):
+    id = ma.fields.Integer()
+    url = ma.fields.String()
+    events = ma.fields.List(ma.fields.String())
+    created_at = ma.fields.AwareDateTime()
+
+
+class SubscriptionCreated(SubscriptionOut):
+    secret = ma.fields.String(
+        metadata={"description": "Signing secret, returned once, when the subscription is made."}
+    )
 
 
 class CustomerIn(Strict):

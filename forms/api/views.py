@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from engine import customers, queries
+from engine import customers, queries, webhooks
 from engine.errors import InvalidInput
 from engine.masking import mask_contact, mask_name, masked_fields
 from engine.records import NewRecord, get_record
@@ -160,6 +160,47 @@ class Orders(MethodView):
             order, created = customers.add_order(uow.session, number, data, services().clock.now())
             uow.commit()
             return present_order(order), 201 if created else 200
+
+
+@blp.route("/subscriptions")
+class Subscriptions(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("read")
+    @blp.response(200, schemas.SubscriptionOut(many=True))
+    def get(self) -> list[Any]:
+        """This token's webhook subscriptions."""
+        with services().uow() as uow:
+            return webhooks.subscriptions_of(uow.session, current_token().id)
+
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @idempotent
+    @blp.arguments(schemas.SubscriptionIn)
+    @blp.response(201, schemas.SubscriptionCreated)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Subscribe a URL to record events; the signing secret is in this answer only."""
+        with services().uow() as uow:
+            subscription = webhooks.subscribe(
+                uow.session,
+                current_token().id,
+                data["url"],
+                data["events"],
+                services().clock.now(),
+            )
+            uow.commit()
+            return subscription
+
+
+@blp.route("/subscriptions/<int:subscription_id>")
+class SubscriptionItem(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @blp.response(204)
+    def delete(self, subscription_id: int) -> None:
+        """Stop sending events to this subscription."""
+        with services().uow() as uow:
+            webhooks.unsubscribe(uow.session, current_token().id, subscription_id)
+            uow.commit()
 
 
 def _token_name() -> str:

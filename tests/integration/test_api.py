@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from flask import Flask
@@ -12,11 +18,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from engine import tokens
+from engine.outbox import deliver_due
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import Record
 from engine.versions import PackSource
+from schedules.worker import senders_for
 from wsgi import create_app, services
 
 PHONE = "13812345678"
@@ -83,7 +91,7 @@ def test_every_api_endpoint_requires_a_token(app: Flask, client: FlaskClient) ->
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.rule in public:
             continue
-        path = rule.rule.replace("<int:record_id>", "1").replace("<string:number>", "C-1")
+        path = re.sub(r"<int:[a-z_]+>", "1", rule.rule).replace("<string:number>", "C-1")
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method, json={})
             assert response.status_code == 401, (method, path)
@@ -307,3 +315,72 @@ def test_the_openapi_description_and_its_page(client: FlaskClient) -> None:
     asset = client.get("/api/v1/swagger-ui/swagger-ui-bundle.js")
     asset.close()
     assert asset.status_code == 200
+
+
+class Receiver(BaseHTTPRequestHandler):
+    got: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        Receiver.got.append(
+            (dict(self.headers), self.rfile.read(int(self.headers["Content-Length"])))
+        )
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet: the test reads the requests."""
+
+
+def test_subscribed_integrations_get_signed_record_events(
+    app: Flask, client: FlaskClient, writer: dict[str, str]
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Receiver.got = []
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        bad = client.post(
+            "/api/v1/subscriptions", json={"url": url, "events": ["record.eaten"]}, headers=writer
+        )
+        assert bad.status_code == 422
+        made = client.post(
+            "/api/v1/subscriptions",
+            json={"url": url, "events": ["record.created", "record.transitioned"]},
+            headers=writer,
+        )
+        assert made.status_code == 201
+        secret = made.get_json()["secret"]
+        listed = client.get("/api/v1/subscriptions", headers=writer).get_json()
+        assert [s["url"] for s in listed] == [url] and "secret" not in listed[0]
+        record = client.post("/api/v1/records", json=RECORD, headers=writer).get_json()
+        client.post(
+            f"/api/v1/records/{record['id']}/transitions",
+            json={"transition": "accept", "fields": {"category": "service", "priority": "P2"}},
+            headers=writer,
+        )
+        service = services(app)
+        delivery = deliver_due(service.session_factory, senders_for(service), service.clock.now())
+        assert delivery.sent == 2
+        assert (
+            client.delete(
+                f"/api/v1/subscriptions/{made.get_json()['id']}", headers=writer
+            ).status_code
+            == 204
+        )
+        client.post("/api/v1/records", json=RECORD, headers=writer)
+        assert (
+            deliver_due(service.session_factory, senders_for(service), service.clock.now()).sent
+            == 0
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    types = [json.loads(body)["type"] for _headers, body in Receiver.got]
+    assert types == ["record.created", "record.transitioned"]
+    for headers, body in Receiver.got:
+        stamp, _, signature = headers["X-Careloop-Signature"].partition(",v1=")
+        expected = hmac.new(
+            secret.encode(), f"{stamp[2:]}.".encode() + body, hashlib.sha256
+        ).hexdigest()
+        assert signature == expected
+        assert PHONE.encode() not in body and "王芳".encode() not in body

@@ -198,13 +198,16 @@ def test_the_webhook_gets_signed_json_without_personal_data(
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/careloop"
         senders = {"webhook": WebhookSender(url, "s3cret")}
-        assert deliver_due(breached.session_factory, senders, clock.now()).sent == 1
+        delivered = deliver_due(breached.session_factory, senders, clock.now())
+        assert delivered.sent == 1, [m.last_error for m in queued(breached)]
     finally:
         server.shutdown()
         server.server_close()
     [(headers, body)] = Hook.received
-    expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    assert headers["X-Careloop-Signature"] == f"sha256={expected}"
+    stamp, _, signature = headers["X-Careloop-Signature"].partition(",v1=")
+    timestamp = stamp.removeprefix("t=")
+    expected = hmac.new(b"s3cret", f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    assert signature == expected
     payload = json.loads(body)
     assert headers["Idempotency-Key"] == payload["id"]
     assert (payload["audience"], payload["subject"]) == ("manager", "sla.respond.escalation")
