@@ -30,8 +30,11 @@ from schedules.worker import (
     worker_name,
 )
 from workflows.errors import PackInvalid
+from workflows.loader import shipped_packs
 from workflows.scenario import check_expectations, load_scenario
 from workflows.validate import checked_source
+
+SHIPPED = Path(__file__).resolve().parent / "workflows"
 
 
 @click.group(help="Careloop: configurable customer-service workflows.")
@@ -183,12 +186,30 @@ def token_list() -> None:
             click.echo(f"{row.name}  {row.prefix}…  {','.join(row.scopes)}  {state}")
 
 
-@careloop.command(help="List published packs and their versions.")
-def packs() -> None:
+@careloop.command(help="List the shipped packs and what is published of each.")
+@click.option(
+    "--dir",
+    "folder",
+    default=str(SHIPPED),
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the pack folders are.",
+)
+@click.option("--versions", is_flag=True, help="Also list every published version.")
+def packs(folder: Path, versions: bool) -> None:
     with make_session_factory(make_engine())() as session:
-        for version in session.scalars(
-            select(PackVersion).order_by(PackVersion.pack, PackVersion.version)
-        ):
+        published = list(
+            session.scalars(select(PackVersion).order_by(PackVersion.pack, PackVersion.version))
+        )
+    latest = {v.pack: v for v in published}
+    shipped = shipped_packs(folder)
+    for name in sorted(set(shipped) | set(latest)):
+        version = latest.get(name)
+        state = f"v{version.version}" if version else "not published"
+        click.echo(f"{name:<16} {state:<14} {shipped.get(name, '(not in ' + str(folder) + ')')}")
+    if versions:
+        click.echo("")
+        for version in published:
             click.echo(
                 f"{version.pack} v{version.version}  {version.published_at:%Y-%m-%d %H:%M}"
                 f"  by {version.published_by}  {version.source_hash[:12]}"

@@ -168,3 +168,18 @@ def _pack_yaml_first(file: str) -> tuple[bool, str]:
 
 def _kind(value: object) -> str:
     return "a list" if isinstance(value, list) else f"the value {str(value)[:40]!r}"
+
+
+def shipped_packs(folder: Path) -> dict[str, str]:
+    """Pack folders under `folder` with a one-line title and description, for listings."""
+    found = {}
+    for pack_file in sorted(Path(folder).glob("*/pack.yaml")):
+        try:
+            data, _marks = load_yaml(pack_file.read_text(encoding="utf-8"), str(pack_file))
+        except PackInvalid:
+            found[pack_file.parent.name] = "(pack.yaml does not parse: run careloop validate)"
+            continue
+        data = data if isinstance(data, dict) else {}
+        line = " ".join(str(data.get("description", "")).split())
+        found[pack_file.parent.name] = f"{data.get('title', '')}: {line[:80]}".strip(": ")
+    return found

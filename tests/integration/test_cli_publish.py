@@ -36,7 +36,11 @@ def test_upgrade_publish_and_list(database: str) -> None:
     assert first.exit_code == 0 and "after_sales v1: published" in first.output
     again = run("publish", str(PACK))
     assert again.exit_code == 0 and "after_sales v1: unchanged" in again.output
-    listing = run("packs")
+    listing = run("packs", "--versions")
+    packs_part = listing.output.split("\n\n")[0]
+    rows = {line.split()[0]: line for line in packs_part.splitlines() if line.strip()}
+    assert rows["after_sales"].split()[1] == "v1" and "家电售后" in rows["after_sales"]
+    assert "not published" in rows["catering"]  # shipped, one command away
     assert "after_sales v1" in listing.output and "by ops-li" in listing.output
 
 
