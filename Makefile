@@ -23,9 +23,10 @@ migrate: install
 
 publish: migrate
 	$(BIN)/careloop publish --by make-run workflows/*/
+	$(BIN)/careloop user first
 
 run: publish
-	$(BIN)/careloop serve --host 127.0.0.1 --port 5000
+	CARELOOP_INSECURE_COOKIES=1 $(BIN)/careloop serve --host 127.0.0.1 --port 5000
 
 lint: install
 	$(BIN)/ruff check .

@@ -12,14 +12,15 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine import tokens
+from engine import tokens, users
 from engine.errors import CareloopError
 from engine.health import scheduler_status
 from engine.services import Services
 from engine.simulation import ScenarioError, simulate
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
-from engine.store.models import ApiToken, PackVersion
+from engine.store.models import ApiToken, PackVersion, User
+from forms.auth import hash_password
 from schedules.worker import (
     DeliverJob,
     SweepJob,
@@ -134,6 +135,67 @@ def db() -> None:
 def db_upgrade() -> None:
     upgrade(make_engine())
     click.echo(f"database at head: {make_engine().url.render_as_string(hide_password=True)}")
+
+
+@careloop.group(help="People who sign in.")
+def user() -> None:
+    """User commands."""
+
+
+@user.command("add", help="Add a user; without --password one is generated and printed once.")
+@click.argument("username")
+@click.option("--role", type=click.Choice(users.ROLES), default="agent", show_default=True)
+@click.option("--team", default=None, help="Team (created if new); its department is its name.")
+@click.option("--name", "display_name", default=None, help="Display name.")
+@click.option("--locale", type=click.Choice(users.LOCALES), default="zh", show_default=True)
+@click.option("--password", default=None, help="At least 10 characters.")
+def user_add(
+    username: str,
+    role: str,
+    team: str | None,
+    display_name: str | None,
+    locale: str,
+    password: str | None,
+) -> None:
+    services = Services(make_session_factory(make_engine()))
+    secret = password or users.new_password()
+    with services.uow() as uow:
+        try:
+            users.add_user(
+                uow.session,
+                username,
+                role,
+                secret,
+                hash_password,
+                services.clock.now(),
+                display_name=display_name,
+                team=team,
+                locale=locale,
+            )
+        except CareloopError as exc:
+            _fail([str(exc)])
+        uow.commit()
+    click.echo(f"user '{username}' ({role}) added" + ("" if password else f"; password: {secret}"))
+
+
+@user.command("first", help="Create the first operations account if nobody can sign in yet.")
+def user_first() -> None:
+    services = Services(make_session_factory(make_engine()))
+    with services.uow() as uow:
+        if uow.session.scalar(select(User.id).limit(1)) is not None:
+            return
+        secret = users.new_password()
+        users.add_user(
+            uow.session,
+            "admin",
+            "operations",
+            secret,
+            hash_password,
+            services.clock.now(),
+            display_name="运营管理员",
+        )
+        uow.commit()
+    click.echo(f"first operations account: admin / {secret}  (shown once: keep it)")
 
 
 @careloop.group(help="API tokens for integrations.")

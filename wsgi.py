@@ -12,7 +12,7 @@ from engine.health import scheduler_status
 from engine.services import Services
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.models import PackVersion, Record, Timer
-from forms import api
+from forms import api, web
 
 STATUS_PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Careloop</title>
@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _register_status(app)
     api.init_app(app)
+    web.init_app(app)
     from cli import careloop
 
     app.cli.add_command(careloop)

@@ -11,9 +11,15 @@ from sqlalchemy.orm import Session
 
 from engine.clock import require_aware
 from engine.errors import InvalidInput, NotFound
+from engine.queue import set_tier_rank
 from engine.store.models import Customer, Order, Record
 
 RECENT = 50
+FIRST_TIERS = ("vip", "high_value")  # served first in the queue
+
+
+def tier_rank(tier: str | None) -> int:
+    return 0 if tier in FIRST_TIERS else 1
 
 
 def get_customer(session: Session, number: str) -> Customer:
@@ -32,10 +38,13 @@ def upsert_customer(
     if customer is None:
         customer = Customer(number=number, created_at=now)
         session.add(customer)
+    old_rank = tier_rank(customer.tier)
     for key in ("name", "contact", "tier"):
         if key in values:
             setattr(customer, key, values[key])
     session.flush()
+    if not created and tier_rank(customer.tier) != old_rank:
+        set_tier_rank(session, customer.id, tier_rank(customer.tier))
     return customer, created
 
 

@@ -50,6 +50,27 @@ from engine.spec import (
 
 Path = tuple[str | int, ...]
 DEFAULT_WARNING = 0.8
+# Names a built form or record already uses for itself.
+RESERVED_FIELDS = frozenset(
+    {
+        "data",
+        "errors",
+        "meta",
+        "validate",
+        "process",
+        "populate_obj",
+        "hidden_tag",
+        "csrf_token",
+        "row_version",
+        "stage",
+        "id",
+        "priority",
+        "category",
+        "channel",
+        "assignee",
+        "department",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -209,6 +230,13 @@ class _Builder:
     def record_type(
         self, path: Path, tid: str, data: Mapping[str, Any], ctx: _PackContext
     ) -> RecordTypeSpec:
+        for fid in data.get("fields") or {}:
+            if fid in RESERVED_FIELDS:
+                self.problem(
+                    (*path, "fields", fid),
+                    f"'{fid}' is a reserved field name",
+                    "rename the field, e.g. " + f"'{fid}_value'",
+                )
         fields = {
             fid: FieldSpec(
                 id=fid,

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine import followups, sla
 from engine.clock import require_aware
+from engine.customers import tier_rank
 from engine.errors import InvalidInput, NotFound, TransitionRefused
 from engine.fieldvalues import coerce_values
 from engine.journal import add_event, cancel_timers
@@ -75,6 +76,7 @@ def create_record(
     if pack.channels and core["channel"] is None:
         raise InvalidInput("channel is required", fields={"channel": "required"})
     stage = rtype.stage(rtype.initial)
+    customer = _customer(session, rtype, values, now)
     record = Record(
         pack_version_id=version.id,
         pack=pack.name,
@@ -87,7 +89,8 @@ def create_record(
         channel=core["channel"],
         category=core["category"],
         assignee=core["assignee"],
-        customer=_customer(session, rtype, values, now),
+        customer=customer,
+        tier_rank=tier_rank(customer.tier if customer else None),
         fields=values,
         received_at=received_at,
         external_id=new.external_id,

@@ -114,8 +114,8 @@ class Record(Model):
 
     __tablename__ = "records"
     __table_args__ = (
-        # The work queue: open records by urgency, then the nearest SLA deadline (R-2.6).
-        Index("ix_records_queue", "is_open", "priority_rank", "next_deadline"),
+        # The work queue: open records by urgency, VIPs first, then the nearest deadline (R-2.6).
+        Index("ix_records_queue", "is_open", "priority_rank", "tier_rank", "next_deadline", "id"),
         Index("ix_records_pack_stage", "pack", "record_type", "stage", "is_open"),
         # A channel's own message id (a chat id, a call id) deduplicates pushed records.
         UniqueConstraint("pack", "channel", "external_id", name="uq_records_external_id"),
@@ -130,6 +130,8 @@ class Record(Model):
     is_open: Mapped[bool] = mapped_column(default=True)
     priority: Mapped[str] = mapped_column(String(32))
     priority_rank: Mapped[int]
+    # 0 for customers served first (VIP, high value: R-2.6), 1 for everyone else.
+    tier_rank: Mapped[int] = mapped_column(default=1, server_default="1")
     channel: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(64))
     department: Mapped[str | None] = mapped_column(String(64))
@@ -285,6 +287,53 @@ class WebhookSubscription(Model):
     events: Mapped[list[Any]]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+
+
+class Team(Model):
+    """A group of agents serving a department, with how records are handed out (R-2.2, R-2.3)."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    department: Mapped[str | None] = mapped_column(String(64), index=True)
+    # pull: agents take next; round_robin; least_open: fewest open records, within capacity
+    assign_method: Mapped[str] = mapped_column(String(16), default="pull")
+    last_assigned: Mapped[str | None] = mapped_column(String(128))
+
+
+class User(Model):
+    """Someone who signs in: an agent, a supervisor or an operations person."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    capacity: Mapped[int] = mapped_column(default=20)
+    categories: Mapped[list[Any]]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+
+
+class AuditEntry(Model):
+    """Who did something sensitive, when: revealing personal data, managing users (R-8.3)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]]
 
 
 class SchedulerHeartbeat(Model):

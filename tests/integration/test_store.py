@@ -25,7 +25,13 @@ def test_the_queue_and_the_sweep_have_their_indexes(db_engine: Engine) -> None:
     inspector = inspect(db_engine)
     records = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("records")}
     timers = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes("timers")}
-    assert records["ix_records_queue"] == ["is_open", "priority_rank", "next_deadline"]
+    assert records["ix_records_queue"] == [
+        "is_open",
+        "priority_rank",
+        "tier_rank",
+        "next_deadline",
+        "id",
+    ]
     assert timers["ix_timers_due"] == ["status", "due_at"]
 
 

@@ -1,0 +1,212 @@
+"""WTForms classes built from a pack transition's `form`: what the agent fills to advance a record.
+
+One converter per field type turns a FieldSpec into an unbound field, and the class is made with
+`type(name, (FlaskForm,), fields)` as Flask-Admin `contrib/sqla/form.py` does. Pack versions are
+immutable, so each class is built once per (version, record type, transition, timezone).
+`form_values` hands the engine values in the shapes `engine.fieldvalues` accepts.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from wtforms import Field, ValidationError
+from wtforms.fields import (
+    DateField,
+    DateTimeLocalField,
+    FloatField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
+
+from engine.spec import CORE_FIELDS, FieldSpec, PackSpec, RecordTypeSpec, TransitionSpec
+
+Converter = Callable[[PackSpec, FieldSpec, dict[str, Any]], Field]
+CORE_LABELS = {
+    "priority": "优先级",
+    "category": "类别",
+    "channel": "渠道",
+    "assignee": "负责人",
+    "department": "部门",
+}
+# The browser sends minutes; seconds are accepted too. The first format is the one rendered.
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+# Names a pack field may not take: FlaskForm's own attributes and the fields added here.
+RESERVED = {n for n in dir(FlaskForm) if not n.startswith("_")} | {"csrf_token", "row_version"}
+
+_CONVERTERS: dict[str, Converter] = {}
+_CACHE: dict[tuple[int, str, str, str], type[FlaskForm]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def converts(*kinds: str) -> Callable[[Converter], Converter]:
+    """Register a converter for field types (or core field names), as Flask-Admin does."""
+
+    def register(converter: Converter) -> Converter:
+        for kind in kinds:
+            _CONVERTERS[kind] = converter
+        return converter
+
+    return register
+
+
+def _finite(_form: FlaskForm, field: Field) -> None:
+    """`nan` and `inf` parse as floats, but are no answer the engine can store as JSON."""
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError("请输入一个有限的数字")
+
+
+def _select_choices(options: dict[str, str], kwargs: dict[str, Any]) -> list[SelectChoice]:
+    """An optional select starts blank, so leaving it alone sends nothing."""
+    choices = [SelectChoice(value, label) for value, label in options.items()]
+    required = any(isinstance(v, DataRequired) for v in kwargs["validators"])
+    return choices if required else [SelectChoice("", ""), *choices]
+
+
+@converts("text")
+def _text(_pack: PackSpec, spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    kwargs["validators"].append(Length(max=10000 if spec.multiline else 2000))
+    return TextAreaField(**kwargs) if spec.multiline else StringField(**kwargs)
+
+
+@converts("customer", "contact")
+def _short_text(_pack: PackSpec, _spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    kwargs["validators"].append(Length(max=200))
+    return StringField(**kwargs)
+
+
+@converts("assignee")
+def _assignee(_pack: PackSpec, _spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    kwargs["validators"].append(Length(max=128))
+    return StringField(**kwargs)
+
+
+@converts("number")
+def _number(_pack: PackSpec, spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    kwargs["validators"].append(_finite)
+    if spec.min is not None or spec.max is not None:
+        kwargs["validators"].append(NumberRange(min=spec.min, max=spec.max))
+    return FloatField(**kwargs)
+
+
+@converts("choice")
+def _choice(_pack: PackSpec, spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    return SelectField(choices=_select_choices(spec.choices, kwargs), **kwargs)
+
+
+@converts("priority")
+def _priority(pack: PackSpec, _spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    options = {p.id: f"{p.id} {p.title}" for p in pack.priorities}
+    return SelectField(choices=_select_choices(options, kwargs), **kwargs)
+
+
+@converts("category", "channel", "department")
+def _pack_list(pack: PackSpec, spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    listing = {"category": pack.categories, "channel": pack.channels}.get(spec.id)
+    options = {o.id: o.title for o in (listing or pack.departments).values()}
+    return SelectField(choices=_select_choices(options, kwargs), **kwargs)
+
+
+@converts("date")
+def _date(_pack: PackSpec, _spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    return DateField(**kwargs)
+
+
+@converts("datetime")
+def _datetime(_pack: PackSpec, _spec: FieldSpec, kwargs: dict[str, Any]) -> Field:
+    """`tz` (set by the builder) reads the naive input in the user's zone and renders in it."""
+    return DateTimeLocalField(format=DATETIME_FORMATS, **kwargs)
+
+
+def _spec_of(rtype: RecordTypeSpec, name: str) -> FieldSpec:
+    """The record type's field, or a stand-in for a core field (its type is its own name)."""
+    if name in CORE_FIELDS:
+        return FieldSpec(id=name, type=name, label=CORE_LABELS[name])
+    return rtype.fields[name]
+
+
+def transition_form_class(
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    transition: TransitionSpec,
+    *,
+    version_id: int,
+    timezone: ZoneInfo,
+) -> type[FlaskForm]:
+    """The form class for one transition; cached, since a published pack version never changes."""
+    key = (version_id, rtype.id, transition.id, str(timezone.key))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _build(pack, rtype, transition, timezone)
+        return _CACHE[key]
+
+
+def _build(
+    pack: PackSpec, rtype: RecordTypeSpec, transition: TransitionSpec, timezone: ZoneInfo
+) -> type[FlaskForm]:
+    fields: dict[str, Any] = {}
+    for item in transition.form:
+        if item.field in RESERVED:
+            raise ValueError(
+                f"record type {rtype.id}: field '{item.field}' clashes with a form attribute;"
+                " rename it in the pack"
+            )
+        spec = _spec_of(rtype, item.field)
+        required = InputRequired() if spec.type == "number" else DataRequired()
+        kwargs: dict[str, Any] = {
+            "label": item.label or spec.label,
+            "description": spec.help or "",
+            "validators": [required if item.required else Optional()],
+        }
+        if spec.type == "datetime":
+            kwargs["tz"] = timezone
+        fields[item.field] = _CONVERTERS[spec.type](pack, spec, kwargs)
+    # The record version the agent saw: the view passes it on as `expected_version`.
+    fields["row_version"] = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    return type(f"TransitionForm_{rtype.id}_{transition.id}", (FlaskForm,), fields)
+
+
+def form_values(form: FlaskForm, transition: TransitionSpec) -> dict[str, Any]:
+    """The transition's filled fields as the engine takes them; blanks are left out, not ''."""
+    values: dict[str, Any] = {}
+    for item in transition.form:
+        data = form[item.field].data
+        if isinstance(data, str):
+            data = data.strip() or None
+        elif isinstance(data, float):
+            data = int(data) if data.is_integer() else data
+        elif isinstance(data, datetime):  # aware: the field's `tz` is the user's zone
+            data = data.isoformat()
+        elif isinstance(data, date):
+            data = data.isoformat()
+        if data is not None:
+            values[item.field] = data
+    return values
+
+
+def initial_data(
+    rtype: RecordTypeSpec,
+    transition: TransitionSpec,
+    current: Mapping[str, Any],
+    *,
+    row_version: int,
+) -> dict[str, Any]:
+    """`data=` for a GET: stored dates are ISO text, but the date inputs render only objects."""
+    data: dict[str, Any] = {"row_version": row_version}
+    for item in transition.form:
+        value, spec = current.get(item.field), rtype.fields.get(item.field)
+        if isinstance(value, str) and spec is not None and spec.type in ("date", "datetime"):
+            value = (date if spec.type == "date" else datetime).fromisoformat(value)
+        data[item.field] = value
+    return data

@@ -1,0 +1,84 @@
+"""How records look to people: SLA state and countdown, masked fields, local times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.masking import masked_fields
+from engine.spec import RecordTypeSpec
+from engine.store.models import Record, SlaClock
+
+
+@dataclass(frozen=True)
+class SlaView:
+    """One record's SLA at a glance: state (colour), nearest deadline, seconds left."""
+
+    state: str  # on_track | warning | breached | paused | met | none
+    deadline: datetime | None
+    seconds_left: int | None
+
+
+def clock_state(clock: SlaClock, now: datetime) -> str:
+    if clock.met_at is not None:
+        return "met"
+    if clock.breached_at is not None or (clock.deadline is not None and clock.deadline <= now):
+        return "breached"
+    if clock.running_since is None:
+        return "paused"
+    if clock.warned_at is not None or (clock.warning_at is not None and clock.warning_at <= now):
+        return "warning"
+    return "on_track"
+
+
+def sla_view(record: Record, now: datetime) -> SlaView:
+    states = [clock_state(c, now) for c in record.clocks]
+    for state in ("breached", "warning", "on_track", "paused", "met"):
+        if state in states:
+            break
+    else:
+        return SlaView("none", None, None)
+    deadline = record.next_deadline
+    left = int((deadline - now).total_seconds()) if deadline is not None else None
+    return SlaView(state, deadline, left)
+
+
+def countdown(seconds: int | None) -> str:
+    """剩余 2小时05分 / 超时 1小时10分, short enough for a queue row."""
+    if seconds is None:
+        return "—"
+    late = seconds < 0
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    text = (
+        (f"{days}天" if days else "") + (f"{hours}小时" if hours or days else "") + f"{mins:02d}分"
+    )
+    return ("超时 " if late else "剩余 ") + text
+
+
+def shown_fields(
+    rtype: RecordTypeSpec | None, record: Record, reveal: bool
+) -> list[dict[str, Any]]:
+    """The record's fields in pack order with their labels, personal ones masked."""
+    if rtype is None:
+        return [{"label": k, "value": v, "personal": False} for k, v in record.fields.items()]
+    values = record.fields if reveal else masked_fields(rtype, record.fields)
+    return [
+        {
+            "label": spec.label,
+            "value": values.get(name),
+            "personal": spec.is_personal,
+            "choices": spec.choices,
+        }
+        for name, spec in rtype.fields.items()
+        if values.get(name) not in (None, "")
+    ]
+
+
+def local(moment: datetime | None, tz: str) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,276 @@
+"""The agent's workspace: the queue, take next, the record page with its forms, the 360° view.
+
+Thin like cosmicpython's entrypoints: parse, call the engine, render or redirect.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import customers, queue
+from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
+from engine.masking import mask_contact, mask_name
+from engine.records import get_record
+from engine.services import Services
+from engine.spec import PackSpec
+from engine.store.models import Record, RecordEvent, User
+from engine.users import audit, get_user
+from forms.auth import role_required
+from forms.builder import form_values, transition_form_class
+from forms.present import clock_state, countdown, local, shown_fields, sla_view
+
+bp = Blueprint(
+    "desk",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/desk-static",
+)
+FILTERS = ("mine", "team", "unassigned", "breached")
+TIMELINE = 200
+
+
+def services() -> Services:
+    service: Services = current_app.extensions["careloop"]
+    return service
+
+
+def me(session: Session) -> User:
+    return get_user(session, int(current_user.id))
+
+
+@bp.app_context_processor
+def helpers() -> dict[str, Any]:
+    return {
+        "countdown": countdown,
+        "local": local,
+        "clock_state": clock_state,
+        "mask_name": mask_name,
+        "mask_contact": mask_contact,
+        "language": str(get_locale() or "zh"),
+    }
+
+
+@bp.get("/queue", endpoint="queue")
+@login_required  # type: ignore[untyped-decorator]
+def queue_view() -> Any:
+    wanted = queue.QueueFilter(
+        **{name: request.args.get(name) == "1" for name in FILTERS},
+        channel=request.args.get("channel") or None,
+        category=request.args.get("category") or None,
+        stage=request.args.get("stage") or None,
+        pack=request.args.get("pack") or None,
+    )
+    now = services().clock.now()
+    with services().uow() as uow:
+        user = me(uow.session)
+        page = queue.queue_page(
+            uow.session, user, wanted, now, limit=25, after=_cursor(request.args.get("after"))
+        )
+        rows = [{"record": r, "sla": sla_view(r, now), "spec": _spec(uow.session, r)} for r in page]
+    next_url = None
+    if len(page) == 25:
+        following = {**request.args.to_dict(), "after": _encode(queue.Cursor.after(page[-1]))}
+        next_url = url_for("desk.queue", **following)
+    return render_template(
+        "desk/queue.html", rows=rows, wanted=wanted, next_url=next_url, user=user, args=request.args
+    )
+
+
+@bp.post("/queue/take")
+@login_required  # type: ignore[untyped-decorator]
+def take_next() -> Any:
+    with services().uow() as uow:
+        record = queue.take_next(uow.session, me(uow.session), services().clock.now())
+        uow.commit()
+    if record is None:
+        flash("队列中没有待领取的记录。", "info")
+        return redirect(url_for("desk.queue"))
+    return redirect(url_for("desk.record", record_id=record.id))
+
+
+@bp.get("/records/<int:record_id>")
+@login_required  # type: ignore[untyped-decorator]
+def record(record_id: int) -> Any:
+    return _record_page(record_id)
+
+
+@bp.post("/records/<int:record_id>/transitions/<transition_id>")
+@login_required  # type: ignore[untyped-decorator]
+def transition(record_id: int, transition_id: str) -> Any:
+    with services().uow() as uow:
+        current = _visible(uow.session, record_id)
+        spec = services().specs.get(uow.session, current.pack_version_id)
+        rtype = spec.record_type(current.record_type)
+        if transition_id not in rtype.transitions:
+            abort(404)
+        form = _form(spec, current, transition_id)
+    if not form.validate_on_submit():
+        return _record_page(record_id, forms={transition_id: form}, status=400)
+    try:
+        services().transition(
+            record_id,
+            transition_id,
+            form_values(form, rtype.transitions[transition_id]),
+            actor=current_user.username,
+            expected_version=form.row_version.data or None,
+        )
+    except ConflictError:
+        flash("记录已被他人更新：以下是最新内容，请确认后重试。", "error")
+        return _record_page(record_id, status=409)
+    except InvalidInput as exc:
+        for name, message in exc.fields.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, message]
+        flash(str(exc), "error")
+        return _record_page(record_id, forms={transition_id: form}, status=400)
+    except TransitionRefused as exc:
+        flash(str(exc), "error")
+        return _record_page(record_id, forms={transition_id: form}, status=400)
+    flash(f"已{rtype.transitions[transition_id].title}。", "success")
+    with services().uow() as uow:
+        still_mine = queue.may_see(me(uow.session), get_record(uow.session, record_id))
+    if not still_mine:  # routed to another team: back to the queue, not to a 404
+        return redirect(url_for("desk.queue"))
+    return redirect(url_for("desk.record", record_id=record_id))
+
+
+@bp.post("/records/<int:record_id>/reveal")
+@role_required("supervisor", "operations")
+def reveal(record_id: int) -> Any:
+    """Show personal data unmasked, once, and write that to the audit log (R-8.3)."""
+    with services().uow() as uow:
+        _visible(uow.session, record_id)
+        audit(
+            uow.session,
+            current_user.username,
+            "reveal",
+            f"record:{record_id}",
+            services().clock.now(),
+            reason=request.form.get("reason", "")[:200],
+        )
+        uow.commit()
+    return _record_page(record_id, reveal=True)
+
+
+@bp.get("/customers/<number>")
+@login_required  # type: ignore[untyped-decorator]
+def customer(number: str) -> Any:
+    with services().uow() as uow:
+        try:
+            found, records, orders = customers.customer_view(uow.session, number)
+        except NotFound:
+            abort(404)
+        user = me(uow.session)
+        records = [r for r in records if queue.may_see(user, r)]
+        now = services().clock.now()
+        rows = [{"record": r, "sla": sla_view(r, now)} for r in records]
+    return render_template("desk/customer.html", customer=found, rows=rows, orders=orders, tz=_tz())
+
+
+def _record_page(
+    record_id: int, *, forms: dict[str, Any] | None = None, status: int = 200, reveal: bool = False
+) -> Any:
+    now = services().clock.now()
+    with services().uow() as uow:
+        current = _visible(uow.session, record_id)
+        spec = services().specs.get(uow.session, current.pack_version_id)
+        rtype = spec.record_types.get(current.record_type)
+        transitions = rtype.transitions_from(current.stage) if rtype else []
+        built = {
+            t.id: (forms or {}).get(t.id) or _form(spec, current, t.id, fresh=True)
+            for t in transitions
+        }
+        events = list(
+            uow.session.scalars(
+                select(RecordEvent)
+                .where(RecordEvent.record_id == record_id)
+                .order_by(RecordEvent.id.desc())
+                .limit(TIMELINE)
+            )
+        )
+        page = render_template(
+            "desk/record.html",
+            record=current,
+            spec=spec,
+            rtype=rtype,
+            fields=shown_fields(rtype, current, reveal),
+            transitions=transitions,
+            forms=built,
+            events=events,
+            sla=sla_view(current, now),
+            now=now,
+            tz=_tz(),
+            revealed=reveal,
+        )
+    return page, status
+
+
+def _form(spec: PackSpec, current: Record, transition_id: str, *, fresh: bool = False) -> Any:
+    rtype = spec.record_type(current.record_type)
+    form_class = transition_form_class(
+        spec,
+        rtype,
+        rtype.transitions[transition_id],
+        version_id=current.pack_version_id,
+        timezone=ZoneInfo(_tz()),
+    )
+    # Each transition's form on the page gets its own prefix, so ids and names never clash.
+    form = (
+        form_class(formdata=None, prefix=transition_id)
+        if fresh
+        else form_class(prefix=transition_id)
+    )
+    if fresh or not form.row_version.data:
+        form.row_version.data = current.row_version
+    return form
+
+
+def _visible(session: Session, record_id: int) -> Record:
+    """The record, or 404 for one the user may not see (no hint that it exists)."""
+    try:
+        current = get_record(session, record_id)
+    except NotFound:
+        abort(404)
+    if not queue.may_see(me(session), current):
+        abort(404)
+    return current
+
+
+def _spec(session: Session, current: Record) -> PackSpec:
+    return services().specs.get(session, current.pack_version_id)
+
+
+def _tz() -> str:
+    return str(
+        getattr(current_user, "user", None) and current_user.user.timezone or "Asia/Shanghai"
+    )
+
+
+def _encode(cursor: queue.Cursor) -> str:
+    deadline = cursor.deadline.isoformat() if cursor.deadline else None
+    raw = json.dumps([cursor.priority_rank, cursor.tier_rank, deadline, cursor.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _cursor(text: str | None) -> queue.Cursor | None:
+    if not text:
+        return None
+    try:
+        rank, tier, deadline, last = json.loads(base64.urlsafe_b64decode(text.encode()))
+        return queue.Cursor(
+            int(rank), int(tier), datetime.fromisoformat(deadline) if deadline else None, int(last)
+        )
+    except (ValueError, TypeError):
+        abort(400)

@@ -1,0 +1,29 @@
+"""Wire the agent workspace into the app: sign-in, CSRF, the desk blueprint, languages."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import Babel
+from flask_login import current_user
+
+from forms import auth, views
+
+LANGUAGES = ("zh", "en")
+
+
+def select_locale() -> str:
+    """The user's language, else the browser's, else Simplified Chinese (the teams' own)."""
+    account = getattr(current_user, "user", None)
+    if account is not None and account.locale in LANGUAGES:
+        return str(account.locale)
+    return request.accept_languages.best_match(LANGUAGES) or "zh"
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    Babel(app, locale_selector=select_locale)
+    auth.init_app(app)
+    app.register_blueprint(views.bp)
+    # The API authenticates with bearer tokens, not cookies: CSRF does not apply there.
+    auth.csrf.exempt(app.blueprints["api"])

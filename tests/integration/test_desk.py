@@ -1,0 +1,247 @@
+"""The agent workspace through the test client: sign-in, roles, CSRF, queue, forms (R-2.6)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from engine import users
+from engine.customers import upsert_customer
+from engine.records import NewRecord
+from engine.store.db import make_engine
+from engine.store.migrate import upgrade
+from engine.store.models import AuditEntry, Record
+from engine.versions import PackSource
+from forms.auth import hash_password
+from wsgi import create_app, services
+
+PASSWORD = "correct horse battery"
+PUBLIC = ("/login", "/status/scheduler", "/static/", "/desk-static/", "/api/")
+
+
+def make_app(tmp_path: Path, after_sales: PackSource, **config: Any) -> Flask:
+    url = f"sqlite:///{tmp_path}/desk.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SESSION_COOKIE_SECURE": False,
+            **config,
+        }
+    )
+    service = services(app)
+    service.publish(after_sales, by="test")
+    with service.uow() as uow:
+        users.add_user(
+            uow.session,
+            "li",
+            "agent",
+            PASSWORD,
+            hash_password,
+            service.clock.now(),
+            team="service_desk",
+        )
+        users.add_user(
+            uow.session, "wang", "agent", PASSWORD, hash_password, service.clock.now(), team="rnd"
+        )
+        users.add_user(
+            uow.session, "zhao", "supervisor", PASSWORD, hash_password, service.clock.now()
+        )
+        uow.commit()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path: Path, after_sales: PackSource) -> Iterator[Flask]:
+    yield make_app(tmp_path, after_sales, WTF_CSRF_ENABLED=False)
+
+
+def signed_in(app: Flask, username: str) -> FlaskClient:
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def create(app: Flask, number: str = "C-1", priority: str = "P1") -> int:
+    return (
+        services(app)
+        .create_record(
+            "after_sales",
+            NewRecord(
+                record_type="feedback",
+                channel="phone",
+                priority=priority,
+                fields={
+                    "customer_no": number,
+                    "customer_name": "王芳",
+                    "contact": "13812345678",
+                    "description": "滚筒异响",
+                },
+            ),
+            actor="api",
+        )
+        .id
+    )
+
+
+def prefixed(transition: str, **values: object) -> dict[str, object]:
+    """Form data as the record page posts it: each transition's fields under its prefix."""
+    return {f"{transition}-{name}": value for name, value in values.items()}
+
+
+def row_version(app: Flask, record_id: int) -> int:
+    with services(app).session_factory() as session:
+        return session.get_one(Record, record_id).row_version
+
+
+def test_every_data_view_sends_a_signed_out_visitor_to_sign_in(app: Flask) -> None:
+    record_id = create(app)
+    client = app.test_client()
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(PUBLIC) or rule.rule == "/":
+            continue
+        path = re.sub(r"<int:[a-z_]+>", str(record_id), rule.rule)
+        path = re.sub(r"<[a-z_:]+>", "x", path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method)
+            assert response.status_code == 302, (method, path, response.status_code)
+            assert "/login" in response.headers["Location"]
+            checked += 1
+    assert checked >= 6
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part(app: Flask) -> None:
+    response = app.test_client().post("/login", data={"username": "li", "password": "nope"})
+    assert response.status_code == 400
+    assert "用户名或密码不正确" in response.get_data(as_text=True)
+
+
+def test_an_agent_gets_403_on_what_supervisors_may_do(app: Flask) -> None:
+    record_id = create(app)
+    assert signed_in(app, "li").post(f"/records/{record_id}/reveal").status_code == 403
+    supervisor = signed_in(app, "zhao").post(f"/records/{record_id}/reveal")
+    assert supervisor.status_code == 200 and "13812345678" in supervisor.get_data(as_text=True)
+    with services(app).session_factory() as session:
+        entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.actor, entry.action, entry.subject) == ("zhao", "reveal", f"record:{record_id}")
+    assert "13812345678" not in str(entry.detail)
+
+
+def test_a_post_without_its_csrf_token_is_400(tmp_path: Path, after_sales: PackSource) -> None:
+    app = make_app(tmp_path, after_sales)
+    client = app.test_client()
+    assert client.post("/login", data={"username": "li", "password": PASSWORD}).status_code == 400
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    signed = client.post(
+        "/login", data={"username": "li", "password": PASSWORD, "csrf_token": token.group(1)}
+    )
+    assert signed.status_code == 302
+    assert client.post("/queue/take").status_code == 400
+
+
+def test_the_queue_shows_masked_records_with_sla_colours_vip_first(app: Flask) -> None:
+    plain = create(app, "C-1")
+    vip = create(app, "C-2")
+    with services(app).uow() as uow:
+        upsert_customer(uow.session, "C-2", {"tier": "vip"}, services(app).clock.now())
+        uow.commit()
+    page = signed_in(app, "li").get("/queue").get_data(as_text=True)
+    assert page.index(f'data-record="{vip}"') < page.index(f'data-record="{plain}"')
+    assert "sla-on_track" in page and "VIP" in page
+    assert "13812345678" not in page and "王芳" not in page
+
+
+def test_the_first_queue_page_costs_the_same_statements_whatever_its_size(app: Flask) -> None:
+    client = signed_in(app, "li")
+    bind = services(app).session_factory.kw["bind"]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    counts = []
+    for batch in (3, 24):
+        for i in range(batch):
+            create(app, f"C-{batch}-{i}")
+        statements.clear()
+        event.listen(bind, "before_cursor_execute", count)
+        assert client.get("/queue").status_code == 200
+        event.remove(bind, "before_cursor_execute", count)
+        counts.append(len(statements))
+    assert counts[0] == counts[1] and counts[0] <= 12, counts
+
+
+def test_take_next_assigns_the_most_urgent_unassigned_record(app: Flask) -> None:
+    create(app, "C-1", "P2")
+    urgent = create(app, "C-2", "P0")
+    response = signed_in(app, "li").post("/queue/take")
+    assert response.headers["Location"].endswith(f"/records/{urgent}")
+    with services(app).session_factory() as session:
+        assert session.get_one(Record, urgent).assignee == "li"
+
+
+def test_a_rejected_form_keeps_what_was_typed_and_stores_nothing(app: Flask) -> None:
+    record_id = create(app)
+    client = signed_in(app, "li")
+    version = row_version(app, record_id)
+    bad = client.post(
+        f"/records/{record_id}/transitions/accept",
+        data=prefixed("accept", priority="P1", resources="on_site", row_version=version),
+    )
+    assert bad.status_code == 400
+    page = bad.get_data(as_text=True)
+    assert 'aria-invalid="true"' in page and '<option selected value="on_site">' in page
+    assert row_version(app, record_id) == version
+    good = client.post(
+        f"/records/{record_id}/transitions/accept",
+        data=prefixed("accept", priority="P1", category="quality", row_version=version),
+    )
+    assert good.status_code == 302
+    assert good.headers["Location"] == "/queue"  # routed to R&D: no longer this agent's team
+    page = signed_in(app, "zhao").get(f"/records/{record_id}").get_data(as_text=True)
+    assert "处理中" in page
+
+
+def test_a_stale_form_says_so_and_shows_the_record_as_it_is(app: Flask) -> None:
+    record_id = create(app)
+    client = signed_in(app, "zhao")
+    stale = row_version(app, record_id)
+    services(app).transition(
+        record_id, "accept", {"category": "service", "priority": "P2"}, actor="other"
+    )
+    response = client.post(
+        f"/records/{record_id}/transitions/wait_for_customer",
+        data=prefixed("wait_for_customer", wait_reason="等照片", row_version=stale),
+    )
+    assert response.status_code == 409
+    assert "已被他人更新" in response.get_data(as_text=True)
+
+
+def test_an_agent_of_another_team_gets_404_for_a_routed_record(app: Flask) -> None:
+    record_id = create(app)
+    services(app).transition(
+        record_id, "accept", {"category": "service", "priority": "P2"}, actor="other"
+    )  # routed to training
+    assert signed_in(app, "wang").get(f"/records/{record_id}").status_code == 404
+    assert signed_in(app, "zhao").get(f"/records/{record_id}").status_code == 200
+
+
+def test_the_customer_view_shows_records_and_masked_contact(app: Flask) -> None:
+    create(app, "C-9")
+    page = signed_in(app, "li").get("/customers/C-9").get_data(as_text=True)
+    assert "138****5678" in page and "王*" in page and "13812345678" not in page
