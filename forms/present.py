@@ -78,6 +78,34 @@ def shown_fields(
     ]
 
 
+ROLES = {"agent": "坐席", "supervisor": "主管", "operations": "运营"}
+_SLA_WORDS = {
+    "warning": "预警",
+    "breached": "超时",
+    "met": "达成",
+    "paused": "暂停",
+    "resumed": "恢复计时",
+    "stopped": "停止",
+    "escalated": "升级",
+    "replanned": "重新计算",
+}
+_OTHER = {"assigned": "分派", "note": "备注", "message.in": "客户消息", "message.out": "回复客户"}
+
+
+def event_label(kind: str, rtype: RecordTypeSpec | None) -> str:
+    """A history event in words: 进入「处理中」, 首次响应 预警, 跟进：进度更新."""
+    head, _, rest = kind.partition(".")
+    if head == "stage" and rtype is not None and rest in rtype.stages:
+        return f"进入「{rtype.stages[rest].title}」"
+    if head == "sla" and rtype is not None and rtype.sla is not None:
+        target, _, what = rest.partition(".")
+        title = rtype.sla.targets[target].title if target in rtype.sla.targets else target
+        return f"{title} {_SLA_WORDS.get(what, what)}"
+    if head == "followup" and rtype is not None and rest in rtype.followups:
+        return f"跟进：{rtype.followups[rest].title}"
+    return _OTHER.get(kind, kind)
+
+
 def local(moment: datetime | None, tz: str) -> str:
     if moment is None:
         return "—"

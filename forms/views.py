@@ -27,7 +27,15 @@ from engine.store.models import Record, RecordEvent, User
 from engine.users import audit, get_user
 from forms.auth import role_required
 from forms.builder import form_values, transition_form_class
-from forms.present import clock_state, countdown, local, shown_fields, sla_view
+from forms.present import (
+    ROLES,
+    clock_state,
+    countdown,
+    event_label,
+    local,
+    shown_fields,
+    sla_view,
+)
 
 bp = Blueprint(
     "desk",
@@ -57,6 +65,8 @@ def helpers() -> dict[str, Any]:
         "clock_state": clock_state,
         "mask_name": mask_name,
         "mask_contact": mask_contact,
+        "event_label": event_label,
+        "role_name": lambda role: ROLES.get(role, role),
         "language": str(get_locale() or "zh"),
     }
 
