@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The English catalog over the Chinese messages, compiled from its .po.
+CATALOG := forms/translations/en/LC_MESSAGES/messages
+$(CATALOG).mo: $(CATALOG).po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d forms/translations
+
+install: $(STAMP) $(CATALOG).mo
 
 migrate: install
 	mkdir -p instance

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from engine.records import get_record
 from engine.services import Services
 from engine.spec import PackSpec
 from engine.store.models import Record, RecordEvent, User
-from engine.users import audit, get_user
+from engine.users import LOCALES, audit, get_user
 from forms.auth import role_required
 from forms.builder import form_values, transition_form_class
 from forms.present import (
@@ -104,7 +105,7 @@ def take_next() -> Any:
         record = queue.take_next(uow.session, me(uow.session), services().clock.now())
         uow.commit()
     if record is None:
-        flash("队列中没有待领取的记录。", "info")
+        flash(_("队列中没有待领取的记录。"), "info")
         return redirect(url_for("desk.queue"))
     return redirect(url_for("desk.record", record_id=record.id))
 
@@ -136,7 +137,7 @@ def transition(record_id: int, transition_id: str) -> Any:
             expected_version=form.row_version.data or None,
         )
     except ConflictError:
-        flash("记录已被他人更新：以下是最新内容，请确认后重试。", "error")
+        flash(_("记录已被他人更新：以下是最新内容，请确认后重试。"), "error")
         return _record_page(record_id, status=409)
     except InvalidInput as exc:
         for name, message in exc.fields.items():
@@ -148,7 +149,7 @@ def transition(record_id: int, transition_id: str) -> Any:
     except TransitionRefused as exc:
         flash(str(exc), "error")
         return _record_page(record_id, forms={transition_id: form}, status=400)
-    flash(f"已{rtype.transitions[transition_id].title}。", "success")
+    flash(_("已%(action)s。", action=rtype.transitions[transition_id].title), "success")
     with services().uow() as uow:
         still_mine = queue.may_see(me(uow.session), get_record(uow.session, record_id))
     if not still_mine:  # routed to another team: back to the queue, not to a 404
@@ -172,6 +173,24 @@ def reveal(record_id: int) -> Any:
         )
         uow.commit()
     return _record_page(record_id, reveal=True)
+
+
+@bp.post("/me/language", endpoint="language")
+@login_required  # type: ignore[untyped-decorator]
+def set_language() -> Any:
+    """Each user reads the workspace in their own language (zh by default, or en)."""
+    locale = request.form.get("locale", "zh")
+    if locale not in LOCALES:
+        abort(400)
+    with services().uow() as uow:
+        me(uow.session).locale = locale
+        uow.commit()
+    current_user.user.locale = locale
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("desk.queue"))
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)  # type: ignore[union-attr]
 
 
 @bp.get("/customers/<number>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, request
 from flask_babel import Babel
 from flask_login import current_user
@@ -9,6 +11,8 @@ from flask_login import current_user
 from forms import auth, views
 
 LANGUAGES = ("zh", "en")
+# Messages are written in Chinese (the teams' language); English is a catalog over them.
+TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 def select_locale() -> str:
@@ -21,7 +25,7 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
     auth.init_app(app)
     app.register_blueprint(views.bp)

@@ -245,3 +245,33 @@ def test_the_customer_view_shows_records_and_masked_contact(app: Flask) -> None:
     create(app, "C-9")
     page = signed_in(app, "li").get("/customers/C-9").get_data(as_text=True)
     assert "138****5678" in page and "王*" in page and "13812345678" not in page
+
+
+def test_each_user_reads_in_their_own_language(app: Flask) -> None:
+    create(app)
+    client = signed_in(app, "li")
+    assert "工作队列" in client.get("/queue").get_data(as_text=True)
+    switched = client.post("/me/language", data={"locale": "en"})
+    assert switched.status_code == 302
+    page = client.get("/queue").get_data(as_text=True)
+    assert "Work queue" in page and "Take next" in page and 'lang="en"' in page
+    assert "工作队列" in signed_in(app, "zhao").get("/queue").get_data(as_text=True)
+    assert client.post("/me/language", data={"locale": "fr"}).status_code == 400
+
+
+def test_every_message_of_the_workspace_has_its_english(tmp_path: Path) -> None:
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[2]
+    method_map = [("forms/**.py", "python"), ("forms/templates/**.html", "jinja2")]
+    found = {
+        message
+        for _f, _l, message, *_ in extract_from_dir(
+            str(root), method_map, keywords={"_": None, "gettext": None}
+        )
+    }
+    po = root / "forms" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as handle:
+        english = {m.id for m in read_po(handle) if m.id and m.string}
+    assert found and found <= english, sorted(found - english)
