@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine import tokens, users
+from engine import queue, tokens, users
 from engine.errors import CareloopError
 from engine.health import scheduler_status
 from engine.services import Services
@@ -196,6 +196,29 @@ def user_first() -> None:
         )
         uow.commit()
     click.echo(f"first operations account: admin / {secret}  (shown once: keep it)")
+
+
+@careloop.command("team", help="Create or change a team: its department and how it hands out work.")
+@click.argument("name")
+@click.option("--department", default=None, help="The department it serves (default: its name).")
+@click.option(
+    "--method",
+    type=click.Choice(queue.ASSIGN_METHODS),
+    default=None,
+    help="pull (agents take next), round_robin, least_open.",
+)
+def team_set(name: str, department: str | None, method: str | None) -> None:
+    services = Services(make_session_factory(make_engine()))
+    with services.uow() as uow:
+        team = users.ensure_team(uow.session, name, department)
+        if department:
+            team.department = department
+        if method:
+            team.assign_method = method
+        uow.commit()
+        click.echo(
+            f"team '{team.name}' serves {team.department}, hands out by {team.assign_method}"
+        )
 
 
 @careloop.group(help="API tokens for integrations.")

@@ -39,7 +39,7 @@ def upsert_customer(
         customer = Customer(number=number, created_at=now)
         session.add(customer)
     old_rank = tier_rank(customer.tier)
-    for key in ("name", "contact", "tier"):
+    for key in ("name", "contact", "tier", "dedicated_agent"):
         if key in values:
             setattr(customer, key, values[key])
     session.flush()

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from engine.journal import add_event
-from engine.store.models import Record, SlaClock, User
+from engine.store.models import Record, SlaClock, Team, User
 
 MAX_PAGE = 100
 
@@ -156,6 +156,57 @@ def may_see(user: User, record: Record) -> bool:
     if record.assignee == user.username or user.team is None or not user.team.department:
         return True
     return record.department in (None, user.team.department)
+
+
+ASSIGN_METHODS = ("pull", "round_robin", "least_open")
+
+
+def auto_assign(session: Session, record: Record, now: datetime) -> None:
+    """Give an unassigned record to someone, if the rules say who (R-2.3, R-5.2).
+
+    A VIP's dedicated agent first; else the team serving the record's department
+    hands it out by its method (round robin, or least open work), within each
+    agent's capacity and categories; a `pull` team leaves it for "take next".
+    """
+    if record.assignee is not None:
+        return
+    customer = record.customer
+    if customer is not None and customer.dedicated_agent:
+        assign(session, record, customer.dedicated_agent, now, actor="routing")
+        return
+    if record.department is None:
+        return
+    team = session.scalars(select(Team).where(Team.department == record.department)).first()
+    if team is None or team.assign_method == "pull":
+        return
+    agents = [
+        u
+        for u in session.scalars(
+            select(User)
+            .where(User.team_id == team.id, User.active.is_(True), User.role == "agent")
+            .order_by(User.username)
+        )
+        if not u.categories or record.category in u.categories
+    ]
+    load = dict(
+        session.execute(
+            select(Record.assignee, func.count())
+            .where(Record.is_open.is_(True), Record.assignee.in_([a.username for a in agents]))
+            .group_by(Record.assignee)
+        ).all()
+    )
+    eligible = [a for a in agents if load.get(a.username, 0) < a.capacity]
+    if not eligible:
+        return
+    if team.assign_method == "least_open":
+        chosen = min(eligible, key=lambda a: (load.get(a.username, 0), a.username))
+    else:
+        after = [
+            a for a in eligible if team.last_assigned is None or a.username > team.last_assigned
+        ]
+        chosen = (after or eligible)[0]
+    team.last_assigned = chosen.username
+    assign(session, record, chosen.username, now, actor="routing")
 
 
 def set_tier_rank(session: Session, customer_id: int, rank: int) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import followups, sla
+from engine import followups, queue, sla
 from engine.clock import require_aware
 from engine.customers import tier_rank
 from engine.errors import InvalidInput, NotFound, TransitionRefused
@@ -110,6 +110,7 @@ def create_record(
     )
     sla.start_clocks(session, pack, rtype, record, now)
     followups.on_stage_change(session, pack, rtype, record, None, stage, now)
+    queue.auto_assign(session, record, now)
     record.next_deadline = sla.nearest_deadline(record)
     return record
 
@@ -172,6 +173,8 @@ def apply_transition(
     record.next_deadline = sla.nearest_deadline(record)
     if new.is_closed:
         cancel_timers(session, record)
+    elif "department" in changes:
+        queue.auto_assign(session, record, now)
     return record
 
 

@@ -4,3 +4,6 @@ Agents fill HTML forms built from the pack (the workspace, a later issue);
 integrations send JSON to the REST API in `forms.api`. Both only parse,
 call the engine and present its answer.
 """
+
+# Ids in URLs: positive and within a 64-bit column, so no path can overflow the database.
+DB_ID = "int(min=1, max=9223372036854775807)"

@@ -26,6 +26,7 @@ from engine.services import Services
 from engine.spec import PackSpec
 from engine.store.models import Record, RecordEvent, User
 from engine.users import LOCALES, audit, get_user
+from forms import DB_ID
 from forms.auth import role_required
 from forms.builder import form_values, transition_form_class
 from forms.present import (
@@ -110,13 +111,13 @@ def take_next() -> Any:
     return redirect(url_for("desk.record", record_id=record.id))
 
 
-@bp.get("/records/<int:record_id>")
+@bp.get(f"/records/<{DB_ID}:record_id>")
 @login_required  # type: ignore[untyped-decorator]
 def record(record_id: int) -> Any:
     return _record_page(record_id)
 
 
-@bp.post("/records/<int:record_id>/transitions/<transition_id>")
+@bp.post(f"/records/<{DB_ID}:record_id>/transitions/<transition_id>")
 @login_required  # type: ignore[untyped-decorator]
 def transition(record_id: int, transition_id: str) -> Any:
     with services().uow() as uow:
@@ -157,7 +158,7 @@ def transition(record_id: int, transition_id: str) -> Any:
     return redirect(url_for("desk.record", record_id=record_id))
 
 
-@bp.post("/records/<int:record_id>/reveal")
+@bp.post(f"/records/<{DB_ID}:record_id>/reveal")
 @role_required("supervisor", "operations")
 def reveal(record_id: int) -> Any:
     """Show personal data unmasked, once, and write that to the audit log (R-8.3)."""

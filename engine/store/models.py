@@ -60,6 +60,8 @@ class Customer(Model):
     name: Mapped[str | None] = mapped_column(String(200))
     contact: Mapped[str | None] = mapped_column(String(200))
     tier: Mapped[str | None] = mapped_column(String(32))
+    # A VIP's own agent: their records go straight to them.
+    dedicated_agent: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime]
 
 

@@ -162,6 +162,7 @@ class CustomerIn(Strict):
     name = ma.fields.String(validate=validate.Length(max=200), allow_none=True)
     contact = ma.fields.String(validate=validate.Length(max=200), allow_none=True)
     tier = ma.fields.String(validate=validate.Length(max=32), allow_none=True)
+    dedicated_agent = ma.fields.String(validate=validate.Length(max=128), allow_none=True)
 
 
 class CustomerOut(ma.Schema):

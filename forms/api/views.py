@@ -18,6 +18,7 @@ from engine.masking import mask_contact, mask_name, masked_fields
 from engine.records import NewRecord, get_record
 from engine.spec import PackSpec
 from engine.store.models import Customer, Order, Record
+from forms import DB_ID
 from forms.api import schemas
 from forms.api.auth import current_token, may_see_personal_data, require, services
 from forms.api.idempotent import idempotent
@@ -70,7 +71,7 @@ class Records(MethodView):
         return _record_response(record.id), 201 if created else 200
 
 
-@blp.route("/records/<int:record_id>")
+@blp.route(f"/records/<{DB_ID}:record_id>")
 class RecordItem(MethodView):
     @blp.doc(security=SECURITY)
     @require("read")
@@ -80,7 +81,7 @@ class RecordItem(MethodView):
         return _record_response(record_id)
 
 
-@blp.route("/records/<int:record_id>/transitions")
+@blp.route(f"/records/<{DB_ID}:record_id>/transitions")
 class Transitions(MethodView):
     @blp.doc(security=SECURITY)
     @require("write")
@@ -99,7 +100,7 @@ class Transitions(MethodView):
         return _record_response(record_id)
 
 
-@blp.route("/records/<int:record_id>/notes")
+@blp.route(f"/records/<{DB_ID}:record_id>/notes")
 class Notes(MethodView):
     @blp.doc(security=SECURITY)
     @require("write")
@@ -191,7 +192,7 @@ class Subscriptions(MethodView):
             return subscription
 
 
-@blp.route("/subscriptions/<int:subscription_id>")
+@blp.route(f"/subscriptions/<{DB_ID}:subscription_id>")
 class SubscriptionItem(MethodView):
     @blp.doc(security=SECURITY)
     @require("write")
