@@ -1,0 +1,107 @@
+"""Shared bench plumbing: databases to measure on, medians of several runs, one printed row.
+
+Every bench prints its figure, the baseline's figure measured in the same
+process, and the ratio, so the numbers mean something on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+
+from engine.store.db import make_engine
+from engine.store.migrate import upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "CARELOOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def arguments(description: str, small: int, full: int) -> argparse.Namespace:
+    """--n (default: the small size `make bench` uses), --full, --runs, --db."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--n", type=int, default=None, help=f"size (small {small}, full {full})")
+    parser.add_argument("--full", action="store_true", help=f"use the full size ({full})")
+    parser.add_argument("--runs", type=int, default=3, help="runs; the median is printed")
+    parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
+    args = parser.parse_args()
+    args.n = args.n or (full if args.full else small)
+    return args
+
+
+def backends(choice: str) -> list[str]:
+    return ["sqlite", "pg"] if choice == "both" else [choice]
+
+
+@contextmanager
+def database(kind: str) -> Iterator[Engine]:
+    """A fresh migrated database: a SQLite file (WAL) or a PostgreSQL database of its own."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            engine = make_engine(f"sqlite:///{folder}/bench.db")
+            upgrade(engine)
+            try:
+                yield engine
+            finally:
+                engine.dispose()
+        return
+    name = f"careloop_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        upgrade(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+def timed(action: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+@dataclass(frozen=True)
+class Row:
+    """One printed line: what, on which database, ours, the baseline's, the ratio, the goal."""
+
+    bench: str
+    db: str
+    unit: str
+    ours: float
+    baseline: float
+    goal: str
+    higher_is_better: bool = True
+
+    @property
+    def ratio(self) -> float:
+        if self.higher_is_better:
+            return self.ours / self.baseline if self.baseline else float("inf")
+        return self.baseline / self.ours if self.ours else float("inf")
+
+    def print(self) -> None:
+        print(
+            f"{self.bench:<34} {self.db:<7} ours {self.ours:>12,.1f} {self.unit:<12} "
+            f"baseline {self.baseline:>12,.1f}  ratio {self.ratio:>7.2f}x  goal {self.goal}",
+            flush=True,
+        )
