@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template_string
 from sqlalchemy import func, select
 
+import admin
 from engine.errors import CareloopError, ConflictError, NotFound
 from engine.health import scheduler_status
 from engine.services import Services
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_status(app)
     api.init_app(app)
     web.init_app(app)
+    admin.init_app(app, app.extensions["careloop"])
     from cli import careloop
 
     app.cli.add_command(careloop)

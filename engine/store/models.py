@@ -50,6 +50,18 @@ class PackVersion(Model):
     note: Mapped[str | None] = mapped_column(String(500))
 
 
+class PackDraft(Model):
+    """The next version of a pack as operations staff edit it, before it is published."""
+
+    __tablename__ = "pack_drafts"
+
+    pack: Mapped[str] = mapped_column(String(64), primary_key=True)
+    files: Mapped[dict[str, Any]]
+    base_version: Mapped[int | None]
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime]
+
+
 class Customer(Model):
     """Who a record is about; one customer, one view (R-1.7)."""
 

@@ -1,0 +1,50 @@
+"""Flask-Admin at /admin for operations staff (supervisors read where it makes sense).
+
+Records, history and timers change only through the engine; this UI lists,
+filters, reads, and calls engine use cases (publish a pack, resend a message).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+
+from admin import views
+from admin.packs import PacksView
+from admin.security import HomeView
+from admin.store import AdminStore
+from engine.services import Services
+from engine.store.models import (
+    ApiToken,
+    AuditEntry,
+    Customer,
+    OutboxMessage,
+    PackVersion,
+    Record,
+    Team,
+    User,
+)
+
+
+def init_app(app: Flask, services: Services) -> None:
+    """Mount the admin; call after Babel so it renders in the user's language."""
+    store = AdminStore(services.session_factory)
+    store.init_app(app)
+    app.register_blueprint(Blueprint("admin_pages", __name__, template_folder="templates"))
+    admin = Admin(
+        app,
+        name="Careloop 运营",
+        url="/admin",
+        index_view=HomeView(url="/admin"),
+        theme=Bootstrap4Theme(),
+    )
+    admin.add_view(PacksView(name="流程包", endpoint="packs"))
+    admin.add_view(views.VersionAdmin(PackVersion, store, name="已发布版本", category="流程包"))
+    admin.add_view(views.RecordAdmin(Record, store, name="记录"))
+    admin.add_view(views.CustomerAdmin(Customer, store, name="客户"))
+    admin.add_view(views.UserAdmin(User, store, name="用户", category="人员"))
+    admin.add_view(views.TeamAdmin(Team, store, name="团队", category="人员"))
+    admin.add_view(views.AuditAdmin(AuditEntry, store, name="审计日志", category="系统"))
+    admin.add_view(views.OutboxAdmin(OutboxMessage, store, name="发件箱", category="系统"))
+    admin.add_view(views.TokenAdmin(ApiToken, store, name="API 令牌", category="系统"))

@@ -1,0 +1,54 @@
+"""Flask-Admin's access control and CSRF are opt-in per view: every view here opts in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import SecureForm
+from flask_login import current_user
+
+OPERATIONS = ("operations",)
+READERS = ("operations", "supervisor")
+
+
+class Guarded:
+    """Signed in and in `roles`, or sent to sign in (anonymous) / 403 (wrong role)."""
+
+    roles: tuple[str, ...] = OPERATIONS
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated and current_user.role in self.roles)
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+        abort(403)
+
+
+class HomeView(Guarded, AdminIndexView):  # type: ignore[misc]
+    roles = READERS
+
+    @expose("/")
+    def index(self) -> Any:
+        return self.render("admin_packs/home.html")
+
+
+class SecureModelView(Guarded, ModelView):  # type: ignore[misc]
+    """A model view with CSRF, no raw deletes, and operations-only by default."""
+
+    form_base_class = SecureForm
+    can_delete = False
+    can_set_page_size = True
+    page_size = 50
+
+
+class ReadOnlyView(SecureModelView):
+    """History and records are changed through the engine, never by editing rows."""
+
+    can_create = False
+    can_edit = False
+    can_view_details = True
+    roles = READERS

@@ -1,0 +1,184 @@
+"""Flask-Admin for operations: access on every URL, and changing a pack safely (R-8.1)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from engine import users
+from engine.records import NewRecord
+from engine.store.db import make_engine
+from engine.store.migrate import upgrade
+from engine.store.models import AuditEntry, PackVersion, Record, SlaClock
+from engine.versions import PackSource
+from forms.auth import hash_password
+from wsgi import create_app, services
+
+PASSWORD = "admin password 1"
+P1_RESOLVE = "sla:record_types|feedback|sla|policies|P1|resolve|within"
+
+
+@pytest.fixture
+def app(tmp_path: Path, after_sales: PackSource) -> Flask:
+    url = f"sqlite:///{tmp_path}/admin.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "WTF_CSRF_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    service = services(app)
+    service.publish(after_sales, by="test")
+    with service.uow() as uow:
+        for name, role in (("ops", "operations"), ("sup", "supervisor"), ("agt", "agent")):
+            users.add_user(uow.session, name, role, PASSWORD, hash_password, service.clock.now())
+        uow.commit()
+    return app
+
+
+def signed_in(app: Flask, username: str) -> FlaskClient:
+    client = app.test_client()
+    assert (
+        client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
+    )
+    return client
+
+
+def admin_paths(app: Flask) -> list[tuple[str, str]]:
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or rule.rule.startswith("/admin/static"):
+            continue
+        path = re.sub(r"<int:[a-z_]+>", "1", rule.rule)
+        path = re.sub(r"<[a-z_]+>", "after_sales", path).replace("<export_type>", "csv")
+        path = re.sub(r"<[^>]+>", "csv", path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths.append((method, path))
+    return paths
+
+
+def test_signed_out_visitors_and_agents_are_kept_out_of_every_admin_url(app: Flask) -> None:
+    paths = admin_paths(app)
+    assert len(paths) > 40
+    anonymous, agent = app.test_client(), signed_in(app, "agt")
+    for method, path in paths:
+        response = anonymous.open(path, method=method)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+        assert agent.open(path, method=method).status_code == 403, (method, path)
+
+
+def test_supervisors_read_but_do_not_change(app: Flask) -> None:
+    supervisor = signed_in(app, "sup")
+    assert supervisor.get("/admin/record/").status_code == 200
+    assert supervisor.get("/admin/auditentry/").status_code == 200
+    assert supervisor.get("/admin/packs/after_sales").status_code == 403
+    assert supervisor.get("/admin/user/").status_code == 403
+
+
+def test_every_admin_page_opens_for_operations(app: Flask) -> None:
+    services(app).create_record(
+        "after_sales",
+        NewRecord(
+            record_type="feedback",
+            channel="phone",
+            fields={"customer_no": "C-1", "contact": "13812345678", "description": "x"},
+        ),
+        actor="t",
+    )
+    ops = signed_in(app, "ops")
+    for path in (
+        "/admin/",
+        "/admin/packs/",
+        "/admin/packs/after_sales",
+        "/admin/record/",
+        "/admin/customer/",
+        "/admin/user/",
+        "/admin/team/",
+        "/admin/auditentry/",
+        "/admin/outboxmessage/",
+        "/admin/packversion/",
+        "/admin/apitoken/",
+    ):
+        response = ops.get(path)
+        assert response.status_code == 200, path
+        assert "13812345678" not in response.get_data(as_text=True)
+
+
+def test_a_shorter_p1_target_is_previewed_published_and_only_binds_new_records(
+    app: Flask,
+) -> None:
+    service = services(app)
+    new = NewRecord(
+        record_type="feedback",
+        channel="phone",
+        priority="P1",
+        fields={"customer_no": "C-1", "contact": "13812345678", "description": "x"},
+    )
+    before = service.create_record("after_sales", new, actor="api")
+    ops = signed_in(app, "ops")
+    assert (
+        ops.post("/admin/packs/after_sales/sla", data={P1_RESOLVE: "2 working days"}).status_code
+        == 302
+    )
+    page = ops.get("/admin/packs/after_sales").get_data(as_text=True)
+    assert "-          resolve: {within: 3 working days" in page
+    assert "+          resolve: {within: 2 working days" in page
+    assert "1 条未关闭记录保留在原版本上" in page
+    assert ops.post("/admin/packs/after_sales/publish").status_code == 302
+    after = service.create_record("after_sales", new, actor="api")
+    with service.session_factory() as session:
+        versions = session.scalars(select(PackVersion.version)).all()
+        resolve = {
+            r: session.scalars(
+                select(SlaClock).where(SlaClock.record_id == r, SlaClock.target == "resolve")
+            )
+            .one()
+            .budget_seconds
+            for r in (before.id, after.id)
+        }
+        published = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "pack.publish")
+        ).one()
+        assert session.get_one(Record, before.id).pack_version.version == 1
+    assert sorted(versions) == [1, 2]
+    assert resolve == {before.id: 3 * 9 * 3600, after.id: 2 * 9 * 3600}
+    assert (published.actor, published.detail["version"]) == ("ops", 2)
+
+
+def test_a_broken_yaml_edit_shows_its_line_and_publishes_nothing(
+    app: Flask, after_sales: PackSource
+) -> None:
+    ops = signed_in(app, "ops")
+    broken = after_sales.files["feedback.yaml"].replace("    stages:\n", "    stagse:\n")
+    ops.post("/admin/packs/after_sales/yaml", data={"file:feedback.yaml": broken})
+    page = ops.get("/admin/packs/after_sales").get_data(as_text=True)
+    line = broken.splitlines().index("    stagse:") + 1
+    assert f"feedback.yaml:{line}:5: unknown key &#39;stagse&#39;" in page
+    assert 'id="publish"' not in page
+    published = ops.post("/admin/packs/after_sales/publish")
+    assert published.status_code == 302
+    with services(app).session_factory() as session:
+        assert session.scalars(select(PackVersion.version)).all() == [1]
+
+
+def test_rolling_back_loads_an_old_version_as_the_draft(app: Flask) -> None:
+    ops = signed_in(app, "ops")
+    ops.post("/admin/packs/after_sales/sla", data={P1_RESOLVE: "2 working days"})
+    ops.post("/admin/packs/after_sales/publish")
+    assert ops.post("/admin/packs/after_sales/rollback/1").status_code == 302
+    ops.post("/admin/packs/after_sales/publish")
+    with services(app).session_factory() as session:
+        rows = session.scalars(select(PackVersion).order_by(PackVersion.version)).all()
+    assert [r.version for r in rows] == [1, 2, 3]
+    assert rows[2].source_hash == rows[0].source_hash
