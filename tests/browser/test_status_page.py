@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer, screenshot
@@ -16,7 +18,6 @@ def test_status_page_lists_the_published_pack(page: Page, live_server: LiveServe
     expect(page.get_by_role("heading", name="Careloop")).to_be_visible()
     row = page.get_by_role("row").filter(has_text="after_sales")
     expect(row).to_have_count(1)
-    expect(row.get_by_role("cell").nth(1)).to_have_text("v1")
-    expect(row.get_by_role("cell").nth(3)).to_have_text("test")
+    expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^v\d+$"))
     path = screenshot(page, "status_page")
     assert path.read_bytes().startswith(b"\x89PNG")
