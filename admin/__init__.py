@@ -42,6 +42,7 @@ def init_app(app: Flask, services: Services) -> None:
     admin.add_view(PacksView(name="流程包", endpoint="packs"))
     admin.add_view(views.VersionAdmin(PackVersion, store, name="已发布版本", category="流程包"))
     admin.add_view(views.RecordAdmin(Record, store, name="记录"))
+    admin.add_view(views.SuperviseView(name="处理", endpoint="supervise"))
     admin.add_view(views.CustomerAdmin(Customer, store, name="客户", category="客户"))
     admin.add_view(views.ImportView(name="CSV 导入", endpoint="imports", category="客户"))
     admin.add_view(views.UserAdmin(User, store, name="用户", category="人员"))

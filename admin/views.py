@@ -6,17 +6,19 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, request
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_login import current_user
-from sqlalchemy import update
+from markupsafe import Markup
+from sqlalchemy import select, update
 
-from admin.security import Guarded, ReadOnlyView, SecureModelView
+from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
 from engine import imports
+from engine.errors import CareloopError
 from engine.masking import mask_contact, mask_name
 from engine.queue import ASSIGN_METHODS
-from engine.store.models import ApiToken, OutboxMessage
+from engine.store.models import ApiToken, OutboxMessage, Record, User
 from engine.users import audit
 
 
@@ -28,6 +30,24 @@ def _masked(kind: str) -> Any:
 
 
 class RecordAdmin(ReadOnlyView):
+    """Records are read here; supervisors act on them through the engine (the 处理 link)."""
+
+    column_formatters = {
+        "id": lambda v, c, m, n: Markup(
+            f'<a href="{url_for("supervise.record", record_id=m.id)}">{m.id} 处理</a>'
+        )
+    }
+
+    @action("reassign", "批量改派")  # type: ignore[untyped-decorator]
+    def action_reassign(self, ids: list[str]) -> Any:
+        return self.render(
+            "admin_packs/bulk.html",
+            ids=ids,
+            agents=self.session.scalars(
+                select(User.username).where(User.active.is_(True)).order_by(User.username)
+            ).all(),
+        )
+
     column_list = (
         "id",
         "pack",
@@ -199,3 +219,65 @@ class ImportView(Guarded, BaseView):  # type: ignore[misc]
                 uow.commit()
         status = 400 if checked.errors and not partial else 200
         return self.render("admin_packs/import.html", result=checked, written=written), status
+
+
+class SuperviseView(Guarded, BaseView):  # type: ignore[misc]
+    """Supervisor actions on records, through the engine: reassign, re-grade, close duplicate."""
+
+    roles = READERS
+
+    def is_visible(self) -> bool:
+        return False  # reached from a record, not from the menu
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for("record.index_view"))
+
+    @expose("/<int:record_id>", methods=["GET", "POST"])
+    def record(self, record_id: int) -> Any:
+        service = current_app.extensions["careloop"]
+        if request.method == "POST":
+            form = request.form
+            try:
+                service.supervise(
+                    record_id,
+                    actor=current_user.username,
+                    reassign_to=form.get("assignee") if "reassign" in form else None,
+                    priority=form.get("priority") if "regrade" in form else None,
+                    reason=form.get("reason", ""),
+                    duplicate_of=int(form["duplicate_of"]) if form.get("duplicate_of") else None,
+                )
+                flash("已保存。", "success")
+            except (CareloopError, ValueError) as exc:
+                flash(str(exc), "error")
+            return redirect(url_for(".record", record_id=record_id))
+        with service.uow() as uow:
+            record = uow.session.get(Record, record_id)
+            if record is None:
+                abort(404)
+            spec = service.specs.get(uow.session, record.pack_version_id)
+            agents = uow.session.scalars(
+                select(User.username).where(User.active.is_(True)).order_by(User.username)
+            ).all()
+            return self.render(
+                "admin_packs/supervise.html", record=record, spec=spec, agents=agents
+            )
+
+    @expose("/bulk", methods=["POST"])
+    def bulk(self) -> Any:
+        """Reassign many records at once; each goes through the engine and its history."""
+        service = current_app.extensions["careloop"]
+        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+        done = 0
+        for record_id in ids:
+            try:
+                service.supervise(
+                    record_id,
+                    actor=current_user.username,
+                    reassign_to=request.form.get("assignee", ""),
+                )
+                done += 1
+            except CareloopError as exc:
+                flash(f"#{record_id}: {exc}", "error")
+        flash(f"{done} 条记录已改派。", "success")
+        return redirect(url_for("record.index_view"))

@@ -309,3 +309,77 @@ def _customer_view(customer: Customer | None) -> dict[str, Any]:
     if customer is None:
         return {}
     return {"number": customer.number, "tier": customer.tier}
+
+
+def change_priority(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    priority: str,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """A supervisor re-grades a record (with a reason); its unmet SLA clocks follow (R-2.4)."""
+    if priority not in [p.id for p in pack.priorities]:
+        raise InvalidInput(
+            f"'{priority}' is not a priority of {pack.name}", fields={"priority": priority}
+        )
+    if not reason.strip():
+        raise InvalidInput("say why the priority changes", fields={"reason": "required"})
+    old = record.priority
+    if old == priority:
+        return
+    record.priority, record.priority_rank = priority, pack.priority_rank(priority)
+    record.updated_at = now
+    add_event(
+        session,
+        record,
+        now,
+        "priority.changed",
+        actor=actor,
+        changes={"priority": [old, priority], "reason": reason.strip()},
+    )
+    rtype = pack.record_type(record.record_type)
+    if record.is_open:
+        sla.reprioritize(session, pack, rtype, record, old, now, actor)
+    record.next_deadline = sla.nearest_deadline(record)
+
+
+def close_as_duplicate(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    original: Record,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Close a record that repeats another one, whatever stage it is in; history says which."""
+    if not record.is_open:
+        raise TransitionRefused(f"record {record.id} is already closed")
+    if original.id == record.id:
+        raise InvalidInput("a record cannot duplicate itself", fields={"duplicate_of": "itself"})
+    rtype = pack.record_type(record.record_type)
+    closed = next((s for s in rtype.stages.values() if s.is_closed), None)
+    if closed is None:
+        raise TransitionRefused(f"record type {rtype.id} has no closed stage")
+    old = rtype.stage(record.stage)
+    record.stage, record.stage_kind, record.is_open = closed.id, closed.kind, False
+    record.closed_at = record.updated_at = now
+    add_event(
+        session,
+        record,
+        now,
+        f"stage.{closed.id}",
+        actor=actor,
+        transition="duplicate",
+        from_stage=old.id,
+        to_stage=closed.id,
+        changes={"duplicate_of": original.id},
+    )
+    sla.on_stage_change(session, pack, rtype, record, old, closed, now, actor)
+    followups.on_stage_change(session, pack, rtype, record, old, closed, now)
+    cancel_timers(session, record)
+    record.next_deadline = sla.nearest_deadline(record)

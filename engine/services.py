@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import records, timers, versions
+from engine import queue, records, timers, users, versions
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
@@ -72,6 +72,40 @@ class Services:
                     raise
                 return existing, False
             return record, True
+
+    def supervise(
+        self,
+        record_id: int,
+        *,
+        actor: str,
+        reassign_to: str | None = None,
+        priority: str | None = None,
+        reason: str = "",
+        duplicate_of: int | None = None,
+    ) -> Record:
+        """A supervisor's action on one record: reassign, re-grade, or close as a duplicate."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            spec = self.specs.get(uow.session, record.pack_version_id)
+            now = self.clock.now()
+            try:
+                if reassign_to:
+                    users.get_active(uow.session, reassign_to)
+                if reassign_to is not None:
+                    queue.assign(uow.session, record, reassign_to or None, now, actor=actor)
+                if priority is not None:
+                    records.change_priority(
+                        uow.session, spec, record, priority, reason, actor=actor, now=now
+                    )
+                if duplicate_of is not None:
+                    original = records.get_record(uow.session, duplicate_of)
+                    records.close_as_duplicate(
+                        uow.session, spec, record, original, actor=actor, now=now
+                    )
+                uow.commit()
+            except StaleDataError:
+                raise ConflictError(record_id) from None
+            return record
 
     def add_note(self, record_id: int, kind: str, text: str, *, actor: str) -> Record:
         with self.uow() as uow:

@@ -82,6 +82,13 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def get_active(session: Session, username: str) -> User:
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not user.active:
+        raise InvalidInput(f"no active user '{username}'", fields={"assignee": username})
+    return user
+
+
 def audit(
     session: Session, actor: str, action: str, subject: str, now: datetime, **detail: Any
 ) -> None:
