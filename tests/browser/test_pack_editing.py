@@ -77,9 +77,13 @@ def test_a_broken_yaml_edit_shows_the_line_and_publishes_nothing(
     page.get_by_label("用户名").fill("ops_wu")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    editor = page.locator('textarea[name="file:feedback.yaml"]')
-    text = editor.input_value()
-    editor.fill(text.replace("    stages:\n", "    stagse:\n"))
+    expect(page.locator(".CodeMirror")).to_have_count(2)  # the editor, served by the app
+    text = page.locator('textarea[name="file:feedback.yaml"]').input_value()
+    page.evaluate(
+        """([name, value]) => document.querySelector(`textarea[name="${name}"]`)
+               .nextElementSibling.CodeMirror.setValue(value)""",
+        ["file:feedback.yaml", text.replace("    stages:\n", "    stagse:\n")],
+    )
     page.locator("#save-yaml").click()
     line = text.splitlines().index("    stages:") + 1
     expect(page.locator("#errors")).to_contain_text(
