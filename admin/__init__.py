@@ -31,9 +31,15 @@ def init_app(app: Flask, services: Services) -> None:
     """Mount the admin; call after Babel so it renders in the user's language."""
     store = AdminStore(services.session_factory)
     store.init_app(app)
-    app.register_blueprint(Blueprint(
-        "admin_pages", __name__, template_folder="templates", static_folder="static",
-        static_url_path="/admin-assets"))
+    app.register_blueprint(
+        Blueprint(
+            "admin_pages",
+            __name__,
+            template_folder="templates",
+            static_folder="static",
+            static_url_path="/admin-assets",
+        )
+    )
     admin = Admin(
         app,
         name="Careloop 运营",

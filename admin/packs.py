@@ -133,6 +133,8 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
             if draft is None:
                 abort(404)
             files = dict(draft.files)
+            before = _published(uow.session, pack)
+            changes = _diff(before.files, files)
         stage_map = dict(
             line.split("=", 1) for line in request.form.get("stage_map", "").split() if "=" in line
         )
@@ -154,8 +156,10 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 "pack.publish",
                 pack,
                 services().clock.now(),
-                version=result.version.version,
+                before=before.version,
+                after=result.version.version,
                 hash=result.version.source_hash,
+                diff=changes[:20_000],
             )
             uow.commit()
         flash(f"已发布 {pack} v{result.version.version}。", "success")

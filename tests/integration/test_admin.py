@@ -153,7 +153,8 @@ def test_a_shorter_p1_target_is_previewed_published_and_only_binds_new_records(
         assert session.get_one(Record, before.id).pack_version.version == 1
     assert sorted(versions) == [1, 2]
     assert resolve == {before.id: 3 * 9 * 3600, after.id: 2 * 9 * 3600}
-    assert (published.actor, published.detail["version"]) == ("ops", 2)
+    assert (published.actor, published.detail["before"], published.detail["after"]) == ("ops", 1, 2)
+    assert "+          resolve: {within: 2 working days" in published.detail["diff"]
 
 
 def test_a_broken_yaml_edit_shows_its_line_and_publishes_nothing(
