@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine import outbox, webhooks
 from engine.spec import PackSpec
-from engine.store.models import Notification, Record, RecordEvent, Timer
+from engine.store.models import Notification, Record, RecordEvent, SlaClock, Timer
 
 SYSTEM = "system"
 
@@ -54,13 +54,13 @@ def add_timer(
     due_at: datetime,
     now: datetime,
     *,
-    clock_id: int | None = None,
+    clock: SlaClock | None = None,
     step: int | None = None,
 ) -> Timer:
     """A due time the sweep will claim; written with the change that caused it."""
     timer = Timer(
-        record_id=record.id,
-        clock_id=clock_id,
+        record=record,
+        clock=clock,
         kind=kind,
         name=name,
         step=step,
@@ -79,16 +79,18 @@ def cancel_timers(
     *,
     kinds: Iterable[str] | None = None,
     name: str | None = None,
-    clock_id: int | None = None,
+    clock: SlaClock | None = None,
 ) -> None:
     """Cancel pending timers that a state change made pointless, in one statement."""
+    if record.id is None or (clock is not None and clock.id is None):
+        session.flush()  # ids are read below, before the statement would autoflush
     statement = update(Timer).where(Timer.record_id == record.id, Timer.status == "pending")
     if kinds is not None:
         statement = statement.where(Timer.kind.in_(list(kinds)))
     if name is not None:
         statement = statement.where(Timer.name == name)
-    if clock_id is not None:
-        statement = statement.where(Timer.clock_id == clock_id)
+    if clock is not None:
+        statement = statement.where(Timer.clock_id == clock.id)
     session.execute(
         statement.values(status="cancelled"), execution_options={"synchronize_session": False}
     )

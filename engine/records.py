@@ -98,7 +98,6 @@ def create_record(
         updated_at=now,
     )
     session.add(record)
-    session.flush()
     add_event(
         session,
         record,
@@ -286,7 +285,13 @@ def _customer(
     )
     if number is None:
         return None
-    customer = session.scalars(select(Customer).where(Customer.number == number)).first()
+    # Remembered per session, so a batch of intakes neither flushes per record to look a
+    # customer up nor creates one customer twice before the batch is written.
+    known: dict[str, Customer] = session.info.setdefault("careloop.customers", {})
+    customer = known.get(number)
+    if customer is None:
+        with session.no_autoflush:
+            customer = session.scalars(select(Customer).where(Customer.number == number)).first()
     if customer is None:
         name = next(
             (values[f.id] for f in rtype.fields.values() if f.mask == "name" and values.get(f.id)),
@@ -302,6 +307,7 @@ def _customer(
         )
         customer = Customer(number=number, name=name, contact=contact, created_at=now)
         session.add(customer)
+    known[number] = customer
     return customer
 
 

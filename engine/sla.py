@@ -49,7 +49,6 @@ def start_clocks(
         clock = _new_clock(pack, record, term)
         session.add(clock)
         clocks.append(clock)
-    session.flush()
     stage = rtype.stage(record.stage)
     for clock in clocks:
         if rtype.sla.pause_in is not None and rtype.sla.pause_in.matches(stage):
@@ -83,7 +82,7 @@ def reprioritize(
             continue
         running = clock.running_since is not None
         _stop(pack, clock, now)
-        cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock_id=clock.id)
+        cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
         calendar = pack.calendars[term.calendar]
         clock.calendar, clock.working = term.calendar, term.within.working
         clock.budget_seconds = term.within.seconds(calendar.working_day_seconds)
@@ -132,15 +131,11 @@ def _plan(session: Session, pack: PackSpec, record: Record, clock: SlaClock, now
     if clock.warned_at is None:
         left = clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds
         clock.warning_at = cal.add(clock.running_since, max(left, 0.0))
-        add_timer(
-            session, record, "sla_warning", clock.target, clock.warning_at, now, clock_id=clock.id
-        )
+        add_timer(session, record, "sla_warning", clock.target, clock.warning_at, now, clock=clock)
     if clock.breached_at is None:
         left = clock.budget_seconds - clock.consumed_seconds
         clock.deadline = cal.add(clock.running_since, max(left, 0.0))
-        add_timer(
-            session, record, "sla_breach", clock.target, clock.deadline, now, clock_id=clock.id
-        )
+        add_timer(session, record, "sla_breach", clock.target, clock.deadline, now, clock=clock)
 
 
 def on_stage_change(
@@ -189,7 +184,7 @@ def _meet(
 ) -> None:
     _stop(pack, clock, now)
     clock.met_at = now
-    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock_id=clock.id)
+    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
     add_event(
         session,
         record,
@@ -219,7 +214,7 @@ def _pause(
         clock.warning_at = None
     if clock.breached_at is None:
         clock.deadline = None
-    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock_id=clock.id)
+    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
     kind = "stopped" if closed else "paused"
     add_event(
         session,
@@ -283,7 +278,7 @@ def schedule_escalations(
                 clock.target,
                 due,
                 now,
-                clock_id=clock.id,
+                clock=clock,
                 step=step.index,
             )
 

@@ -240,6 +240,10 @@ class Timer(Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
 
+    # Set with the objects, so a new record, its clocks and timers insert in one flush.
+    record: Mapped[Record] = relationship()
+    clock: Mapped[SlaClock | None] = relationship()
+
 
 class Notification(Model):
     """An outbox row: someone must be told something about a record (escalations, follow-ups)."""

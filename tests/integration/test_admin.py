@@ -58,7 +58,7 @@ def signed_in(app: Flask, username: str) -> FlaskClient:
 def admin_paths(app: Flask) -> list[tuple[str, str]]:
     paths = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/admin") or rule.rule.startswith("/admin/static"):
+        if not rule.rule.startswith("/admin/") or rule.rule.startswith("/admin/static"):
             continue
         path = re.sub(r"<int:[a-z_]+>", "1", rule.rule)
         path = re.sub(r"<[a-z_]+>", "after_sales", path).replace("<export_type>", "csv")

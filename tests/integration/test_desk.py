@@ -23,7 +23,15 @@ from forms.auth import hash_password
 from wsgi import create_app, services
 
 PASSWORD = "correct horse battery"
-PUBLIC = ("/login", "/status/scheduler", "/static/", "/desk-static/", "/admin/static/", "/api/")
+PUBLIC = (
+    "/login",
+    "/status/scheduler",
+    "/static/",
+    "/desk-static/",
+    "/admin/static/",
+    "/admin-assets/",
+    "/api/",
+)
 
 
 def make_app(tmp_path: Path, after_sales: PackSource, **config: Any) -> Flask:
