@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
 
-.PHONY: install run test lint migrate publish clean
+.PHONY: install run test lint migrate publish bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,18 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Benchmarks at small sizes (each script takes --full for the issue's sizes): figures,
+# baselines measured in the same run, and ratios. See docs/performance.md.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
+	$(BIN)/python -m bench.bench_deadlines
+	$(BIN)/python -m bench.bench_intake
+	$(BIN)/python -m bench.bench_scheduler_memory
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

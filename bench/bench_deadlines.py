@@ -1,0 +1,265 @@
+"""Row 2: SLA deadlines per second from `BusinessCalendar.add`, checked against a minute oracle.
+
+Every intake, triage and resume computes a warning and a deadline per clock, and the
+escalation ladder more, so `add` sits on every write path. It is measured on the default
+pack's `cn_workdays` (Asia/Shanghai, Mon-Fri 09:00-18:00, CN holidays and 调休 make-up
+working days) and on a calendar with daylight saving (Europe/Berlin, Mon-Fri 09:00-17:00,
+DE holidays), with starts anywhere in 2025-2027 and amounts of 1 to 45 working hours.
+
+Baselines, in the same process: `businesstimedelta` (WorkDayRule + HolidayRule over the
+same public holidays; it has no way to say a Saturday is a working day, so its CN results
+differ where a make-up day is crossed, and we count how often), and the loop people write
+first, stepping hour by hour (slow, so run on fewer samples and scaled to a rate). Neither
+is the judge of correctness: a minute oracle is. It marks every minute of the span working
+or not from that minute's own local wall time, with no intervals, prefix sums or DST
+arithmetic shared with the engine, and counts working minutes; any mismatch is a bug.
+
+Pure CPU, no database. Calendars are warmed first (their yearly index is built once per
+process, as in a running server).
+
+    python -m bench.bench_deadlines [--n 100000] [--full] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import statistics
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import partial
+from zoneinfo import ZoneInfo
+
+import businesstimedelta
+import holidays
+import pytz
+
+from bench.common import ROOT, Row, arguments, timed
+from bench.data import Generator
+from engine.calendar import BusinessCalendar
+from engine.packspec import build_pack_spec
+from workflows.validate import checked_source
+
+SMALL, FULL = 100_000, 1_000_000
+# Samples for the slow parts: (small, full).
+BTD_SAMPLES = (2_000, 10_000)
+HOURLY_SAMPLES = (1_000, 5_000)
+ORACLE_SAMPLES = (2_000, 10_000)
+FIRST_YEAR, LAST_YEAR = 2025, 2027
+HOLIDAY_YEARS = range(FIRST_YEAR - 1, LAST_YEAR + 3)  # results spill into the next year
+GOAL_RATE, GOAL_RATIO = 200_000, 50
+Sample = tuple[datetime, float]
+Compute = Callable[[Sequence[Sample]], object]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A calendar as the engine has it, and the plain facts the baselines and the oracle use."""
+
+    label: str
+    calendar: BusinessCalendar
+    zone: str
+    country: str
+    opens: int  # seconds after local midnight
+    closes: int
+    public_holidays: frozenset[date]
+    makeup_days: frozenset[date]  # weekend days that are working days (调休)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.public_holidays:
+            return False
+        return day.weekday() < 5 or day in self.makeup_days
+
+
+def case(label: str, calendar: BusinessCalendar, country: str, opens: int, closes: int) -> Case:
+    """The same public holidays the engine reads (one table per year, as it builds them)."""
+    days: set[date] = set()
+    makeup: set[date] = set()
+    for year in HOLIDAY_YEARS:
+        table = holidays.country_holidays(country, years=(year,), expand=False)
+        days.update(day for day in table if day.year == year)
+        makeup.update(day for day in getattr(table, "weekend_workdays", ()) if day.year == year)
+    zone = str(calendar.tz)
+    return Case(label, calendar, zone, country, opens, closes, frozenset(days), frozenset(makeup))
+
+
+def cases() -> list[Case]:
+    source = checked_source(ROOT / "workflows" / "after_sales")
+    spec, problems = build_pack_spec(source.data)
+    assert spec is not None, problems
+    berlin = BusinessCalendar.from_config(
+        "de_workdays",
+        {
+            "timezone": "Europe/Berlin",
+            "hours": {"mon-fri": "09:00-17:00"},
+            "holidays": {"country": "DE"},
+        },
+    )
+    return [
+        case("cn_workdays", spec.calendars["cn_workdays"], "CN", 9 * 3600, 18 * 3600),
+        case("Europe/Berlin", berlin, "DE", 9 * 3600, 17 * 3600),
+    ]
+
+
+def ours(cal: BusinessCalendar, samples: Sequence[Sample]) -> list[datetime]:
+    add = cal.add
+    return [add(start, seconds) for start, seconds in samples]
+
+
+def btd_rule(c: Case) -> businesstimedelta.Rule:
+    """businesstimedelta's best rendering of the calendar: weekdays' hours minus holidays."""
+    tz = pytz.timezone(c.zone)
+    workday = businesstimedelta.WorkDayRule(
+        start_time=dt.time(c.opens // 3600),
+        end_time=dt.time(c.closes // 3600),
+        working_days=[0, 1, 2, 3, 4],
+        tz=tz,
+    )
+    return businesstimedelta.Rules(
+        [workday, businesstimedelta.HolidayRule(c.public_holidays, tz=tz)]
+    )
+
+
+def btd(rule: businesstimedelta.Rule, samples: Sequence[Sample]) -> list[datetime]:
+    delta = businesstimedelta.BusinessTimeDelta
+    return [start + delta(rule, seconds=seconds) for start, seconds in samples]
+
+
+def hourly(c: Case, samples: Sequence[Sample]) -> list[datetime]:
+    """Step to each next full hour, counting the steps that fall in working time. Both zones
+    are whole hours off UTC and the hours start on full hours, so each step is all working
+    or all not, and the answer is exact."""
+    tz = ZoneInfo(c.zone)
+    results = []
+    for start, seconds in samples:
+        at, left = start.timestamp(), seconds
+        while left > 0:
+            local = datetime.fromtimestamp(at, tz)
+            step = (at // 3600 + 1) * 3600 - at
+            wall = local.hour * 3600 + local.minute * 60 + local.second
+            if c.opens <= wall < c.closes and c.is_working_day(local.date()):
+                step = min(step, left)
+                left -= step
+            at += step
+        results.append(datetime.fromtimestamp(at, tz))
+    return results
+
+
+class MinuteOracle:
+    """Working minutes counted one by one over the whole span, as a prefix count.
+
+    Minute i is working when its local wall time (read with zoneinfo for that very
+    minute) is inside the day's hours on a working day. `add(start, a)` is then where
+    the count has grown by `a`: the end of the a-th working minute from `start`.
+    """
+
+    def __init__(self, c: Case, first: datetime, last: datetime) -> None:
+        tz = ZoneInfo(c.zone)
+        self.base = int(first.timestamp()) // 60
+        end = int(last.timestamp()) // 60
+        count = 0
+        self.cum = array("q", [0])
+        for minute in range(self.base, end):
+            local = datetime.fromtimestamp(minute * 60, tz)
+            wall = local.hour * 3600 + local.minute * 60
+            if c.opens <= wall < c.closes and c.is_working_day(local.date()):
+                count += 1
+            self.cum.append(count)
+
+    def add(self, start: datetime, seconds: float) -> float:
+        s = int(start.timestamp()) // 60 - self.base
+        assert start.timestamp() % 60 == 0 and seconds % 60 == 0, "the oracle counts minutes"
+        k = bisect.bisect_left(self.cum, self.cum[s] + int(seconds) // 60)
+        assert k < len(self.cum), "sample outside the oracle's span"
+        return float((self.base + k) * 60)
+
+
+def differ(a: Sequence[datetime], b: Sequence[datetime]) -> int:
+    return sum(x.timestamp() != y.timestamp() for x, y in zip(a, b, strict=True))
+
+
+def rates(runs: int, contenders: Sequence[tuple[Sequence[Sample], Compute]]) -> list[float]:
+    """Median rate of each contender, their runs interleaved so a busy moment on the machine
+    slows all of them rather than one."""
+    measured: list[list[float]] = [[] for _ in contenders]
+    for _ in range(runs):
+        for rates_of, (samples, compute) in zip(measured, contenders, strict=True):
+            rates_of.append(len(samples) / timed(partial(compute, samples)))
+    return [statistics.median(r) for r in measured]
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0], SMALL, FULL)
+    size = 1 if args.full else 0
+    samples = Generator().deadline_samples(args.n, first_year=FIRST_YEAR, last_year=LAST_YEAR)
+    few = {
+        name: samples[: min(args.n, sizes[size])]
+        for name, sizes in (
+            ("btd", BTD_SAMPLES),
+            ("hourly", HOURLY_SAMPLES),
+            ("oracle", ORACLE_SAMPLES),
+        )
+    }
+    print(
+        f"# deadlines: {args.n:,} (start, 1-45 working hours) over {FIRST_YEAR}-{LAST_YEAR}, "
+        f"median of {args.runs} runs; businesstimedelta on {len(few['btd']):,}, "
+        f"hourly loop on {len(few['hourly']):,}, oracle on {len(few['oracle']):,}",
+        flush=True,
+    )
+    notes = []
+    for c in cases():
+        for year in range(FIRST_YEAR, LAST_YEAR + 2):  # warm: build the yearly index once
+            c.calendar.add(datetime(year, 6, 1, tzinfo=UTC), 1.0)
+        rule = btd_rule(c)
+        ours_rate, btd_rate, hourly_rate = rates(
+            args.runs,
+            [
+                (samples, lambda s, cal=c.calendar: ours(cal, s)),
+                (few["btd"], lambda s, r=rule: btd(r, s)),
+                (few["hourly"], lambda s, c=c: hourly(c, s)),
+            ],
+        )
+        goal = f">= {GOAL_RATIO}x, >= {GOAL_RATE:,}/s"
+        Row(f"deadlines {c.label} vs btd", "-", "deadlines/s", ours_rate, btd_rate, goal).print()
+        Row(
+            f"deadlines {c.label} vs hourly", "-", "deadlines/s", ours_rate, hourly_rate, "-"
+        ).print()
+
+        mine = ours(c.calendar, few["btd"])
+        btd_differ = differ(mine, btd(rule, few["btd"]))
+        hourly_differ = differ(ours(c.calendar, few["hourly"]), hourly(c, few["hourly"]))
+        checked = few["oracle"]
+        first = min(start for start, _ in checked).replace(hour=0, minute=0)
+        last = datetime(max(start for start, _ in checked).year + 1, 3, 1, tzinfo=UTC)
+        oracle = MinuteOracle(c, first, last)
+        wrong = sum(
+            r.timestamp() != oracle.add(s, a)
+            for (s, a), r in zip(checked, ours(c.calendar, checked), strict=True)
+        )
+        crossing = sum(
+            any(day in c.makeup_days for day in _days(s, r))
+            for (s, _), r in zip(few["btd"], mine, strict=True)
+        )
+        notes.append(
+            f"# {c.label}: minute oracle disagrees with ours on {wrong} of {len(checked):,} "
+            f"(must be 0); businesstimedelta differs on {btd_differ} of {len(few['btd']):,} "
+            f"({crossing} of ours cross a make-up working day); the hourly loop differs on "
+            f"{hourly_differ} of {len(few['hourly']):,}"
+        )
+    for note in notes:
+        print(note, flush=True)
+
+
+def _days(start: datetime, end: datetime) -> list[date]:
+    """The local dates from start's to end's, in end's zone (ours answer in the calendar's)."""
+    day, days = start.astimezone(end.tzinfo).date(), []
+    while day <= end.date():
+        days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+if __name__ == "__main__":
+    main()
