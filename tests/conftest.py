@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 
 from engine.clock import VirtualClock
@@ -113,3 +114,25 @@ def services(db_engine: Engine, clock: VirtualClock, after_sales: PackSource) ->
     service = Services(make_session_factory(db_engine), clock)
     service.publish(after_sales, by="test")
     return service
+
+
+def web_app(tmp_path: Path, *, pack: PackSource | None = None, **config: object) -> Flask:
+    """The whole app on a fresh migrated SQLite file; sign-in works over plain http."""
+    from wsgi import create_app, services
+
+    url = f"sqlite:///{tmp_path}/web.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "SESSION_COOKIE_SECURE": False,
+            **config,
+        }
+    )
+    if pack is not None:
+        services(app).publish(pack, by="test")
+    return app

@@ -12,12 +12,11 @@ from sqlalchemy import select
 
 from engine import users
 from engine.records import NewRecord
-from engine.store.db import make_engine
-from engine.store.migrate import upgrade
 from engine.store.models import AuditEntry, PackVersion, Record, RecordEvent, SlaClock, Timer
 from engine.versions import PackSource
 from forms.auth import hash_password
-from wsgi import create_app, services
+from tests.conftest import web_app
+from wsgi import services
 
 PASSWORD = "admin password 1"
 P1_RESOLVE = "sla:record_types|feedback|sla|policies|P1|resolve|within"
@@ -25,21 +24,8 @@ P1_RESOLVE = "sla:record_types|feedback|sla|policies|P1|resolve|within"
 
 @pytest.fixture
 def app(tmp_path: Path, after_sales: PackSource) -> Flask:
-    url = f"sqlite:///{tmp_path}/admin.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "SECRET_KEY": "t",
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-        }
-    )
+    app = web_app(tmp_path, pack=after_sales, WTF_CSRF_ENABLED=False)
     service = services(app)
-    service.publish(after_sales, by="test")
     with service.uow() as uow:
         for name, role in (("ops", "operations"), ("sup", "supervisor"), ("agt", "agent")):
             users.add_user(uow.session, name, role, PASSWORD, hash_password, service.clock.now())

@@ -15,12 +15,11 @@ from sqlalchemy import event, select
 from engine import users
 from engine.customers import upsert_customer
 from engine.records import NewRecord
-from engine.store.db import make_engine
-from engine.store.migrate import upgrade
 from engine.store.models import AuditEntry, Record
 from engine.versions import PackSource
 from forms.auth import hash_password
-from wsgi import create_app, services
+from tests.conftest import web_app
+from wsgi import services
 
 PASSWORD = "correct horse battery"
 PUBLIC = (
@@ -35,21 +34,8 @@ PUBLIC = (
 
 
 def make_app(tmp_path: Path, after_sales: PackSource, **config: Any) -> Flask:
-    url = f"sqlite:///{tmp_path}/desk.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "SESSION_COOKIE_SECURE": False,
-            **config,
-        }
-    )
+    app = web_app(tmp_path, pack=after_sales, **config)
     service = services(app)
-    service.publish(after_sales, by="test")
     with service.uow() as uow:
         users.add_user(
             uow.session,

@@ -11,12 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from engine import users
-from engine.store.db import make_engine
-from engine.store.migrate import upgrade
 from engine.store.models import Customer, Order
 from engine.versions import PackSource
 from forms.auth import hash_password
-from wsgi import create_app, services
+from tests.conftest import web_app
+from wsgi import services
 
 ORDERS = ["customer,external_id,amount,currency,ordered_at"] + [
     f"C-{i},SO-{i},{100 + i}.50,CNY,2026-08-0{i}" for i in range(1, 10)
@@ -25,19 +24,7 @@ ORDERS = ["customer,external_id,amount,currency,ordered_at"] + [
 
 @pytest.fixture
 def ops(tmp_path: Path, after_sales: PackSource) -> tuple[Flask, FlaskClient]:
-    url = f"sqlite:///{tmp_path}/imports.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "TESTING": True,
-            "SECRET_KEY": "t",
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-        }
-    )
+    app = web_app(tmp_path, WTF_CSRF_ENABLED=False)
     with services(app).uow() as uow:
         users.add_user(
             uow.session,
