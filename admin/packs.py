@@ -90,7 +90,9 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
             for key, value in request.form.items():
                 if not key.startswith("sla:") or not value.strip():
                     continue
-                path = tuple(key.removeprefix("sla:").split("|"))
+                path = tuple(
+                    int(p) if p.isdigit() else p for p in key.removeprefix("sla:").split("|")
+                )
                 owner = loaded.owner(path)
                 try:
                     files[owner] = replace_scalar(files[owner], owner, path, value.strip())
@@ -198,7 +200,6 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
             spec = build_pack_spec(loaded.data)[0] if loaded is not None and not errors else None
             effect = drafts.impact(uow.session, pack, spec) if spec is not None and draft else None
             diff = _diff(published.files, files) if draft else ""
-            live_spec = services().specs.of(published)
             return self.render(
                 "admin_packs/pack.html",
                 pack=pack,
@@ -209,7 +210,8 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 errors=errors,
                 diff=diff,
                 impact=effect,
-                sla_rows=_sla_rows(loaded.data if loaded is not None else None, live_spec),
+                sla_rows=_sla_rows(loaded.data if loaded is not None else None),
+                other_rows=_other_rows(loaded.data if loaded is not None else None),
             )
 
 
@@ -247,7 +249,11 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> str:
     return "".join(lines)
 
 
-def _sla_rows(data: dict[str, Any] | None, live: Any) -> list[dict[str, Any]]:
+def _key(*path: str | int) -> str:
+    return "sla:" + "|".join(map(str, path))
+
+
+def _sla_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
     """One row per record type, priority and target: the `within` to edit, and its path."""
     rows = []
     for tid, rtype in ((data or {}).get("record_types") or {}).items():
@@ -260,10 +266,44 @@ def _sla_rows(data: dict[str, Any] | None, live: Any) -> list[dict[str, Any]]:
                         "target": target,
                         "within": term.get("within"),
                         "calendar": term.get("calendar"),
-                        "key": "sla:"
-                        + "|".join(
-                            ("record_types", tid, "sla", "policies", priority, target, "within")
+                        "key": _key(
+                            "record_types", tid, "sla", "policies", priority, target, "within"
                         ),
                     }
                 )
+    return rows
+
+
+def _other_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The other values people change most: warning thresholds, follow-up intervals, routing."""
+    rows = []
+    for tid, rtype in ((data or {}).get("record_types") or {}).items():
+        sla = rtype.get("sla") or {}
+        if "warning" in sla:
+            rows.append(
+                {
+                    "label": f"{tid} · SLA 预警阈值",
+                    "value": sla["warning"],
+                    "key": _key("record_types", tid, "sla", "warning"),
+                }
+            )
+        for name, followup in (rtype.get("followups") or {}).items():
+            when = "every" if "every" in followup else "after"
+            label = "每隔" if when == "every" else "之后"
+            rows.append(
+                {
+                    "label": f"{tid} · 跟进 {followup.get('title', name)}（{label}）",
+                    "value": followup.get(when),
+                    "key": _key("record_types", tid, "followups", name, when),
+                }
+            )
+    for index, rule in enumerate((data or {}).get("routing") or []):
+        condition = rule.get("when", "其余")
+        rows.append(
+            {
+                "label": f"分派规则 {index + 1}：{condition}",
+                "value": rule["department"],
+                "key": _key("routing", index, "department"),
+            }
+        )
     return rows

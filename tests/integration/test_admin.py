@@ -239,3 +239,21 @@ def test_bulk_reassign_goes_record_by_record_through_the_engine(app: Flask) -> N
             )
         ).all()
     assert owners == ["agt"] * 3 and len(events) == 3
+
+
+def test_warning_follow_ups_and_routing_change_in_the_structured_form(app: Flask) -> None:
+    ops = signed_in(app, "ops")
+    ops.post(
+        "/admin/packs/after_sales/sla",
+        data={
+            "sla:record_types|feedback|sla|warning": "75%",
+            "sla:record_types|feedback|followups|progress_update|every": "12h",
+            "sla:routing|1|department": "service_desk",
+        },
+    )
+    page = ops.get("/admin/packs/after_sales").get_data(as_text=True)
+    assert "+      warning: 75%" in page
+    assert "+        every: 12h" in page
+    assert "+    department: service_desk" in page
+    assert "# R-2.2 Departments and routing by type" in page  # comments survive the edit
+    assert 'id="publish"' in page
