@@ -12,6 +12,8 @@ from flask_admin.actions import action
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select, update
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
 from engine import imports
@@ -27,6 +29,11 @@ def _masked(kind: str) -> Any:
     return lambda view, context, model, name: (
         mask(getattr(model, name)) if getattr(model, name) else ""
     )
+
+
+def _choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    """WTForms 3.3 choices (Flask-Admin's form_choices still passes deprecated tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class RecordAdmin(ReadOnlyView):
@@ -105,9 +112,12 @@ class UserAdmin(SecureModelView):
     column_list = ("username", "display_name", "role", "team", "locale", "capacity", "active")
     column_exclude_list = ("password_hash",)
     form_columns = ("display_name", "role", "team", "locale", "capacity", "active")
-    form_choices = {
-        "role": [("agent", "坐席"), ("supervisor", "主管"), ("operations", "运营")],
-        "locale": [("zh", "中文"), ("en", "English")],
+    form_overrides = {"role": SelectField, "locale": SelectField}
+    form_args = {
+        "role": {
+            "choices": _choices(("agent", "坐席"), ("supervisor", "主管"), ("operations", "运营"))
+        },
+        "locale": {"choices": _choices(("zh", "中文"), ("en", "English"))},
     }
     column_searchable_list = ("username", "display_name")
 
@@ -115,7 +125,8 @@ class UserAdmin(SecureModelView):
 class TeamAdmin(SecureModelView):
     column_list = ("name", "department", "assign_method", "last_assigned")
     form_columns = ("name", "department", "assign_method")
-    form_choices = {"assign_method": [(m, m) for m in ASSIGN_METHODS]}
+    form_overrides = {"assign_method": SelectField}
+    form_args = {"assign_method": {"choices": _choices(*((m, m) for m in ASSIGN_METHODS))}}
 
 
 class AuditAdmin(ReadOnlyView):

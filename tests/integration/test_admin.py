@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine import users
 from engine.records import NewRecord
-from engine.store.models import AuditEntry, PackVersion, Record, RecordEvent, SlaClock, Timer
+from engine.store.models import AuditEntry, PackVersion, Record, RecordEvent, SlaClock, Timer, User
 from engine.versions import PackSource
 from forms.auth import hash_password
 from tests.conftest import web_app
@@ -257,3 +257,29 @@ def test_warning_follow_ups_and_routing_change_in_the_structured_form(app: Flask
     assert "+    department: service_desk" in page
     assert "# R-2.2 Departments and routing by type" in page  # comments survive the edit
     assert 'id="publish"' in page
+
+
+def test_operations_edit_a_user_s_role_and_create_a_team(app: Flask) -> None:
+    ops = signed_in(app, "ops")
+    with services(app).session_factory() as session:
+        agent_id = session.scalars(select(User.id).where(User.username == "agt")).one()
+    page = ops.get(f"/admin/user/edit/?id={agent_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None and 'value="supervisor"' in page
+    saved = ops.post(
+        f"/admin/user/edit/?id={agent_id}",
+        data={
+            "csrf_token": token.group(1),
+            "display_name": "阿甘",
+            "role": "supervisor",
+            "locale": "en",
+            "capacity": "10",
+            "active": "y",
+        },
+    )
+    assert saved.status_code == 302
+    with services(app).session_factory() as session:
+        user = session.get_one(User, agent_id)
+    assert (user.role, user.locale, user.capacity) == ("supervisor", "en", 10)
+    form = ops.get("/admin/team/new/").get_data(as_text=True)
+    assert 'value="round_robin"' in form
