@@ -6,12 +6,14 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template_string
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 import admin
 from engine.errors import CareloopError, ConflictError, NotFound
 from engine.health import scheduler_status
 from engine.services import Services
 from engine.store.db import database_url, make_engine, make_session_factory
+from engine.store.migrate import is_current
 from engine.store.models import PackVersion, Record, Timer
 from forms import api, web
 
@@ -61,6 +63,23 @@ def services(app: Flask) -> Services:
 
 
 def _register_status(app: Flask) -> None:
+    @app.get("/healthz")
+    def alive() -> Any:
+        """The process answers: for a supervisor (systemd, a load balancer) to restart it if not."""
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def ready() -> Any:
+        """The database answers and is migrated: only then should traffic come here."""
+        engine = services(app).session_factory.kw["bind"]
+        try:
+            current = is_current(engine)
+        except SQLAlchemyError:
+            return jsonify(status="database unreachable"), 503
+        if not current:
+            return jsonify(status="migrations pending: run careloop db upgrade"), 503
+        return jsonify(status="ready")
+
     @app.get("/status/scheduler")
     def scheduler_health() -> Any:
         """Counts only, no customer data: for monitors and operators."""

@@ -24,6 +24,8 @@ from wsgi import services
 PASSWORD = "correct horse battery"
 PUBLIC = (
     "/login",
+    "/healthz",
+    "/readyz",
     "/status/scheduler",
     "/static/",
     "/desk-static/",

@@ -30,6 +30,7 @@ PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
     (r"^/$", EVERYONE),
     (r"^/login$", EVERYONE),
     (r"^/status/scheduler$", EVERYONE),
+    (r"^/(healthz|readyz)$", EVERYONE),
     (r"^/api/v1/(openapi\.json|docs)$", EVERYONE),
     (r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (r"^/admin/$", READERS),

@@ -27,5 +27,14 @@ def test_the_status_page_lists_published_packs(tmp_path: Path, after_sales: Pack
     assert "after_sales" in page and "v1" in page
 
 
+def test_health_and_readiness(tmp_path: Path, after_sales: PackSource) -> None:
+    client = client_with_pack(tmp_path, after_sales)
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+    fresh = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"}).test_client()
+    pending = fresh.get("/readyz")
+    assert pending.status_code == 503 and "careloop db upgrade" in pending.get_json()["status"]
+
+
 def test_an_unknown_page_is_a_404(tmp_path: Path, after_sales: PackSource) -> None:
     assert client_with_pack(tmp_path, after_sales).get("/nope").status_code == 404
