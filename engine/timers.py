@@ -61,14 +61,18 @@ def sweep(
     """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`)."""
     result = SweepResult()
     failed: set[int] = set()  # retried by a later sweep, not again in this one
+    busy: set[int] = set()  # their record was locked by someone else: the next sweep's
     while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
-            timers = claim(session, now, batch_size, skip=failed)
+            timers = claim(session, now, batch_size, skip=failed | busy)
             if not timers:
                 break
             result.batches += 1
-            records = _load_records(session, timers)
+            records = _lock_records(session, timers)
             for timer in timers:
+                if timer.record_id not in records:
+                    busy.add(timer.id)
+                    continue
                 outcome = _fire_guarded(session, specs, timer, records[timer.record_id], now)
                 if outcome is None:
                     failed.add(timer.id)
@@ -95,10 +99,21 @@ def claim(
     return list(session.scalars(statement))
 
 
-def _load_records(session: Session, timers: list[Timer]) -> dict[int, Record]:
-    """Load the batch's records and their clocks in two queries, not two per timer."""
-    ids = {timer.record_id for timer in timers}
-    return {r.id: r for r in session.scalars(select(Record).where(Record.id.in_(ids)))}
+def _lock_records(session: Session, timers: list[Timer]) -> dict[int, Record]:
+    """Lock the batch's records in id order, skipping those another transaction holds.
+
+    Two sweepers firing timers of one record, or a sweeper and an agent, would
+    otherwise lock rows in opposite orders and deadlock; a record someone else
+    holds is left for the next sweep. Two queries in all (records, their clocks).
+    """
+    ids = sorted({timer.record_id for timer in timers})
+    statement = (
+        select(Record)
+        .where(Record.id.in_(ids))
+        .order_by(Record.id)
+        .with_for_update(skip_locked=True, of=Record)
+    )
+    return {r.id: r for r in session.scalars(statement)}
 
 
 def fire(session: Session, specs: SpecCache, timer: Timer, record: Record, now: datetime) -> Fired:
