@@ -52,6 +52,8 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.bench_deadlines
 	$(BIN)/python -m bench.bench_intake
 	$(BIN)/python -m bench.bench_scheduler_memory
+	$(BIN)/python -m bench.bench_queue
+	$(BIN)/python -m bench.bench_sweep
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
