@@ -85,11 +85,6 @@ class Draft:
         """Pending timers due at `now`: what a sweep at `now` has to fire for this record."""
         return sum(1 for t in self.timers if t["status"] == "pending" and t["due_at"] <= now)
 
-    def pending_between(self, start: datetime, end: datetime) -> int:
-        return sum(
-            1 for t in self.timers if t["status"] == "pending" and start < t["due_at"] <= end
-        )
-
 
 @dataclass
 class Counts:
