@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -16,19 +16,14 @@ from admin.security import Guarded
 from engine import drafts
 from engine.errors import CareloopError
 from engine.packspec import build_pack_spec
-from engine.services import Services
 from engine.store.models import PackVersion, Record
 from engine.users import audit
 from engine.versions import latest_version
+from forms import current_services as services
 from workflows.edit import replace_scalar
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files
 from workflows.validate import pack_errors, source_of
-
-
-def services() -> Services:
-    service: Services = current_app.extensions["careloop"]
-    return service
 
 
 class PacksView(Guarded, BaseView):  # type: ignore[misc]

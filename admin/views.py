@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
 from flask_login import current_user
@@ -22,6 +22,7 @@ from engine.masking import mask_contact, mask_name
 from engine.queue import ASSIGN_METHODS
 from engine.store.models import ApiToken, OutboxMessage, Record, User
 from engine.users import audit
+from forms import current_services as services
 
 
 def _masked(kind: str) -> Any:
@@ -207,7 +208,7 @@ class ImportView(Guarded, BaseView):  # type: ignore[misc]
         if upload is None or not upload.filename:
             flash("请选择一个 CSV 文件。", "error")
             return self.render("admin_packs/import.html", result=None), 400
-        service = current_app.extensions["careloop"]
+        service = services()
         try:
             checked = imports.check(imports.decode(upload.read()), ZoneInfo("Asia/Shanghai"))
         except ValueError as exc:
@@ -246,7 +247,7 @@ class SuperviseView(Guarded, BaseView):  # type: ignore[misc]
 
     @expose("/<int:record_id>", methods=["GET", "POST"])
     def record(self, record_id: int) -> Any:
-        service = current_app.extensions["careloop"]
+        service = services()
         if request.method == "POST":
             form = request.form
             try:
@@ -277,7 +278,7 @@ class SuperviseView(Guarded, BaseView):  # type: ignore[misc]
     @expose("/bulk", methods=["POST"])
     def bulk(self) -> Any:
         """Reassign many records at once; each goes through the engine and its history."""
-        service = current_app.extensions["careloop"]
+        service = services()
         ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
         done = 0
         for record_id in ids:

@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -35,9 +34,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine.services import Services
 from engine.store.models import User
 from engine.users import get_user
+from forms import current_services as services
 
 View = TypeVar("View", bound=Callable[..., Any])
 bp = Blueprint("auth", __name__)
@@ -64,11 +63,6 @@ class Account(UserMixin):  # type: ignore[misc]
 class SignInForm(FlaskForm):  # type: ignore[misc]
     username = StringField("用户名", validators=[DataRequired(), Length(max=128)])
     password = PasswordField("密码", validators=[DataRequired(), Length(max=256)])
-
-
-def services() -> Services:
-    service: Services = current_app.extensions["careloop"]
-    return service
 
 
 def hash_password(password: str) -> str:

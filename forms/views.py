@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -22,11 +22,11 @@ from engine import customers, queue
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
 from engine.masking import mask_contact, mask_name
 from engine.records import get_record
-from engine.services import Services
 from engine.spec import PackSpec
 from engine.store.models import Record, RecordEvent, User
 from engine.users import LOCALES, audit, get_user
 from forms import DB_ID
+from forms import current_services as services
 from forms.auth import role_required
 from forms.builder import form_values, transition_form_class
 from forms.present import (
@@ -48,11 +48,6 @@ bp = Blueprint(
 )
 FILTERS = ("mine", "team", "unassigned", "breached")
 TIMELINE = 200
-
-
-def services() -> Services:
-    service: Services = current_app.extensions["careloop"]
-    return service
 
 
 def me(session: Session) -> User:
@@ -283,9 +278,8 @@ def _spec(session: Session, current: Record) -> PackSpec:
 
 
 def _tz() -> str:
-    return str(
-        getattr(current_user, "user", None) and current_user.user.timezone or "Asia/Shanghai"
-    )
+    """The signed-in user's timezone (every view here requires sign-in)."""
+    return str(current_user.user.timezone)
 
 
 def _encode(cursor: queue.Cursor) -> str:

@@ -6,19 +6,14 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import g, request
 
 from engine import tokens
-from engine.services import Services
 from engine.store.models import ApiToken
+from forms import current_services as services
 from forms.api.problems import problem
 
 View = TypeVar("View", bound=Callable[..., Any])
-
-
-def services() -> Services:
-    service: Services = current_app.extensions["careloop"]
-    return service
 
 
 def current_token() -> ApiToken:
