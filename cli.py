@@ -22,6 +22,7 @@ from engine.store.migrate import upgrade
 from engine.store.models import ApiToken, PackVersion, User
 from forms.auth import hash_password
 from schedules.worker import (
+    CampaignJob,
     DeliverJob,
     SweepJob,
     build_scheduler,
@@ -118,6 +119,11 @@ def simulate_command(scenario: Path, as_json: bool) -> None:
         for ref, state in timeline.records.items():
             deadlines = ", ".join(f"{k} {v}" for k, v in state["deadlines"].items())
             click.echo(f"{ref}: {state['stage']} ({deadlines})")
+        for care in timeline.care:
+            click.echo(
+                f"{care['at']}  {care['customer']:<12} {care['campaign']} "
+                f"{care['occasion']} {care['status']}"
+            )
     problems = check_expectations(loaded, timeline)
     if problems:
         _fail(problems)
@@ -317,6 +323,13 @@ def serve(host: str, port: int) -> None:
     app.run(host=host, port=port, threaded=True)
 
 
+@careloop.command(help="Recompute every customer's tier now (the scheduler does it hourly).")
+def tiers() -> None:
+    services = Services(make_session_factory(make_engine()))
+    for pack, run in services.recompute_tiers().items():
+        click.echo(f"{pack}: {run.customers} customers, {run.changed} changed tier")
+
+
 @careloop.command(help="Run the scheduler as a worker; any number may share PostgreSQL.")
 @click.option(
     "--interval",
@@ -349,12 +362,19 @@ def scheduler(
         return
     if once:
         result = SweepJob(services, batch_size=batch_size)()
+        care = CampaignJob(services)()
         delivery = DeliverJob(services, senders_for(services))()
-        outcome = {"fired": len(result.fired), "failed": result.failed, "sent": delivery.sent}
+        outcome = {
+            "fired": len(result.fired),
+            "failed": result.failed,
+            "campaigns": care,
+            "sent": delivery.sent,
+        }
         click.echo(
             json.dumps(outcome)
             if as_json
-            else f"fired {outcome['fired']}, failed {outcome['failed']}, sent {delivery.sent}"
+            else f"fired {outcome['fired']}, failed {outcome['failed']}, "
+            f"campaign messages and tasks {care}, sent {delivery.sent}"
         )
         return
     every = interval if interval is not None else interval_from_env()

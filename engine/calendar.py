@@ -296,6 +296,17 @@ class BusinessCalendar:
         """Local wall time on `day` as POSIX seconds; wall arithmetic makes 24:00 next midnight."""
         return (datetime.combine(day, time(), self.tz) + timedelta(seconds=seconds)).timestamp()
 
+    @property
+    def holiday_country(self) -> str | None:
+        return self._holiday_spec[0] if self._holiday_spec else None
+
+    def public_holiday(self, day: date) -> str | None:
+        """The name of the public holiday on `day`, if the calendar's country has one then."""
+        if self._holiday_spec is None:
+            return None
+        name = _holidays_for(*self._holiday_spec, (day.year,)).get(day)
+        return str(name) if name else None
+
     def is_working_day(self, day: date) -> bool:
         """Whether any working time falls on `day`."""
         return bool(self._schedule(day))

@@ -13,14 +13,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
 from engine import customers
 
-CUSTOMER_COLUMNS = ("number", "name", "contact", "tier", "dedicated_agent")
-ORDER_COLUMNS = ("customer", "external_id", "amount", "currency", "ordered_at")
+CUSTOMER_COLUMNS = ("number", "name", "contact", "tier", "dedicated_agent", "timezone")
+DATE_COLUMNS = ("birthday", "since")
+CONSENT_COLUMNS = ("consent_service", "consent_marketing")
+ORDER_COLUMNS = ("customer", "external_id", "amount", "currency", "ordered_at", "shipped_at")
+YES = {"1", "true", "yes", "y", "是", "同意"}
+NO = {"0", "false", "no", "n", "否", "不同意"}
 ENCODINGS = ("utf-8-sig", "gb18030")  # Excel in China saves GB18030 unless told otherwise
 
 
@@ -86,7 +90,34 @@ def _customer_row(
         errors.append(RowError(number, "number", "客户编号为空"))
     elif len(values["number"]) > 64:
         errors.append(RowError(number, "number", "客户编号超过 64 个字符"))
-    return {k: values[k] for k in CUSTOMER_COLUMNS if values.get(k)}
+    row: dict[str, Any] = {k: values[k] for k in CUSTOMER_COLUMNS if values.get(k)}
+    if row.get("timezone"):
+        try:
+            ZoneInfo(row["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(
+                RowError(number, "timezone", f"“{row['timezone']}”不是时区，如 Asia/Shanghai")
+            )
+    for column in DATE_COLUMNS:
+        if values.get(column):
+            row[column] = _day(values[column], number, column, errors)
+    for column in CONSENT_COLUMNS:
+        answer = values.get(column, "").lower()
+        if answer in YES or answer in NO:
+            row[column] = answer in YES
+        elif answer:
+            errors.append(RowError(number, column, f"“{values[column]}”请填 是/否"))
+    if any(column in row for column in CONSENT_COLUMNS):
+        row["consent_source"] = "import"
+    return row
+
+
+def _day(text: str, number: int, column: str, errors: list[RowError]) -> date | None:
+    try:
+        return date.fromisoformat("-".join(p.zfill(2) for p in text.replace("/", "-").split("-")))
+    except ValueError:
+        errors.append(RowError(number, column, f"“{text}”不是日期，请写成 1990-08-01"))
+        return None
 
 
 def _order_row(
@@ -107,10 +138,14 @@ def _order_row(
     except ValueError:
         errors.append(RowError(number, "amount", f"“{values.get('amount', '')}”不是金额"))
     row["ordered_at"] = _moment(values.get("ordered_at", ""), number, errors, tz)
+    if values.get("shipped_at"):
+        row["shipped_at"] = _moment(values["shipped_at"], number, errors, tz, "shipped_at")
     return row
 
 
-def _moment(text: str, number: int, errors: list[RowError], tz: ZoneInfo) -> datetime | None:
+def _moment(
+    text: str, number: int, errors: list[RowError], tz: ZoneInfo, column: str = "ordered_at"
+) -> datetime | None:
     """2026-08-01, 2026/8/1 or 2026-08-01 10:00[+08:00]; without offset: the pack's zone."""
     cleaned = text.replace("/", "-")
     try:
@@ -120,7 +155,7 @@ def _moment(text: str, number: int, errors: list[RowError], tz: ZoneInfo) -> dat
         moment = datetime.fromisoformat(cleaned)
         return moment if moment.tzinfo else moment.replace(tzinfo=tz)
     except ValueError:
-        errors.append(RowError(number, "ordered_at", f"“{text}”不是日期，请写成 2026-08-01"))
+        errors.append(RowError(number, column, f"“{text}”不是日期，请写成 2026-08-01"))
         return None
 
 

@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import followups, queue, sla
+from engine import followups, queue, sla, tiers
 from engine.clock import require_aware
-from engine.customers import tier_rank
 from engine.errors import InvalidInput, NotFound, TransitionRefused
 from engine.fieldvalues import coerce_values
 from engine.journal import add_event, cancel_timers
@@ -90,7 +89,7 @@ def create_record(
         category=core["category"],
         assignee=core["assignee"],
         customer=customer,
-        tier_rank=tier_rank(customer.tier if customer else None),
+        tier_rank=tiers.tier_rank(pack, _tier_of(session, pack, customer)),
         fields=values,
         received_at=received_at,
         external_id=new.external_id,
@@ -139,7 +138,7 @@ def apply_transition(
     current = {**record.fields, **{name: getattr(record, name) for name in CORE_FIELDS}}
     context = {
         "record": {**current, **values, "stage": record.stage},
-        "customer": _customer_view(record.customer),
+        "customer": _customer_view(session, pack, record.customer),
         "form": values,
     }
     if transition.guard is not None and not transition.guard.holds(context):
@@ -247,7 +246,10 @@ def _effects(pack: PackSpec, transition: TransitionSpec, context: dict[str, Any]
 
 
 def route(pack: PackSpec, context: Mapping[str, Any]) -> str | None:
-    """The department of the first routing rule that holds (R-2.2)."""
+    """The tier's own department (R-5.2), else the first routing rule that holds (R-2.2)."""
+    tier = pack.tiers.get((context.get("customer") or {}).get("tier") or "")
+    if tier is not None and tier.department is not None:
+        return tier.department
     for rule in pack.routing:
         if rule.when is None or rule.when.holds(context):
             return rule.department
@@ -311,10 +313,19 @@ def _customer(
     return customer
 
 
-def _customer_view(customer: Customer | None) -> dict[str, Any]:
+def _tier_of(session: Session, pack: PackSpec, customer: Customer | None) -> str | None:
+    """The customer's tier in this pack: set by hand, else as the pack's rules computed it."""
+    if customer is None:
+        return None
+    if customer.tier or customer.id is None or not pack.tiers:
+        return customer.tier
+    return tiers.computed_tier(session, pack.name, customer.id)
+
+
+def _customer_view(session: Session, pack: PackSpec, customer: Customer | None) -> dict[str, Any]:
     if customer is None:
         return {}
-    return {"number": customer.number, "tier": customer.tier}
+    return {"number": customer.number, "tier": _tier_of(session, pack, customer)}
 
 
 def change_priority(

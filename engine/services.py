@@ -7,17 +7,18 @@ none of them touches the store's tables directly.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import queue, records, timers, users, versions
+from engine import campaigns, customers, queue, records, tiers, timers, users, versions
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
-from engine.store.models import Record
+from engine.store.models import Customer, Order, Record
 from engine.store.uow import UnitOfWork
 from engine.versions import PackSource, PublishResult, SpecCache
 
@@ -143,6 +144,68 @@ class Services:
             except StaleDataError:
                 raise ConflictError(record_id) from None
             return record
+
+    def save_customer(self, number: str, values: Mapping[str, Any]) -> tuple[Customer, bool]:
+        """Create or update a customer; their tiers follow at once (R-5.1)."""
+        with self.uow() as uow:
+            customer, created = customers.upsert_customer(
+                uow.session, number, values, self.clock.now()
+            )
+            self._retier(uow.session, [customer.id])
+            uow.commit()
+            return customer, created
+
+    def record_order(self, number: str, values: Mapping[str, Any]) -> tuple[Order, bool]:
+        """Store a purchase (once per external id); the customer's tiers follow at once."""
+        with self.uow() as uow:
+            order, created = customers.add_order(uow.session, number, values, self.clock.now())
+            self._retier(uow.session, [order.customer_id])
+            uow.commit()
+            return order, created
+
+    def _retier(self, session: Session, customer_ids: list[int]) -> None:
+        for version in versions.latest_versions(session):
+            spec = self.specs.of(version)
+            if spec.tiers:
+                tiers.recompute(session, spec, self.clock.now(), customer_ids)
+
+    def recompute_tiers(self) -> dict[str, tiers.TierRun]:
+        """Every customer's tier in every pack that declares tiers, one transaction per pack."""
+        runs = {}
+        with self.uow() as uow:
+            packs = versions.latest_versions(uow.session)
+        for version in packs:
+            spec = self.specs.of(version)
+            if not spec.tiers:
+                continue
+            with self.uow() as uow:
+                runs[spec.name] = tiers.recompute(uow.session, spec, self.clock.now())
+                uow.commit()
+        return runs
+
+    def run_campaigns(
+        self, *, replay_from: datetime | None = None
+    ) -> list[campaigns.CampaignResult]:
+        """Every campaign of every pack up to now, one transaction per campaign (R-5.3)."""
+        results = []
+        with self.uow() as uow:
+            packs = versions.latest_versions(uow.session)
+        for version in packs:
+            spec = self.specs.of(version)
+            for campaign in campaigns.all_campaigns(spec).values():
+                with self.uow() as uow:
+                    results.append(
+                        campaigns.run_campaign(
+                            uow.session,
+                            spec,
+                            version,
+                            campaign,
+                            self.clock.now(),
+                            replay_from=replay_from,
+                        )
+                    )
+                    uow.commit()
+        return results
 
     def sweep(self, *, batch_size: int = 100, max_batches: int | None = None) -> timers.SweepResult:
         """Fire every timer due now, exactly once, oldest first."""

@@ -23,7 +23,14 @@ from engine.services import Services
 from engine.spec import RecordTypeSpec
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
-from engine.store.models import Customer, Record, RecordEvent, SlaClock, Timer
+from engine.store.models import (
+    CampaignOccasion,
+    Customer,
+    Record,
+    RecordEvent,
+    SlaClock,
+    Timer,
+)
 from engine.versions import PackSource
 
 
@@ -58,9 +65,10 @@ class Timeline:
     timezone: Any
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[dict[str, str | None]] = field(default_factory=list)
+    care: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"records": self.records, "events": self.events}
+        return {"records": self.records, "events": self.events, "care": self.care}
 
 
 def simulate(source: PackSource, scenario: Scenario) -> Timeline:
@@ -82,6 +90,7 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
                 raise ScenarioError(scenario.file, step.line, str(exc)) from None
         _fire_until(services, clock, scenario.until)
         clock.set(scenario.until)
+        services.run_campaigns(replay_from=scenario.start)
         return _timeline(services, source, refs)
     finally:
         engine.dispose()
@@ -147,19 +156,29 @@ def _transition_to(rtype: RecordTypeSpec, record: Record, to: str) -> str:
     return leading[0]
 
 
+PROFILE_KEYS = (
+    *("name", "contact", "tier", "dedicated_agent", "birthday", "timezone", "since"),
+    *("consent_service", "consent_marketing"),
+)
+
+
 def _add_customers(services: Services, scenario: Scenario) -> None:
-    with services.uow() as uow:
-        for customer in scenario.customers:
-            uow.session.add(
-                Customer(
-                    number=str(customer["number"]),
-                    name=customer.get("name"),
-                    contact=customer.get("contact"),
-                    tier=customer.get("tier"),
-                    created_at=scenario.start,
-                )
+    """The scenario's customers and their past orders; tiers follow as in production."""
+    for customer in scenario.customers:
+        number = str(customer["number"])
+        services.save_customer(number, {k: customer[k] for k in PROFILE_KEYS if k in customer})
+        for order in customer.get("orders") or []:
+            services.record_order(
+                number,
+                {
+                    "external_id": str(order["id"]),
+                    "amount": float(order.get("amount", 0)),
+                    "ordered_at": order["ordered_at"],
+                    "shipped_at": order.get("shipped_at"),
+                },
             )
-        uow.commit()
+    if scenario.customers:
+        services.recompute_tiers()
 
 
 def _timeline(services: Services, source: PackSource, refs: dict[str, int]) -> Timeline:
@@ -189,6 +208,22 @@ def _timeline(services: Services, source: PackSource, refs: dict[str, int]) -> T
         )
         timeline.events = [
             {"at": _iso(e.at, tz), "ref": by_id[e.record_id], "kind": e.kind} for e in events
+        ]
+        occasions = session.execute(
+            select(CampaignOccasion, Customer.number)
+            .join(Customer, Customer.id == CampaignOccasion.customer_id)
+            .order_by(CampaignOccasion.send_at, CampaignOccasion.id)
+        )
+        timeline.care = [
+            {
+                "at": _iso(o.send_at, tz),
+                "due_at": _iso(o.due_at, tz),
+                "campaign": o.campaign,
+                "customer": number,
+                "occasion": o.occasion,
+                "status": o.status,
+            }
+            for o, number in occasions
         ]
     return timeline
 

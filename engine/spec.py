@@ -12,6 +12,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine.calendar import BusinessCalendar
+from engine.carespec import CampaignSpec, TierSpec
 from engine.durations import Duration
 from engine.errors import NotFound
 from engine.expressions import Expression, MessageTemplate
@@ -22,7 +23,10 @@ FIELD_TYPES = ("text", "number", "choice", "date", "datetime", "customer", "cont
 CORE_FIELDS = ("priority", "category", "channel", "assignee", "department")
 EXPRESSION_NAMES = ("record", "customer", "form")
 # What a message template may use: the record (personal fields masked) and the occasion.
-TEMPLATE_NAMES = ("record", "subject", "audience", "target", "deadline", "title", "due_at")
+TEMPLATE_NAMES = (
+    *("record", "subject", "audience", "target", "deadline", "title", "due_at"),
+    *("customer", "campaign", "occasion"),  # what a campaign's message to a customer may use
+)
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,12 @@ class PackSpec:
     record_types: dict[str, RecordTypeSpec]
     recipients: dict[str, Recipient] = field(default_factory=dict)
     messages: tuple[MessageSpec, ...] = ()
+    complaint_categories: tuple[str, ...] = ()
+    tiers: dict[str, TierSpec] = field(default_factory=dict)
+    campaigns: dict[str, CampaignSpec] = field(default_factory=dict)
+
+    def template(self, name: str) -> MessageSpec:
+        return next(m for m in self.messages if m.name == name)
 
     def message_for(self, subject: str) -> MessageSpec | None:
         return next((m for m in self.messages if m.serves(subject)), None)

@@ -69,6 +69,25 @@ class SpecCache:
             return self._specs[version.id]
 
 
+def latest_versions(session: Session) -> list[PackVersion]:
+    """The newest version of every published pack, by pack name."""
+    newest = (
+        select(PackVersion.pack, func.max(PackVersion.version).label("version"))
+        .group_by(PackVersion.pack)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(PackVersion)
+            .join(
+                newest,
+                (PackVersion.pack == newest.c.pack) & (PackVersion.version == newest.c.version),
+            )
+            .order_by(PackVersion.pack)
+        )
+    )
+
+
 def latest_version(session: Session, pack: str) -> PackVersion:
     version = session.scalars(
         select(PackVersion).where(PackVersion.pack == pack).order_by(PackVersion.version.desc())

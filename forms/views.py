@@ -201,7 +201,10 @@ def customer(number: str) -> Any:
         records = [r for r in records if queue.may_see(user, r)]
         now = services().clock.now()
         rows = [{"record": r, "sla": sla_view(r, now)} for r in records]
-    return render_template("desk/customer.html", customer=found, rows=rows, orders=orders, tz=_tz())
+        care = customers.customer_care(uow.session, found)
+    return render_template(
+        "desk/customer.html", customer=found, rows=rows, orders=orders, care=care, tz=_tz()
+    )
 
 
 def _record_page(

@@ -24,6 +24,8 @@ from schedules.senders import SubscriptionSender, senders_from_env
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
+CAMPAIGN_SECONDS = float(os.environ.get("CARELOOP_CAMPAIGN_SECONDS", 60))
+TIER_SECONDS = float(os.environ.get("CARELOOP_TIER_SECONDS", 3600))
 
 
 def worker_name() -> str:
@@ -85,6 +87,33 @@ class DeliverJob:
         return delivery
 
 
+class CampaignJob:
+    """Care campaigns up to now (R-5.3); each occasion happens once, whoever runs it."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __call__(self) -> int:
+        results = self.services.run_campaigns()
+        done = sum(r.statuses["queued"] + r.statuses["task"] for r in results)
+        if done:
+            log.info("campaigns: %d messages and tasks", done)
+        return done
+
+
+class TierJob:
+    """Every customer's tier recomputed in SQL (R-5.1); events recompute one customer between."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __call__(self) -> int:
+        changed = sum(run.changed for run in self.services.recompute_tiers().values())
+        if changed:
+            log.info("tiers: %d customers changed tier", changed)
+        return changed
+
+
 def build_scheduler(
     services: Services,
     *,
@@ -96,7 +125,8 @@ def build_scheduler(
     """A scheduler with a memory job store: the engine's table is the truth, not APScheduler's."""
     options = {
         "jobstores": {"default": MemoryJobStore()},
-        "executors": {"default": ThreadPoolExecutor(1)},
+        # Two threads: an hourly tier recompute over every customer never holds up the sweep.
+        "executors": {"default": ThreadPoolExecutor(2)},
         # A slow sweep is never run twice at once, and missed runs collapse into one.
         "job_defaults": {"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         "timezone": UTC,
@@ -110,6 +140,22 @@ def build_scheduler(
         seconds=interval,
         id="sweep",
         name="sweep due timers",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        CampaignJob(services),
+        "interval",
+        seconds=max(interval, CAMPAIGN_SECONDS),
+        id="campaigns",
+        name="run care campaigns",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        TierJob(services),
+        "interval",
+        seconds=TIER_SECONDS,
+        id="tiers",
+        name="recompute customer tiers",
         next_run_time=datetime.now(UTC),
     )
     senders = senders_for(services) if senders is None else senders

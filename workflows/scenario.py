@@ -137,6 +137,14 @@ def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:
         if not any(_matches(event, e) for e in timeline.events):
             line = marks.locate(("expect", "events", i))[0]
             problems.append(f"{file}:{line}: no event {_describe(event)}")
+    for i, wanted in enumerate(expect.get("care") or []):
+        keys = {k: v for k, v in wanted.items() if k != "count"}
+        found = sum(1 for c in timeline.care if _matches(keys, c))
+        count = wanted.get("count")
+        if (count is None and not found) or (count is not None and found != count):
+            line = marks.locate(("expect", "care", i))[0]
+            times = f"{found} times, expected {count}" if count is not None else "never"
+            problems.append(f"{file}:{line}: care {_describe(keys)} happened {times}")
     for i, event in enumerate(expect.get("absent") or []):
         if any(_matches(event, e) for e in timeline.events):
             line = marks.locate(("expect", "absent", i))[0]

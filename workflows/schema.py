@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from engine.durations import DurationError, parse_duration
+from engine.durations import DurationError, parse_duration, parse_offset
 from workflows.errors import PackError
 from workflows.loader import DataPath, LoadedPack
 
@@ -32,6 +32,14 @@ def _is_duration(value: object) -> bool:
     """The engine's parser decides what a duration is, so the schema never disagrees with it."""
     if isinstance(value, str):
         parse_duration(value)
+    return True
+
+
+@FORMAT_CHECKER.checks("careloop-offset", raises=DurationError)
+def _is_offset(value: object) -> bool:
+    """Campaign offsets ('3 months') are read by the engine's own parser too."""
+    if isinstance(value, str):
+        parse_offset(value)
     return True
 
 

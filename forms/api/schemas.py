@@ -163,6 +163,23 @@ class CustomerIn(Strict):
     contact = ma.fields.String(validate=validate.Length(max=200), allow_none=True)
     tier = ma.fields.String(validate=validate.Length(max=32), allow_none=True)
     dedicated_agent = ma.fields.String(validate=validate.Length(max=128), allow_none=True)
+    birthday = ma.fields.Date(
+        allow_none=True, metadata={"description": "For birthday care (R-5.3)."}
+    )
+    timezone = ma.fields.String(
+        validate=validate.Length(max=64),
+        allow_none=True,
+        metadata={"description": "IANA zone; campaigns fire at the customer's local time."},
+    )
+    since = ma.fields.Date(allow_none=True, metadata={"description": "Customer since (tenure)."})
+    consent_service = ma.fields.Boolean(metadata={"description": "Service messages allowed."})
+    consent_marketing = ma.fields.Boolean(
+        metadata={"description": "Marketing messages allowed (R-8.3); false by default."}
+    )
+    consent_source = ma.fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "Where the consent change came from (shop, app, call)."},
+    )
 
 
 class CustomerOut(ma.Schema):
@@ -170,6 +187,12 @@ class CustomerOut(ma.Schema):
     name = ma.fields.String(allow_none=True)
     contact = ma.fields.String(allow_none=True)
     tier = ma.fields.String(allow_none=True)
+    birthday = ma.fields.Date(allow_none=True)
+    timezone = ma.fields.String(allow_none=True)
+    since = ma.fields.Date(allow_none=True)
+    consent_service = ma.fields.Boolean()
+    consent_marketing = ma.fields.Boolean()
+    consent_at = ma.fields.AwareDateTime(allow_none=True)
     created_at = ma.fields.AwareDateTime()
 
 
@@ -180,6 +203,10 @@ class OrderIn(Strict):
     )
     currency = ma.fields.String(load_default="CNY", validate=validate.Regexp(r"^[A-Z]{3}$"))
     ordered_at = ma.fields.AwareDateTime(required=True)
+    shipped_at = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "When it shipped; may come later by posting the order again."},
+    )
     items = ma.fields.List(ma.fields.Dict(), load_default=list, validate=validate.Length(max=500))
 
 
@@ -188,6 +215,7 @@ class OrderOut(ma.Schema):
     amount = ma.fields.Float()
     currency = ma.fields.String()
     ordered_at = ma.fields.AwareDateTime()
+    shipped_at = ma.fields.AwareDateTime(allow_none=True)
     items = ma.fields.List(ma.fields.Dict())
 
 

@@ -139,12 +139,8 @@ class CustomerItem(MethodView):
             raise InvalidInput(
                 "a customer number has 1 to 64 characters", fields={"number": number}
             )
-        with services().uow() as uow:
-            customer, created = customers.upsert_customer(
-                uow.session, number, data, services().clock.now()
-            )
-            uow.commit()
-            return present_customer(customer), 201 if created else 200
+        customer, created = services().save_customer(number, data)
+        return present_customer(customer), 201 if created else 200
 
 
 @blp.route("/customers/<string:number>/orders")
@@ -157,10 +153,8 @@ class Orders(MethodView):
     @blp.alt_response(200, schema=schemas.OrderOut, description="Already recorded")
     def post(self, data: dict[str, Any], number: str) -> Any:
         """Record a purchase (campaigns use them, R-5.3); a repeated external_id is a no-op."""
-        with services().uow() as uow:
-            order, created = customers.add_order(uow.session, number, data, services().clock.now())
-            uow.commit()
-            return present_order(order), 201 if created else 200
+        order, created = services().record_order(number, data)
+        return present_order(order), 201 if created else 200
 
 
 @blp.route("/subscriptions")
@@ -263,6 +257,12 @@ def present_customer(customer: Customer) -> dict[str, Any]:
             customer.contact if personal or not customer.contact else mask_contact(customer.contact)
         ),
         "tier": customer.tier,
+        "birthday": customer.birthday if personal or not customer.birthday else None,
+        "timezone": customer.timezone,
+        "since": customer.since,
+        "consent_service": customer.consent_service,
+        "consent_marketing": customer.consent_marketing,
+        "consent_at": customer.consent_at,
         "created_at": customer.created_at,
     }
 
@@ -273,5 +273,6 @@ def present_order(order: Order) -> dict[str, Any]:
         "amount": order.amount,
         "currency": order.currency,
         "ordered_at": order.ordered_at,
+        "shipped_at": order.shipped_at,
         "items": order.items,
     }

@@ -243,6 +243,27 @@ def test_the_customer_view_shows_records_and_masked_contact(app: Flask) -> None:
     assert "138****5678" in page and "王*" in page and "13812345678" not in page
 
 
+def test_the_customer_view_shows_tier_consent_and_care_with_the_birthday_masked(
+    app: Flask,
+) -> None:
+    """R-5: the tier with its rule, consent with its source, every campaign occasion."""
+    from datetime import date
+
+    svc = services(app)
+    svc.save_customer(
+        "C-9",
+        {"birthday": date(1990, 11, 24), "consent_marketing": True, "consent_source": "shop"},
+    )
+    now = svc.clock.now()
+    svc.record_order("C-9", {"external_id": "O-1", "amount": 10.0, "ordered_at": now})
+    svc.run_campaigns()
+    page = signed_in(app, "li").get("/customers/C-9").get_data(as_text=True)
+    assert "after_sales: potential" in page and "first_purchase_within 3 months" in page
+    assert "营销消息 ✓" in page and "shop" in page
+    assert "**-11-24" in page and "1990" not in page
+    assert "tier_potential" in page and "task" in page
+
+
 def test_each_user_reads_in_their_own_language(app: Flask) -> None:
     create(app)
     client = signed_in(app, "li")

@@ -105,3 +105,42 @@ def test_a_file_without_its_required_columns_is_refused(ops: tuple[Flask, FlaskC
     response = client.post("/admin/imports/", data=binary, content_type="multipart/form-data")
     assert response.status_code == 400
     assert "neither UTF-8 nor GB18030" in response.get_data(as_text=True)
+
+
+def test_birthdays_time_zones_and_consent_come_in_with_the_customers(
+    ops: tuple[Flask, FlaskClient],
+) -> None:
+    """R-5.3 / R-8.3: what campaigns need, from a shop's spreadsheet, consent with its source."""
+    app, client = ops
+    text = (
+        "number,name,birthday,timezone,consent_marketing\n"
+        "C-1,张伟,1992/2/29,Asia/Shanghai,是\n"
+        "C-2,李娜,1988-12-01,Europe/Berlin,否\n"
+    )
+    status, page = upload(client, text)
+    assert status == 200 and "已导入 2 行" in page
+    with services(app).session_factory() as session:
+        rows = session.scalars(select(Customer).order_by(Customer.number)).all()
+    assert [(c.birthday.isoformat(), c.birth_md, c.consent_marketing) for c in rows] == [
+        ("1992-02-29", 229, True),
+        ("1988-12-01", 1201, False),
+    ]
+    assert rows[0].consent_source == "import" and rows[1].timezone == "Europe/Berlin"
+
+
+def test_a_bad_birthday_time_zone_or_consent_is_named_by_row_and_column(
+    ops: tuple[Flask, FlaskClient],
+) -> None:
+    app, client = ops
+    text = (
+        "number,birthday,timezone,consent_marketing\n"
+        "C-1,1990-02-30,Asia/Shanghai,是\n"
+        "C-2,1990-01-01,Mars/Base,是\n"
+        "C-3,1990-01-01,Asia/Shanghai,maybe\n"
+    )
+    status, page = upload(client, text)
+    assert status == 400
+    assert "第 2 行，birthday 列" in page
+    assert "第 3 行，timezone 列" in page
+    assert "第 4 行，consent_marketing 列" in page
+    assert counts(app) == (0, 0)
