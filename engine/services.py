@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import queue, records, timers, users, versions
+from engine import queue, records, satisfaction, timers, users, versions
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
-from engine.store.models import Record
+from engine.store.models import Record, SatisfactionAnswer
 from engine.store.uow import UnitOfWork
 from engine.versions import PackSource, PublishResult, SpecCache
 
@@ -153,3 +153,22 @@ class Services:
             batch_size=batch_size,
             max_batches=max_batches,
         )
+
+    # --- Satisfaction, warnings, improvement (issue #8) ---------------------------------------
+
+    def answer_satisfaction(
+        self, record_id: int, given: satisfaction.Answer, *, via: str, actor: str
+    ) -> SatisfactionAnswer:
+        """Store a record's one satisfaction answer; a second, even a racing one, is refused."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            spec = self.specs.get(uow.session, record.pack_version_id)
+            answer = satisfaction.record_answer(
+                uow.session, spec, record, given, via=via, actor=actor, now=self.clock.now()
+            )
+            try:
+                uow.commit()
+            except IntegrityError:
+                uow.rollback()
+                raise satisfaction.AlreadyAnswered(record_id) from None
+            return answer

@@ -15,6 +15,7 @@ from engine.calendar import BusinessCalendar
 from engine.durations import Duration
 from engine.errors import NotFound
 from engine.expressions import Expression, MessageTemplate
+from engine.insightspec import InsightSpec
 
 STAGE_KINDS = ("open", "active", "waiting", "resolved", "closed")
 FIELD_TYPES = ("text", "number", "choice", "date", "datetime", "customer", "contact")
@@ -219,6 +220,8 @@ class PackSpec:
     record_types: dict[str, RecordTypeSpec]
     recipients: dict[str, Recipient] = field(default_factory=dict)
     messages: tuple[MessageSpec, ...] = ()
+    # Satisfaction, monitors, warnings and KPI targets (issue #8): see engine.insightspec.
+    insight: InsightSpec = field(default_factory=InsightSpec)
 
     def message_for(self, subject: str) -> MessageSpec | None:
         return next((m for m in self.messages if m.serves(subject)), None)

@@ -29,6 +29,7 @@ OPERATIONS = ("operations",)
 PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
     (r"^/$", EVERYONE),
     (r"^/login$", EVERYONE),
+    (r"^/survey/[^/]+$", EVERYONE),
     (r"^/status/scheduler$", EVERYONE),
     (r"^/(healthz|readyz)$", EVERYONE),
     (r"^/api/v1/(openapi\.json|docs)$", EVERYONE),
