@@ -96,6 +96,7 @@ class WarningFlowSpec:
     """The record type a warning opens (R-6.3), who hears of a severe one, priority per level."""
 
     record_type: str
+    channel: str | None = None
     notify: tuple[str, ...] = ()
     priorities: dict[str, str] = field(default_factory=dict)
 
@@ -151,7 +152,9 @@ def build_insight(
         satisfaction = reader.satisfaction(data["satisfaction"], record_types, selector)
     warnings = None
     if data.get("warnings"):
-        warnings = reader.warnings(data["warnings"], record_types, list(priorities))
+        warnings = reader.warnings(
+            data["warnings"], record_types, list(priorities), data.get("channels") or {}
+        )
     monitors = tuple(
         reader.monitor(mid, m, data.get("categories") or {}, data.get("channels") or {})
         for mid, m in (data.get("monitors") or {}).items()
@@ -196,9 +199,18 @@ class _Reader:
         return SatisfactionSpec(types, ask_in, bool(data.get("nps", False)), valid)
 
     def warnings(
-        self, data: Mapping[str, Any], record_types: Mapping[str, Any], priorities: list[str]
+        self,
+        data: Mapping[str, Any],
+        record_types: Mapping[str, Any],
+        priorities: list[str],
+        channels: Mapping[str, Any],
     ) -> WarningFlowSpec:
         path: Path = ("warnings",)
+        channel = data.get("channel")
+        if channel is None and channels:
+            self.problem(path, "a warning's record needs a channel", "add `channel: <id>`")
+        elif channel is not None and channel not in channels:
+            self.problem((*path, "channel"), f"unknown channel '{channel}'", None)
         if data["record_type"] not in record_types:
             self.problem(
                 (*path, "record_type"), f"unknown record type '{data['record_type']}'", None
@@ -207,7 +219,9 @@ class _Reader:
         for level, priority in mapping.items():
             if priority not in priorities:
                 self.problem((*path, "priorities", level), f"unknown priority '{priority}'", None)
-        return WarningFlowSpec(data["record_type"], tuple(data.get("notify") or ()), mapping)
+        return WarningFlowSpec(
+            data["record_type"], channel, tuple(data.get("notify") or ()), mapping
+        )
 
     def monitor(
         self,

@@ -6,20 +6,24 @@ none of them touches the store's tables directly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import queue, records, satisfaction, timers, users, versions
+from engine import earlywarning, queue, records, satisfaction, timers, users, versions
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
-from engine.store.models import Record, SatisfactionAnswer
+from engine.store.models import PackVersion, Record, SatisfactionAnswer
 from engine.store.uow import UnitOfWork
 from engine.versions import PackSource, PublishResult, SpecCache
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -102,6 +106,7 @@ class Services:
                     records.close_as_duplicate(
                         uow.session, spec, record, original, actor=actor, now=now
                     )
+                    earlywarning.close_for(uow.session, record, now)
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None
@@ -139,6 +144,8 @@ class Services:
                     actor=actor,
                     now=self.clock.now(),
                 )
+                if not record.is_open:
+                    earlywarning.close_for(uow.session, record, self.clock.now())
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None
@@ -172,3 +179,48 @@ class Services:
                 uow.rollback()
                 raise satisfaction.AlreadyAnswered(record_id) from None
             return answer
+
+    def evaluate_monitors(self) -> list[earlywarning.Outcome]:
+        """Run every pack's monitors on its newest version, one transaction per pack (R-6.1).
+
+        Two evaluators racing on one warning: the open-warning unique index lets one win; the
+        other's pack is rolled back and measured again at the next run.
+        """
+        now = self.clock.now()
+        outcomes: list[earlywarning.Outcome] = []
+        with self.uow() as uow:
+            packs = list(uow.session.scalars(select(PackVersion.pack).distinct()))
+        for pack in packs:
+            with self.uow() as uow:
+                version = versions.latest_version(uow.session, pack)
+                spec = self.specs.of(version)
+                if not spec.insight.monitors:
+                    continue
+                found = earlywarning.evaluate(uow.session, spec, version, now)
+                try:
+                    uow.commit()
+                except IntegrityError:
+                    uow.rollback()
+                    log.warning("monitors of %s lost a race; they run again next time", pack)
+                    continue
+                outcomes.extend(found)
+        return outcomes
+
+    def report_warning(
+        self, pack: str, *, title: str, description: str, level: str, actor: str
+    ) -> earlywarning.Outcome:
+        """A member of staff raises a warning by hand (R-6.1 internal reports)."""
+        with self.uow() as uow:
+            version = versions.latest_version(uow.session, pack)
+            outcome = earlywarning.raise_by_staff(
+                uow.session,
+                self.specs.of(version),
+                version,
+                title=title,
+                description=description,
+                level=level,
+                actor=actor,
+                now=self.clock.now(),
+            )
+            uow.commit()
+            return outcome

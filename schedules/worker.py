@@ -24,6 +24,7 @@ from schedules.senders import SubscriptionSender, senders_from_env
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
+DEFAULT_MONITOR_INTERVAL = 60.0
 
 
 def worker_name() -> str:
@@ -85,6 +86,29 @@ class DeliverJob:
         return delivery
 
 
+class InsightJob:
+    """Evaluate the packs' monitors (R-6.1) and measure improvement actions due (R-7).
+
+    Slower than the sweep (a minute by default): monitors look at windows of an hour or more.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __call__(self) -> int:
+        outcomes = self.services.evaluate_monitors()
+        changed = [o for o in outcomes if o.opened or o.escalated]
+        for outcome in changed:
+            log.info(
+                "warning %s: %s/%s is %s",
+                outcome.warning.id,
+                outcome.warning.monitor,
+                outcome.warning.scope,
+                outcome.warning.level,
+            )
+        return len(changed)
+
+
 def build_scheduler(
     services: Services,
     *,
@@ -110,6 +134,14 @@ def build_scheduler(
         seconds=interval,
         id="sweep",
         name="sweep due timers",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        InsightJob(services),
+        "interval",
+        seconds=monitor_interval_from_env(),
+        id="monitors",
+        name="evaluate monitors, measure improvement actions",
         next_run_time=datetime.now(UTC),
     )
     senders = senders_for(services) if senders is None else senders
@@ -142,3 +174,7 @@ def in_process_enabled() -> bool:
 
 def interval_from_env() -> float:
     return float(os.environ.get("CARELOOP_SWEEP_SECONDS", DEFAULT_INTERVAL))
+
+
+def monitor_interval_from_env() -> float:
+    return float(os.environ.get("CARELOOP_MONITOR_SECONDS", DEFAULT_MONITOR_INTERVAL))

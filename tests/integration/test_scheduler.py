@@ -62,7 +62,8 @@ def test_the_scheduler_is_a_memory_store_heartbeat_never_a_job_per_record(
     scheduler.start(paused=True)
     try:
         jobs = scheduler.get_jobs()
-        assert [job.id for job in jobs] == ["sweep", "outbox"]  # two jobs, whatever the load
+        # three jobs, whatever the load
+        assert [job.id for job in jobs] == ["sweep", "monitors", "outbox"]
         assert all(job.max_instances == 1 and job.coalesce is True for job in jobs)
     finally:
         scheduler.shutdown(wait=False)
