@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,11 +16,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import earlywarning, queue, records, satisfaction, timers, users, versions
+from engine import (
+    earlywarning,
+    improvement,
+    queue,
+    records,
+    satisfaction,
+    timers,
+    users,
+    versions,
+)
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
-from engine.store.models import PackVersion, Record, SatisfactionAnswer
+from engine.spec import PackSpec
+from engine.store.models import ImprovementAction, PackVersion, Record, SatisfactionAnswer
 from engine.store.uow import UnitOfWork
 from engine.versions import PackSource, PublishResult, SpecCache
 
@@ -224,3 +235,47 @@ class Services:
             )
             uow.commit()
             return outcome
+
+    def latest_spec(self, session: Session, pack: str) -> PackSpec:
+        return self.specs.of(versions.latest_version(session, pack))
+
+    def create_action(
+        self,
+        pack: str,
+        *,
+        title: str,
+        owner: str,
+        deadline: datetime,
+        metric: str,
+        window_days: int = 7,
+        category: str | None = None,
+        warning_id: int | None = None,
+        actor: str,
+    ) -> ImprovementAction:
+        """An improvement action with its metric's value now (R-7.1)."""
+        with self.uow() as uow:
+            action = improvement.create_action(
+                uow.session,
+                self.latest_spec(uow.session, pack),
+                title=title,
+                owner=owner,
+                deadline=deadline,
+                metric=metric,
+                window_days=window_days,
+                category=category,
+                warning_id=warning_id,
+                actor=actor,
+                now=self.clock.now(),
+            )
+            uow.commit()
+            return action
+
+    def measure_actions(self) -> list[ImprovementAction]:
+        """Measure the value after of the actions whose deadline has passed (R-7.1)."""
+        with self.uow() as uow:
+            session = uow.session
+            due = improvement.measure_due(
+                session, lambda pack: self.latest_spec(session, pack), self.clock.now()
+            )
+            uow.commit()
+            return due

@@ -106,6 +106,9 @@ class InsightJob:
                 outcome.warning.scope,
                 outcome.warning.level,
             )
+        measured = self.services.measure_actions()
+        if measured:
+            log.info("measured %d improvement actions at their deadline", len(measured))
         return len(changed)
 
 
