@@ -1,4 +1,4 @@
-"""KPIs as SQL aggregates (R-4.2, R-4.3) and improvement actions measured at their deadline (R-7)."""
+"""KPIs as SQL aggregates (R-4.2, R-4.3); improvement actions measured at their deadline (R-7)."""
 
 from __future__ import annotations
 
