@@ -35,6 +35,7 @@ from engine.expressions import (
     compile_expression,
     compile_template,
 )
+from engine.insightspec import InsightSpec, build_insight
 from engine.spec import (
     CORE_FIELDS,
     EXPRESSION_NAMES,
@@ -221,7 +222,22 @@ class _Builder:
             complaint_categories=tuple(data.get("complaint_categories") or ()),
             tiers=tiers,
             campaigns=campaigns,
+            insight=self.insight(data, record_types, priority_ids),
         )
+
+    def insight(
+        self,
+        data: Mapping[str, Any],
+        record_types: Mapping[str, RecordTypeSpec],
+        priorities: list[str],
+    ) -> InsightSpec:
+        """Satisfaction, monitors, warnings and KPI targets (issue #8), read by their own module."""
+        stages = {sid: s for t in record_types.values() for sid, s in t.stages.items()}
+
+        def selector(path: Path, given: Mapping[str, Any] | None) -> StageSelector | None:
+            return self.selector(path, given, stages)
+
+        return build_insight(data, self.problem, record_types, priorities, selector)
 
     def recipients(self, data: Mapping[str, Any]) -> dict[str, Recipient]:
         return {

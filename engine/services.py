@@ -6,21 +6,45 @@ none of them touches the store's tables directly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import campaigns, customers, queue, records, tiers, timers, users, versions
+from engine import (
+    campaigns,
+    customers,
+    earlywarning,
+    improvement,
+    queue,
+    records,
+    satisfaction,
+    tiers,
+    timers,
+    users,
+    versions,
+)
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
-from engine.store.models import Customer, Order, Record
+from engine.spec import PackSpec
+from engine.store.models import (
+    Customer,
+    ImprovementAction,
+    Order,
+    PackVersion,
+    Record,
+    SatisfactionAnswer,
+)
 from engine.store.uow import UnitOfWork
 from engine.versions import PackSource, PublishResult, SpecCache
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -103,6 +127,7 @@ class Services:
                     records.close_as_duplicate(
                         uow.session, spec, record, original, actor=actor, now=now
                     )
+                    earlywarning.close_for(uow.session, record, now)
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None
@@ -140,6 +165,8 @@ class Services:
                     actor=actor,
                     now=self.clock.now(),
                 )
+                if not record.is_open:
+                    earlywarning.close_for(uow.session, record, self.clock.now())
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None
@@ -216,3 +243,111 @@ class Services:
             batch_size=batch_size,
             max_batches=max_batches,
         )
+
+    # --- Satisfaction, warnings, improvement (issue #8) ---------------------------------------
+
+    def answer_satisfaction(
+        self, record_id: int, given: satisfaction.Answer, *, via: str, actor: str
+    ) -> SatisfactionAnswer:
+        """Store a record's one satisfaction answer; a second, even a racing one, is refused."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            spec = self.specs.get(uow.session, record.pack_version_id)
+            answer = satisfaction.record_answer(
+                uow.session, spec, record, given, via=via, actor=actor, now=self.clock.now()
+            )
+            try:
+                uow.commit()
+            except IntegrityError:
+                uow.rollback()
+                raise satisfaction.AlreadyAnswered(record_id) from None
+            return answer
+
+    def evaluate_monitors(self) -> list[earlywarning.Outcome]:
+        """Run every pack's monitors on its newest version, one transaction per pack (R-6.1).
+
+        Two evaluators racing on one warning: the open-warning unique index lets one win; the
+        other's pack is rolled back and measured again at the next run.
+        """
+        now = self.clock.now()
+        outcomes: list[earlywarning.Outcome] = []
+        with self.uow() as uow:
+            packs = list(uow.session.scalars(select(PackVersion.pack).distinct()))
+        for pack in packs:
+            with self.uow() as uow:
+                version = versions.latest_version(uow.session, pack)
+                spec = self.specs.of(version)
+                if not spec.insight.monitors:
+                    continue
+                found = earlywarning.evaluate(uow.session, spec, version, now)
+                try:
+                    uow.commit()
+                except IntegrityError:
+                    uow.rollback()
+                    log.warning("monitors of %s lost a race; they run again next time", pack)
+                    continue
+                outcomes.extend(found)
+        return outcomes
+
+    def report_warning(
+        self, pack: str, *, title: str, description: str, level: str, actor: str
+    ) -> earlywarning.Outcome:
+        """A member of staff raises a warning by hand (R-6.1 internal reports)."""
+        with self.uow() as uow:
+            version = versions.latest_version(uow.session, pack)
+            outcome = earlywarning.raise_by_staff(
+                uow.session,
+                self.specs.of(version),
+                version,
+                title=title,
+                description=description,
+                level=level,
+                actor=actor,
+                now=self.clock.now(),
+            )
+            uow.commit()
+            return outcome
+
+    def latest_spec(self, session: Session, pack: str) -> PackSpec:
+        return self.specs.of(versions.latest_version(session, pack))
+
+    def create_action(
+        self,
+        pack: str,
+        *,
+        title: str,
+        owner: str,
+        deadline: datetime,
+        metric: str,
+        window_days: int = 7,
+        category: str | None = None,
+        warning_id: int | None = None,
+        actor: str,
+    ) -> ImprovementAction:
+        """An improvement action with its metric's value now (R-7.1)."""
+        with self.uow() as uow:
+            action = improvement.create_action(
+                uow.session,
+                self.latest_spec(uow.session, pack),
+                title=title,
+                owner=owner,
+                deadline=deadline,
+                metric=metric,
+                window_days=window_days,
+                category=category,
+                warning_id=warning_id,
+                actor=actor,
+                now=self.clock.now(),
+            )
+            uow.commit()
+            return action
+
+    def measure_actions(self) -> list[ImprovementAction]:
+        """Measure the value after of the actions whose deadline has passed (R-7.1)."""
+        with self.uow() as uow:
+            session = uow.session
+            due = improvement.measure_due(
+                session, lambda pack: self.latest_spec(session, pack), self.clock.now()
+            )
+            uow.commit()
+            return due

@@ -16,6 +16,7 @@ from engine.carespec import CampaignSpec, TierSpec
 from engine.durations import Duration
 from engine.errors import NotFound
 from engine.expressions import Expression, MessageTemplate
+from engine.insightspec import InsightSpec
 
 STAGE_KINDS = ("open", "active", "waiting", "resolved", "closed")
 FIELD_TYPES = ("text", "number", "choice", "date", "datetime", "customer", "contact")
@@ -229,6 +230,9 @@ class PackSpec:
 
     def template(self, name: str) -> MessageSpec:
         return next(m for m in self.messages if m.name == name)
+
+    # Satisfaction, monitors, warnings and KPI targets (issue #8): see engine.insightspec.
+    insight: InsightSpec = field(default_factory=InsightSpec)
 
     def message_for(self, subject: str) -> MessageSpec | None:
         return next((m for m in self.messages if m.serves(subject)), None)

@@ -89,7 +89,13 @@ _SLA_WORDS = {
     "escalated": "升级",
     "replanned": "重新计算",
 }
-_OTHER = {"assigned": "分派", "note": "备注", "message.in": "客户消息", "message.out": "回复客户"}
+_OTHER = {
+    "assigned": "分派",
+    "note": "备注",
+    "message.in": "客户消息",
+    "message.out": "回复客户",
+    "satisfaction.answered": "满意度评价",
+}
 
 
 def event_label(kind: str, rtype: RecordTypeSpec | None) -> str:

@@ -25,7 +25,7 @@ from engine.records import get_record
 from engine.spec import PackSpec
 from engine.store.models import Record, RecordEvent, User
 from engine.users import LOCALES, audit, get_user
-from forms import DB_ID
+from forms import DB_ID, survey
 from forms import current_services as services
 from forms.auth import role_required
 from forms.builder import form_values, transition_form_class
@@ -241,6 +241,7 @@ def _record_page(
             now=now,
             tz=_tz(),
             revealed=reveal,
+            satisfaction=survey.panel(uow.session, spec, current),
         )
     return page, status
 

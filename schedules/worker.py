@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
 CAMPAIGN_SECONDS = float(os.environ.get("CARELOOP_CAMPAIGN_SECONDS", 60))
 TIER_SECONDS = float(os.environ.get("CARELOOP_TIER_SECONDS", 3600))
+DEFAULT_MONITOR_INTERVAL = 60.0
 
 
 def worker_name() -> str:
@@ -87,6 +88,32 @@ class DeliverJob:
         return delivery
 
 
+class InsightJob:
+    """Evaluate the packs' monitors (R-6.1) and measure improvement actions due (R-7).
+
+    Slower than the sweep (a minute by default): monitors look at windows of an hour or more.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __call__(self) -> int:
+        outcomes = self.services.evaluate_monitors()
+        changed = [o for o in outcomes if o.opened or o.escalated]
+        for outcome in changed:
+            log.info(
+                "warning %s: %s/%s is %s",
+                outcome.warning.id,
+                outcome.warning.monitor,
+                outcome.warning.scope,
+                outcome.warning.level,
+            )
+        measured = self.services.measure_actions()
+        if measured:
+            log.info("measured %d improvement actions at their deadline", len(measured))
+        return len(changed)
+
+
 class CampaignJob:
     """Care campaigns up to now (R-5.3); each occasion happens once, whoever runs it."""
 
@@ -143,6 +170,14 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
+        InsightJob(services),
+        "interval",
+        seconds=monitor_interval_from_env(),
+        id="monitors",
+        name="evaluate monitors, measure improvement actions",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
         CampaignJob(services),
         "interval",
         seconds=max(interval, CAMPAIGN_SECONDS),
@@ -188,3 +223,7 @@ def in_process_enabled() -> bool:
 
 def interval_from_env() -> float:
     return float(os.environ.get("CARELOOP_SWEEP_SECONDS", DEFAULT_INTERVAL))
+
+
+def monitor_interval_from_env() -> float:
+    return float(os.environ.get("CARELOOP_MONITOR_SECONDS", DEFAULT_MONITOR_INTERVAL))

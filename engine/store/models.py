@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, WriteOnlyMapped, mapped_column, relationship
 
@@ -457,3 +458,85 @@ class SchedulerHeartbeat(Model):
     last_failed: Mapped[int] = mapped_column(default=0)
     last_duration_ms: Mapped[float] = mapped_column(default=0.0)
     total_fired: Mapped[int] = mapped_column(default=0)
+
+
+# --- Satisfaction, early warning and improvement (issue #8) ----------------------------------
+
+
+class SatisfactionAnswer(Model):
+    """A customer's answer to the satisfaction question of one record, given once (R-3.3, R-4.1)."""
+
+    __tablename__ = "satisfaction_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique: a second answer, by the link or by an agent, is refused, not stored.
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), unique=True)
+    score: Mapped[int | None]
+    nps: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(16))  # agent | link
+    actor: Mapped[str] = mapped_column(String(128))
+    answered_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EarlyWarning(Model):
+    """A warning a monitor or a member of staff raised (R-6.1, R-6.2), handled as a record (R-6.3).
+
+    At most one open warning per pack, monitor and scope: a monitor that keeps firing raises
+    the level of the open one instead of adding another.
+    """
+
+    __tablename__ = "early_warnings"
+    __table_args__ = (
+        Index(
+            "uq_early_warnings_open",
+            "pack",
+            "monitor",
+            "scope",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(64))
+    monitor: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(16))  # monitor | staff
+    level: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None]
+    reference: Mapped[float | None]
+    raised_by: Mapped[str] = mapped_column(String(128))
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    escalated_at: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id"), index=True)
+
+    record: Mapped[Record | None] = relationship()
+
+
+class ImprovementAction(Model):
+    """A change a department makes, the metric it should move, before and after (R-7)."""
+
+    __tablename__ = "improvement_actions"
+    __table_args__ = (Index("ix_improvement_actions_due", "measured_at", "deadline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(128))
+    deadline: Mapped[datetime]
+    metric: Mapped[str] = mapped_column(String(64))
+    window_days: Mapped[int]
+    value_before: Mapped[float | None]
+    value_after: Mapped[float | None]
+    measured_at: Mapped[datetime | None]
+    warning_id: Mapped[int | None] = mapped_column(ForeignKey("early_warnings.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]

@@ -32,6 +32,7 @@ PUBLIC = (
     "/admin/static/",
     "/admin-assets/",
     "/api/",
+    "/survey/",  # the satisfaction link: the signed token is the permission
 )
 
 

@@ -29,10 +29,13 @@ OPERATIONS = ("operations",)
 PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
     (r"^/$", EVERYONE),
     (r"^/login$", EVERYONE),
+    (r"^/survey/[^/]+$", EVERYONE),
     (r"^/status/scheduler$", EVERYONE),
     (r"^/(healthz|readyz)$", EVERYONE),
     (r"^/api/v1/(openapi\.json|docs)$", EVERYONE),
     (r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
+    (r"^/warnings$", STAFF),
+    (r"^/dashboard(/|$)", READERS),
     (r"^/admin/$", READERS),
     (r"^/admin/(record|auditentry|packversion)/(details/)?$", READERS),
     (r"^/admin/customer/(details/)?$", READERS),

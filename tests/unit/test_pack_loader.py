@@ -64,7 +64,7 @@ def test_pack_error_prints_like_a_compiler_error_with_the_hint_in_brackets() -> 
 def test_the_shipped_after_sales_pack_loads_with_its_files_merged() -> None:
     pack = load_pack(SHIPPED)
     assert pack.name == "after_sales"
-    assert list(pack.files) == ["care.yaml", "feedback.yaml", "pack.yaml"]
+    assert list(pack.files) == ["care.yaml", "feedback.yaml", "pack.yaml", "warnings.yaml"]
     assert pack.data["name"] == "after_sales"
     assert pack.data["record_types"]["feedback"]["initial"] == "pending"
     assert re.fullmatch(r"[0-9a-f]{64}", pack.source_hash)
@@ -111,7 +111,13 @@ def test_sub_folders_and_other_files_are_not_part_of_the_pack(pack_dir: Path) ->
     (pack_dir / "README.md").write_text("# notes\n", encoding="utf-8")
     (pack_dir / "extra.yml").write_text("channels:\n  fax: {title: 传真}\n", encoding="utf-8")
     pack = load_pack(pack_dir)
-    assert list(pack.files) == ["care.yaml", "extra.yml", "feedback.yaml", "pack.yaml"]
+    assert list(pack.files) == [
+        "care.yaml",
+        "extra.yml",
+        "feedback.yaml",
+        "pack.yaml",
+        "warnings.yaml",
+    ]
     assert "fax" in pack.data["channels"] and "phone" in pack.data["channels"]
 
 
@@ -164,7 +170,7 @@ def test_record_types_split_across_files_are_merged(pack_dir: Path) -> None:
     )
     (pack_dir / "complaint.yaml").write_text(complaint, encoding="utf-8")
     pack = load_pack(pack_dir)
-    assert set(pack.data["record_types"]) == {"feedback", "care_task", "complaint"}
+    assert set(pack.data["record_types"]) == {"feedback", "care_task", "early_warning", "complaint"}
     initial = position(complaint, "initial:", "new")
     assert pack.where(("record_types", "complaint", "initial")) == (
         "after_sales/complaint.yaml",
