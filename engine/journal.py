@@ -7,12 +7,15 @@ each kind in one statement.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import JSON, Column, Table, insert, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from engine import outbox, webhooks
@@ -233,8 +236,8 @@ class Effects:
         )
 
     def write(self) -> None:
-        event_ids = _inserted_ids(self.session, EVENTS, self.events)
-        notification_ids = _inserted_ids(self.session, NOTIFICATIONS, self.notifications)
+        event_ids = insert_rows(self.session, EVENTS, self.events, ids=True)
+        notification_ids = insert_rows(self.session, NOTIFICATIONS, self.notifications, ids=True)
         messages: list[dict[str, Any]] = []
         for index, pending in self._messages:
             if isinstance(pending, webhooks.Hooks):
@@ -242,10 +245,8 @@ class Effects:
             else:
                 rows = [{**row, "notification_id": notification_ids[index]} for row in pending]
             messages.extend({**_NO_MESSAGE, **row} for row in rows)
-        if messages:
-            self.session.execute(insert(OUTBOX), messages)
-        if self.timers:
-            self.session.execute(insert(TIMERS), self.timers)
+        insert_rows(self.session, OUTBOX, messages)
+        insert_rows(self.session, TIMERS, self.timers)
 
 
 # Every outbox row of a batch names every column: one executemany needs one shape.
@@ -258,9 +259,53 @@ _NO_MESSAGE: dict[str, Any] = {
 }
 
 
-def _inserted_ids(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert the rows in one statement; their ids, in the order of `rows`."""
+def insert_rows(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, ids: bool = False
+) -> list[int]:
+    """Insert the rows in one statement; with `ids`, their ids in the order of `rows`.
+
+    On PostgreSQL the rows go as one array per column through `unnest`, in binary: a
+    short statement the driver parses once, where an `executemany` sends a VALUES list
+    with a placeholder per value that psycopg re-parses every time (most of a batch's
+    time, measured; text arrays cost 2.5 times binary ones to dump). Ids come back
+    sorted: a SERIAL key numbers the rows in the order the ordered SELECT gives them,
+    as SQLAlchemy's own `sort_by_parameter_order` relies on.
+    """
     if not rows:
         return []
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.execute(statement, rows).scalars())
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        if not ids:
+            session.execute(insert(table), rows)
+            return []
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(session.execute(statement, rows).scalars())
+    columns = [table.c[name] for name in rows[0]]
+    arrays: dict[str, list[Any]] = {}
+    for column in columns:
+        process = _array_item(column, dialect)
+        values = [row[column.name] for row in rows]
+        arrays[column.name] = [process(v) for v in values] if process else values
+    sql = _unnest_insert(table, tuple(c.name for c in columns), ids, dialect)
+    result = session.connection().exec_driver_sql(sql, arrays)
+    return sorted(result.scalars()) if ids else []
+
+
+def _array_item(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How one value of the column goes into its array: JSON as text, times as the type says."""
+    if isinstance(column.type, JSON):
+        return lambda value: None if value is None else json.dumps(value)
+    return column.type.bind_processor(dialect)
+
+
+@functools.cache
+def _unnest_insert(table: Table, names: tuple[str, ...], ids: bool, dialect: Dialect) -> str:
+    listed = ", ".join(names)
+    arrays = ", ".join(
+        f"%({name})b::{table.c[name].type.compile(dialect=dialect)}[]" for name in names
+    )
+    return (
+        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM unnest({arrays}) "
+        f"WITH ORDINALITY AS given({listed}, given_order) ORDER BY given_order"
+        + (" RETURNING id" if ids else "")
+    )

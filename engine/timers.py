@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from engine.clock import iso
 from engine.followups import next_due
 from engine.journal import TIMERS, Effects
 from engine.spec import EscalationStep, FollowUpSpec, PackSpec
-from engine.store.models import Record, SlaClock, Timer
+from engine.store.models import Record, SlaClock
 from engine.versions import SpecCache
 
 log = logging.getLogger(__name__)
@@ -100,25 +100,36 @@ def sweep(
     return result
 
 
-def claim(
-    session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()
-) -> list[Timer]:
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A claimed timer, as plain values: a batch reads them and writes its marks itself."""
+
+    id: int
+    record_id: int
+    clock_id: int | None
+    kind: str
+    name: str
+    step: int | None
+    due_at: datetime
+    status: str
+    attempts: int
+
+
+def claim(session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()) -> list[Due]:
     """Lock up to `limit` due timers that no other sweeper holds, oldest first."""
     statement = (
-        select(Timer)
-        .where(Timer.status == "pending", Timer.due_at <= now)
-        .order_by(Timer.due_at, Timer.id)
+        select(*(TIMERS.c[f.name] for f in fields(Due)))
+        .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now)
+        .order_by(TIMERS.c.due_at, TIMERS.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     if skip:
-        statement = statement.where(Timer.id.not_in(list(skip)))
-    timers = list(session.scalars(statement))
-    session.expunge_all()  # plain values from here on: a batch is written with Core
-    return timers
+        statement = statement.where(TIMERS.c.id.not_in(list(skip)))
+    return [Due(*row) for row in session.execute(statement)]
 
 
-def _lock_records(session: Session, timers: Sequence[Timer]) -> dict[int, Record]:
+def _lock_records(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
     """Lock the batch's records in id order, skipping those another transaction holds.
 
     Two sweepers firing timers of one record, or a sweeper and an agent, would
@@ -142,7 +153,7 @@ def _lock_records(session: Session, timers: Sequence[Timer]) -> dict[int, Record
 def _fire_batch(
     session: Session,
     specs: SpecCache,
-    timers: Sequence[Timer],
+    timers: Sequence[Due],
     records: dict[int, Record],
     now: datetime,
 ) -> list[Fired]:
@@ -189,7 +200,7 @@ def _fire_batch(
 
 
 def _fire_one_by_one(
-    session: Session, specs: SpecCache, timers: Sequence[Timer], now: datetime
+    session: Session, specs: SpecCache, timers: Sequence[Due], now: datetime
 ) -> tuple[list[Fired], set[int]]:
     """The slow path after a batch failed: each timer on its own, from freshly read records."""
     fired: list[Fired] = []
@@ -206,7 +217,7 @@ def _fire_one_by_one(
     return fired, faulty
 
 
-def _record_failure(session: Session, timer: Timer, exc: Exception) -> None:
+def _record_failure(session: Session, timer: Due, exc: Exception) -> None:
     """Count the attempt; after `MAX_ATTEMPTS` the timer is left `failed` for operators."""
     attempts = timer.attempts + 1
     session.execute(
@@ -257,12 +268,12 @@ def _write_changes(
     )
 
 
-def _late(timer: Timer, now: datetime) -> int:
+def _late(timer: Due, now: datetime) -> int:
     """Seconds between when the timer was due and when it fired: catch-up shows here."""
     return max(int((now - timer.due_at).total_seconds()), 0)
 
 
-def _live_clock(record: Record, timer: Timer) -> SlaClock | None:
+def _live_clock(record: Record, timer: Due) -> SlaClock | None:
     """The timer's clock, unless the record has moved on (met, paused, closed)."""
     clock = next((c for c in record.clocks if c.id == timer.clock_id), None)
     if clock is None or clock.met_at is not None or not record.is_open:
@@ -273,7 +284,7 @@ def _live_clock(record: Record, timer: Timer) -> SlaClock | None:
 
 
 def _sla_threshold(
-    effects: Effects, pack: PackSpec, record: Record, timer: Timer, now: datetime
+    effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime
 ) -> bool:
     """The warning share is used, or the deadline has come: record it and run the ladder."""
     clock = _live_clock(record, timer)
@@ -297,7 +308,7 @@ def _sla_threshold(
 
 
 def _sla_escalation(
-    effects: Effects, pack: PackSpec, record: Record, timer: Timer, now: datetime
+    effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime
 ) -> bool:
     clock = _live_clock(record, timer)
     rtype = pack.record_type(record.record_type)
@@ -315,9 +326,7 @@ def _sla_escalation(
     return True
 
 
-def _followup(
-    effects: Effects, pack: PackSpec, record: Record, timer: Timer, now: datetime
-) -> bool:
+def _followup(effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime) -> bool:
     rtype = pack.record_type(record.record_type)
     followup = rtype.followups.get(timer.name)
     if followup is None or not record.is_open:
@@ -369,7 +378,7 @@ def _run_steps(
     clock: SlaClock,
     at: str,
     now: datetime,
-    timer: Timer,
+    timer: Due,
 ) -> dict[str, object]:
     """Run the ladder steps that act at once, arm those that come later; return what changed."""
     rtype = pack.record_type(record.record_type)
@@ -390,7 +399,7 @@ def _act(
     clock: SlaClock,
     steps: list[EscalationStep],
     now: datetime,
-    timer: Timer,
+    timer: Due,
 ) -> dict[str, object]:
     """Notify each audience of the steps once, and raise the priority if a step says so."""
     if not steps:
@@ -415,7 +424,7 @@ def _act(
     return changes
 
 
-_HANDLERS: dict[str, Callable[[Effects, PackSpec, Record, Timer, datetime], bool]] = {
+_HANDLERS: dict[str, Callable[[Effects, PackSpec, Record, Due, datetime], bool]] = {
     "sla_warning": _sla_threshold,
     "sla_breach": _sla_threshold,
     "sla_escalation": _sla_escalation,
