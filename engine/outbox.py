@@ -43,47 +43,66 @@ def compose(
     session: Session, pack: PackSpec, record: Record, notification: Notification, now: datetime
 ) -> list[OutboxMessage]:
     """Queue the pack's message for this notification, one row per way to reach its audience."""
-    template = pack.message_for(notification.subject)
-    recipient = pack.recipients.get(notification.audience)
-    if template is None or recipient is None:
-        return []
-    context = _context(pack, record, notification)
-    subject = template.subject.render(context).strip()[:300]
-    body = template.body.render(context)
-    payload = {
-        "record_id": record.id,
-        "pack": record.pack,
-        "subject": notification.subject,
-        "audience": notification.audience,
-        "title": subject,
-        "text": body,
-    }
-    targets = [("email", address) for address in recipient.emails]
-    if recipient.webhook:
-        targets.append(("webhook", notification.audience))
-    messages = [
-        OutboxMessage(
-            notification_id=notification.id,
-            record_id=record.id,
-            channel=channel,
-            recipient=address,
-            subject=subject,
-            body=body,
-            payload=payload,
-            created_at=now,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-        )
-        for channel, address in targets
-    ]
+    rows = message_rows(
+        pack, record, notification.audience, notification.subject, notification.detail, now
+    )
+    messages = [OutboxMessage(notification_id=notification.id, **row) for row in rows]
     session.add_all(messages)
     return messages
 
 
-def _context(pack: PackSpec, record: Record, notification: Notification) -> dict[str, Any]:
+def message_rows(
+    pack: PackSpec,
+    record: Record,
+    audience: str,
+    subject: str,
+    detail: Mapping[str, Any],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The outbox rows of a notification still to be written, without its id.
+
+    Pure: rendered from the record as it stands now, so a batch can gather the rows
+    of many notifications and insert them in one statement once their ids are known.
+    """
+    template = pack.message_for(subject)
+    recipient = pack.recipients.get(audience)
+    if template is None or recipient is None:
+        return []
+    context = _context(pack, record, audience, subject, detail)
+    title = template.subject.render(context).strip()[:300]
+    body = template.body.render(context)
+    payload = {
+        "record_id": record.id,
+        "pack": record.pack,
+        "subject": subject,
+        "audience": audience,
+        "title": title,
+        "text": body,
+    }
+    targets = [("email", address) for address in recipient.emails]
+    if recipient.webhook:
+        targets.append(("webhook", audience))
+    return [
+        {
+            "record_id": record.id,
+            "channel": channel,
+            "recipient": address,
+            "subject": title,
+            "body": body,
+            "payload": payload,
+            "created_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for channel, address in targets
+    ]
+
+
+def _context(
+    pack: PackSpec, record: Record, audience: str, subject: str, detail: Mapping[str, Any]
+) -> dict[str, Any]:
     rtype = pack.record_type(record.record_type)
-    detail = notification.detail
     return {
         "record": {
             **masked_fields(rtype, record.fields),
@@ -94,8 +113,8 @@ def _context(pack: PackSpec, record: Record, notification: Notification) -> dict
             "department": record.department,
             "assignee": record.assignee,
         },
-        "subject": notification.subject,
-        "audience": notification.audience,
+        "subject": subject,
+        "audience": audience,
         "target": _target_title(pack, record, detail.get("target")),
         "deadline": _local(pack, detail.get("deadline")),
         "due_at": _local(pack, detail.get("due_at")),

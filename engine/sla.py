@@ -265,22 +265,27 @@ def schedule_escalations(
     skip: frozenset[int | None] = frozenset(),
 ) -> None:
     """Timers for the ladder steps that come some time after the warning or the breach."""
+    for step, due in escalations_due(pack, record, clock, at, skip=skip):
+        add_timer(session, record, "sla_escalation", clock.target, due, now, clock=clock, step=step)
+
+
+def escalations_due(
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    at: str,
+    *,
+    skip: frozenset[int | None] = frozenset(),
+) -> list[tuple[int, datetime]]:
+    """(step, due time) of the ladder steps some time after the warning or the breach: pure."""
     rtype = pack.record_type(record.record_type)
     assert rtype.sla is not None
     base = clock.warning_at if at == "warning" else clock.deadline
-    for step in rtype.sla.escalation:
-        if step.at == at and step.after is not None and step.index not in skip and base:
-            due = offset(pack, clock.calendar, base, step.after)
-            add_timer(
-                session,
-                record,
-                "sla_escalation",
-                clock.target,
-                due,
-                now,
-                clock=clock,
-                step=step.index,
-            )
+    return [
+        (step.index, offset(pack, clock.calendar, base, step.after))
+        for step in rtype.sla.escalation
+        if step.at == at and step.after is not None and step.index not in skip and base
+    ]
 
 
 def nearest_deadline(record: Record) -> datetime | None:

@@ -1,35 +1,45 @@
 """Fire due timers exactly once: SLA warnings, breaches, escalation steps and follow-ups.
 
-`sweep(now)` claims due timers in small batches, oldest first, like
-APScheduler's `get_due_jobs(now)`; on PostgreSQL with `SELECT … FOR UPDATE
-SKIP LOCKED`, so any number of sweepers share the work without firing a timer
-twice (SQLite has one writer at a time). Each timer's effects and its `fired`
-mark are written in one transaction, each under a savepoint so one bad timer
-is retried later without holding back its batch. The primary effect of a timer
-carries its id under a unique constraint: a second firing cannot commit.
+`sweep(now)` claims due timers in batches, oldest first, like APScheduler's
+`get_due_jobs(now)`; on PostgreSQL with `SELECT … FOR UPDATE SKIP LOCKED`, so any
+number of sweepers share the work without firing a timer twice (SQLite has one
+writer at a time). A batch is fired set-based: each timer's effects are computed in
+Python from the pack and the records as loaded, then each kind of row (history
+events, notifications, outbox messages, new timers, clock and record changes, the
+timers' own marks) is written for the whole batch in one statement, in one
+transaction. If any of it fails, the batch is fired again timer by timer, each under
+a savepoint, so one bad timer is retried later without holding back the rest. The
+primary effect of a timer carries its id under a unique constraint: a second firing
+cannot commit.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import sla
 from engine.clock import iso
 from engine.followups import next_due
-from engine.journal import add_event, add_timer, notify
+from engine.journal import TIMERS, Effects
 from engine.spec import EscalationStep, FollowUpSpec, PackSpec
-from engine.store.models import Record, SlaClock, Timer
+from engine.store.models import Record, SlaClock
 from engine.versions import SpecCache
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 MAX_CATCH_UP_PERIODS = 100_000
+# Rounds at the end of a sweep for timers whose record another transaction held; after
+# them, such a timer waits for the next sweep.
+BUSY_RETRIES = 3
+CLOCKS: Table = SlaClock.__table__  # type: ignore[assignment]
+RECORDS: Table = Record.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -61,50 +71,72 @@ def sweep(
     """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`)."""
     result = SweepResult()
     failed: set[int] = set()  # retried by a later sweep, not again in this one
-    busy: set[int] = set()  # their record was locked by someone else: the next sweep's
+    busy: set[int] = set()  # their record was locked by someone else: tried again at the end
+    retries = BUSY_RETRIES
     while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
             timers = claim(session, now, batch_size, skip=failed | busy)
+            if not timers and busy and retries:  # the other sweeper has most likely committed
+                busy, retries = set(), retries - 1
+                continue
             if not timers:
                 break
             result.batches += 1
             records = _lock_records(session, timers)
-            for timer in timers:
-                if timer.record_id not in records:
-                    busy.add(timer.id)
-                    continue
-                outcome = _fire_guarded(session, specs, timer, records[timer.record_id], now)
-                if outcome is None:
-                    failed.add(timer.id)
-                else:
-                    result.fired.append(outcome)
+            busy.update(t.id for t in timers if t.record_id not in records)
+            mine = [t for t in timers if t.record_id in records]
+            try:
+                with session.begin_nested():
+                    result.fired.extend(_fire_batch(session, specs, mine, records, now))
+            except Exception as exc:  # find the timer at fault, fire the others
+                log.warning(
+                    "a batch of %d timers failed (%s); firing them one by one", len(mine), exc
+                )
+                fired, faulty = _fire_one_by_one(session, specs, mine, now)
+                result.fired.extend(fired)
+                failed.update(faulty)
             session.commit()
     result.failed = len(failed)
     return result
 
 
-def claim(
-    session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()
-) -> list[Timer]:
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A claimed timer, as plain values: a batch reads them and writes its marks itself."""
+
+    id: int
+    record_id: int
+    clock_id: int | None
+    kind: str
+    name: str
+    step: int | None
+    due_at: datetime
+    status: str
+    attempts: int
+
+
+def claim(session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()) -> list[Due]:
     """Lock up to `limit` due timers that no other sweeper holds, oldest first."""
     statement = (
-        select(Timer)
-        .where(Timer.status == "pending", Timer.due_at <= now)
-        .order_by(Timer.due_at, Timer.id)
+        select(*(TIMERS.c[f.name] for f in fields(Due)))
+        .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now)
+        .order_by(TIMERS.c.due_at, TIMERS.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     if skip:
-        statement = statement.where(Timer.id.not_in(list(skip)))
-    return list(session.scalars(statement))
+        statement = statement.where(TIMERS.c.id.not_in(list(skip)))
+    return [Due(*row) for row in session.execute(statement)]
 
 
-def _lock_records(session: Session, timers: list[Timer]) -> dict[int, Record]:
+def _lock_records(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
     """Lock the batch's records in id order, skipping those another transaction holds.
 
     Two sweepers firing timers of one record, or a sweeper and an agent, would
     otherwise lock rows in opposite orders and deadlock; a record someone else
     holds is left for the next sweep. Two queries in all (records, their clocks).
+    The records come back detached: the batch changes them in memory and writes
+    what changed itself.
     """
     ids = sorted({timer.record_id for timer in timers})
     statement = (
@@ -113,42 +145,137 @@ def _lock_records(session: Session, timers: list[Timer]) -> dict[int, Record]:
         .order_by(Record.id)
         .with_for_update(skip_locked=True, of=Record)
     )
-    return {r.id: r for r in session.scalars(statement)}
+    records = {r.id: r for r in session.scalars(statement)}
+    session.expunge_all()
+    return records
 
 
-def fire(session: Session, specs: SpecCache, timer: Timer, record: Record, now: datetime) -> Fired:
-    """Re-read the record, act on the timer, and mark it fired (or cancelled if moot)."""
-    pack = specs.get(session, record.pack_version_id)
-    handler = _HANDLERS[timer.kind]
-    acted = handler(session, pack, record, timer, now)
-    timer.status, timer.fired_at = ("fired" if acted else "cancelled"), now
-    record.next_deadline = sla.nearest_deadline(record)
-    return Fired(timer.id, record.id, timer.kind, timer.due_at, timer.status)
+def _fire_batch(
+    session: Session,
+    specs: SpecCache,
+    timers: Sequence[Due],
+    records: dict[int, Record],
+    now: datetime,
+) -> list[Fired]:
+    """Act on each timer in memory, then write the whole batch's rows, one statement a kind."""
+    effects = Effects(session)
+    before = {rid: _record_values(r) for rid, r in records.items()}
+    clocks = {c.id: c for r in records.values() for c in r.clocks}
+    clocks_before = {cid: _clock_values(c) for cid, c in clocks.items()}
+    outcomes = []
+    for timer in timers:
+        record = records[timer.record_id]
+        pack = specs.get(session, record.pack_version_id)
+        acted = _HANDLERS[timer.kind](effects, pack, record, timer, now)
+        record.next_deadline = sla.nearest_deadline(record)
+        outcome = "fired" if acted else "cancelled"
+        outcomes.append(Fired(timer.id, record.id, timer.kind, timer.due_at, outcome))
+    effects.write()
+    _write_changes(
+        session,
+        CLOCKS,
+        [
+            {"id": cid, **_clock_values(c)}
+            for cid, c in clocks.items()
+            if _clock_values(c) != clocks_before[cid]
+        ],
+    )
+    _write_changes(
+        session,
+        RECORDS,
+        [
+            {"id": rid, **_record_values(r)}
+            for rid, r in records.items()
+            if _record_values(r) != before[rid]
+        ],
+        versioned=True,
+    )
+    for status in ("fired", "cancelled"):
+        ids = [f.timer_id for f in outcomes if f.outcome == status]
+        if ids:
+            session.execute(
+                update(TIMERS).where(TIMERS.c.id.in_(ids)).values(status=status, fired_at=now)
+            )
+    return outcomes
 
 
-def _fire_guarded(
-    session: Session, specs: SpecCache, timer: Timer, record: Record, now: datetime
-) -> Fired | None:
-    try:
-        with session.begin_nested():
-            return fire(session, specs, timer, record, now)
-    except Exception as exc:  # one bad timer must not stop the sweep
-        log.exception("timer %s (%s) failed", timer.id, timer.kind)
-        timer.attempts += 1
-        timer.last_error = f"{type(exc).__name__}: {exc}"[:500]
-        if timer.attempts >= MAX_ATTEMPTS:
-            timer.status = "failed"
-        return None
+def _fire_one_by_one(
+    session: Session, specs: SpecCache, timers: Sequence[Due], now: datetime
+) -> tuple[list[Fired], set[int]]:
+    """The slow path after a batch failed: each timer on its own, from freshly read records."""
+    fired: list[Fired] = []
+    faulty: set[int] = set()
+    for timer in timers:
+        try:
+            with session.begin_nested():
+                records = _lock_records(session, [timer])
+                fired.extend(_fire_batch(session, specs, [timer], records, now))
+        except Exception as exc:  # one bad timer must not stop the sweep
+            log.exception("timer %s (%s) failed", timer.id, timer.kind)
+            _record_failure(session, timer, exc)
+            faulty.add(timer.id)
+    return fired, faulty
 
 
-def _late(timer: Timer, now: datetime) -> int:
+def _record_failure(session: Session, timer: Due, exc: Exception) -> None:
+    """Count the attempt; after `MAX_ATTEMPTS` the timer is left `failed` for operators."""
+    attempts = timer.attempts + 1
+    session.execute(
+        update(TIMERS)
+        .where(TIMERS.c.id == timer.id)
+        .values(
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:500],
+            status="failed" if attempts >= MAX_ATTEMPTS else timer.status,
+        )
+    )
+
+
+def _record_values(record: Record) -> dict[str, Any]:
+    """What firing a timer may change on its record."""
+    return {
+        "priority": record.priority,
+        "priority_rank": record.priority_rank,
+        "next_deadline": record.next_deadline,
+    }
+
+
+def _clock_values(clock: SlaClock) -> dict[str, Any]:
+    """What firing a timer may change on its clock."""
+    return {"warned_at": clock.warned_at, "breached_at": clock.breached_at}
+
+
+def _write_changes(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, versioned: bool = False
+) -> None:
+    """One executemany `UPDATE … WHERE id = ?` for the rows that changed.
+
+    A record's `row_version` moves on, as an ORM flush would move it: an agent's form
+    opened before a breach raised the priority is refused as stale.
+    """
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    values: dict[str, Any] = {
+        name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns
+    }
+    if versioned:
+        values["row_version"] = table.c.row_version + 1
+    statement = update(table).where(table.c.id == bindparam("row_id")).values(values)
+    session.execute(
+        statement,
+        [{"row_id": row["id"], **{f"new_{name}": row[name] for name in columns}} for row in rows],
+    )
+
+
+def _late(timer: Due, now: datetime) -> int:
     """Seconds between when the timer was due and when it fired: catch-up shows here."""
     return max(int((now - timer.due_at).total_seconds()), 0)
 
 
-def _live_clock(session: Session, record: Record, timer: Timer) -> SlaClock | None:
+def _live_clock(record: Record, timer: Due) -> SlaClock | None:
     """The timer's clock, unless the record has moved on (met, paused, closed)."""
-    clock = session.get(SlaClock, timer.clock_id) if timer.clock_id is not None else None
+    clock = next((c for c in record.clocks if c.id == timer.clock_id), None)
     if clock is None or clock.met_at is not None or not record.is_open:
         return None
     if clock.running_since is None and timer.kind != "sla_escalation":
@@ -157,10 +284,10 @@ def _live_clock(session: Session, record: Record, timer: Timer) -> SlaClock | No
 
 
 def _sla_threshold(
-    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
+    effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime
 ) -> bool:
     """The warning share is used, or the deadline has come: record it and run the ladder."""
-    clock = _live_clock(session, record, timer)
+    clock = _live_clock(record, timer)
     if clock is None:
         return False
     if timer.kind == "sla_warning":
@@ -169,9 +296,8 @@ def _sla_threshold(
     else:
         at, kind = "breach", "breached"
         clock.breached_at = timer.due_at
-    changes = _run_steps(session, pack, record, clock, at, now, timer)
-    add_event(
-        session,
+    changes = _run_steps(effects, pack, record, clock, at, now, timer)
+    effects.event(
         record,
         now,
         f"sla.{clock.target}.{kind}",
@@ -182,16 +308,15 @@ def _sla_threshold(
 
 
 def _sla_escalation(
-    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
+    effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime
 ) -> bool:
-    clock = _live_clock(session, record, timer)
+    clock = _live_clock(record, timer)
     rtype = pack.record_type(record.record_type)
     if clock is None or rtype.sla is None or timer.step is None:
         return False
     step = rtype.sla.escalation[timer.step]
-    changes = _act(session, pack, record, clock, [step], now, timer)
-    add_event(
-        session,
+    changes = _act(effects, pack, record, clock, [step], now, timer)
+    effects.event(
         record,
         now,
         f"sla.{clock.target}.escalated",
@@ -201,21 +326,18 @@ def _sla_escalation(
     return True
 
 
-def _followup(
-    session: Session, pack: PackSpec, record: Record, timer: Timer, now: datetime
-) -> bool:
+def _followup(effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime) -> bool:
     rtype = pack.record_type(record.record_type)
     followup = rtype.followups.get(timer.name)
     if followup is None or not record.is_open:
         return False
-    notify(
-        session,
+    effects.notify(
+        pack,
         record,
         now,
         "owner",
         f"followup.{followup.name}",
         {"title": followup.title, "due_at": timer.due_at.isoformat()},
-        pack=pack,
         timer_id=timer.id,
     )
     changes: dict[str, object] = {
@@ -224,10 +346,10 @@ def _followup(
     }
     if followup.every is not None:
         upcoming, missed = _next_period(pack, followup, timer.due_at, now)
-        add_timer(session, record, "followup", followup.name, upcoming, now)
+        effects.timer(record, "followup", followup.name, upcoming, now)
         if missed:
             changes["missed_periods"] = missed
-    add_event(session, record, now, f"followup.{followup.name}", timer_id=timer.id, changes=changes)
+    effects.event(record, now, f"followup.{followup.name}", timer_id=timer.id, changes=changes)
     return True
 
 
@@ -250,45 +372,47 @@ def _next_period(
 
 
 def _run_steps(
-    session: Session,
+    effects: Effects,
     pack: PackSpec,
     record: Record,
     clock: SlaClock,
     at: str,
     now: datetime,
-    timer: Timer,
+    timer: Due,
 ) -> dict[str, object]:
     """Run the ladder steps that act at once, arm those that come later; return what changed."""
     rtype = pack.record_type(record.record_type)
     assert rtype.sla is not None
     steps = [s for s in rtype.sla.escalation if s.at == at and s.after is None]
-    changes = _act(session, pack, record, clock, steps, now, timer)
-    sla.schedule_escalations(session, pack, record, clock, at, now)
+    changes = _act(effects, pack, record, clock, steps, now, timer)
+    for step, due in sla.escalations_due(pack, record, clock, at):
+        effects.timer(
+            record, "sla_escalation", clock.target, due, now, clock_id=clock.id, step=step
+        )
     return changes
 
 
 def _act(
-    session: Session,
+    effects: Effects,
     pack: PackSpec,
     record: Record,
     clock: SlaClock,
     steps: list[EscalationStep],
     now: datetime,
-    timer: Timer,
+    timer: Due,
 ) -> dict[str, object]:
     """Notify each audience of the steps once, and raise the priority if a step says so."""
     if not steps:
         return {}
     audiences = list(dict.fromkeys(a for step in steps for a in step.notify))
     for audience in audiences:
-        notify(
-            session,
+        effects.notify(
+            pack,
             record,
             now,
             audience,
             timer.kind.replace("sla_", f"sla.{clock.target}."),
             {"target": clock.target, "deadline": iso(clock.deadline)},
-            pack=pack,
             timer_id=timer.id,
         )
     changes: dict[str, object] = {"notified": audiences}
@@ -300,7 +424,7 @@ def _act(
     return changes
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[Effects, PackSpec, Record, Due, datetime], bool]] = {
     "sla_warning": _sla_threshold,
     "sla_breach": _sla_threshold,
     "sla_escalation": _sla_escalation,

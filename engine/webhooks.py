@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -31,9 +33,13 @@ _CACHE = "careloop.webhook_subscriptions"
 
 def event_type(event: RecordEvent) -> str | None:
     """The public type of a history event, or None for those integrations are not told of."""
-    kind = event.kind
+    return public_type(event.kind, event.from_stage)
+
+
+def public_type(kind: str, from_stage: str | None) -> str | None:
+    """`event_type` from an event's kind and former stage, before the event is a row."""
     if kind.startswith("stage."):
-        return "record.created" if event.from_stage is None else "record.transitioned"
+        return "record.created" if from_stage is None else "record.transitioned"
     if kind.startswith("sla.") and kind.endswith(".warning"):
         return "sla.warning"
     if kind.startswith("sla.") and kind.endswith(".breached"):
@@ -43,19 +49,56 @@ def event_type(event: RecordEvent) -> str | None:
     return None
 
 
-def enqueue(session: Session, record: Record, event: RecordEvent) -> None:
-    """Queue the event for every active subscription to its type."""
-    public = event_type(event)
+@dataclass(frozen=True)
+class Hooks:
+    """An event's outbox rows for its subscribers, built when it happened, waiting for its id."""
+
+    subscriptions: tuple[int, ...]
+    public: str
+    record_id: int
+    at: datetime
+    body: dict[str, Any]  # the payload but its "id"
+
+    def rows(self, event_id: int) -> list[dict[str, Any]]:
+        payload = {"id": f"evt_{event_id}", **self.body}
+        return [
+            {
+                "event_id": event_id,
+                "record_id": self.record_id,
+                "channel": "hook",
+                "recipient": str(subscription),
+                "subject": self.public,
+                "body": "",
+                "payload": payload,
+                "created_at": self.at,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": self.at,
+            }
+            for subscription in self.subscriptions
+        ]
+
+
+def hooks_for(
+    session: Session,
+    record: Record,
+    kind: str,
+    at: datetime,
+    *,
+    transition: str | None = None,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+) -> Hooks | None:
+    """What subscribers are owed for an event of `kind` on `record` (whose id must be known)."""
+    public = public_type(kind, from_stage)
     if public is None:
-        return
-    subscribers = [s for s in _subscriptions(session) if public in s.events]
+        return None
+    subscribers = tuple(s.id for s in _subscriptions(session) if public in s.events)
     if not subscribers:
-        return
-    session.flush()
-    payload = {
-        "id": f"evt_{event.id}",
+        return None
+    body = {
         "type": public,
-        "occurred_at": iso(event.at),
+        "occurred_at": iso(at),
         "record": {
             "id": record.id,
             "pack": record.pack,
@@ -69,28 +112,32 @@ def enqueue(session: Session, record: Record, event: RecordEvent) -> None:
             "external_id": record.external_id,
         },
         "data": {
-            "kind": event.kind,
-            "transition": event.transition,
-            "from_stage": event.from_stage,
-            "to_stage": event.to_stage,
+            "kind": kind,
+            "transition": transition,
+            "from_stage": from_stage,
+            "to_stage": to_stage,
         },
     }
-    session.add_all(
-        OutboxMessage(
-            event_id=event.id,
-            record_id=record.id,
-            channel="hook",
-            recipient=str(subscription.id),
-            subject=public,
-            body="",
-            payload=payload,
-            created_at=event.at,
-            status="pending",
-            attempts=0,
-            next_attempt_at=event.at,
-        )
-        for subscription in subscribers
+    return Hooks(subscribers, public, record.id, at, body)
+
+
+def enqueue(session: Session, record: Record, event: RecordEvent) -> None:
+    """Queue the event for every active subscription to its type."""
+    public = event_type(event)
+    if public is None or not any(public in s.events for s in _subscriptions(session)):
+        return
+    session.flush()  # the record's id and the event's
+    hooks = hooks_for(
+        session,
+        record,
+        event.kind,
+        event.at,
+        transition=event.transition,
+        from_stage=event.from_stage,
+        to_stage=event.to_stage,
     )
+    if hooks is not None:
+        session.add_all(OutboxMessage(**row) for row in hooks.rows(event.id))
 
 
 def _subscriptions(session: Session) -> list[WebhookSubscription]:

@@ -1,0 +1,167 @@
+"""A batch of timers fired set-based writes what firing them one by one wrote (R-2.4, R-3).
+
+Two records whose respond warning and breach both come due fire in one batch: the
+history, the notifications, the outbox rows (people's messages and integrations'
+webhooks, in the order they happened), the records' and clocks' changes are pinned
+here. Every test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from engine import tokens, webhooks
+from engine.clock import VirtualClock
+from engine.errors import ConflictError
+from engine.records import NewRecord
+from engine.services import Services
+from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, Timer
+from engine.versions import PackSource
+from tests.conftest import SHANGHAI
+from workflows.loader import load_pack_from_files
+from workflows.validate import source_of
+
+RECIPIENTS = """
+  recipients:
+    supervisor: {email: [supervisor@example.com]}
+"""
+
+
+def at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, 23, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def desk(services: Services, after_sales: PackSource) -> Services:
+    """The pack with the supervisor reachable by email, and an integration subscribed to SLA."""
+    text = after_sales.files["pack.yaml"].replace("messages:\n", "messages:" + RECIPIENTS, 1)
+    files = {**after_sales.files, "pack.yaml": text}
+    services.publish(
+        source_of(load_pack_from_files("after_sales", files, "workflows/after_sales")), by="ops"
+    )
+    with services.uow() as uow:
+        token, _plain = tokens.issue(uow.session, "crm", ["write"], at(8))
+        webhooks.subscribe(
+            uow.session,
+            token.id,
+            "http://127.0.0.1:9/hooks",
+            ["sla.warning", "sla.breached"],
+            at(8),
+        )
+        uow.commit()
+    return services
+
+
+def create(services: Services, number: str) -> int:
+    fields = {"customer_no": number, "contact": "13800000000", "description": "不加热"}
+    new = NewRecord(record_type="feedback", fields=fields, channel="phone", priority="P1")
+    return services.create_record("after_sales", new, actor="agent").id
+
+
+def test_a_batch_writes_each_timers_effects_in_the_order_they_happened(
+    desk: Services, clock: VirtualClock
+) -> None:
+    first, second = create(desk, "C-1"), create(desk, "C-2")
+    clock.set(at(13))  # P1 respond: warning 12:12, breach 13:00, both due, all in one batch
+    result = desk.sweep()
+    assert result.batches == 1
+    assert [(f.record_id, f.kind) for f in result.fired] == [
+        (first, "sla_warning"),
+        (second, "sla_warning"),
+        (first, "sla_breach"),
+        (second, "sla_breach"),
+    ]
+    with desk.session_factory() as session:
+        events = session.scalars(select(RecordEvent).order_by(RecordEvent.id)).all()
+        for record_id in (first, second):
+            kinds = [
+                (e.kind, e.at, e.changes.get("notified"), e.changes.get("priority"))
+                for e in events
+                if e.record_id == record_id and e.timer_id is not None
+            ]
+            assert kinds == [
+                ("sla.respond.warning", at(13), ["owner"], None),
+                ("sla.respond.breached", at(13), ["supervisor"], ["P1", "P0"]),
+            ]
+            record = session.get_one(Record, record_id)
+            assert (record.priority, record.priority_rank) == ("P0", 0)
+            respond = next(c for c in record.clocks if c.target == "respond")
+            assert (respond.warned_at, respond.breached_at) == (at(12, 12), at(13))
+        notifications = session.scalars(select(Notification).order_by(Notification.id)).all()
+        assert [(n.record_id, n.audience, n.subject) for n in notifications] == [
+            (first, "owner", "sla.respond.warning"),
+            (second, "owner", "sla.respond.warning"),
+            (first, "supervisor", "sla.respond.breach"),
+            (second, "supervisor", "sla.respond.breach"),
+        ]
+        messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [(m.record_id, m.channel, m.recipient, m.subject[:8]) for m in messages] == [
+            (first, "hook", "1", "sla.warn"),
+            (second, "hook", "1", "sla.warn"),
+            (first, "email", "supervisor@example.com", "【SLA 超时】"),
+            (first, "hook", "1", "sla.brea"),
+            (second, "email", "supervisor@example.com", "【SLA 超时】"),
+            (second, "hook", "1", "sla.brea"),
+        ]
+        for message in messages:
+            if message.channel == "email":
+                breach = notifications[2] if message.record_id == first else notifications[3]
+                assert message.notification_id == breach.id
+                assert message.event_id is None
+                continue
+            event = session.get_one(RecordEvent, message.event_id)
+            assert message.payload["id"] == f"evt_{event.id}" and message.notification_id is None
+            assert message.payload["data"]["kind"] == event.kind
+            # The record as it was when the event happened: raised by the breach, not before.
+            raised = event.kind.endswith("breached")
+            assert message.payload["record"]["priority"] == ("P0" if raised else "P1")
+        escalations = session.execute(
+            select(Timer.record_id, Timer.due_at, Timer.step).where(Timer.kind == "sla_escalation")
+        ).all()
+        assert sorted(map(tuple, escalations)) == [(first, at(17), 2), (second, at(17), 2)]
+
+
+def test_a_breach_that_raises_the_priority_makes_an_open_form_stale_and_a_warning_does_not(
+    services: Services, clock: VirtualClock
+) -> None:
+    record_id = create(services, "C-1")
+    with services.session_factory() as session:  # an agent opens the record's form now
+        version = session.get_one(Record, record_id).row_version
+    clock.set(at(12, 12))
+    assert [f.kind for f in services.sweep().fired] == ["sla_warning"]
+    with services.session_factory() as session:
+        assert session.get_one(Record, record_id).row_version == version  # nothing shown changed
+    clock.set(at(13))
+    assert [f.kind for f in services.sweep().fired] == ["sla_breach"]
+    form = {"category": "service", "priority": "P1"}
+    with pytest.raises(ConflictError):
+        services.transition(record_id, "accept", form, actor="agent", expected_version=version)
+    services.transition(record_id, "accept", form, actor="agent", expected_version=version + 1)
+
+
+def test_a_batch_with_a_poison_timer_leaves_no_trace_of_its_first_attempt(
+    services: Services, clock: VirtualClock
+) -> None:
+    first, second = create(services, "C-1"), create(services, "C-2")
+    with services.session_factory() as session:  # the second record's breach is broken
+        broken = session.scalars(
+            select(Timer).where(Timer.record_id == second, Timer.kind == "sla_breach")
+        ).first()
+        assert broken is not None
+        broken.kind = "no_such_kind"
+        session.commit()
+    clock.set(at(13))
+    result = services.sweep()
+    assert (len(result.fired), result.failed) == (3, 1)
+    with services.session_factory() as session:
+        events = session.scalars(
+            select(RecordEvent.timer_id).where(RecordEvent.timer_id.is_not(None))
+        ).all()
+        assert sorted(events) == sorted(f.timer_id for f in result.fired)  # once each
+        notifications = session.scalars(select(Notification.timer_id)).all()
+        assert sorted(notifications) == sorted(f.timer_id for f in result.fired)
+        assert session.get_one(Record, first).priority == "P0"
+        assert session.get_one(Record, second).priority == "P1"  # its breach did not happen
