@@ -13,11 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import queue, records, timers, users, versions
+from engine import knowledge, queue, records, search, timers, users, versions
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
-from engine.store.models import Record
+from engine.search import Hit
+from engine.store.models import KnownProblem, Record
 from engine.store.uow import UnitOfWork
 from engine.versions import PackSource, PublishResult, SpecCache
 
@@ -143,6 +144,49 @@ class Services:
             except StaleDataError:
                 raise ConflictError(record_id) from None
             return record
+
+    def link_known_problem(self, record_id: int, problem_id: int, *, actor: str) -> KnownProblem:
+        """The record is one more instance of a known problem (R-2.1); its count grows (R-4.2)."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            problem = knowledge.link_problem(
+                uow.session, record, problem_id, actor=actor, now=self.clock.now()
+            )
+            try:
+                uow.commit()
+            except StaleDataError:
+                raise ConflictError(record_id) from None
+            return problem
+
+    def suggestions(self, record_id: int, *, limit: int = 5) -> dict[str, list[Hit]]:
+        """Triage (R-2.1): the known problems, articles and solved cases most like this record."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            fields = record.fields or {}
+            question = " ".join(
+                str(fields.get(name) or "") for name in ("product", "description", "scenario")
+            )
+            return {
+                kind: search.search(
+                    uow.session,
+                    question,
+                    kind=kind,
+                    limit=limit,
+                    exclude=record_id if kind == "case" else None,
+                )
+                for kind in ("problem", "article", "case")
+            }
+
+    def answers(self, question: str, *, limit: int = 3) -> list[Hit]:
+        """Self-service (S0, S2): the best published articles for a customer's question."""
+        with self.uow() as uow:
+            return search.search(uow.session, question, kind="article", limit=limit)
+
+    def reindex(self) -> dict[str, int]:
+        with self.uow() as uow:
+            counts = knowledge.reindex(uow.session, self.clock.now())
+            uow.commit()
+            return counts
 
     def sweep(self, *, batch_size: int = 100, max_batches: int | None = None) -> timers.SweepResult:
         """Fire every timer due now, exactly once, oldest first."""

@@ -10,6 +10,16 @@ from engine.store.models import Model
 
 config = context.config
 target_metadata = Model.metadata
+# Search objects one dialect has and the models cannot declare (see SearchDoc): SQLite's FTS5
+# table and its shadow tables, PostgreSQL's stored tsvector and its GIN index.
+DIALECT_ONLY = ("search_fts", "search_vector", "ix_search_docs_vector")
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Autogenerate leaves the dialect-only search objects alone instead of dropping them."""
+    return not (reflected and compare_to is None and (name or "").startswith(DIALECT_ONLY))
 
 
 def run(connection: Connection) -> None:
@@ -18,6 +28,7 @@ def run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

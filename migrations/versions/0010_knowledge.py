@@ -1,0 +1,181 @@
+"""knowledge base: articles with versions, known problems, synonyms, search documents
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-11-22 19:54:44.692800
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Search: documents hold jieba's words joined by spaces; each dialect indexes them its own way.
+# SQLite: an FTS5 table over search_docs (external content), kept in step by triggers; the
+# kind is indexed too, so a query for one kind ranks only that kind's matches.
+SQLITE_UP = [
+    "CREATE VIRTUAL TABLE search_fts USING fts5("
+    "kind, title_tokens, body_tokens, content='search_docs', content_rowid='id')",
+    "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN "
+    "INSERT INTO search_fts(rowid, kind, title_tokens, body_tokens) "
+    "VALUES (new.id, new.kind, new.title_tokens, new.body_tokens); END",
+    "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, kind, title_tokens, body_tokens) "
+    "VALUES ('delete', old.id, old.kind, old.title_tokens, old.body_tokens); END",
+    "CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN "
+    "INSERT INTO search_fts(search_fts, rowid, kind, title_tokens, body_tokens) "
+    "VALUES ('delete', old.id, old.kind, old.title_tokens, old.body_tokens); "
+    "INSERT INTO search_fts(rowid, kind, title_tokens, body_tokens) "
+    "VALUES (new.id, new.kind, new.title_tokens, new.body_tokens); END",
+]
+SQLITE_DOWN = [
+    "DROP TRIGGER IF EXISTS search_docs_au",
+    "DROP TRIGGER IF EXISTS search_docs_ad",
+    "DROP TRIGGER IF EXISTS search_docs_ai",
+    "DROP TABLE IF EXISTS search_fts",
+]
+# PostgreSQL: the 'simple' configuration splits on the spaces and lowercases; the vector is
+# stored (ranking reads it, never recomputes it) and GIN-indexed; titles weigh more (A).
+POSTGRESQL_UP = [
+    "ALTER TABLE search_docs ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('simple', title_tokens), 'A') || "
+    "setweight(to_tsvector('simple', body_tokens), 'B')) STORED",
+    "CREATE INDEX ix_search_docs_vector ON search_docs USING gin (search_vector)",
+]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "kb_articles",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=True),
+        sa.Column("product", sa.String(length=128), nullable=True),
+        sa.Column("tags", sa.String(length=500), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_by", sa.String(length=128), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_articles")),
+    )
+    with op.batch_alter_table("kb_articles", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_kb_articles_status"), ["status"], unique=False)
+
+    op.create_table(
+        "kb_synonyms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("words", sa.String(length=500), nullable=False),
+        sa.Column("updated_by", sa.String(length=128), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_synonyms")),
+    )
+    op.create_table(
+        "known_problems",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("symptoms", sa.Text(), nullable=False),
+        sa.Column("solution", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=True),
+        sa.Column("product", sa.String(length=128), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("updated_by", sa.String(length=128), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_known_problems")),
+    )
+    op.create_table(
+        "search_docs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("ref_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("solution", sa.Text(), nullable=True),
+        sa.Column("category", sa.String(length=64), nullable=True),
+        sa.Column("product", sa.String(length=128), nullable=True),
+        sa.Column("title_tokens", sa.Text(), nullable=False),
+        sa.Column("body_tokens", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_docs")),
+        sa.UniqueConstraint("kind", "ref_id", name="uq_search_docs_kind_ref"),
+    )
+    op.create_table(
+        "kb_article_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=True),
+        sa.Column("product", sa.String(length=128), nullable=True),
+        sa.Column("tags", sa.String(length=500), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("saved_by", sa.String(length=128), nullable=False),
+        sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["kb_articles.id"],
+            name=op.f("fk_kb_article_versions_article_id_kb_articles"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_article_versions")),
+        sa.UniqueConstraint("article_id", "version", name="uq_kb_article_versions_article_version"),
+    )
+    with op.batch_alter_table("kb_article_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_kb_article_versions_article_id"), ["article_id"], unique=False
+        )
+
+    op.create_table(
+        "known_problem_links",
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("problem_id", sa.Integer(), nullable=False),
+        sa.Column("linked_by", sa.String(length=128), nullable=False),
+        sa.Column("linked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["problem_id"],
+            ["known_problems.id"],
+            name=op.f("fk_known_problem_links_problem_id_known_problems"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_id"], ["records.id"], name=op.f("fk_known_problem_links_record_id_records")
+        ),
+        sa.PrimaryKeyConstraint("record_id", name=op.f("pk_known_problem_links")),
+    )
+    with op.batch_alter_table("known_problem_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_known_problem_links_problem_id"), ["problem_id"], unique=False
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in POSTGRESQL_UP:
+            op.execute(statement)
+    else:
+        for statement in SQLITE_UP:
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        for statement in SQLITE_DOWN:
+            op.execute(statement)
+    with op.batch_alter_table("known_problem_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_known_problem_links_problem_id"))
+
+    op.drop_table("known_problem_links")
+    with op.batch_alter_table("kb_article_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_kb_article_versions_article_id"))
+
+    op.drop_table("kb_article_versions")
+    op.drop_table("search_docs")
+    op.drop_table("known_problems")
+    op.drop_table("kb_synonyms")
+    with op.batch_alter_table("kb_articles", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_kb_articles_status"))
+
+    op.drop_table("kb_articles")
