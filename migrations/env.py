@@ -6,20 +6,11 @@ from alembic import context
 from sqlalchemy import Connection
 
 from engine.store.db import make_engine
+from engine.store.migrate import include_object
 from engine.store.models import Model
 
 config = context.config
 target_metadata = Model.metadata
-# Search objects one dialect has and the models cannot declare (see SearchDoc): SQLite's FTS5
-# table and its shadow tables, PostgreSQL's stored tsvector and its GIN index.
-DIALECT_ONLY = ("search_fts", "search_vector", "ix_search_docs_vector")
-
-
-def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    """Autogenerate leaves the dialect-only search objects alone instead of dropping them."""
-    return not (reflected and compare_to is None and (name or "").startswith(DIALECT_ONLY))
 
 
 def run(connection: Connection) -> None:
