@@ -31,6 +31,8 @@ PROBLEM_STATUSES = ("open", "fixed")
 # What a resolved record contributes to the case library: never its personal fields.
 CASE_FIELDS = ("product", "description", "solution", "lessons")
 SOLVED_KINDS = ("resolved", "closed")
+# What a record is searched by when it arrives: what the customer said about which product.
+QUESTION_FIELDS = ("product", "description", "scenario")
 
 
 def save_article(session: Session, article: Article, *, actor: str, now: datetime) -> Article:
@@ -164,6 +166,22 @@ def top_problems(session: Session, limit: int = 20) -> list[tuple[KnownProblem, 
         .limit(limit)
     )
     return [(problem, int(n)) for problem, n in rows]
+
+
+def suggestions(session: Session, record: Record, *, limit: int = 5) -> dict[str, list[search.Hit]]:
+    """Each kind's documents most like the record's own words (never its personal fields)."""
+    fields = record.fields or {}
+    question = " ".join(str(fields.get(name) or "") for name in QUESTION_FIELDS)
+    return {
+        kind: search.search(
+            session,
+            question,
+            kind=kind,
+            limit=limit,
+            exclude=record.id if kind == "case" else None,
+        )
+        for kind in search.KINDS
+    }
 
 
 def case_document(

@@ -72,14 +72,19 @@ def row(doc: Document, now: datetime) -> dict[str, Any]:
 def index(session: Session, doc: Document, now: datetime) -> None:
     """Add or refresh one document, in the caller's transaction."""
     values = row(doc, now)
-    found = session.scalars(
-        select(SearchDoc).where(SearchDoc.kind == doc.kind, SearchDoc.ref_id == doc.ref_id)
-    ).first()
+    found = document(session, doc.kind, doc.ref_id)
     if found is None:
         session.add(SearchDoc(**values))
         return
     for name, value in values.items():
         setattr(found, name, value)
+
+
+def document(session: Session, kind: str, ref_id: int) -> SearchDoc | None:
+    """One indexed document (a published article, a known problem, a solved case), or None."""
+    return session.scalars(
+        select(SearchDoc).where(SearchDoc.kind == kind, SearchDoc.ref_id == ref_id)
+    ).first()
 
 
 def unindex(session: Session, kind: str, ref_id: int) -> None:

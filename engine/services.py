@@ -162,19 +162,14 @@ class Services:
         """Triage (R-2.1): the known problems, articles and solved cases most like this record."""
         with self.uow() as uow:
             record = records.get_record(uow.session, record_id)
-            fields = record.fields or {}
-            question = " ".join(
-                str(fields.get(name) or "") for name in ("product", "description", "scenario")
-            )
+            return knowledge.suggestions(uow.session, record, limit=limit)
+
+    def knowledge_search(self, question: str, *, limit: int = 10) -> dict[str, list[Hit]]:
+        """The knowledge base as staff search it: each kind ranked on its own."""
+        with self.uow() as uow:
             return {
-                kind: search.search(
-                    uow.session,
-                    question,
-                    kind=kind,
-                    limit=limit,
-                    exclude=record_id if kind == "case" else None,
-                )
-                for kind in ("problem", "article", "case")
+                kind: search.search(uow.session, question, kind=kind, limit=limit)
+                for kind in search.KINDS
             }
 
     def answers(self, question: str, *, limit: int = 3) -> list[Hit]:

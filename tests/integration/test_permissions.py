@@ -33,6 +33,7 @@ PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
     (r"^/(healthz|readyz)$", EVERYONE),
     (r"^/api/v1/(openapi\.json|docs)$", EVERYONE),
     (r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
+    (r"^/kb/(articles/\d+)?$", STAFF),
     (r"^/admin/$", READERS),
     (r"^/admin/(record|auditentry|packversion)/(details/)?$", READERS),
     (r"^/admin/customer/(details/)?$", READERS),
