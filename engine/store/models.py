@@ -14,8 +14,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, WriteOnlyMapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    WriteOnlyMapped,
+    column_property,
+    mapped_column,
+    relationship,
+)
 
 from engine.store.types import UTCDateTime
 
@@ -420,6 +429,18 @@ class ArticleVersion(Model):
     article: Mapped[Article] = relationship(back_populates="versions")
 
 
+class KnownProblemLink(Model):
+    """One record is an instance of one known problem: the record id is the key."""
+
+    __tablename__ = "known_problem_links"
+
+    # A link table, not a column on records: the hot records table stays as it is.
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("known_problems.id"), index=True)
+    linked_by: Mapped[str] = mapped_column(String(128))
+    linked_at: Mapped[datetime]
+
+
 class KnownProblem(Model):
     """A problem seen before, with its solution; records are linked to it (R-2.1, R-4.2)."""
 
@@ -435,21 +456,16 @@ class KnownProblem(Model):
     status: Mapped[str] = mapped_column(String(16), default="open")
     updated_by: Mapped[str] = mapped_column(String(128), default="")
     updated_at: Mapped[datetime]
+    # How many records are this problem: the review's frequent problems (R-4.2, R-7.2).
+    record_count: Mapped[int] = column_property(
+        select(func.count(KnownProblemLink.record_id))
+        .where(KnownProblemLink.problem_id == id)
+        .correlate_except(KnownProblemLink)
+        .scalar_subquery()
+    )
 
     def __str__(self) -> str:
         return self.title
-
-
-class KnownProblemLink(Model):
-    """One record is an instance of one known problem: the record id is the key."""
-
-    __tablename__ = "known_problem_links"
-
-    # A link table, not a column on records: the hot records table stays as it is.
-    record_id: Mapped[int] = mapped_column(ForeignKey("records.id"), primary_key=True)
-    problem_id: Mapped[int] = mapped_column(ForeignKey("known_problems.id"), index=True)
-    linked_by: Mapped[str] = mapped_column(String(128))
-    linked_at: Mapped[datetime]
 
 
 class SynonymGroup(Model):
