@@ -24,6 +24,10 @@ from engine.synonyms import Term
 KINDS = ("article", "problem", "case")
 # Title words weigh three times body words, on both databases (FTS5 weights, tsvector A/B).
 TITLE_WEIGHT = 3.0
+# Only the newest matches of a kind are ranked: a question full of common words (物流 matches
+# a quarter of a million cases at 1,000,000) would otherwise rank all of them; this bounds
+# the time whatever the size, and recent cases are the ones worth suggesting anyway.
+CANDIDATES = 1000
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,10 @@ def search(
         return []
     session.flush()  # documents indexed in this transaction are found too
     if session.get_bind().dialect.name == "postgresql":
-        statement, params = _postgresql(terms)
+        statement, params = _postgresql(kind, terms)
     else:
         statement, params = _sqlite(kind, terms)
-    where = " AND d.kind = :kind"
+    where = ""
     if exclude is not None:
         where += " AND d.ref_id <> :exclude"
     if kind == "article":  # whatever the index holds, only published articles come out
@@ -120,7 +124,7 @@ def search(
             " WHERE a.id = d.ref_id AND a.status = 'published')"
         )
     sql = statement.replace("{where}", where)
-    params.update(kind=kind, exclude=exclude, limit=limit)
+    params.update(exclude=exclude, limit=limit, candidates=CANDIDATES)
     marked = [word for term in terms for word in (*term, "".join(term))]
     return [
         Hit(
@@ -141,14 +145,17 @@ _COLUMNS = "d.kind, d.ref_id, d.title, d.body, d.solution, d.category, d.product
 
 
 def _sqlite(kind: str, terms: Sequence[Term]) -> tuple[str, dict[str, Any]]:
-    """FTS5: the kind as an indexed column narrows the ranking to that kind's matches."""
-    alternatives = " OR ".join(_fts5_string(" ".join(term)) for term in terms)
-    match = f"kind : {_fts5_string(kind)} AND {{title_tokens body_tokens}} : ({alternatives})"
+    """FTS5, one table per kind (`kind` is one of KINDS, never the caller's text)."""
+    fts = f"search_fts_{kind}"
+    match = " OR ".join(
+        "(" + " AND ".join(_fts5_string(word) for word in term) + ")" for term in terms
+    )
     sql = (
-        f"SELECT {_COLUMNS}, -bm25(search_fts, 0.0, {TITLE_WEIGHT}, 1.0) AS score "
-        "FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
-        "WHERE search_fts MATCH :match{where} ORDER BY bm25(search_fts, 0.0, "
-        f"{TITLE_WEIGHT}, 1.0) LIMIT :limit"
+        f"SELECT {_COLUMNS}, -c.rank AS score FROM ("
+        f"SELECT rowid AS id, bm25({fts}, {TITLE_WEIGHT}, 1.0) AS rank FROM {fts} "
+        f"WHERE {fts} MATCH :match ORDER BY rowid DESC LIMIT :candidates"
+        ") c JOIN search_docs d ON d.id = c.id WHERE 1 = 1{where} "
+        "ORDER BY c.rank, d.id LIMIT :limit"
     )
     return sql, {"match": match}
 
@@ -158,17 +165,24 @@ def _fts5_string(words: str) -> str:
     return '"' + words.replace('"', '""') + '"'
 
 
-def _postgresql(terms: Sequence[Term]) -> tuple[str, dict[str, Any]]:
-    """tsquery: an OR of one `plainto_tsquery` per word, `phraseto_tsquery` per phrase."""
+def _postgresql(kind: str, terms: Sequence[Term]) -> tuple[str, dict[str, Any]]:
+    """tsquery: an OR of one `plainto_tsquery` per term (the AND of its words).
+
+    The kind is written into the statement (one of KINDS) so the planner sees which partial
+    GIN index applies; the newest candidates come from the (kind, ref_id) index when the
+    words are common, from the GIN index when they are rare.
+    """
     parts, params = [], {}
     for number, term in enumerate(terms):
-        function = "plainto_tsquery" if len(term) == 1 else "phraseto_tsquery"
-        parts.append(f"{function}('simple', :t{number})")
+        parts.append(f"plainto_tsquery('simple', :t{number})")
         params[f"t{number}"] = " ".join(term)
     weights = f"'{{0.1, 0.2, {1.0 / TITLE_WEIGHT:.3f}, 1.0}}'"
     sql = (
         f"SELECT {_COLUMNS}, ts_rank({weights}, d.search_vector, q.query) AS score "
-        f"FROM search_docs d, (SELECT {' || '.join(parts)} AS query) q "
-        "WHERE d.search_vector @@ q.query{where} ORDER BY score DESC, d.id LIMIT :limit"
+        f"FROM (SELECT {' || '.join(parts)} AS query) q CROSS JOIN LATERAL ("
+        f"SELECT m.id FROM search_docs m WHERE m.kind = '{kind}' "
+        "AND m.search_vector @@ q.query ORDER BY m.ref_id DESC LIMIT :candidates) c "
+        "JOIN search_docs d ON d.id = c.id WHERE 1 = 1{where} "
+        "ORDER BY score DESC, d.id LIMIT :limit"
     )
     return sql, params

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 _lock = threading.Lock()
-_cut: Callable[[str], Iterable[str]] | None = None
+_cuts: dict[bool, Callable[[str], Iterable[str]]] = {}
 
 # Words that carry no meaning of their own in a customer's question.
 STOPWORDS = frozenset(
@@ -32,11 +32,10 @@ _WORD = re.compile(r"\w", re.UNICODE)
 _MAX_TERMS = 32
 
 
-def _jieba() -> Callable[[str], Iterable[str]]:
-    """jieba's search-mode cutter, imported and initialised once per process, silently."""
-    global _cut
+def _jieba(search: bool) -> Callable[[str], Iterable[str]]:
+    """jieba's cutter (search mode, or precise mode), initialised once per process, silently."""
     with _lock:
-        if _cut is None:
+        if not _cuts:
             with warnings.catch_warnings():
                 # jieba 0.42 predates some deprecations (pkg_resources, escapes in regexes).
                 warnings.simplefilter("ignore")
@@ -44,17 +43,21 @@ def _jieba() -> Callable[[str], Iterable[str]]:
 
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
-            cut: Any = jieba.cut_for_search
-            _cut = cut
-        return _cut
+            modes: Any = {True: jieba.cut_for_search, False: jieba.cut}
+            _cuts.update(modes)
+        return _cuts[search]
 
 
-def words(text: str) -> list[str]:
-    """The meaningful words of `text`, lowercased, in order (search mode: 怎么办 → 怎么, 怎么办)."""
+def words(text: str, *, search: bool = True) -> list[str]:
+    """The meaningful words of `text`, lowercased, in order.
+
+    Search mode (the default, for indexing and questions) also yields the shorter words
+    inside a long one (怎么办 → 怎么, 怎么办), so either matches; precise mode cuts once.
+    """
     if not text or not text.strip():
         return []
     found = []
-    for word in _jieba()(text):
+    for word in _jieba(search)(text):
         word = word.strip().lower()
         if not word or word in STOPWORDS or not _WORD.search(word):
             continue

@@ -17,9 +17,10 @@ from engine import segment
 from engine.errors import InvalidInput
 from engine.store.models import SynonymGroup
 
-# A term is one word, or a phrase of several (开不了机 is cut into 开不了 and 机).
+# A term is one word, or several that must all be found (无法开机 is cut into 无法 and 开机).
 Term = tuple[str, ...]
 _SEPARATORS = re.compile(r"[,，、;；=\s]+")
+_NOT_WORD = re.compile(r"\W+")
 
 
 def parse(words: str) -> list[str]:
@@ -56,6 +57,17 @@ def expand(question: str, terms: Sequence[str], known: Sequence[Sequence[str]]) 
     for group in known:
         if any(word in text or word in terms for word in group):
             for word in group:
-                phrase = tuple(segment.words(word)) or (word,)
-                wanted.setdefault(phrase, None)
+                term = _term(word)
+                if term:
+                    wanted.setdefault(term, None)
     return list(wanted)
+
+
+def _term(word: str) -> Term:
+    """A synonym as words to find, or () when segmenting it loses part of it.
+
+    开不了机 cuts into 开 / 不了 / 机, and 不了 alone would match anything that fails;
+    such a word is left out and the rest of its group still applies.
+    """
+    found = tuple(segment.words(word, search=False))
+    return found if "".join(found) == _NOT_WORD.sub("", word) else ()

@@ -14,7 +14,7 @@ import migrations
 
 MIGRATIONS = Path(migrations.__file__).parent
 # Search objects one dialect has and the models cannot declare (see SearchDoc): SQLite's FTS5
-# table and its shadow tables, PostgreSQL's stored tsvector and its GIN index.
+# tables and their shadow tables, PostgreSQL's stored tsvector and its GIN indexes.
 DIALECT_ONLY = ("search_fts", "search_vector", "ix_search_docs_vector")
 
 

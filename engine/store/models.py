@@ -487,9 +487,10 @@ class SearchDoc(Model):
     """What search reads: an article, known problem or resolved case as segmented tokens.
 
     `title_tokens` and `body_tokens` hold jieba's words joined by spaces, so
-    SQLite FTS5 (table `search_fts`, kept in step by triggers) and PostgreSQL
-    (a stored `search_vector` tsvector with a GIN index) both split on spaces.
-    Both live only in the migration: neither dialect can declare the other's.
+    SQLite FTS5 (a table `search_fts_<kind>` per kind, kept in step by triggers)
+    and PostgreSQL (a stored `search_vector` tsvector with a partial GIN index
+    per kind) both split on spaces. Both live only in migration 0010: neither
+    dialect can declare the other's.
     """
 
     __tablename__ = "search_docs"

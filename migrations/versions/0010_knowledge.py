@@ -17,37 +17,50 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Search: documents hold jieba's words joined by spaces; each dialect indexes them its own way.
-# SQLite: an FTS5 table over search_docs (external content), kept in step by triggers; the
-# kind is indexed too, so a query for one kind ranks only that kind's matches.
-SQLITE_UP = [
-    "CREATE VIRTUAL TABLE search_fts USING fts5("
-    "kind, title_tokens, body_tokens, content='search_docs', content_rowid='id')",
-    "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN "
-    "INSERT INTO search_fts(rowid, kind, title_tokens, body_tokens) "
-    "VALUES (new.id, new.kind, new.title_tokens, new.body_tokens); END",
-    "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, kind, title_tokens, body_tokens) "
-    "VALUES ('delete', old.id, old.kind, old.title_tokens, old.body_tokens); END",
-    "CREATE TRIGGER search_docs_au AFTER UPDATE ON search_docs BEGIN "
-    "INSERT INTO search_fts(search_fts, rowid, kind, title_tokens, body_tokens) "
-    "VALUES ('delete', old.id, old.kind, old.title_tokens, old.body_tokens); "
-    "INSERT INTO search_fts(rowid, kind, title_tokens, body_tokens) "
-    "VALUES (new.id, new.kind, new.title_tokens, new.body_tokens); END",
-]
-SQLITE_DOWN = [
-    "DROP TRIGGER IF EXISTS search_docs_au",
-    "DROP TRIGGER IF EXISTS search_docs_ad",
-    "DROP TRIGGER IF EXISTS search_docs_ai",
-    "DROP TABLE IF EXISTS search_fts",
-]
+# Search: documents hold jieba's words joined by spaces; each dialect indexes them its own way,
+# one index per kind, so a question about articles never wades through a million cases.
+# (Migrations stay frozen: the kinds are written out here, not imported from engine.search.)
+KINDS = ("article", "problem", "case")
+COLUMNS = "title_tokens, body_tokens"
+OLD = "old.id, old.title_tokens, old.body_tokens"
+NEW = "new.id, new.title_tokens, new.body_tokens"
+
+
+def _sqlite_up(kind: str) -> list[str]:
+    """A contentless FTS5 table per kind, kept in step with search_docs by triggers."""
+    fts = f"search_fts_{kind}"
+    delete = f"INSERT INTO {fts}({fts}, rowid, {COLUMNS}) SELECT 'delete', {OLD}"
+    insert = f"INSERT INTO {fts}(rowid, {COLUMNS}) SELECT {NEW}"
+    return [
+        f"CREATE VIRTUAL TABLE {fts} USING fts5({COLUMNS}, content='')",
+        f"CREATE TRIGGER {fts}_ai AFTER INSERT ON search_docs "
+        f"WHEN new.kind = '{kind}' BEGIN {insert}; END",
+        f"CREATE TRIGGER {fts}_ad AFTER DELETE ON search_docs "
+        f"WHEN old.kind = '{kind}' BEGIN {delete}; END",
+        f"CREATE TRIGGER {fts}_au AFTER UPDATE ON search_docs "
+        f"WHEN old.kind = '{kind}' OR new.kind = '{kind}' BEGIN "
+        f"{delete} WHERE old.kind = '{kind}'; {insert} WHERE new.kind = '{kind}'; END",
+    ]
+
+
+def _sqlite_down(kind: str) -> list[str]:
+    fts = f"search_fts_{kind}"
+    triggers = [f"DROP TRIGGER IF EXISTS {fts}_{when}" for when in ("ai", "ad", "au")]
+    return [*triggers, f"DROP TABLE IF EXISTS {fts}"]
+
+
 # PostgreSQL: the 'simple' configuration splits on the spaces and lowercases; the vector is
-# stored (ranking reads it, never recomputes it) and GIN-indexed; titles weigh more (A).
+# stored (ranking reads it, never recomputes it), titles weigh more (A), and each kind has
+# its own partial GIN index.
 POSTGRESQL_UP = [
     "ALTER TABLE search_docs ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
     "setweight(to_tsvector('simple', title_tokens), 'A') || "
     "setweight(to_tsvector('simple', body_tokens), 'B')) STORED",
-    "CREATE INDEX ix_search_docs_vector ON search_docs USING gin (search_vector)",
+    *(
+        f"CREATE INDEX ix_search_docs_vector_{kind} ON search_docs "
+        f"USING gin (search_vector) WHERE kind = '{kind}'"
+        for kind in KINDS
+    ),
 ]
 
 
@@ -156,13 +169,13 @@ def upgrade() -> None:
         for statement in POSTGRESQL_UP:
             op.execute(statement)
     else:
-        for statement in SQLITE_UP:
+        for statement in (s for kind in KINDS for s in _sqlite_up(kind)):
             op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
-        for statement in SQLITE_DOWN:
+        for statement in (s for kind in KINDS for s in _sqlite_down(kind)):
             op.execute(statement)
     with op.batch_alter_table("known_problem_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_known_problem_links_problem_id"))
