@@ -18,7 +18,7 @@ _SPACES = re.compile(r"\s+")
 
 def plain(markdown: str) -> str:
     """Markdown as plain running text: link texts kept, markup and line breaks dropped."""
-    text = _MARKDOWN.sub(lambda m: m.group(1) or " ", markdown)
+    text = _MARKDOWN.sub(lambda m: m.group(1) or "", markdown)
     return _SPACES.sub(" ", text).strip()
 
 
