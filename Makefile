@@ -54,6 +54,7 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.bench_scheduler_memory
 	$(BIN)/python -m bench.bench_queue
 	$(BIN)/python -m bench.bench_sweep
+	$(BIN)/python -m bench.bench_search
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

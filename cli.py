@@ -143,6 +143,18 @@ def db_upgrade() -> None:
     click.echo(f"database at head: {make_engine().url.render_as_string(hide_password=True)}")
 
 
+@careloop.group(help="The knowledge base and its search index.")
+def kb() -> None:
+    """Knowledge-base commands."""
+
+
+@kb.command("reindex", help="Rebuild the search index: published articles, known problems, cases.")
+def kb_reindex() -> None:
+    """For a backfill (records resolved before this index existed) or after a bulk import."""
+    counts = Services(make_session_factory(make_engine())).reindex()
+    click.echo(", ".join(f"{n} {kind}s" for kind, n in counts.items()) + " indexed")
+
+
 @careloop.group(help="People who sign in.")
 def user() -> None:
     """User commands."""

@@ -10,18 +10,22 @@ from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin import views
+from admin import knowledge, views
 from admin.packs import PacksView
 from admin.security import HomeView
 from admin.store import AdminStore
 from engine.services import Services
 from engine.store.models import (
     ApiToken,
+    Article,
+    ArticleVersion,
     AuditEntry,
     Customer,
+    KnownProblem,
     OutboxMessage,
     PackVersion,
     Record,
+    SynonymGroup,
     Team,
     User,
 )
@@ -53,6 +57,14 @@ def init_app(app: Flask, services: Services) -> None:
     admin.add_view(views.SuperviseView(name="处理", endpoint="supervise"))
     admin.add_view(views.CustomerAdmin(Customer, store, name="客户", category="客户"))
     admin.add_view(views.ImportView(name="CSV 导入", endpoint="imports", category="客户"))
+    admin.add_view(knowledge.ArticleAdmin(Article, store, name="文章", category="知识库"))
+    admin.add_view(
+        knowledge.ArticleVersionAdmin(ArticleVersion, store, name="文章版本", category="知识库")
+    )
+    admin.add_view(
+        knowledge.KnownProblemAdmin(KnownProblem, store, name="已知问题", category="知识库")
+    )
+    admin.add_view(knowledge.SynonymAdmin(SynonymGroup, store, name="同义词", category="知识库"))
     admin.add_view(views.UserAdmin(User, store, name="用户", category="人员"))
     admin.add_view(views.TeamAdmin(Team, store, name="团队", category="人员"))
     admin.add_view(views.AuditAdmin(AuditEntry, store, name="审计日志", category="系统"))

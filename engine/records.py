@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import followups, queue, sla, tiers
+from engine import followups, knowledge, queue, sla, tiers
 from engine.clock import require_aware
 from engine.errors import InvalidInput, NotFound, TransitionRefused
 from engine.fieldvalues import coerce_values
@@ -168,6 +168,7 @@ def apply_transition(
     if "priority" in changes and not new.is_closed:
         sla.reprioritize(session, pack, rtype, record, current["priority"], now, actor)
     followups.on_stage_change(session, pack, rtype, record, old, new, now)
+    knowledge.on_stage_change(session, record, old.kind, new.kind, now)
     record.next_deadline = sla.nearest_deadline(record)
     if new.is_closed:
         cancel_timers(session, record)

@@ -21,9 +21,11 @@ from engine import (
     customers,
     earlywarning,
     improvement,
+    knowledge,
     queue,
     records,
     satisfaction,
+    search,
     tiers,
     timers,
     users,
@@ -32,10 +34,12 @@ from engine import (
 from engine.clock import Clock, SystemClock
 from engine.errors import ConflictError
 from engine.records import NewRecord
+from engine.search import Hit
 from engine.spec import PackSpec
 from engine.store.models import (
     Customer,
     ImprovementAction,
+    KnownProblem,
     Order,
     PackVersion,
     Record,
@@ -233,6 +237,44 @@ class Services:
                     )
                     uow.commit()
         return results
+
+    def link_known_problem(self, record_id: int, problem_id: int, *, actor: str) -> KnownProblem:
+        """The record is one more instance of a known problem (R-2.1); its count grows (R-4.2)."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            problem = knowledge.link_problem(
+                uow.session, record, problem_id, actor=actor, now=self.clock.now()
+            )
+            try:
+                uow.commit()
+            except StaleDataError:
+                raise ConflictError(record_id) from None
+            return problem
+
+    def suggestions(self, record_id: int, *, limit: int = 5) -> dict[str, list[Hit]]:
+        """Triage (R-2.1): the known problems, articles and solved cases most like this record."""
+        with self.uow() as uow:
+            record = records.get_record(uow.session, record_id)
+            return knowledge.suggestions(uow.session, record, limit=limit)
+
+    def knowledge_search(self, question: str, *, limit: int = 10) -> dict[str, list[Hit]]:
+        """The knowledge base as staff search it: each kind ranked on its own."""
+        with self.uow() as uow:
+            return {
+                kind: search.search(uow.session, question, kind=kind, limit=limit)
+                for kind in search.KINDS
+            }
+
+    def answers(self, question: str, *, limit: int = 3) -> list[Hit]:
+        """Self-service (S0, S2): the best published articles for a customer's question."""
+        with self.uow() as uow:
+            return search.search(uow.session, question, kind="article", limit=limit)
+
+    def reindex(self) -> dict[str, int]:
+        with self.uow() as uow:
+            counts = knowledge.reindex(uow.session, self.clock.now())
+            uow.commit()
+            return counts
 
     def sweep(self, *, batch_size: int = 100, max_batches: int | None = None) -> timers.SweepResult:
         """Fire every timer due now, exactly once, oldest first."""

@@ -38,6 +38,7 @@ from forms.present import (
     shown_fields,
     sla_view,
 )
+from forms.triage import triage
 
 bp = Blueprint(
     "desk",
@@ -153,6 +154,28 @@ def transition(record_id: int, transition_id: str) -> Any:
     return redirect(url_for("desk.record", record_id=record_id))
 
 
+@bp.post(f"/records/<{DB_ID}:record_id>/known-problem")
+@login_required  # type: ignore[untyped-decorator]
+def link_known_problem(record_id: int) -> Any:
+    """Say this record is one more instance of a known problem (R-2.1; counted for R-4.2)."""
+    with services().uow() as uow:
+        _visible(uow.session, record_id)
+    problem_id = request.form.get("problem_id", "")
+    if not problem_id.isdigit() or len(problem_id) > 18:
+        abort(400)
+    try:
+        problem = services().link_known_problem(
+            record_id, int(problem_id), actor=current_user.username
+        )
+    except NotFound:
+        abort(404)
+    except ConflictError:
+        flash(_("记录已被他人更新：以下是最新内容，请确认后重试。"), "error")
+        return redirect(url_for("desk.record", record_id=record_id))
+    flash(_("已关联已知问题：%(title)s", title=problem.title), "success")
+    return redirect(url_for("desk.record", record_id=record_id))
+
+
 @bp.post(f"/records/<{DB_ID}:record_id>/reveal")
 @role_required("supervisor", "operations")
 def reveal(record_id: int) -> Any:
@@ -220,6 +243,7 @@ def _record_page(
             t.id: (forms or {}).get(t.id) or _form(spec, current, t.id, fresh=True)
             for t in transitions
         }
+        suggested = triage(uow.session, current, built, request.args.get("apply"))
         events = list(
             uow.session.scalars(
                 select(RecordEvent)
@@ -242,6 +266,7 @@ def _record_page(
             tz=_tz(),
             revealed=reveal,
             satisfaction=survey.panel(uow.session, spec, current),
+            triage=suggested,
         )
     return page, status
 

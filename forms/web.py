@@ -8,7 +8,7 @@ from flask import Flask, request
 from flask_babel import Babel
 from flask_login import current_user
 
-from forms import auth, dashboard, survey, views
+from forms import auth, dashboard, kb_pages, survey, views
 
 LANGUAGES = ("zh", "en")
 # Messages are written in Chinese (the teams' language); English is a catalog over them.
@@ -31,5 +31,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(survey.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(kb_pages.bp)
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply there.
     auth.csrf.exempt(app.blueprints["api"])

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from engine.store.db import make_engine
+from engine.store.migrate import include_object
 from engine.store.models import Model
 
 config = context.config
@@ -18,6 +19,7 @@ def run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,19 +11,23 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
+from sqlalchemy import select
 
 from engine import customers, queries, webhooks
 from engine.errors import InvalidInput
 from engine.masking import mask_contact, mask_name, masked_fields
 from engine.records import NewRecord, get_record
 from engine.spec import PackSpec
-from engine.store.models import Customer, Order, Record
+from engine.store.models import Article, Customer, Order, Record
 from forms import DB_ID
 from forms.api import schemas
 from forms.api.auth import current_token, may_see_personal_data, require, services
 from forms.api.idempotent import idempotent
+from forms.markdown import render
 
-blp = Blueprint("api", __name__, url_prefix="/api/v1", description="Records and customers")
+blp = Blueprint(
+    "api", __name__, url_prefix="/api/v1", description="Records, customers and self-service answers"
+)
 SECURITY = [{"bearerAuth": []}]
 
 
@@ -111,6 +115,32 @@ class Notes(MethodView):
         """Add an internal note, or a message from (`message.in`) or to the customer."""
         services().add_note(record_id, data["kind"], data["text"], actor=f"api:{_token_name()}")
         return {"record_id": record_id, "kind": data["kind"]}
+
+
+@blp.route("/answers")
+class Answers(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("read")
+    @blp.arguments(schemas.AnswerQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, schemas.AnswerPage)
+    def get(self, q: str, limit: int) -> dict[str, Any]:
+        """Self-service answers for chat widgets and bots: the best published articles only."""
+        hits = services().answers(q, limit=limit)
+        with services().uow() as uow:
+            found = {
+                a.id: a
+                for a in uow.session.scalars(
+                    select(Article).where(
+                        Article.id.in_([h.ref_id for h in hits]), Article.status == "published"
+                    )
+                )
+            }
+            return {
+                "query": q,
+                "items": [
+                    present_answer(found[h.ref_id], h.snippet) for h in hits if h.ref_id in found
+                ],
+            }
 
 
 @blp.route("/customers/<string:number>")
@@ -245,6 +275,21 @@ def present_record(session: Any, record: Record) -> dict[str, Any]:
             }
             for c in record.clocks
         ],
+    }
+
+
+def present_answer(article: Article, snippet: str) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "title": article.title,
+        "category": article.category,
+        "product": article.product,
+        "tags": [t.strip() for t in (article.tags or "").split(",") if t.strip()],
+        "version": article.version,
+        "snippet": snippet,
+        "body": article.body,
+        "body_html": str(render(article.body)),
+        "updated_at": article.updated_at,
     }
 
 

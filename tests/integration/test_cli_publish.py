@@ -90,3 +90,17 @@ def test_the_commands_are_reachable_through_flask_too(database: str) -> None:
     app = create_app({"DATABASE_URL": database})
     result = app.test_cli_runner().invoke(args=["careloop", "validate", str(PACK)])
     assert result.exit_code == 0 and "after_sales: ok" in result.output
+
+
+def test_kb_reindex_backfills_cases_resolved_before_the_index(database: str) -> None:
+    assert run("db", "upgrade").exit_code == 0
+    assert run("publish", str(PACK)).exit_code == 0
+    services = Services(make_session_factory(make_engine(database)))
+    fields = {"customer_no": "C-1", "contact": "13812345678", "description": "空调漏水"}
+    record = services.create_record(
+        "after_sales", NewRecord(record_type="feedback", fields=fields, channel="phone"), actor="t"
+    )
+    services.transition(record.id, "solve_on_spot", {"solution": "清理排水管"}, actor="li")
+    result = run("kb", "reindex")
+    assert result.exit_code == 0, result.output
+    assert "0 articles, 0 problems, 1 cases indexed" in result.output

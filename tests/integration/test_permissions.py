@@ -36,10 +36,12 @@ PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
     (r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (r"^/warnings$", STAFF),
     (r"^/dashboard(/|$)", READERS),
+    (r"^/kb/(articles/\d+)?$", STAFF),
     (r"^/admin/$", READERS),
     (r"^/admin/(record|auditentry|packversion)/(details/)?$", READERS),
     (r"^/admin/customer/(details/)?$", READERS),
     (r"^/admin/supervise/", READERS),
+    (r"^/admin/(article|articleversion|knownproblem)/", READERS),
     (r"^/admin/", OPERATIONS),
 ]
 SKIP = re.compile(r"^/(static|desk-static|admin/static|admin-assets|api/v1/swagger-ui)/|^/api/v1/")
