@@ -55,6 +55,8 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.bench_queue
 	$(BIN)/python -m bench.bench_sweep
 	$(BIN)/python -m bench.bench_search
+	$(BIN)/python -m bench.bench_campaigns
+	$(BIN)/python -m bench.bench_dashboard
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -14,7 +14,7 @@ year, set-based. Then, at 09:00 Shanghai on 24 November 2026:
   with consent, in their zone"), the way a loop over the customer base does it;
 * a rerun of the campaign must write 0 rows.
 
-    python -m bench.bench_campaigns [--n 200000] [--full] [--runs 3] [--db both|sqlite|pg]
+    python -m bench.bench_campaigns [--n 20000] [--full] [--runs 3] [--db both|sqlite|pg]
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def run(services: Services, name: str) -> float:
 
 
 def main() -> None:
-    args = arguments(__doc__ or "", small=100_000, full=1_000_000)
+    args = arguments(__doc__ or "", small=20_000, full=1_000_000)
     source = checked_source(ROOT / "workflows" / "after_sales")
     for kind in backends(args.db):
         with database(kind) as engine:

@@ -225,6 +225,8 @@ class Record(Model):
         # The work queue: open records by urgency, VIPs first, then the nearest deadline.
         Index("ix_records_queue", "is_open", "priority_rank", "tier_rank", "next_deadline", "id"),
         Index("ix_records_pack_stage", "pack", "record_type", "stage", "is_open"),
+        # Dashboards, reviews and monitors aggregate the records received in a period.
+        Index("ix_records_received", "received_at"),
         # A channel's own message id (a chat id, a call id) deduplicates pushed records.
         UniqueConstraint("pack", "channel", "external_id", name="uq_records_external_id"),
     )
