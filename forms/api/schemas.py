@@ -219,8 +219,18 @@ class OrderOut(ma.Schema):
     items = ma.fields.List(ma.fields.Dict())
 
 
+class TierOut(ma.Schema):
+    tier = ma.fields.String()
+    rule = ma.fields.String(allow_none=True)
+
+
 class CustomerView(ma.Schema):
     customer = ma.fields.Nested(CustomerOut)
+    tiers = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(TierOut),
+        metadata={"description": "The customer's tier in each pack and the rule that matched."},
+    )
     records = ma.fields.List(ma.fields.Nested(RecordOut))
     orders = ma.fields.List(ma.fields.Nested(OrderOut))
 

@@ -152,8 +152,10 @@ class CustomerItem(MethodView):
         """The customer's 360° view: profile, recent records and orders (R-1.7)."""
         with services().uow() as uow:
             customer, found, orders = customers.customer_view(uow.session, number)
+            care = customers.customer_care(uow.session, customer)
             return {
                 "customer": present_customer(customer),
+                "tiers": {t.pack: {"tier": t.tier, "rule": t.rule} for t in care.tiers},
                 "records": [present_record(uow.session, r) for r in found],
                 "orders": [present_order(o) for o in orders],
             }

@@ -305,6 +305,32 @@ def test_customers_orders_and_the_360_view(
     assert client.get("/api/v1/customers/nobody", headers=writer).status_code == 404
 
 
+def test_a_customers_profile_consent_shipping_and_tier_through_the_api(
+    app: Flask, client: FlaskClient, writer: dict[str, str]
+) -> None:
+    """R-5.1, R-5.3, R-8.3: what care needs comes in by the API; the tier comes back."""
+    profile = {
+        "birthday": "1990-11-24",
+        "timezone": "Europe/Berlin",
+        "consent_marketing": True,
+        "consent_source": "app",
+    }
+    saved = client.put("/api/v1/customers/C-78", json=profile, headers=writer).get_json()
+    assert saved["consent_marketing"] is True and saved["consent_at"] is not None
+    assert saved["timezone"] == "Europe/Berlin"
+    bad = client.put("/api/v1/customers/C-78", json={"timezone": "Mars/Base"}, headers=writer)
+    assert bad.status_code == 422 and "timezone" in bad.get_data(as_text=True)
+    order = {"external_id": "SO-9", "amount": 99, "ordered_at": "2026-11-20T10:00:00+08:00"}
+    client.post("/api/v1/customers/C-78/orders", json=order, headers=writer)
+    shipped = {**order, "shipped_at": "2026-11-21T09:00:00+08:00"}
+    again = client.post("/api/v1/customers/C-78/orders", json=shipped, headers=writer)
+    assert again.status_code == 200 and again.get_json()["shipped_at"].startswith("2026-11-21T")
+    view = client.get("/api/v1/customers/C-78", headers=writer).get_json()
+    assert view["tiers"] == {
+        "after_sales": {"tier": "potential", "rule": "potential: first_purchase_within 3 months"}
+    }
+
+
 def test_the_openapi_description_and_its_page(client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.1")
