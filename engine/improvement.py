@@ -41,7 +41,7 @@ def kpi_filter(
         channel=channel,
         department=department,
         category=category,
-        exclude_types=(flow.record_type,) if flow else (),
+        exclude_types=tuple(sorted(({flow.record_type} if flow else set()) | pack.care_task_types)),
         response_target=reading.response_target,
         handling_target=reading.handling_target,
         first_contact=reading.first_contact,

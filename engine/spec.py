@@ -228,6 +228,14 @@ class PackSpec:
     tiers: dict[str, TierSpec] = field(default_factory=dict)
     campaigns: dict[str, CampaignSpec] = field(default_factory=dict)
 
+    @property
+    def care_task_types(self) -> frozenset[str]:
+        """Record types care creates for agents (calls, surveys): work, not customer feedback."""
+        tasks = [t.on_enter for t in self.tiers.values()] + [
+            c.task for c in self.campaigns.values()
+        ]
+        return frozenset(t.record_type for t in tasks if t is not None)
+
     def template(self, name: str) -> MessageSpec:
         return next(m for m in self.messages if m.name == name)
 

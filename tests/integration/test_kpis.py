@@ -51,8 +51,13 @@ def test_a_day_of_feedback_in_figures(services: Services, clock: VirtualClock) -
     services.report_warning(
         "after_sales", title="t", description="d", level="general", actor="li"
     )  # a warning's record is not service volume
+    services.save_customer("C-2", {})
+    services.record_order(
+        "C-2", {"external_id": "O-1", "amount": 10.0, "ordered_at": clock.now()}
+    )  # a first purchase: the needs survey of a potential customer ...
+    assert [r.statuses["task"] for r in services.run_campaigns() if r.statuses["task"]] == [1]
 
-    figures = report(services, clock)
+    figures = report(services, clock)  # ... is an agent's task, not service volume either
     assert figures.volume == 3 and figures.answers == 2
     assert figures.values["csat"] == 50.0 and figures.values["satisfaction_avg"] == 4.0
     assert figures.values["nps"] is None  # the default pack does not ask NPS
