@@ -92,6 +92,7 @@ class Services:
             record = records.create_record(
                 uow.session, spec, version, new, actor=actor, now=self.clock.now()
             )
+            self._on_complaint(uow.session, spec, record)
             try:
                 uow.commit()
             except IntegrityError:  # the same message pushed twice at once
@@ -159,6 +160,7 @@ class Services:
             if expected_version is not None and record.row_version != expected_version:
                 raise ConflictError(record_id)
             spec = self.specs.get(uow.session, record.pack_version_id)
+            category = record.category
             try:  # the stale row shows at the first flush or at the commit
                 records.apply_transition(
                     uow.session,
@@ -171,6 +173,8 @@ class Services:
                 )
                 if not record.is_open:
                     earlywarning.close_for(uow.session, record, self.clock.now())
+                if record.category != category:
+                    self._on_complaint(uow.session, spec, record)
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None
@@ -193,6 +197,12 @@ class Services:
             self._retier(uow.session, [order.customer_id])
             uow.commit()
             return order, created
+
+    def _on_complaint(self, session: Session, spec: PackSpec, record: Record) -> None:
+        """A record filed as a complaint changes its customer's tier at once (R-5.1)."""
+        if record.customer is not None and record.category in spec.complaint_categories:
+            session.flush()
+            self._retier(session, [record.customer.id])
 
     def _retier(self, session: Session, customer_ids: list[int]) -> None:
         for version in versions.latest_versions(session):

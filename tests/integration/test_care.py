@@ -328,6 +328,26 @@ def test_an_order_moves_the_customer_into_their_tier_at_once(
     assert tier_of(services, "C-1") == "potential"
 
 
+def test_a_complaint_makes_the_customer_a_complainer_at_once(
+    services: Services, clock: VirtualClock
+) -> None:
+    """R-5.1: filed as a quality complaint at triage, the customer's tier follows."""
+    record = services.create_record(
+        "after_sales",
+        NewRecord(
+            record_type="feedback",
+            fields={"customer_no": "C-1", "contact": "13800000000", "description": "又漏水"},
+            channel="phone",
+        ),
+        actor="agent",
+    )
+    assert tier_of(services, "C-1") is None
+    services.transition(
+        record.id, "accept", {"category": "quality", "priority": "P1"}, actor="agent"
+    )
+    assert tier_of(services, "C-1") == "complainer"
+
+
 def test_entering_the_potential_tier_creates_one_needs_survey_task(
     services: Services, clock: VirtualClock
 ) -> None:
