@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, and_, func, select
+from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.carespec import CampaignSpec, TaskSpec, TriggerSpec
@@ -211,30 +211,49 @@ def _days(start: datetime, end: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _birthday_on(birthday_md: int, day: date) -> bool:
-    """Born on this day; those born on 29 Feb celebrate on 28 Feb in other years."""
+def _celebrated(day: date) -> list[int]:
+    """Birthdays (month * 100 + day) celebrated on `day`: 29 Feb on 28 Feb in common years."""
     md = day.month * 100 + day.day
-    return birthday_md == md or (
-        birthday_md == FEB_29 and md == 228 and not monthdays.isleap(day.year)
-    )
+    return [md, FEB_29] if md == 228 and not monthdays.isleap(day.year) else [md]
 
 
 def _birthdays(
     session: Session, pack: PackSpec, campaign: CampaignSpec, start: datetime, end: datetime
 ) -> Iterator[_Candidate]:
-    days = _days(start, end)
-    wanted = {d.month * 100 + d.day for d in days}
-    if any(d.month == 2 and d.day == 28 and not monthdays.isleap(d.year) for d in days):
-        wanted.add(FEB_29)
-    query = _customers(pack, campaign).add_columns(Customer.birth_md)
-    query = query.where(Customer.birth_md.in_(sorted(wanted))).order_by(Customer.id)
+    """Customers born on the days whose `at` falls in the window, in their own zone.
+
+    Customers in the pack's zone (most) are looked up for the exact days only, the others
+    for every day some zone is on; the due time of each (zone, day) is worked out once.
+    """
     at = campaign.trigger.at or time(9)
+    days = _days(start, end)
+    home = [d for d in days if start < datetime.combine(d, at, pack.timezone) <= end]
+    by_md: defaultdict[int, list[date]] = defaultdict(list)
+    for day in days:
+        for md in _celebrated(day):
+            by_md[md].append(day)
+    home_mds = sorted({md for day in home for md in _celebrated(day)})
+    query = (
+        _customers(pack, campaign)
+        .add_columns(Customer.birth_md)
+        .where(
+            or_(
+                and_(Customer.timezone.is_(None), Customer.birth_md.in_(home_mds)),
+                and_(Customer.timezone.is_not(None), Customer.birth_md.in_(sorted(by_md))),
+            )
+        )
+    )
+    due_at: dict[tuple[str | None, date], datetime | None] = {}
     for row in _stream(session, query):
-        zone = _zone(pack, row.timezone)
-        for day in days:
-            due = datetime.combine(day, at, zone)
-            if _birthday_on(row.birth_md, day) and start < due <= end:
-                yield _candidate(row, zone, str(day.year), due, day)
+        customer_id, number, name, tier, zone_name, md = row
+        zone = _zone(pack, zone_name)
+        for day in by_md[md]:
+            key = (zone_name, day)
+            if key not in due_at:
+                moment = datetime.combine(day, at, zone)
+                due_at[key] = moment if start < moment <= end else None
+            if (due := due_at[key]) is not None:
+                yield _Candidate(customer_id, number, name, tier, zone, str(day.year), due, day)
 
 
 def _holidays(
@@ -323,7 +342,8 @@ def _at(moment: datetime, at: time | None) -> datetime:
 
 
 def _candidate(row: AnyRow, zone: ZoneInfo, occasion: str, due: datetime, day: date) -> _Candidate:
-    return _Candidate(row.id, row.number, row.name, row.tier, zone, occasion, due, day)
+    """From a row of `_customers` (id, number, name, tier first): by position, which is quick."""
+    return _Candidate(row[0], row[1], row[2], row[3], zone, occasion, due, day)
 
 
 # -- what happens ---------------------------------------------------------------------------
