@@ -19,7 +19,19 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("records", schema=None) as batch_op:
-        batch_op.create_index("ix_records_received", ["received_at"], unique=False)
+        batch_op.create_index(
+            "ix_records_received",
+            [
+                "received_at",
+                "pack",
+                "record_type",
+                "channel",
+                "category",
+                "department",
+                "closed_at",
+            ],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
