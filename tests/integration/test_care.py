@@ -256,6 +256,20 @@ def test_after_downtime_recent_occasions_are_sent_late_and_older_ones_recorded_m
     assert statuses == {(1, "2026", "missed"), (2, "2026", "queued")}
 
 
+def test_a_customer_turning_silent_is_invited_back_the_next_day_at_ten(
+    services: Services, clock: VirtualClock
+) -> None:
+    """R-5.3: win back silent customers, once per time they turn silent."""
+    services.save_customer("C-1", {"since": date(2020, 1, 1), "consent_marketing": True})
+    order(services, "C-1", "O-1", 300.0, clock.now() - timedelta(days=200))
+    assert tier_of(services, "C-1") == "silent"  # nothing for over 6 months
+    assert run_at(services, clock, at(2026, 11, 24, 9, 59)) == {}
+    assert run_at(services, clock, at(2026, 11, 24, 10, 0)) == {"win_back": 1}
+    assert run_at(services, clock, at(2026, 11, 25, 10, 0)) == {}
+    (sent,) = messages(services, "win_back")
+    assert sent.subject == "好久不见" and sent.payload["purpose"] == "marketing"
+
+
 # -- R-5.1 tiers and R-5.2 per-tier service ---------------------------------------------------
 
 
