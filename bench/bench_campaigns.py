@@ -12,7 +12,8 @@ year, set-based. Then, at 09:00 Shanghai on 24 November 2026:
   before writing) and the whole run's time, with the rows it wrote;
 * baseline: a Python predicate streamed over every customer ("born today,
   with consent, in their zone"), the way a loop over the customer base does it;
-* a rerun of the campaign must write 0 rows.
+* a rerun of the campaign must write 0 rows;
+* the full tier recomputation (metrics, percentile, rules, history) is timed too.
 
     python -m bench.bench_campaigns [--n 20000] [--full] [--runs 3] [--db both|sqlite|pg]
 """
@@ -158,6 +159,13 @@ def main() -> None:
             rerun = run(services, "birthday_greeting")
             assert written(engine) == (occasions, messages), "a rerun wrote rows"
             print(f"  rerun: {rerun * 1000:,.0f} ms, 0 rows written", flush=True)
+            began = time.perf_counter()
+            run_tiers = services.recompute_tiers()["after_sales"]
+            print(
+                f"  tiers recomputed in SQL for {run_tiers.customers:,} customers: "
+                f"{time.perf_counter() - began:,.1f} s, {run_tiers.changed:,} changed",
+                flush=True,
+            )
             took, found = selection(services, "maintenance_reminder")
             whole = run(services, "maintenance_reminder")
             after = written(engine)

@@ -269,17 +269,38 @@ def _record_changes(session: Session, pack: PackSpec, now: datetime) -> int:
 
 
 def _store(session: Session, pack: PackSpec, now: datetime) -> None:
-    """Upsert the results into customer_tiers; `changed_at` moves only when the tier does."""
+    """Upsert the results into customer_tiers; `changed_at` moves only when the tier does.
+
+    Only rows that differ from what is stored are written: an hourly run over customers
+    whose figures did not move rewrites nothing.
+    """
     res = _results
+    stored = CustomerTier.__table__.alias("stored")
     statement = insert(session, CustomerTier.__table__)
-    source = select(
-        literal(pack.name),
-        res.c.customer_id,
-        res.c.tier,
-        res.c.rule,
-        res.c.spend_percentile,
-        literal(now, UTCDateTime()),
-    ).where(true())  # SQLite needs a WHERE to read ON CONFLICT after INSERT … SELECT
+    source = (
+        select(
+            literal(pack.name),
+            res.c.customer_id,
+            res.c.tier,
+            res.c.rule,
+            res.c.spend_percentile,
+            literal(now, UTCDateTime()),
+        )
+        .select_from(
+            res.outerjoin(
+                stored,
+                and_(stored.c.pack == pack.name, stored.c.customer_id == res.c.customer_id),
+            )
+        )
+        .where(  # (a WHERE also lets SQLite read ON CONFLICT after INSERT … SELECT … JOIN)
+            or_(
+                stored.c.customer_id.is_(None),
+                stored.c.tier.is_distinct_from(res.c.tier),
+                stored.c.rule.is_distinct_from(res.c.rule),
+                stored.c.spend_percentile != res.c.spend_percentile,
+            )
+        )
+    )
     excluded = statement.excluded
     session.execute(
         statement.from_select(
