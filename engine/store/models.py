@@ -438,8 +438,22 @@ class User(Model):
     categories: Mapped[list[Any]]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Raised by "sign out everywhere": sessions signed in under an older generation are void.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     team: Mapped[Team | None] = relationship(lazy="joined")
+
+
+class SignInFailure(Model):
+    """A failed sign-in, kept in the database so throttling holds across processes (ASVS 6.3)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_who", "username", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
 
 
 class AuditEntry(Model):
