@@ -22,6 +22,7 @@ from engine import (
     earlywarning,
     improvement,
     knowledge,
+    privacy,
     queue,
     records,
     satisfaction,
@@ -185,6 +186,28 @@ class Services:
             self._retier(uow.session, [customer.id])
             uow.commit()
             return customer, created
+
+    def export_customer(self, number_or_contact: str) -> dict[str, Any]:
+        """All that is stored about a customer, for a request of theirs (R-8.3)."""
+        with self.uow() as uow:
+            customer = privacy.find_customer(uow.session, number_or_contact)
+            return privacy.export(uow.session, customer)
+
+    def erase_customer(self, number_or_contact: str, *, actor: str) -> int:
+        """Erase the person, keep the statistics and the audit trail; returns records scrubbed."""
+        with self.uow() as uow:
+            customer = privacy.find_customer(uow.session, number_or_contact)
+
+            def personal(record: Record) -> frozenset[str]:
+                rtype = self.specs.get(uow.session, record.pack_version_id).record_types.get(
+                    record.record_type
+                )
+                fields = rtype.fields.items() if rtype else ()
+                return frozenset(name for name, spec in fields if spec.is_personal)
+
+            count = privacy.erase(uow.session, customer, personal, actor, self.clock.now())
+            uow.commit()
+            return count
 
     def record_order(self, number: str, values: Mapping[str, Any]) -> tuple[Order, bool]:
         """Store a purchase (once per external id); the customer's tiers follow at once."""
