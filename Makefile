@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
+# A developer's machine: personal data encrypted with public development keys (engine/crypto.py).
+export CARELOOP_INSECURE_DEV ?= 1
 
 .PHONY: install run test lint migrate publish bench clean
 

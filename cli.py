@@ -12,11 +12,12 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine import queue, tokens, users
+from engine import crypto, queue, tokens, users
 from engine.errors import CareloopError
 from engine.health import scheduler_status
 from engine.services import Services
 from engine.simulation import ScenarioError, simulate
+from engine.store import backup as store_backup
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import ApiToken, PackVersion, User
@@ -287,6 +288,67 @@ def token_list() -> None:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.name)):
             state = "revoked" if row.revoked_at else "live"
             click.echo(f"{row.name}  {row.prefix}…  {','.join(row.scopes)}  {state}")
+
+
+@careloop.group(help="A customer's data on request: export it, or erase the person (R-8.3).")
+def customer() -> None:
+    """Customer data-protection commands."""
+
+
+@customer.command("export", help="Print everything stored about a customer as JSON.")
+@click.argument("number")
+def customer_export(number: str) -> None:
+    engine = make_engine()
+    try:
+        data = Services(make_session_factory(engine)).export_customer(number)
+    except CareloopError as exc:
+        _fail([str(exc)])
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@customer.command("erase", help="Erase the person; records' statistics and the audit trail stay.")
+@click.argument("number")
+@click.option("--by", "actor", default="cli", show_default=True, help="Who asked (audit log).")
+@click.confirmation_option(prompt="Erase this customer's personal data for good?")
+def customer_erase(number: str, actor: str) -> None:
+    engine = make_engine()
+    try:
+        count = Services(make_session_factory(engine)).erase_customer(number, actor=actor)
+    except CareloopError as exc:
+        _fail([str(exc)])
+    finally:
+        engine.dispose()
+    click.echo(f"customer erased; personal fields of {count} records replaced by a tombstone")
+
+
+@careloop.command("new-data-key", help="Print a new key for CARELOOP_DATA_KEY (Fernet).")
+def new_data_key() -> None:
+    click.echo(crypto.new_key())
+
+
+@careloop.command("backup", help="Copy the database to FILE (consistent, while it runs).")
+@click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
+def backup_command(target: Path) -> None:
+    try:
+        store_backup.backup(database_url(), target)
+    except store_backup.BackupError as exc:
+        _fail([str(exc)])
+    click.echo(f"backup written to {target}")
+
+
+@careloop.command("restore", help="Restore FILE into the (empty) database CARELOOP_DATABASE_URL.")
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
+def restore_command(source: Path) -> None:
+    try:
+        store_backup.restore(source, database_url())
+    except store_backup.BackupError as exc:
+        _fail([str(exc)])
+    engine = make_engine()
+    counts = store_backup.row_counts(engine)
+    engine.dispose()
+    click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables")
 
 
 @careloop.command(help="List the shipped packs and what is published of each.")

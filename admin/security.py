@@ -7,8 +7,8 @@ from typing import Any
 from flask import abort, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.form import SecureForm
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 OPERATIONS = ("operations",)
 READERS = ("operations", "supervisor")
@@ -37,9 +37,13 @@ class HomeView(Guarded, AdminIndexView):  # type: ignore[misc]
 
 
 class SecureModelView(Guarded, ModelView):  # type: ignore[misc]
-    """A model view with CSRF, no raw deletes, and operations-only by default."""
+    """A model view with CSRF, no raw deletes, and operations-only by default.
 
-    form_base_class = SecureForm
+    Its forms (edit, actions) carry Flask-WTF's token, the one the app-wide CSRFProtect checks:
+    Flask-Admin's own SecureForm token would be refused by it (ASVS 3.5.1).
+    """
+
+    form_base_class = FlaskForm
     can_delete = False
     can_set_page_size = True
     page_size = 50

@@ -20,7 +20,7 @@ from engine import imports
 from engine.errors import CareloopError
 from engine.masking import mask_contact, mask_name
 from engine.queue import ASSIGN_METHODS
-from engine.store.models import ApiToken, OutboxMessage, Record, User
+from engine.store.models import ApiToken, Customer, OutboxMessage, Record, User
 from engine.users import audit
 from forms import current_services as services
 
@@ -104,6 +104,28 @@ class CustomerAdmin(ReadOnlyView):
     column_filters = ("tier",)
     column_formatters = {"name": _masked("name"), "contact": _masked("contact")}
     column_formatters_detail = column_formatters
+    column_exclude_list = ("contact_hash",)
+    column_details_exclude_list = ("contact_hash",)
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "erase" and current_user.role != "operations":
+            return False  # supervisors read customers; only operations erase them
+        return bool(super().is_action_allowed(name))
+
+    @action(  # type: ignore[untyped-decorator]
+        "erase", "删除个人数据", "永久删除所选客户的个人数据？记录的统计与审计日志保留。"
+    )
+    def action_erase(self, ids: list[str]) -> None:
+        """Erasure on request (R-8.3), through the engine, one customer at a time."""
+        if current_user.role != "operations":
+            abort(403)
+        numbers = self.session.scalars(
+            select(Customer.number).where(Customer.id.in_([int(i) for i in ids]))
+        ).all()
+        self.session.rollback()  # the engine writes in a transaction of its own
+        for number in numbers:
+            services().erase_customer(number, actor=current_user.username)
+        flash(f"{len(numbers)} 位客户的个人数据已删除。", "success")
 
 
 class UserAdmin(SecureModelView):

@@ -22,6 +22,7 @@ from engine import (
     earlywarning,
     improvement,
     knowledge,
+    privacy,
     queue,
     records,
     satisfaction,
@@ -89,10 +90,9 @@ class Services:
                 return existing, False
             version = versions.latest_version(uow.session, pack)
             spec = self.specs.of(version)
-            record = records.create_record(
-                uow.session, spec, version, new, actor=actor, now=self.clock.now()
-            )
-            self._on_complaint(uow.session, spec, record)
+            now = self.clock.now()
+            record = records.create_record(uow.session, spec, version, new, actor=actor, now=now)
+            self._on_complaint(uow.session, spec, record, now)
             try:
                 uow.commit()
             except IntegrityError:  # the same message pushed twice at once
@@ -161,6 +161,7 @@ class Services:
                 raise ConflictError(record_id)
             spec = self.specs.get(uow.session, record.pack_version_id)
             category = record.category
+            now = self.clock.now()  # once: every effect of the transition is at the same instant
             try:  # the stale row shows at the first flush or at the commit
                 records.apply_transition(
                     uow.session,
@@ -169,12 +170,12 @@ class Services:
                     transition_id,
                     form,
                     actor=actor,
-                    now=self.clock.now(),
+                    now=now,
                 )
                 if not record.is_open:
-                    earlywarning.close_for(uow.session, record, self.clock.now())
+                    earlywarning.close_for(uow.session, record, now)
                 if record.category != category:
-                    self._on_complaint(uow.session, spec, record)
+                    self._on_complaint(uow.session, spec, record, now)
                 uow.commit()
             except StaleDataError:
                 raise ConflictError(record_id) from None
@@ -183,32 +184,56 @@ class Services:
     def save_customer(self, number: str, values: Mapping[str, Any]) -> tuple[Customer, bool]:
         """Create or update a customer; their tiers follow at once (R-5.1)."""
         with self.uow() as uow:
-            customer, created = customers.upsert_customer(
-                uow.session, number, values, self.clock.now()
-            )
-            self._retier(uow.session, [customer.id])
+            now = self.clock.now()
+            customer, created = customers.upsert_customer(uow.session, number, values, now)
+            self._retier(uow.session, [customer.id], now)
             uow.commit()
             return customer, created
+
+    def export_customer(self, number_or_contact: str) -> dict[str, Any]:
+        """All that is stored about a customer, for a request of theirs (R-8.3)."""
+        with self.uow() as uow:
+            customer = privacy.find_customer(uow.session, number_or_contact)
+            return privacy.export(uow.session, customer)
+
+    def erase_customer(self, number_or_contact: str, *, actor: str) -> int:
+        """Erase the person, keep the statistics and the audit trail; returns records scrubbed."""
+        with self.uow() as uow:
+            customer = privacy.find_customer(uow.session, number_or_contact)
+
+            def personal(record: Record) -> frozenset[str]:
+                rtype = self.specs.get(uow.session, record.pack_version_id).record_types.get(
+                    record.record_type
+                )
+                fields = rtype.fields.items() if rtype else ()
+                return frozenset(name for name, spec in fields if spec.is_personal)
+
+            count = privacy.erase(uow.session, customer, personal, actor, self.clock.now())
+            uow.commit()
+            return count
 
     def record_order(self, number: str, values: Mapping[str, Any]) -> tuple[Order, bool]:
         """Store a purchase (once per external id); the customer's tiers follow at once."""
         with self.uow() as uow:
-            order, created = customers.add_order(uow.session, number, values, self.clock.now())
-            self._retier(uow.session, [order.customer_id])
+            now = self.clock.now()
+            order, created = customers.add_order(uow.session, number, values, now)
+            self._retier(uow.session, [order.customer_id], now)
             uow.commit()
             return order, created
 
-    def _on_complaint(self, session: Session, spec: PackSpec, record: Record) -> None:
+    def _on_complaint(
+        self, session: Session, spec: PackSpec, record: Record, now: datetime
+    ) -> None:
         """A record filed as a complaint changes its customer's tier at once (R-5.1)."""
         if record.customer is not None and record.category in spec.complaint_categories:
             session.flush()
-            self._retier(session, [record.customer.id])
+            self._retier(session, [record.customer.id], now)
 
-    def _retier(self, session: Session, customer_ids: list[int]) -> None:
+    def _retier(self, session: Session, customer_ids: list[int], now: datetime) -> None:
         for version in versions.latest_versions(session):
             spec = self.specs.of(version)
             if spec.tiers:
-                tiers.recompute(session, spec, self.clock.now(), customer_ids)
+                tiers.recompute(session, spec, now, customer_ids)
 
     def recompute_tiers(self) -> dict[str, tiers.TierRun]:
         """Every customer's tier in every pack that declares tiers, one transaction per pack."""

@@ -1,4 +1,9 @@
-"""Sign-in (Flask-Login), roles, CSRF on every form (Flask-WTF) and secure session cookies."""
+"""Sign-in (Flask-Login), roles, CSRF on every form (Flask-WTF) and secure session cookies.
+
+Guessing is throttled per username and address in the database (`engine.signin`); signing in
+starts a fresh session (no fixation); a session carries the user's session generation, so
+"sign out everywhere" voids every other one at once.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -34,6 +40,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engine import signin
 from engine.store.models import User
 from engine.users import get_user
 from forms import current_services as services
@@ -58,6 +65,10 @@ class Account(UserMixin):  # type: ignore[misc]
     @property
     def username(self) -> str:
         return self.user.username
+
+    def get_id(self) -> str:
+        """What the session keeps: the id and the generation it was signed in under."""
+        return f"{self.user.id}.{self.user.session_generation or 0}"
 
 
 class SignInForm(FlaskForm):  # type: ignore[misc]
@@ -104,12 +115,17 @@ def _secret_key(instance: Path) -> str:
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
-def load_user(user_id: str) -> Account | None:
+def load_user(session_id: str) -> Account | None:
+    """The active user, if the session was signed in under their current generation."""
+    user_id, _, generation = session_id.partition(".")
     try:
         with services().uow() as uow:
-            return Account(get_user(uow.session, int(user_id)))
+            user = get_user(uow.session, int(user_id))
     except (LookupError, ValueError):
         return None
+    if generation != str(user.session_generation or 0):
+        return None  # signed out everywhere since
+    return Account(user)
 
 
 def role_required(*roles: str) -> Callable[[View], View]:
@@ -132,14 +148,28 @@ def role_required(*roles: str) -> Callable[[View], View]:
 def sign_in() -> Any:
     form = SignInForm()
     if form.validate_on_submit():
+        username, address = form.username.data or "", request.remote_addr or "-"
+        now = services().clock.now()
         with services().uow() as uow:
-            user = uow.session.query(User).filter_by(username=form.username.data).first()
+            until = signin.locked_until(uow.session, username, address, now)
+            if until is not None:
+                flash(_("登录失败次数过多，请稍后再试。"), "error")
+                wait = str(max(int((until - now).total_seconds()), 1))
+                page = render_template("desk/sign_in.html", form=form)
+                return page, 429, {"Retry-After": wait}
+            user = uow.session.query(User).filter_by(username=username).first()
             valid = (
                 user is not None
                 and user.active
                 and check_password_hash(user.password_hash, form.password.data or "")
             )
+            if valid:
+                signin.succeeded(uow.session, username, address)
+            else:
+                signin.failed(uow.session, username, address, now)
+            uow.commit()
         if valid and user is not None:
+            session.clear()  # a fresh session: nothing planted before sign-in survives
             login_user(Account(user))
             target = request.args.get("next", "")
             return redirect(
@@ -156,5 +186,16 @@ def sign_in() -> Any:
 @bp.post("/logout")
 @login_required  # type: ignore[untyped-decorator]
 def sign_out() -> Any:
+    logout_user()
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.post("/logout/everywhere")
+@login_required  # type: ignore[untyped-decorator]
+def sign_out_everywhere() -> Any:
+    """End this user's sessions on every device (a lost phone, a shared computer)."""
+    with services().uow() as uow:
+        signin.sign_out_everywhere(uow.session, get_user(uow.session, current_user.user.id))
+        uow.commit()
     logout_user()
     return redirect(url_for("auth.sign_in"))

@@ -8,7 +8,7 @@ from flask import Flask, request
 from flask_babel import Babel
 from flask_login import current_user
 
-from forms import auth, dashboard, kb_pages, survey, views
+from forms import auth, dashboard, kb_pages, security, survey, views
 
 LANGUAGES = ("zh", "en")
 # Messages are written in Chinese (the teams' language); English is a catalog over them.
@@ -28,6 +28,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
     auth.init_app(app)
+    security.init_app(app)  # headers on every answer: CSP, no-store, frame-ancestors
     app.register_blueprint(views.bp)
     app.register_blueprint(survey.bp)
     app.register_blueprint(dashboard.bp)

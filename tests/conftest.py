@@ -21,6 +21,8 @@ from engine.store.migrate import upgrade
 from engine.store.models import Model
 from engine.versions import PackSource
 
+# Tests encrypt personal data with the public development keys (engine/crypto.py).
+os.environ.setdefault("CARELOOP_INSECURE_DEV", "1")
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PG_URL = os.environ.get(

@@ -26,9 +26,11 @@ from sqlalchemy.orm import (
     column_property,
     mapped_column,
     relationship,
+    validates,
 )
 
-from engine.store.types import UTCDateTime
+from engine.crypto import lookup_hash
+from engine.store.types import EncryptedText, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,8 +82,10 @@ class Customer(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    contact: Mapped[str | None] = mapped_column(String(200))
+    # Encrypted at rest (R-8.3); the contact is found by its keyed hash, never by SQL equality.
+    name: Mapped[str | None] = mapped_column(EncryptedText())
+    contact: Mapped[str | None] = mapped_column(EncryptedText())
+    contact_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # A tier set by hand (API, import, admin); it wins over the pack's computed tier.
     tier: Mapped[str | None] = mapped_column(String(32))
     # A VIP's own agent: their records go straight to them (R-5.2).
@@ -99,6 +103,12 @@ class Customer(Model):
     consent_at: Mapped[datetime | None]
     consent_source: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+    @validates("contact")
+    def _hash_contact(self, _key: str, value: str | None) -> str | None:
+        """Keep the lookup hash in step with the contact, whoever sets it."""
+        self.contact_hash = lookup_hash(value)
+        return value
 
 
 class Order(Model):
@@ -450,8 +460,22 @@ class User(Model):
     categories: Mapped[list[Any]]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Raised by "sign out everywhere": sessions signed in under an older generation are void.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     team: Mapped[Team | None] = relationship(lazy="joined")
+
+
+class SignInFailure(Model):
+    """A failed sign-in, kept in the database so throttling holds across processes (ASVS 6.3)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_who", "username", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
 
 
 class AuditEntry(Model):

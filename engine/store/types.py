@@ -1,13 +1,15 @@
-"""Column types: every stored time is timezone-aware UTC, on SQLite as on PostgreSQL."""
+"""Column types: every stored time is timezone-aware UTC; personal text is stored encrypted."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from engine import crypto
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -29,3 +31,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text encrypted with Fernet on the way in, decrypted on the way out (R-8.3).
+
+    ORM and Core code read and write plain strings; only the database sees ciphertext.
+    Equality in SQL cannot work on it: look such values up by their keyed hash column.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else crypto.encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else crypto.decrypt(value)

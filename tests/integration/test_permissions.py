@@ -1,6 +1,9 @@
-"""One permission table, checked against every GET page of the web and admin for each role.
+"""One permission table, checked against every route and method of the web, admin and API.
 
-A page not in the table fails the test, so a new view cannot ship without saying who may see it.
+ASVS 8.2.1–8.2.3, 8.3.1: access is decided on the server, for each function and each record.
+The test walks `app.url_map` (every rule, every method it accepts) as each role, as an anonymous
+visitor and with API tokens of each scope. A route not in the table fails the test, so a new
+view cannot ship without saying who may use it.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
-from engine import users
+from engine import tokens, users
 from engine.records import NewRecord
 from engine.versions import PackSource
 from forms.auth import hash_password
@@ -20,49 +24,86 @@ from tests.conftest import web_app
 from wsgi import services
 
 PASSWORD = "role password 1"
-EVERYONE = ("anonymous", "agent", "supervisor", "operations")
-STAFF = ("agent", "supervisor", "operations")
+ROLES = ("agent", "supervisor", "operations")
+PRINCIPALS = ("anonymous", *ROLES, "token:read", "token:write")
+EVERYONE = PRINCIPALS
+STAFF = ROLES
 READERS = ("supervisor", "operations")
 OPERATIONS = ("operations",)
+READ_TOKEN = ("token:read",)
+WRITE_TOKEN = ("token:write",)
+WRITE = ("POST", "PUT", "PATCH", "DELETE")
 
-# (path pattern, roles that may GET it): the first matching pattern decides.
-PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
-    (r"^/$", EVERYONE),
-    (r"^/login$", EVERYONE),
-    (r"^/survey/[^/]+$", EVERYONE),
-    (r"^/status/scheduler$", EVERYONE),
-    (r"^/(healthz|readyz)$", EVERYONE),
-    (r"^/api/v1/(openapi\.json|docs)$", EVERYONE),
-    (r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
-    (r"^/warnings$", STAFF),
-    (r"^/dashboard(/|$)", READERS),
-    (r"^/kb/(articles/\d+)?$", STAFF),
-    (r"^/admin/$", READERS),
-    (r"^/admin/(record|auditentry|packversion)/(details/)?$", READERS),
-    (r"^/admin/customer/(details/)?$", READERS),
-    (r"^/admin/supervise/", READERS),
-    (r"^/admin/(article|articleversion|knownproblem)/", READERS),
-    (r"^/admin/", OPERATIONS),
+# (methods, path pattern, principals allowed): the first row matching method and path decides.
+PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
+    (("GET",), r"^/$", EVERYONE),
+    (("GET", "POST"), r"^/login$", EVERYONE),
+    (("POST",), r"^/logout$", STAFF),
+    (("POST",), r"^/logout/everywhere$", STAFF),
+    (("GET", "POST"), r"^/survey/[^/]+$", EVERYONE),  # the signed link is the permission
+    (("GET",), r"^/status/scheduler$", EVERYONE),
+    (("GET",), r"^/(healthz|readyz)$", EVERYONE),
+    (("GET",), r"^/(static|desk-static|admin/static|admin-assets)/", EVERYONE),
+    (("GET",), r"^/api/v1/(openapi\.json|docs|swagger-ui/.*)$", EVERYONE),
+    (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
+    (("POST",), r"^/records/\d+/reveal$", READERS),
+    (("POST",), r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction)$", STAFF),
+    (("POST",), r"^/(queue/take|me/language)$", STAFF),
+    (("GET", "POST"), r"^/warnings$", STAFF),
+    (("GET",), r"^/dashboard(/|$)", READERS),
+    (("POST",), r"^/improvements$", READERS),
+    (("GET",), r"^/kb/(articles/\d+)?$", STAFF),
+    (("GET",), r"^/admin/$", READERS),
+    (("GET", "POST"), r"^/admin/(record|auditentry|packversion|customer)/", READERS),
+    (("GET", "POST"), r"^/admin/supervise/", READERS),
+    (("GET", "POST"), r"^/admin/(article|articleversion|knownproblem)/", READERS),
+    (("GET", "POST"), r"^/admin/", OPERATIONS),
+    (("GET",), r"^/api/v1/", READ_TOKEN),  # scopes do not nest: write does not read
+    (WRITE, r"^/api/v1/", WRITE_TOKEN),
 ]
-SKIP = re.compile(r"^/(static|desk-static|admin/static|admin-assets|api/v1/swagger-ui)/|^/api/v1/")
+# Path parameters filled in so that each route names something that exists.
+VALUES = {
+    "int": "1",
+    "number": "C-1",
+    "pack": "after_sales",
+    "transition_id": "accept",
+    "export_type": "csv",
+    "fmt": "csv",
+    "filename": "x.css",
+}
 
 
-def allowed(path: str) -> tuple[str, ...]:
-    for pattern, roles in PERMISSIONS:
-        if re.search(pattern, path):
-            return roles
-    raise AssertionError(f"{path} is not in the permission table")
+def allowed(method: str, path: str) -> tuple[str, ...]:
+    for methods, pattern, principals in PERMISSIONS:
+        if method in methods and re.search(pattern, path):
+            return principals
+    raise AssertionError(f"{method} {path} is not in the permission table")
+
+
+def add_staff(app: Flask) -> None:
+    service = services(app)
+    with service.uow() as uow:
+        for role in ROLES:
+            users.add_user(
+                uow.session, role, role, PASSWORD, hash_password, service.clock.now(), team="rnd"
+            )
+        uow.commit()
+
+
+def issue_token(app: Flask, *scopes: str) -> str:
+    service = services(app)
+    with service.uow() as uow:
+        _, plain = tokens.issue(uow.session, "-".join(scopes), scopes, service.clock.now())
+        uow.commit()
+    return plain
 
 
 @pytest.fixture
 def app(tmp_path: Path, after_sales: PackSource) -> Flask:
-    app = web_app(tmp_path, pack=after_sales)
-    service = services(app)
-    with service.uow() as uow:
-        for role in STAFF:
-            users.add_user(uow.session, role, role, PASSWORD, hash_password, service.clock.now())
-        uow.commit()
-    service.create_record(
+    # CSRF is tested on its own (test_browser_safety); here it would hide the access decision.
+    app = web_app(tmp_path, pack=after_sales, WTF_CSRF_ENABLED=False)
+    add_staff(app)
+    services(app).create_record(
         "after_sales",
         NewRecord(
             record_type="feedback",
@@ -74,48 +115,105 @@ def app(tmp_path: Path, after_sales: PackSource) -> Flask:
     return app
 
 
-def client_for(app: Flask, role: str) -> FlaskClient:
+def client_for(app: Flask, principal: str) -> FlaskClient:
     client = app.test_client()
-    if role != "anonymous":
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-        assert token is not None
-        response = client.post(
-            "/login", data={"username": role, "password": PASSWORD, "csrf_token": token.group(1)}
-        )
-        assert response.status_code == 302
+    if principal.startswith("token:"):
+        plain = issue_token(app, principal.removeprefix("token:"))
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {plain}"
+    elif principal != "anonymous":
+        response = client.post("/login", data={"username": principal, "password": PASSWORD})
+        assert response.status_code == 302, principal
     return client
 
 
-def get_paths(app: Flask) -> list[str]:
-    paths = set()
+def routes(app: Flask) -> list[tuple[str, str]]:
+    """Every (method, concrete path) the app answers; signing out comes last."""
+    found = set()
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods:
-            continue
-        path = re.sub(r"<int[^>]*>", "1", rule.rule)
-        path = re.sub(r"<(string:)?number>", "C-1", path)
-        path = re.sub(r"<pack>", "after_sales", path)
-        path = re.sub(r"<[^>]+>", "csv", path)
-        if not SKIP.search(path):
-            paths.add(path)
-    return sorted(paths)
+        path = re.sub(r"<int[^>]*>", VALUES["int"], rule.rule)
+        path = re.sub(
+            r"<(?:\w+:)?(\w+)>", lambda m: VALUES.get(m.group(1), "csv"), path
+        )  # <string:number>, <pack>, <path:filename> …
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.add((method, path))
+    return sorted(found, key=lambda route: (route[1].startswith("/logout"), route))
 
 
-def test_every_page_answers_each_role_as_the_table_says(app: Flask) -> None:
-    paths = get_paths(app)
-    assert len(paths) > 30
-    for role in EVERYONE:
-        client = client_for(app, role)
-        for path in paths:
-            response = client.get(path)
-            status = response.status_code
-            if role in allowed(path):
-                assert status not in (401, 403) and not (
-                    status == 302 and "/login" in response.headers.get("Location", "")
-                ), (role, path, status)
-            elif role == "anonymous":
-                assert status == 302 and "/login" in response.headers["Location"], (path, status)
-            else:  # refused, or (Flask-Admin, for a read-only view's edit page) sent away
-                assert status in (403, 404) or (
-                    status == 302 and path not in response.headers["Location"]
-                ), (role, path, status)
+def turned_away(response: TestResponse) -> bool:
+    """Refused for want of a sign-in, a token, a role or a scope."""
+    location = response.headers.get("Location", "")
+    return response.status_code in (401, 403) or (
+        response.status_code == 302 and "/login?next=" in location
+    )
+
+
+def is_refused(principal: str, path: str, response: TestResponse) -> bool:
+    """Refused as the principal should be: 401/403 by the API, sign-in or 403/404 on the web."""
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    if path.startswith("/api/v1/"):
+        return status in (401, 403)
+    if principal == "anonymous" or principal.startswith("token:"):
+        return status == 302 and "/login" in location
+    # refused, or (Flask-Admin, for a read-only view's edit page) sent elsewhere
+    return status in (403, 404) or (status == 302 and path not in location)
+
+
+def test_every_route_answers_each_principal_as_the_table_says(app: Flask) -> None:
+    found = routes(app)
+    assert len(found) > 150
+    for method, path in found:
+        allowed(method, path)  # every route is declared, whoever asks
+    for principal in PRINCIPALS:
+        client = client_for(app, principal)
+        for method, path in found:
+            if principal.startswith("token:") and not path.startswith("/api/"):
+                continue  # a bearer token is not a web session: checked below
+            if path.startswith("/logout"):  # each sign-out on a session of its own
+                client = client_for(app, principal)
+            kwargs = {"json": {}} if path.startswith("/api/") and method in WRITE else {}
+            response = client.open(path, method=method, **kwargs)
+            assert response.status_code < 500, (principal, method, path)
+            if principal in allowed(method, path):
+                assert not turned_away(response), (principal, method, path, response.status_code)
+            else:
+                assert is_refused(principal, path, response), (
+                    principal,
+                    method,
+                    path,
+                    response.status_code,
+                )
+
+
+def test_a_bearer_token_opens_no_web_page(app: Flask) -> None:
+    client = client_for(app, "token:write")
+    for path in ("/queue", "/records/1", "/admin/", "/admin/customer/", "/dashboard"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], path
+
+
+def test_a_web_session_opens_no_api_resource(app: Flask) -> None:
+    """The API takes bearer tokens only: a signed-in cookie is not enough (no CSRF there)."""
+    client = client_for(app, "operations")
+    assert client.get("/api/v1/records/1").status_code == 401
+    assert client.post("/api/v1/records", json={}).status_code == 401
+
+
+def test_another_teams_record_is_hidden_from_an_agent_on_every_channel(app: Flask) -> None:
+    """IDOR (ASVS 8.2.2): the desk, the satisfaction form and the admin all answer alike."""
+    service = services(app)
+    service.transition(1, "accept", {"category": "service", "priority": "P2"}, actor="t")
+    # routed to training; the agent works in R&D
+    agent = client_for(app, "agent")
+    assert agent.get("/records/1").status_code == 404
+    assert agent.get("/records/999").status_code == 404  # same answer: no hint it exists
+    assert agent.post("/records/1/known-problem", data={"problem_id": "1"}).status_code == 404
+    assert agent.post("/records/1/satisfaction", data={}).status_code == 404
+    assert agent.post("/records/1/transitions/resolve", data={}).status_code == 404
+    assert agent.get("/admin/record/details/?id=1").status_code == 403
+    assert agent.get("/admin/supervise/1").status_code == 403
+    assert agent.get("/api/v1/records/1").status_code == 401  # a session is no API credential
+    assert client_for(app, "supervisor").get("/records/1").status_code == 200
+    reader = client_for(app, "token:read")
+    assert reader.get("/api/v1/records/999").status_code == 404
+    assert reader.post("/api/v1/records/1/notes", json={"text": "x"}).status_code == 403

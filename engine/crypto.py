@@ -1,0 +1,75 @@
+"""Keys for personal data at rest: Fernet to encrypt, a keyed hash (HMAC-SHA256) to look up.
+
+Both keys come from the environment (R-8.3):
+- CARELOOP_DATA_KEY: one Fernet key, or several separated by commas (the first encrypts,
+  all decrypt: rotate by putting a new key first, then re-saving rows);
+- CARELOOP_LOOKUP_KEY: any long random string; the hash of a contact under it finds the
+  customer without decrypting every row, and is useless to whoever lacks the key.
+Without them the app refuses to touch personal data, unless CARELOOP_INSECURE_DEV=1 says this
+is a developer's machine or a test run; then fixed, public development keys are used.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+DEV_DATA_KEY = base64.urlsafe_b64encode(b"careloop-insecure-development-ke").decode()
+DEV_LOOKUP_KEY = "careloop-insecure-development-lookup-key"
+
+
+class MissingKey(RuntimeError):
+    """No key in the environment, and not a development machine."""
+
+
+def _setting(name: str, dev_default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    if os.environ.get("CARELOOP_INSECURE_DEV") == "1":
+        return dev_default
+    raise MissingKey(
+        f"{name} is not set: personal data cannot be encrypted or read. "
+        "Generate one with `careloop keys new` and keep it in the environment "
+        "(CARELOOP_INSECURE_DEV=1 uses a public development key, never in production)."
+    )
+
+
+@functools.cache
+def _fernet(keys: str) -> MultiFernet:
+    return MultiFernet([Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()])
+
+
+def encrypt(plain: str) -> str:
+    return _fernet(_setting("CARELOOP_DATA_KEY", DEV_DATA_KEY)).encrypt(plain.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _fernet(_setting("CARELOOP_DATA_KEY", DEV_DATA_KEY)).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise MissingKey(
+            "stored personal data does not open with CARELOOP_DATA_KEY: wrong or rotated-out key"
+        ) from None
+
+
+def normalise(value: str) -> str:
+    """The form lookups compare: no spaces or dashes, lower case (138-1234 5678 = 13812345678)."""
+    return "".join(ch for ch in value.lower() if ch not in " -\t()")
+
+
+def lookup_hash(value: str | None) -> str | None:
+    """The keyed hash of a contact, for exact lookup; None for none."""
+    if not value:
+        return None
+    key = _setting("CARELOOP_LOOKUP_KEY", DEV_LOOKUP_KEY).encode()
+    return hmac.new(key, normalise(value).encode(), hashlib.sha256).hexdigest()
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
