@@ -186,14 +186,18 @@ def _replace(text: str, node: Node, value: object) -> str:
     if block:  # an empty list or mapping, or a single value, after the key on its own line
         colon = text.rfind(":", 0, start)
         return text[: colon + 1] + " " + _flow(value) + text[_end(node) :]
+    if isinstance(node, ScalarNode) and node.style == '"' and isinstance(value, str):
+        return text[:start] + _flow(value, '"') + text[_end(node) :]  # as it was quoted
     return text[:start] + _flow(value) + text[_end(node) :]
 
 
 def _insert_key(text: str, mapping: MappingNode, key: str, value: object) -> str:
     if mapping.flow_style or not mapping.value:
-        data = {k.value: _data(text, v) for k, v in mapping.value}
-        data[key] = value
-        return _replace(text, mapping, data)
+        close = text.rfind("}", 0, mapping.end_mark.index)
+        before = text[:close].rstrip()
+        separator = "" if before.endswith("{") else ", "
+        entry = f"{separator}{_flow(key)}: {_flow(value)}"
+        return before + entry + text[len(before) :]
     column = mapping.value[0][0].start_mark.column
     at = _line_end(text, _end(mapping.value[-1][1]))
     line = " " * column + f"{_flow(key)}: {_flow(value)}\n"
@@ -211,10 +215,15 @@ def _item(value: object, column: int, block: bool) -> str:
     return f"{' ' * column}- {_flow(value)}\n"
 
 
-def _flow(value: object) -> str:
+def _flow(value: object, style: str | None = None) -> str:
     """The value as YAML writes it inside `[...]` or `{...}`: plain when safe, quoted otherwise."""
     dumped = yaml.safe_dump(
-        [value], allow_unicode=True, default_flow_style=True, width=10_000, sort_keys=False
+        [value],
+        allow_unicode=True,
+        default_flow_style=True,
+        default_style=style,
+        width=10_000,
+        sort_keys=False,
     )
     return dumped.strip().removeprefix("[").removesuffix("]")
 

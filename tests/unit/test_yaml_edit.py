@@ -39,7 +39,7 @@ def test_setting_a_missing_key_adds_one_line_to_its_block_mapping() -> None:
 def test_setting_a_value_in_a_flow_mapping_keeps_the_rest_of_the_line() -> None:
     path = ("calendars", "office", "hours", "mon-fri")
     edited = set_value(TEXT, "pack.yaml", path, "10:00-18:00")
-    assert "    hours: {mon-fri: '10:00-18:00'}\n" in edited
+    assert '    hours: {mon-fri: "10:00-18:00"}\n' in edited  # quoted as it was
     assert yaml.safe_load(edited)["calendars"]["office"]["hours"] == {"mon-fri": "10:00-18:00"}
 
 
