@@ -56,6 +56,7 @@ def init_app(app: Flask, services: Services) -> None:
     admin.add_view(views.RecordAdmin(Record, store, name="记录"))
     admin.add_view(views.SuperviseView(name="处理", endpoint="supervise"))
     admin.add_view(views.CustomerAdmin(Customer, store, name="客户", category="客户"))
+    admin.add_view(views.CustomerCareView(name="客户详情", endpoint="customer_care"))
     admin.add_view(views.ImportView(name="CSV 导入", endpoint="imports", category="客户"))
     admin.add_view(knowledge.ArticleAdmin(Article, store, name="文章", category="知识库"))
     admin.add_view(

@@ -16,8 +16,8 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
-from engine import imports
-from engine.errors import CareloopError
+from engine import customers, imports
+from engine.errors import CareloopError, NotFound
 from engine.masking import mask_contact, mask_name
 from engine.queue import ASSIGN_METHODS
 from engine.store.models import ApiToken, OutboxMessage, Record, User
@@ -99,11 +99,50 @@ class RecordAdmin(ReadOnlyView):
 
 
 class CustomerAdmin(ReadOnlyView):
+    """Customers, personal data masked; each number opens the customer's care page."""
+
     column_list = ("number", "name", "contact", "tier", "dedicated_agent", "created_at")
     column_searchable_list = ("number",)
     column_filters = ("tier",)
-    column_formatters = {"name": _masked("name"), "contact": _masked("contact")}
+    column_formatters = {
+        "number": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
+            url_for("customer_care.customer", number=m.number), m.number
+        ),
+        "name": _masked("name"),
+        "contact": _masked("contact"),
+    }
     column_formatters_detail = column_formatters
+
+
+class CustomerCareView(Guarded, BaseView):  # type: ignore[misc]
+    """One customer: profile and consent (masked), tier per pack with its rule, history,
+    campaign occasions, purchases and records; read-only, changes come from the engine."""
+
+    roles = READERS
+
+    def is_visible(self) -> bool:
+        return False  # reached from the customer list
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for("customer.index_view"))
+
+    @expose("/<number>")
+    def customer(self, number: str) -> Any:
+        with services().uow() as uow:
+            try:
+                found, records, orders = customers.customer_view(uow.session, number)
+            except NotFound:
+                abort(404)
+            care = customers.customer_care(uow.session, found)
+            return self.render(
+                "admin_packs/customer.html",
+                customer=found,
+                records=records,
+                orders=orders,
+                care=care,
+                tz=str(current_user.user.timezone),
+            )
 
 
 class UserAdmin(SecureModelView):

@@ -283,3 +283,64 @@ def test_operations_edit_a_user_s_role_and_create_a_team(app: Flask) -> None:
     assert (user.role, user.locale, user.capacity) == ("supervisor", "en", 10)
     form = ops.get("/admin/team/new/").get_data(as_text=True)
     assert 'value="round_robin"' in form
+
+
+def test_a_customer_s_care_page_shows_consent_tiers_history_and_occasions_masked(
+    app: Flask,
+) -> None:
+    from datetime import date
+
+    from engine.customers import upsert_customer
+    from engine.store.models import CampaignOccasion, CustomerTier
+
+    service = services(app)
+    now = service.clock.now()
+    with service.uow() as uow:
+        customer, _created = upsert_customer(
+            uow.session,
+            "C-77",
+            {
+                "name": "王小明",
+                "contact": "13812345678",
+                "birthday": date(1990, 5, 17),
+                "consent_marketing": True,
+                "consent_source": "门店登记",
+            },
+            now,
+        )
+        uow.session.add(
+            CustomerTier(
+                pack="after_sales",
+                customer_id=customer.id,
+                tier="high_value",
+                rule="spend_percentile ≥ 0.9",
+                spend_percentile=0.95,
+                changed_at=now,
+            )
+        )
+        uow.session.add(
+            CampaignOccasion(
+                pack="after_sales",
+                campaign="birthday_greeting",
+                customer_id=customer.id,
+                occasion="birthday:2026",
+                purpose="marketing",
+                due_at=now,
+                send_at=now,
+                status="sent",
+                created_at=now,
+            )
+        )
+        uow.commit()
+    record_of(app, "C-77")
+    listing = signed_in(app, "sup").get("/admin/customer/").get_data(as_text=True)
+    assert 'href="/admin/customer_care/C-77"' in listing
+    page = signed_in(app, "sup").get("/admin/customer_care/C-77")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "13812345678" not in text and "王小明" not in text and "1990" not in text
+    assert "门店登记" in text and "营销消息 ✓" in text  # consent, its source
+    assert "high_value" in text and "spend_percentile ≥ 0.9" in text  # the tier and its rule
+    assert "consent" in text and "granted" in text  # the history of the consent
+    assert "birthday_greeting" in text and "birthday:2026" in text
+    assert signed_in(app, "ops").get("/admin/customer_care/C-404").status_code == 404
