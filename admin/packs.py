@@ -147,7 +147,7 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
         with services().uow() as uow:
             drafts.discard_draft(uow.session, pack)
             uow.commit()
-        flash("草稿已放弃。", "info")
+        flash(_("草稿已放弃。"), "info")
         return redirect(url_for(".pack", pack=pack))
 
     @expose("/<pack>/publish", methods=["POST"])
@@ -187,7 +187,7 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 diff=changes[:20_000],
             )
             uow.commit()
-        flash(f"已发布 {pack} v{result.version.version}。", "success")
+        flash(_("已发布 %(pack)s v%(v)s。", pack=pack, v=result.version.version), "success")
         return redirect(url_for(".pack", pack=pack))
 
     @expose("/<pack>/rollback/<int:version>", methods=["POST"])
@@ -204,7 +204,7 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 uow.session, pack, files, version, current_user.username, services().clock.now()
             )
             uow.commit()
-        flash(f"v{version} 已载入草稿：确认差异与影响后发布。", "info")
+        flash(_("v%(v)s 已载入草稿：确认差异与影响后发布。", v=version), "info")
         return redirect(url_for(".pack", pack=pack))
 
     def _page(self, pack: str, failed: dict[str, Any] | None = None) -> Any:

@@ -344,3 +344,27 @@ def test_a_customer_s_care_page_shows_consent_tiers_history_and_occasions_masked
     assert "consent" in text and "granted" in text  # the history of the consent
     assert "birthday_greeting" in text and "birthday:2026" in text
     assert signed_in(app, "ops").get("/admin/customer_care/C-404").status_code == 404
+
+
+def test_the_admin_speaks_the_user_s_language(app: Flask) -> None:
+    with services(app).uow() as uow:
+        uow.session.scalars(select(User).where(User.username == "ops")).one().locale = "en"
+        uow.commit()
+    english = signed_in(app, "ops")
+    page = english.get("/admin/packs/after_sales").get_data(as_text=True)
+    assert "SLA targets (by priority)" in page and "Business calendars" in page
+    assert "Records" in page and "Audit log" in page  # the menu
+    assert "SLA 时限" not in page
+    refused = english.post(
+        "/admin/packs/after_sales/form/calendar",
+        data={
+            "target": "cn_workdays",
+            "hours:0:days": "mon-fri",
+            "hours:0:ranges": "09:00-18:00",
+            "closed": "tomorrow",
+            "country": "CN",
+        },
+    )
+    assert "Not a date: tomorrow (write YYYY-MM-DD)" in refused.get_data(as_text=True)
+    chinese = signed_in(app, "sup").get("/admin/record/").get_data(as_text=True)
+    assert "审计日志" in chinese and "受理时间" in chinese
