@@ -40,6 +40,7 @@ PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
     (r"^/admin/$", READERS),
     (r"^/admin/(record|auditentry|packversion)/(details/)?$", READERS),
     (r"^/admin/customer/(details/)?$", READERS),
+    (r"^/admin/customer_care/", READERS),  # one customer's care page (issue #6)
     (r"^/admin/supervise/", READERS),
     (r"^/admin/(article|articleversion|knownproblem)/", READERS),
     (r"^/admin/", OPERATIONS),
