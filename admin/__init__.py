@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
 
 from admin import knowledge, views
 from admin.packs import PacksView
@@ -47,28 +48,35 @@ def init_app(app: Flask, services: Services) -> None:
     )
     admin = Admin(
         app,
-        name="Careloop 运营",
+        name=_l("Careloop 运营"),
         url="/admin",
         index_view=HomeView(url="/admin"),
         theme=Bootstrap4Theme(),
         csp_nonce_generator=csp_nonce,  # its inline scripts run under our CSP
     )
-    admin.add_view(PacksView(name="流程包", endpoint="packs"))
-    admin.add_view(views.VersionAdmin(PackVersion, store, name="已发布版本", category="流程包"))
-    admin.add_view(views.RecordAdmin(Record, store, name="记录"))
-    admin.add_view(views.SuperviseView(name="处理", endpoint="supervise"))
-    admin.add_view(views.CustomerAdmin(Customer, store, name="客户", category="客户"))
-    admin.add_view(views.ImportView(name="CSV 导入", endpoint="imports", category="客户"))
-    admin.add_view(knowledge.ArticleAdmin(Article, store, name="文章", category="知识库"))
+    admin.add_view(PacksView(name=_l("流程包"), endpoint="packs"))
     admin.add_view(
-        knowledge.ArticleVersionAdmin(ArticleVersion, store, name="文章版本", category="知识库")
+        views.VersionAdmin(PackVersion, store, name=_l("已发布版本"), category=_l("流程包"))
+    )
+    admin.add_view(views.RecordAdmin(Record, store, name=_l("记录")))
+    admin.add_view(views.SuperviseView(name=_l("处理"), endpoint="supervise"))
+    admin.add_view(views.CustomerAdmin(Customer, store, name=_l("客户"), category=_l("客户")))
+    admin.add_view(views.CustomerCareView(name=_l("客户详情"), endpoint="customer_care"))
+    admin.add_view(views.ImportView(name=_l("CSV 导入"), endpoint="imports", category=_l("客户")))
+    admin.add_view(knowledge.ArticleAdmin(Article, store, name=_l("文章"), category=_l("知识库")))
+    admin.add_view(
+        knowledge.ArticleVersionAdmin(
+            ArticleVersion, store, name=_l("文章版本"), category=_l("知识库")
+        )
     )
     admin.add_view(
-        knowledge.KnownProblemAdmin(KnownProblem, store, name="已知问题", category="知识库")
+        knowledge.KnownProblemAdmin(KnownProblem, store, name=_l("已知问题"), category=_l("知识库"))
     )
-    admin.add_view(knowledge.SynonymAdmin(SynonymGroup, store, name="同义词", category="知识库"))
-    admin.add_view(views.UserAdmin(User, store, name="用户", category="人员"))
-    admin.add_view(views.TeamAdmin(Team, store, name="团队", category="人员"))
-    admin.add_view(views.AuditAdmin(AuditEntry, store, name="审计日志", category="系统"))
-    admin.add_view(views.OutboxAdmin(OutboxMessage, store, name="发件箱", category="系统"))
-    admin.add_view(views.TokenAdmin(ApiToken, store, name="API 令牌", category="系统"))
+    admin.add_view(
+        knowledge.SynonymAdmin(SynonymGroup, store, name=_l("同义词"), category=_l("知识库"))
+    )
+    admin.add_view(views.UserAdmin(User, store, name=_l("用户"), category=_l("人员")))
+    admin.add_view(views.TeamAdmin(Team, store, name=_l("团队"), category=_l("人员")))
+    admin.add_view(views.AuditAdmin(AuditEntry, store, name=_l("审计日志"), category=_l("系统")))
+    admin.add_view(views.OutboxAdmin(OutboxMessage, store, name=_l("发件箱"), category=_l("系统")))
+    admin.add_view(views.TokenAdmin(ApiToken, store, name=_l("API 令牌"), category=_l("系统")))

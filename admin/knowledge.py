@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from wtforms import SelectField, TextAreaField, ValidationError
@@ -22,8 +23,8 @@ from engine.store.models import Article
 from forms import current_services as services
 from forms.markdown import render
 
-STATUS_LABELS = {"draft": "草稿", "published": "已发布", "retired": "已下线"}
-PROBLEM_LABELS = {"open": "处理中", "fixed": "已根治"}
+STATUS_LABELS = {"draft": _l("草稿"), "published": _l("已发布"), "retired": _l("已下线")}
+PROBLEM_LABELS = {"open": _l("处理中"), "fixed": _l("已根治")}
 
 
 def _rendered(_view: Any, _context: Any, model: Article, _name: str) -> Markup:
@@ -62,16 +63,16 @@ class ArticleAdmin(KnowledgeView):
     column_filters = ("status", "category", "product")
     column_default_sort = ("updated_at", True)
     column_labels = {
-        "title": "标题",
-        "status": "状态",
-        "category": "类别",
-        "product": "产品",
-        "tags": "标签",
-        "body": "正文（Markdown）",
-        "version": "版本",
-        "updated_by": "修改人",
-        "updated_at": "修改时间",
-        "versions": "历史版本",
+        "title": _l("标题"),
+        "status": _l("状态"),
+        "category": _l("类别"),
+        "product": _l("产品"),
+        "tags": _l("标签"),
+        "body": _l("正文（Markdown）"),
+        "version": _l("版本"),
+        "updated_by": _l("修改人"),
+        "updated_at": _l("修改时间"),
+        "versions": _l("历史版本"),
     }
     column_formatters = {"status": lambda v, c, m, n: STATUS_LABELS.get(m.status, m.status)}
     column_details_list = (*column_list, "tags", "body", "versions")
@@ -80,7 +81,7 @@ class ArticleAdmin(KnowledgeView):
     form_overrides = {"status": SelectField, "body": TextAreaField}
     form_args = {
         "status": {"choices": _choices(*STATUS_LABELS.items())},
-        "tags": {"description": "用逗号分隔，例如：物流, 延迟"},
+        "tags": {"description": _l("用逗号分隔，例如：物流, 延迟")},
     }
     form_widget_args = {"body": {"rows": 16}}
 
@@ -112,14 +113,14 @@ class KnownProblemAdmin(KnowledgeView):
     column_default_sort = ("record_count", True)
     column_filters = ("status", "category", "product")
     column_labels = {
-        "title": "标题",
-        "status": "状态",
-        "category": "类别",
-        "product": "产品",
-        "symptoms": "现象",
-        "solution": "解决方案",
-        "record_count": "关联记录数",
-        "updated_at": "修改时间",
+        "title": _l("标题"),
+        "status": _l("状态"),
+        "category": _l("类别"),
+        "product": _l("产品"),
+        "symptoms": _l("现象"),
+        "solution": _l("解决方案"),
+        "record_count": _l("关联记录数"),
+        "updated_at": _l("修改时间"),
     }
     column_formatters = {"status": lambda v, c, m, n: PROBLEM_LABELS.get(m.status, m.status)}
     form_columns = ("title", "status", "category", "product", "symptoms", "solution")
@@ -139,9 +140,13 @@ class SynonymAdmin(KnowledgeView):
     roles = OPERATIONS
     can_delete = True  # a wrong synonym only widens searches; removing it is harmless
     column_list = ("words", "updated_by", "updated_at")
-    column_labels = {"words": "同义词（逗号分隔）", "updated_by": "修改人", "updated_at": "时间"}
+    column_labels = {
+        "words": _l("同义词（逗号分隔）"),
+        "updated_by": _l("修改人"),
+        "updated_at": _l("时间"),
+    }
     form_columns = ("words",)
-    form_args = {"words": {"description": "例如：快递, 物流, 配送"}}
+    form_args = {"words": {"description": _l("例如：快递, 物流, 配送")}}
 
     def _saved(self, model: Any) -> None:
         synonyms.check(model)

@@ -9,9 +9,12 @@ from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from admin import packforms
+from admin.packforms import APPLIERS, Edit, field_of
 from admin.security import Guarded
 from engine import drafts
 from engine.errors import CareloopError
@@ -20,7 +23,6 @@ from engine.store.models import PackVersion, Record
 from engine.users import audit
 from engine.versions import latest_version
 from forms import current_services as services
-from workflows.edit import replace_scalar
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files
 from workflows.validate import pack_errors, source_of
@@ -76,42 +78,68 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
 
     @expose("/<pack>/sla", methods=["POST"])
     def save_sla(self, pack: str) -> Any:
-        """The structured form: SLA numbers per priority, written into the YAML in place."""
+        """The single values (SLA targets and the like), as the first structured form had them."""
+        return self._save_structured(pack, "values", "")
+
+    @expose("/<pack>/form/<kind>", methods=["POST"])
+    def save_form(self, pack: str, kind: str) -> Any:
+        """A structured form: its changes are written into the draft's YAML in place."""
+        if kind not in APPLIERS:
+            abort(404)
+        return self._save_structured(pack, kind, request.form.get("target", ""))
+
+    def _save_structured(self, pack: str, kind: str, target: str) -> Any:
+        """Apply the form, validate the whole pack, and keep the draft only if nothing new broke.
+
+        Errors the draft already had (from a YAML edit) do not block a structured
+        save; an error the form would add is shown next to its input and nothing
+        is saved.
+        """
         with services().uow() as uow:
             published = _published(uow.session, pack)
-            files = dict(_draft_files(uow.session, pack, published))
-            loaded = load_pack_from_files(pack, files, f"workflows/{pack}")
-            errors: list[PackError] = []
-            for key, value in request.form.items():
-                if not key.startswith("sla:") or not value.strip():
-                    continue
-                path = tuple(
-                    int(p) if p.isdigit() else p for p in key.removeprefix("sla:").split("|")
+            files = _draft_files(uow.session, pack, published)
+            loaded, before = _check(pack, files)
+            if loaded is None:
+                flash(_("草稿的 YAML 无法读取：请先在 YAML 编辑器中改正。"), "error")
+                return redirect(url_for(".pack", pack=pack))
+            edit = Edit(dict(files), loaded)
+            try:
+                APPLIERS[kind](edit, request.form, target)
+            except PackInvalid as exc:
+                for error in exc.errors:
+                    edit.problem(field_of(edit.where, error.path) or "form", error.message)
+            if not edit.problems:
+                known = {(e.path, e.message) for e in before}
+                for error in _check(pack, edit.files)[1]:
+                    if (error.path, error.message) not in known:
+                        edit.problem(field_of(edit.where, error.path) or "form", str(error))
+            if not edit.problems and edit.files != files:
+                now = services().clock.now()
+                drafts.save_draft(
+                    uow.session, pack, edit.files, published.version, current_user.username, now
                 )
-                owner = loaded.owner(path)
-                try:
-                    files[owner] = replace_scalar(files[owner], owner, path, value.strip())
-                except PackInvalid as exc:
-                    errors.extend(exc.errors)
-            drafts.save_draft(
-                uow.session,
-                pack,
-                files,
-                published.version,
-                current_user.username,
-                services().clock.now(),
-            )
-            audit(
-                uow.session,
-                current_user.username,
-                "pack.draft",
-                pack,
-                services().clock.now(),
-                form="sla",
-            )
-            uow.commit()
-        for error in errors:
-            flash(str(error), "error")
+                audit(
+                    uow.session,
+                    current_user.username,
+                    "pack.draft",
+                    pack,
+                    now,
+                    form=kind,
+                    target=target,
+                )
+                uow.commit()
+        if edit.problems:
+            failed = {
+                "kind": kind,
+                "target": target,
+                "problems": edit.problems,
+                "submitted": request.form.to_dict(),
+            }
+            return self._page(pack, failed), 400
+        if edit.files == files:
+            flash(_("没有改动。"), "info")
+        else:
+            flash(_("已保存到草稿：确认差异与影响后发布。"), "success")
         return redirect(url_for(".pack", pack=pack))
 
     @expose("/<pack>/discard", methods=["POST"])
@@ -119,7 +147,7 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
         with services().uow() as uow:
             drafts.discard_draft(uow.session, pack)
             uow.commit()
-        flash("草稿已放弃。", "info")
+        flash(_("草稿已放弃。"), "info")
         return redirect(url_for(".pack", pack=pack))
 
     @expose("/<pack>/publish", methods=["POST"])
@@ -159,7 +187,7 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 diff=changes[:20_000],
             )
             uow.commit()
-        flash(f"已发布 {pack} v{result.version.version}。", "success")
+        flash(_("已发布 %(pack)s v%(v)s。", pack=pack, v=result.version.version), "success")
         return redirect(url_for(".pack", pack=pack))
 
     @expose("/<pack>/rollback/<int:version>", methods=["POST"])
@@ -176,10 +204,10 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 uow.session, pack, files, version, current_user.username, services().clock.now()
             )
             uow.commit()
-        flash(f"v{version} 已载入草稿：确认差异与影响后发布。", "info")
+        flash(_("v%(v)s 已载入草稿：确认差异与影响后发布。", v=version), "info")
         return redirect(url_for(".pack", pack=pack))
 
-    def _page(self, pack: str) -> Any:
+    def _page(self, pack: str, failed: dict[str, Any] | None = None) -> Any:
         with services().uow() as uow:
             published = _published(uow.session, pack)
             draft = drafts.get_draft(uow.session, pack)
@@ -205,8 +233,9 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 errors=errors,
                 diff=diff,
                 impact=effect,
-                sla_rows=_sla_rows(loaded.data if loaded is not None else None),
-                other_rows=_other_rows(loaded.data if loaded is not None else None),
+                failed=failed,
+                error_lines=_error_lines(errors),
+                **_structured(loaded.data if loaded is not None else {}),
             )
 
 
@@ -244,61 +273,20 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> str:
     return "".join(lines)
 
 
-def _key(*path: str | int) -> str:
-    return "sla:" + "|".join(map(str, path))
+def _error_lines(errors: list[PackError]) -> dict[str, list[int]]:
+    """Lines with errors by file name, so the YAML editor marks them."""
+    lines: dict[str, list[int]] = {}
+    for error in errors:
+        lines.setdefault(error.file.rsplit("/", 1)[-1], []).append(error.line)
+    return lines
 
 
-def _sla_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """One row per record type, priority and target: the `within` to edit, and its path."""
-    rows = []
-    for tid, rtype in ((data or {}).get("record_types") or {}).items():
-        for priority, terms in ((rtype.get("sla") or {}).get("policies") or {}).items():
-            for target, term in terms.items():
-                rows.append(
-                    {
-                        "type": tid,
-                        "priority": priority,
-                        "target": target,
-                        "within": term.get("within"),
-                        "calendar": term.get("calendar"),
-                        "key": _key(
-                            "record_types", tid, "sla", "policies", priority, target, "within"
-                        ),
-                    }
-                )
-    return rows
-
-
-def _other_rows(data: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The other values people change most: warning thresholds, follow-up intervals, routing."""
-    rows = []
-    for tid, rtype in ((data or {}).get("record_types") or {}).items():
-        sla = rtype.get("sla") or {}
-        if "warning" in sla:
-            rows.append(
-                {
-                    "label": f"{tid} · SLA 预警阈值",
-                    "value": sla["warning"],
-                    "key": _key("record_types", tid, "sla", "warning"),
-                }
-            )
-        for name, followup in (rtype.get("followups") or {}).items():
-            when = "every" if "every" in followup else "after"
-            label = "每隔" if when == "every" else "之后"
-            rows.append(
-                {
-                    "label": f"{tid} · 跟进 {followup.get('title', name)}（{label}）",
-                    "value": followup.get(when),
-                    "key": _key("record_types", tid, "followups", name, when),
-                }
-            )
-    for index, rule in enumerate((data or {}).get("routing") or []):
-        condition = rule.get("when", "其余")
-        rows.append(
-            {
-                "label": f"分派规则 {index + 1}：{condition}",
-                "value": rule["department"],
-                "key": _key("routing", index, "department"),
-            }
-        )
-    return rows
+def _structured(data: dict[str, Any]) -> dict[str, Any]:
+    """What the structured forms show, from the draft's merged data."""
+    return {
+        "values": packforms.value_rows(data),
+        "calendars": packforms.calendar_forms(data),
+        "routing": packforms.routing_form(data),
+        "transitions": packforms.transition_forms(data),
+        "choices": packforms.choice_forms(data),
+    }

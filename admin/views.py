@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.actions import action
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select, update
@@ -16,8 +18,8 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
-from engine import imports
-from engine.errors import CareloopError
+from engine import customers, imports
+from engine.errors import CareloopError, NotFound
 from engine.masking import mask_contact, mask_name
 from engine.queue import ASSIGN_METHODS
 from engine.store.models import ApiToken, Customer, OutboxMessage, Record, User
@@ -32,7 +34,7 @@ def _masked(kind: str) -> Any:
     )
 
 
-def _choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+def _choices(*pairs: tuple[str, Any]) -> list[SelectChoice]:
     """WTForms 3.3 choices (Flask-Admin's form_choices still passes deprecated tuples)."""
     return [SelectChoice(value, label) for value, label in pairs]
 
@@ -41,12 +43,12 @@ class RecordAdmin(ReadOnlyView):
     """Records are read here; supervisors act on them through the engine (the 处理 link)."""
 
     column_formatters = {
-        "id": lambda v, c, m, n: Markup(
-            f'<a href="{url_for("supervise.record", record_id=m.id)}">{m.id} 处理</a>'
+        "id": lambda v, c, m, n: Markup('<a href="{}">{} {}</a>').format(
+            url_for("supervise.record", record_id=m.id), m.id, _("处理")
         )
     }
 
-    @action("reassign", "批量改派")  # type: ignore[untyped-decorator]
+    @action("reassign", _l("批量改派"))  # type: ignore[untyped-decorator]
     def action_reassign(self, ids: list[str]) -> Any:
         return self.render(
             "admin_packs/bulk.html",
@@ -85,24 +87,32 @@ class RecordAdmin(ReadOnlyView):
     column_default_sort = ("id", True)
     column_details_exclude_list = ("fields",)
     column_labels = {
-        "record_type": "类型",
-        "stage": "阶段",
-        "priority": "优先级",
-        "channel": "渠道",
-        "category": "类别",
-        "department": "部门",
-        "assignee": "负责人",
-        "received_at": "受理时间",
-        "next_deadline": "最近截止",
-        "is_open": "未关闭",
+        "record_type": _l("类型"),
+        "stage": _l("阶段"),
+        "priority": _l("优先级"),
+        "channel": _l("渠道"),
+        "category": _l("类别"),
+        "department": _l("部门"),
+        "assignee": _l("负责人"),
+        "received_at": _l("受理时间"),
+        "next_deadline": _l("最近截止"),
+        "is_open": _l("未关闭"),
     }
 
 
 class CustomerAdmin(ReadOnlyView):
+    """Customers, personal data masked; each number opens the customer's care page."""
+
     column_list = ("number", "name", "contact", "tier", "dedicated_agent", "created_at")
     column_searchable_list = ("number",)
     column_filters = ("tier",)
-    column_formatters = {"name": _masked("name"), "contact": _masked("contact")}
+    column_formatters = {
+        "number": lambda v, c, m, n: Markup('<a href="{}">{}</a>').format(
+            url_for("customer_care.customer", number=m.number), m.number
+        ),
+        "name": _masked("name"),
+        "contact": _masked("contact"),
+    }
     column_formatters_detail = column_formatters
     column_exclude_list = ("contact_hash",)
     column_details_exclude_list = ("contact_hash",)
@@ -128,6 +138,37 @@ class CustomerAdmin(ReadOnlyView):
         flash(f"{len(numbers)} 位客户的个人数据已删除。", "success")
 
 
+class CustomerCareView(Guarded, BaseView):  # type: ignore[misc]
+    """One customer: profile and consent (masked), tier per pack with its rule, history,
+    campaign occasions, purchases and records; read-only, changes come from the engine."""
+
+    roles = READERS
+
+    def is_visible(self) -> bool:
+        return False  # reached from the customer list
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for("customer.index_view"))
+
+    @expose("/<number>")
+    def customer(self, number: str) -> Any:
+        with services().uow() as uow:
+            try:
+                found, records, orders = customers.customer_view(uow.session, number)
+            except NotFound:
+                abort(404)
+            care = customers.customer_care(uow.session, found)
+            return self.render(
+                "admin_packs/customer.html",
+                customer=found,
+                records=records,
+                orders=orders,
+                care=care,
+                tz=str(current_user.user.timezone),
+            )
+
+
 class UserAdmin(SecureModelView):
     """Change a user's role, team, language, capacity; add users with `careloop user add`."""
 
@@ -138,9 +179,11 @@ class UserAdmin(SecureModelView):
     form_overrides = {"role": SelectField, "locale": SelectField}
     form_args = {
         "role": {
-            "choices": _choices(("agent", "坐席"), ("supervisor", "主管"), ("operations", "运营"))
+            "choices": _choices(
+                ("agent", _l("坐席")), ("supervisor", _l("主管")), ("operations", _l("运营"))
+            )
         },
-        "locale": {"choices": _choices(("zh", "中文"), ("en", "English"))},
+        "locale": {"choices": _choices(("zh", _l("中文")), ("en", "English"))},
     }
     column_searchable_list = ("username", "display_name")
 
@@ -174,7 +217,7 @@ class OutboxAdmin(ReadOnlyView):
     column_filters = ("status", "channel")
     column_default_sort = ("id", True)
 
-    @action("resend", "重新发送", "重新发送所选的消息？")  # type: ignore[untyped-decorator]
+    @action("resend", _l("重新发送"), _l("重新发送所选的消息？"))  # type: ignore[untyped-decorator]
     def action_resend(self, ids: list[str]) -> None:
         """Dead letters go back to the queue, attempts from zero."""
         session = self.session.session
@@ -189,7 +232,7 @@ class OutboxAdmin(ReadOnlyView):
             )
         )
         session.commit()
-        flash(f"{result.rowcount} 条消息已重新排队。", "success")
+        flash(_("%(n)s 条消息已重新排队。", n=result.rowcount), "success")
 
 
 class VersionAdmin(ReadOnlyView):
@@ -207,7 +250,7 @@ class TokenAdmin(SecureModelView):
     column_list = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
     column_exclude_list = ("token_hash",)
 
-    @action("revoke", "吊销", "吊销所选令牌？")  # type: ignore[untyped-decorator]
+    @action("revoke", _l("吊销"), _l("吊销所选令牌？"))  # type: ignore[untyped-decorator]
     def action_revoke(self, ids: list[str]) -> None:
         session = self.session.session
         result = session.execute(
@@ -216,7 +259,7 @@ class TokenAdmin(SecureModelView):
             .values(revoked_at=datetime.now(UTC))
         )
         session.commit()
-        flash(f"{result.rowcount} 个令牌已吊销。", "success")
+        flash(_("%(n)s 个令牌已吊销。", n=result.rowcount), "success")
 
 
 class ImportView(Guarded, BaseView):  # type: ignore[misc]
@@ -228,7 +271,7 @@ class ImportView(Guarded, BaseView):  # type: ignore[misc]
             return self.render("admin_packs/import.html", result=None)
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            flash("请选择一个 CSV 文件。", "error")
+            flash(_("请选择一个 CSV 文件。"), "error")
             return self.render("admin_packs/import.html", result=None), 400
         service = services()
         try:
@@ -281,7 +324,7 @@ class SuperviseView(Guarded, BaseView):  # type: ignore[misc]
                     reason=form.get("reason", ""),
                     duplicate_of=int(form["duplicate_of"]) if form.get("duplicate_of") else None,
                 )
-                flash("已保存。", "success")
+                flash(_("已保存。"), "success")
             except (CareloopError, ValueError) as exc:
                 flash(str(exc), "error")
             return redirect(url_for(".record", record_id=record_id))
@@ -313,5 +356,5 @@ class SuperviseView(Guarded, BaseView):  # type: ignore[misc]
                 done += 1
             except CareloopError as exc:
                 flash(f"#{record_id}: {exc}", "error")
-        flash(f"{done} 条记录已改派。", "success")
+        flash(_("%(n)s 条记录已改派。", n=done), "success")
         return redirect(url_for("record.index_view"))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import users
+from engine import drafts, users
 from engine.records import NewRecord
 from engine.store.models import SlaClock
+from engine.versions import latest_version
 from forms.auth import hash_password
 from tests.browser.conftest import LiveServer, screenshot
 from tests.conftest import ROOT
@@ -92,3 +93,39 @@ def test_a_broken_yaml_edit_shows_the_line_and_publishes_nothing(
         f"feedback.yaml:{line}:5: unknown key 'stagse' (did you mean 'stages'?)"
     )
     expect(page.locator("#publish")).to_have_count(0)
+
+
+def test_operations_add_an_extra_closed_day_in_the_calendar_form(
+    page: Page, live_server: LiveServer
+) -> None:
+    service = services(live_server.app)
+    with service.uow() as uow:
+        users.add_user(
+            uow.session, "ops_cal", "operations", PASSWORD, hash_password, service.clock.now()
+        )
+        drafts.discard_draft(uow.session, "after_sales")  # whatever an earlier test left
+        uow.commit()
+    page.goto("/admin/packs/after_sales")
+    page.get_by_label("用户名").fill("ops_cal")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+    page.locator("#calendars summary", has_text="cn_workdays").click()
+    closed = page.get_by_label("cn_workdays 额外休息日")
+    closed.fill("2026-13-01")  # not a date: shown at the field, nothing saved
+    page.locator("#save-calendar-cn_workdays").click()
+    expect(page.locator('[data-field="closed"]')).to_contain_text("不是日期：2026-13-01")
+    expect(page.locator("#publish")).to_have_count(0)
+
+    page.get_by_label("cn_workdays 额外休息日").fill("2026-10-09")
+    page.locator("#save-calendar-cn_workdays").click()
+    expect(page.locator("#diff")).to_contain_text("+    closed: [2026-10-09]")
+    expect(page.locator("#diff")).to_contain_text("# R-2.4 escalation ladder")  # comments kept
+    expect(page.locator("#impact")).to_contain_text("条未关闭记录保留在原版本上")
+    screenshot(page, "calendar_preview")
+    page.locator("#publish").click()
+    expect(page.get_by_text("已发布 after_sales")).to_be_visible()
+    with service.session_factory() as session:
+        latest = latest_version(session, "after_sales")
+        assert "    closed: [2026-10-09]\n" in latest.files["pack.yaml"]
+        assert latest.data["calendars"]["cn_workdays"]["closed"] == ["2026-10-09"]

@@ -276,3 +276,88 @@ def test_operations_edit_a_user_s_role_and_create_a_team(app: Flask) -> None:
     assert (user.role, user.locale, user.capacity) == ("supervisor", "en", 10)
     form = ops.get("/admin/team/new/").get_data(as_text=True)
     assert 'value="round_robin"' in form
+
+
+def test_a_customer_s_care_page_shows_consent_tiers_history_and_occasions_masked(
+    app: Flask,
+) -> None:
+    from datetime import date
+
+    from engine.customers import upsert_customer
+    from engine.store.models import CampaignOccasion, CustomerTier
+
+    service = services(app)
+    now = service.clock.now()
+    with service.uow() as uow:
+        customer, _created = upsert_customer(
+            uow.session,
+            "C-77",
+            {
+                "name": "王小明",
+                "contact": "13812345678",
+                "birthday": date(1990, 5, 17),
+                "consent_marketing": True,
+                "consent_source": "门店登记",
+            },
+            now,
+        )
+        uow.session.add(
+            CustomerTier(
+                pack="after_sales",
+                customer_id=customer.id,
+                tier="high_value",
+                rule="spend_percentile ≥ 0.9",
+                spend_percentile=0.95,
+                changed_at=now,
+            )
+        )
+        uow.session.add(
+            CampaignOccasion(
+                pack="after_sales",
+                campaign="birthday_greeting",
+                customer_id=customer.id,
+                occasion="birthday:2026",
+                purpose="marketing",
+                due_at=now,
+                send_at=now,
+                status="sent",
+                created_at=now,
+            )
+        )
+        uow.commit()
+    record_of(app, "C-77")
+    listing = signed_in(app, "sup").get("/admin/customer/").get_data(as_text=True)
+    assert 'href="/admin/customer_care/C-77"' in listing
+    page = signed_in(app, "sup").get("/admin/customer_care/C-77")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "13812345678" not in text and "王小明" not in text and "1990" not in text
+    assert "门店登记" in text and "营销消息 ✓" in text  # consent, its source
+    assert "high_value" in text and "spend_percentile ≥ 0.9" in text  # the tier and its rule
+    assert "consent" in text and "granted" in text  # the history of the consent
+    assert "birthday_greeting" in text and "birthday:2026" in text
+    assert signed_in(app, "ops").get("/admin/customer_care/C-404").status_code == 404
+
+
+def test_the_admin_speaks_the_user_s_language(app: Flask) -> None:
+    with services(app).uow() as uow:
+        uow.session.scalars(select(User).where(User.username == "ops")).one().locale = "en"
+        uow.commit()
+    english = signed_in(app, "ops")
+    page = english.get("/admin/packs/after_sales").get_data(as_text=True)
+    assert "SLA targets (by priority)" in page and "Business calendars" in page
+    assert "Records" in page and "Audit log" in page  # the menu
+    assert "SLA 时限" not in page
+    refused = english.post(
+        "/admin/packs/after_sales/form/calendar",
+        data={
+            "target": "cn_workdays",
+            "hours:0:days": "mon-fri",
+            "hours:0:ranges": "09:00-18:00",
+            "closed": "tomorrow",
+            "country": "CN",
+        },
+    )
+    assert "Not a date: tomorrow (write YYYY-MM-DD)" in refused.get_data(as_text=True)
+    chinese = signed_in(app, "sup").get("/admin/record/").get_data(as_text=True)
+    assert "审计日志" in chinese and "受理时间" in chinese

@@ -282,12 +282,16 @@ def test_every_message_of_the_workspace_has_its_english(tmp_path: Path) -> None:
     from babel.messages.pofile import read_po
 
     root = Path(__file__).resolve().parents[2]
-    method_map = [("forms/**.py", "python"), ("forms/templates/**.html", "jinja2")]
+    method_map = [
+        ("forms/**.py", "python"),
+        ("forms/templates/**.html", "jinja2"),
+        ("admin/**.py", "python"),  # the admin speaks the user's language too (issue #6)
+        ("admin/templates/**.html", "jinja2"),
+    ]
+    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
     found = {
         message
-        for _f, _l, message, *_ in extract_from_dir(
-            str(root), method_map, keywords={"_": None, "gettext": None}
-        )
+        for _f, _l, message, *_ in extract_from_dir(str(root), method_map, keywords=keywords)
     }
     po = root / "forms" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as handle:

@@ -55,6 +55,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/kb/(articles/\d+)?$", STAFF),
     (("GET",), r"^/admin/$", READERS),
     (("GET", "POST"), r"^/admin/(record|auditentry|packversion|customer)/", READERS),
+    (("GET",), r"^/admin/customer_care/", READERS),  # one customer's care page (issue #6)
     (("GET", "POST"), r"^/admin/supervise/", READERS),
     (("GET", "POST"), r"^/admin/(article|articleversion|knownproblem)/", READERS),
     (("GET", "POST"), r"^/admin/", OPERATIONS),
