@@ -21,6 +21,8 @@ from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import ApiToken, PackVersion, User
 from forms.auth import hash_password
+from ops.metrics import serve_from_env
+from ops.observed import ObservedServices
 from schedules.worker import (
     CampaignJob,
     DeliverJob,
@@ -356,7 +358,7 @@ def tiers() -> None:
 def scheduler(
     interval: float | None, batch_size: int, once: bool, status: bool, as_json: bool
 ) -> None:
-    services = Services(make_session_factory(make_engine()))
+    services = ObservedServices(make_session_factory(make_engine()))
     if status:
         with services.uow() as uow:
             report = scheduler_status(uow.session, services.clock.now())
@@ -391,6 +393,9 @@ def scheduler(
         return
     every = interval if interval is not None else interval_from_env()
     click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({database_url()})")
+    port = serve_from_env()
+    if port:
+        click.echo(f"metrics on port {port}")
     build_scheduler(services, interval=every, background=False, batch_size=batch_size).start()
 
 
