@@ -21,6 +21,7 @@ from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import ApiToken, PackVersion, User
 from forms.auth import hash_password
+from ops.logs import configure as configure_logs
 from ops.metrics import serve_from_env
 from ops.observed import ObservedServices
 from schedules.worker import (
@@ -327,6 +328,7 @@ def packs(folder: Path, versions: bool) -> None:
 def serve(host: str, port: int) -> None:
     from wsgi import create_app, services
 
+    configure_logs()
     app = create_app()
     click.echo(f"Careloop on http://{host}:{port}  (database {database_url()})")
     if in_process_enabled():
@@ -358,6 +360,7 @@ def tiers() -> None:
 def scheduler(
     interval: float | None, batch_size: int, once: bool, status: bool, as_json: bool
 ) -> None:
+    configure_logs()
     services = ObservedServices(make_session_factory(make_engine()))
     if status:
         with services.uow() as uow:

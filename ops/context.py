@@ -7,11 +7,15 @@ through the engine's signatures.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
+
+T = TypeVar("T")
 
 request_id: ContextVar[str | None] = ContextVar("careloop_request_id", default=None)
 # What a caller may send as X-Request-Id: short and plain, so it cannot smuggle data into logs.
@@ -39,3 +43,13 @@ def correlated(prefix: str) -> Iterator[str]:
         yield request_id.get() or ""
     finally:
         request_id.reset(token)
+
+
+def correlated_job(prefix: str, job: Callable[[], T]) -> Callable[[], T]:
+    """A scheduler job whose every run (and every timer it fires) logs under one fresh id."""
+
+    def run() -> T:
+        with correlated(f"{prefix}-"):
+            return job()
+
+    return functools.update_wrapper(run, job, updated=())

@@ -1,4 +1,8 @@
-"""The web app's operations side: request metrics and `/metrics` for Prometheus.
+"""The web app's operations side: request ids, a log line and metrics per request, `/metrics`.
+
+Each request runs under the caller's X-Request-Id (when it looks like one) or a fresh
+id, sent back in the response's X-Request-Id and stamped on every log line written
+while it runs, the engine's included.
 
 Who may scrape: with `CARELOOP_METRICS_TOKEN` set, whoever sends it as a bearer
 token; without it, only a client on this machine (127.0.0.1 or ::1) whose request
@@ -9,6 +13,7 @@ there were nothing there: series hold no personal data, but they tell volumes.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import time
 from typing import Any
@@ -16,8 +21,13 @@ from typing import Any
 from flask import Flask, Response, abort, g, request
 
 from ops import metrics
+from ops.context import accepted_or_new, request_id
+from ops.logs import stamp_request_ids
 
+log = logging.getLogger("careloop.http")
 LOOPBACK = {"127.0.0.1", "::1"}
+# Probes and scrapes come every few seconds: their lines are DEBUG, not INFO.
+QUIET = {"/metrics", "/healthz", "/readyz"}
 
 
 def may_scrape() -> bool:
@@ -31,8 +41,10 @@ def may_scrape() -> bool:
 
 def init_app(app: Flask) -> None:
     """Register first, so the timing covers the other hooks (token checks, sign-in)."""
+    stamp_request_ids()
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_finish)
+    app.teardown_request(_forget)
 
     @app.get("/metrics")
     def scrape() -> Any:
@@ -44,6 +56,7 @@ def init_app(app: Flask) -> None:
 
 def _start() -> None:
     g.careloop_began = time.perf_counter()
+    request_id.set(accepted_or_new(request.headers.get("X-Request-Id")))
 
 
 def _finish(response: Response) -> Response:
@@ -51,7 +64,28 @@ def _finish(response: Response) -> Response:
     may carry a customer's number, and one series per id would swamp Prometheus."""
     rule = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
     began = g.get("careloop_began")
+    seconds = time.perf_counter() - began if began is not None else 0.0
     metrics.REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
-    if began is not None:
-        metrics.REQUEST_SECONDS.labels(request.method, rule).observe(time.perf_counter() - began)
+    metrics.REQUEST_SECONDS.labels(request.method, rule).observe(seconds)
+    current = request_id.get()
+    if current is not None:
+        response.headers["X-Request-Id"] = current
+    log.log(
+        logging.DEBUG if request.path in QUIET else logging.INFO,
+        "%s %s %s",
+        request.method,
+        rule,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "endpoint": rule,
+            "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 1),
+        },
+    )
     return response
+
+
+def _forget(_error: BaseException | None) -> None:
+    """The thread serves another request next: it must not inherit this one's id."""
+    request_id.set(None)
