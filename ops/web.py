@@ -18,7 +18,8 @@ import os
 import time
 from typing import Any
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, g, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ops import metrics
 from ops.context import accepted_or_new, request_id
@@ -45,6 +46,8 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_finish)
     app.teardown_request(_forget)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)  # a connection it closed
 
     @app.get("/metrics")
     def scrape() -> Any:
@@ -62,7 +65,7 @@ def _start() -> None:
 def _finish(response: Response) -> Response:
     """Count the request under its Flask endpoint (`api.RecordItem`), never its path: a path
     may carry a customer's number, and one series per id would swamp Prometheus."""
-    rule = request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+    rule = _rule()
     began = g.get("careloop_began")
     seconds = time.perf_counter() - began if began is not None else 0.0
     metrics.REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
@@ -84,6 +87,19 @@ def _finish(response: Response) -> Response:
         },
     )
     return response
+
+
+def _database_unavailable(_error: Exception) -> tuple[Response, int, dict[str, str]]:
+    """The database restarting or unreachable is a 503 to retry, not a 500 to report: clients
+    retry writes with their Idempotency-Key, load balancers hold traffic back."""
+    log.warning("database unavailable", extra={"path_rule": _rule()})
+    body = jsonify(status=503, title="Service Unavailable", detail="database unavailable, retry")
+    body.mimetype = "application/problem+json"
+    return body, 503, {"Retry-After": "5"}
+
+
+def _rule() -> str:
+    return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
 
 
 def _forget(_error: BaseException | None) -> None:

@@ -124,3 +124,22 @@ def test_metrics_are_not_public(app: Flask, monkeypatch: pytest.MonkeyPatch) -> 
     assert client.get("/metrics", headers=scraper, environ_base=remote).status_code == 200
     wrong = {"Authorization": "Bearer guess"}
     assert client.get("/metrics", headers=wrong, environ_base=remote).status_code == 404
+
+
+def test_a_database_that_does_not_answer_is_a_503_to_retry(tmp_path: Path) -> None:
+    from wsgi import create_app
+
+    app = create_app(
+        {
+            "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/careloop?connect_timeout=2",
+            "TESTING": True,
+            "SECRET_KEY": "test",
+        }
+    )
+    client = app.test_client()
+    page = client.get("/")
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+    assert page.get_json()["detail"] == "database unavailable, retry"
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+    assert "careloop_database_up 0.0" in client.get("/metrics").get_data(as_text=True)
