@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
 
-.PHONY: install run test lint migrate publish bench clean
+.PHONY: install run test lint migrate publish bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,7 @@ publish: migrate
 	$(BIN)/careloop user first
 
 run: publish
-	CARELOOP_INSECURE_COOKIES=1 $(BIN)/careloop serve --host 127.0.0.1 --port 5000
+	CARELOOP_INSECURE_COOKIES=1 CARELOOP_LOG_FORMAT=text $(BIN)/careloop serve --host 127.0.0.1 --port 5000
 
 lint: install
 	$(BIN)/ruff check .
@@ -55,6 +55,11 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.bench_queue
 	$(BIN)/python -m bench.bench_sweep
 	$(BIN)/python -m bench.bench_search
+
+# Issue #14: ten minutes of API load on 2 web workers + 2 schedulers over a PostgreSQL of its
+# own, with a worker and a scheduler killed and PostgreSQL restarted (docs/performance.md).
+soak: install
+	$(BIN)/python bench/soak.py --minutes 10
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
