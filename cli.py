@@ -360,7 +360,6 @@ def tiers() -> None:
 def scheduler(
     interval: float | None, batch_size: int, once: bool, status: bool, as_json: bool
 ) -> None:
-    configure_logs()
     services = ObservedServices(make_session_factory(make_engine()))
     if status:
         with services.uow() as uow:
@@ -396,6 +395,7 @@ def scheduler(
         return
     every = interval if interval is not None else interval_from_env()
     click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({database_url()})")
+    configure_logs()  # JSON lines on stderr for the long run; --status and --once only print
     port = serve_from_env()
     if port:
         click.echo(f"metrics on port {port}")

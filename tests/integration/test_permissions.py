@@ -32,6 +32,9 @@ PERMISSIONS: list[tuple[str, tuple[str, ...]]] = [
     (r"^/survey/[^/]+$", EVERYONE),
     (r"^/status/scheduler$", EVERYONE),
     (r"^/(healthz|readyz)$", EVERYONE),
+    # Counts only, to a client on this machine or one with the scrape token, signed in or not
+    # (tests/ops/test_metrics.py checks who else is refused).
+    (r"^/metrics$", EVERYONE),
     (r"^/api/v1/(openapi\.json|docs)$", EVERYONE),
     (r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (r"^/warnings$", STAFF),
