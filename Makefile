@@ -7,7 +7,7 @@ export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
 # A developer's machine: personal data encrypted with public development keys (engine/crypto.py).
 export CARELOOP_INSECURE_DEV ?= 1
 
-.PHONY: install run test lint migrate publish bench clean
+.PHONY: install run test lint migrate publish bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ publish: migrate
 	$(BIN)/careloop user first
 
 run: publish
-	CARELOOP_INSECURE_COOKIES=1 $(BIN)/careloop serve --host 127.0.0.1 --port 5000
+	CARELOOP_INSECURE_COOKIES=1 CARELOOP_LOG_FORMAT=text $(BIN)/careloop serve --host 127.0.0.1 --port 5000
 
 lint: install
 	$(BIN)/ruff check .
@@ -59,6 +59,11 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.bench_search
 	$(BIN)/python -m bench.bench_campaigns
 	$(BIN)/python -m bench.bench_dashboard
+
+# Issue #14: ten minutes of API load on 2 web workers + 2 schedulers over a PostgreSQL of its
+# own, with a worker and a scheduler killed and PostgreSQL restarted (docs/performance.md).
+soak: install
+	$(BIN)/python bench/soak.py --minutes 10
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -22,6 +22,9 @@ from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import ApiToken, PackVersion, User
 from forms.auth import hash_password
+from ops.logs import configure as configure_logs
+from ops.metrics import serve_from_env
+from ops.observed import ObservedServices
 from schedules.worker import (
     CampaignJob,
     DeliverJob,
@@ -387,6 +390,7 @@ def packs(folder: Path, versions: bool) -> None:
 def serve(host: str, port: int) -> None:
     from wsgi import create_app, services
 
+    configure_logs()
     app = create_app()
     click.echo(f"Careloop on http://{host}:{port}  (database {database_url()})")
     if in_process_enabled():
@@ -418,7 +422,7 @@ def tiers() -> None:
 def scheduler(
     interval: float | None, batch_size: int, once: bool, status: bool, as_json: bool
 ) -> None:
-    services = Services(make_session_factory(make_engine()))
+    services = ObservedServices(make_session_factory(make_engine()))
     if status:
         with services.uow() as uow:
             report = scheduler_status(uow.session, services.clock.now())
@@ -453,6 +457,10 @@ def scheduler(
         return
     every = interval if interval is not None else interval_from_env()
     click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({database_url()})")
+    configure_logs()  # JSON lines on stderr for the long run; --status and --once only print
+    port = serve_from_env()
+    if port:
+        click.echo(f"metrics on port {port}")
     build_scheduler(services, interval=every, background=False, batch_size=batch_size).start()
 
 

@@ -16,6 +16,8 @@ from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import is_current
 from engine.store.models import PackVersion, Record, Timer
 from forms import api, web
+from ops import web as ops_web
+from ops.observed import ObservedServices
 
 STATUS_PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Careloop</title>
@@ -45,7 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["careloop"] = Services(make_session_factory(engine))
+    # ObservedServices: the engine's facade, counted for /metrics (ops/, issue #14).
+    app.extensions["careloop"] = ObservedServices(make_session_factory(engine))
+    ops_web.init_app(app)
     _register_errors(app)
     _register_status(app)
     api.init_app(app)

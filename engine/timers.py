@@ -51,6 +51,10 @@ class Fired:
     kind: str
     due_at: datetime
     outcome: str  # "fired" | "cancelled"
+    # The record's pack and priority before the timer acted (a breach may raise the priority):
+    # metrics count SLA warnings and breaches by them.
+    pack: str = ""
+    priority: str = ""
 
 
 @dataclass
@@ -166,10 +170,13 @@ def _fire_batch(
     for timer in timers:
         record = records[timer.record_id]
         pack = specs.get(session, record.pack_version_id)
+        priority = record.priority
         acted = _HANDLERS[timer.kind](effects, pack, record, timer, now)
         record.next_deadline = sla.nearest_deadline(record)
         outcome = "fired" if acted else "cancelled"
-        outcomes.append(Fired(timer.id, record.id, timer.kind, timer.due_at, outcome))
+        outcomes.append(
+            Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack, priority)
+        )
     effects.write()
     _write_changes(
         session,

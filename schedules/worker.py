@@ -20,6 +20,7 @@ from engine.health import record_sweep
 from engine.outbox import Delivery, Sender, deliver_due
 from engine.services import Services
 from engine.timers import SweepResult
+from ops.context import correlated_job
 from schedules.senders import SubscriptionSender, senders_from_env
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ def build_scheduler(
         BackgroundScheduler(**options) if background else BlockingScheduler(**options)
     )
     scheduler.add_job(
-        SweepJob(services, batch_size=batch_size),
+        correlated_job("sweep", SweepJob(services, batch_size=batch_size)),
         "interval",
         seconds=interval,
         id="sweep",
@@ -170,7 +171,7 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
-        InsightJob(services),
+        correlated_job("monitors", InsightJob(services)),
         "interval",
         seconds=monitor_interval_from_env(),
         id="monitors",
@@ -178,7 +179,7 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
-        CampaignJob(services),
+        correlated_job("campaigns", CampaignJob(services)),
         "interval",
         seconds=max(interval, CAMPAIGN_SECONDS),
         id="campaigns",
@@ -186,7 +187,7 @@ def build_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
-        TierJob(services),
+        correlated_job("tiers", TierJob(services)),
         "interval",
         seconds=TIER_SECONDS,
         id="tiers",
@@ -196,7 +197,7 @@ def build_scheduler(
     senders = senders_for(services) if senders is None else senders
     if senders:
         scheduler.add_job(
-            DeliverJob(services, senders),
+            correlated_job("outbox", DeliverJob(services, senders)),
             "interval",
             seconds=interval,
             id="outbox",

@@ -26,6 +26,7 @@ PUBLIC = (
     "/login",
     "/healthz",
     "/readyz",
+    "/metrics",  # counts only; local clients or the scrape token (tests/ops/test_metrics.py)
     "/status/scheduler",
     "/static/",
     "/desk-static/",

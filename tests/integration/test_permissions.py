@@ -43,6 +43,9 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET", "POST"), r"^/survey/[^/]+$", EVERYONE),  # the signed link is the permission
     (("GET",), r"^/status/scheduler$", EVERYONE),
     (("GET",), r"^/(healthz|readyz)$", EVERYONE),
+    # Counts only, to a client on this machine or one with the scrape token, signed in or not
+    # (tests/ops/test_metrics.py checks who else is refused).
+    (("GET",), r"^/metrics$", EVERYONE),
     (("GET",), r"^/(static|desk-static|admin/static|admin-assets)/", EVERYONE),
     (("GET",), r"^/api/v1/(openapi\.json|docs|swagger-ui/.*)$", EVERYONE),
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),

@@ -1,0 +1,107 @@
+"""The web app's operations side: request ids, a log line and metrics per request, `/metrics`.
+
+Each request runs under the caller's X-Request-Id (when it looks like one) or a fresh
+id, sent back in the response's X-Request-Id and stamped on every log line written
+while it runs, the engine's included.
+
+Who may scrape: with `CARELOOP_METRICS_TOKEN` set, whoever sends it as a bearer
+token; without it, only a client on this machine (127.0.0.1 or ::1) whose request
+did not come through a proxy (no X-Forwarded-For). Anyone else gets a 404, as if
+there were nothing there: series hold no personal data, but they tell volumes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+from typing import Any
+
+from flask import Flask, Response, abort, g, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from ops import metrics
+from ops.context import accepted_or_new, request_id
+from ops.logs import stamp_request_ids
+
+log = logging.getLogger("careloop.http")
+LOOPBACK = {"127.0.0.1", "::1"}
+# Probes and scrapes come every few seconds: their lines are DEBUG, not INFO.
+QUIET = {"/metrics", "/healthz", "/readyz"}
+
+
+def may_scrape() -> bool:
+    """The token when one is configured, else a local client that no proxy forwarded."""
+    expected = os.environ.get("CARELOOP_METRICS_TOKEN", "")
+    if expected:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())
+    return request.remote_addr in LOOPBACK and "X-Forwarded-For" not in request.headers
+
+
+def init_app(app: Flask) -> None:
+    """Register first, so the timing covers the other hooks (token checks, sign-in)."""
+    stamp_request_ids()
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request(_finish)
+    app.teardown_request(_forget)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)  # a connection it closed
+
+    @app.get("/metrics")
+    def scrape() -> Any:
+        if not may_scrape():
+            abort(404)
+        body, content_type = metrics.exposition(app.extensions["careloop"].session_factory)
+        return Response(body, content_type=content_type)
+
+
+def _start() -> None:
+    g.careloop_began = time.perf_counter()
+    request_id.set(accepted_or_new(request.headers.get("X-Request-Id")))
+
+
+def _finish(response: Response) -> Response:
+    """Count the request under its Flask endpoint (`api.RecordItem`), never its path: a path
+    may carry a customer's number, and one series per id would swamp Prometheus."""
+    rule = _rule()
+    began = g.get("careloop_began")
+    seconds = time.perf_counter() - began if began is not None else 0.0
+    metrics.REQUESTS.labels(request.method, rule, str(response.status_code)).inc()
+    metrics.REQUEST_SECONDS.labels(request.method, rule).observe(seconds)
+    current = request_id.get()
+    if current is not None:
+        response.headers["X-Request-Id"] = current
+    log.log(
+        logging.DEBUG if request.path in QUIET else logging.INFO,
+        "%s %s %s",
+        request.method,
+        rule,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "endpoint": rule,
+            "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 1),
+        },
+    )
+    return response
+
+
+def _database_unavailable(_error: Exception) -> tuple[Response, int, dict[str, str]]:
+    """The database restarting or unreachable is a 503 to retry, not a 500 to report: clients
+    retry writes with their Idempotency-Key, load balancers hold traffic back."""
+    log.warning("database unavailable", extra={"path_rule": _rule()})
+    body = jsonify(status=503, title="Service Unavailable", detail="database unavailable, retry")
+    body.mimetype = "application/problem+json"
+    return body, 503, {"Retry-After": "5"}
+
+
+def _rule() -> str:
+    return request.url_rule.endpoint if request.url_rule is not None else "unmatched"
+
+
+def _forget(_error: BaseException | None) -> None:
+    """The thread serves another request next: it must not inherit this one's id."""
+    request_id.set(None)
