@@ -83,25 +83,36 @@ class Services:
 
     def intake(self, pack: str, new: NewRecord, *, actor: str) -> tuple[Record, bool]:
         """Create a record on the pack's newest version; a repeated channel message id
-        returns the record its first push created (False) instead of a second one."""
-        with self.uow() as uow:
-            existing = records.find_external(uow.session, pack, new)
-            if existing is not None:
-                return existing, False
-            version = versions.latest_version(uow.session, pack)
-            spec = self.specs.of(version)
-            now = self.clock.now()
-            record = records.create_record(uow.session, spec, version, new, actor=actor, now=now)
-            self._on_complaint(uow.session, spec, record, now)
-            try:
-                uow.commit()
-            except IntegrityError:  # the same message pushed twice at once
-                uow.rollback()
+        returns the record its first push created (False) instead of a second one.
+
+        Two first contacts of one new customer at once both create the customer; the one
+        that commits second conflicts on the customer's number and simply runs again, now
+        finding the customer.
+        """
+        for attempt in range(2):
+            with self.uow() as uow:
                 existing = records.find_external(uow.session, pack, new)
-                if existing is None:
-                    raise
-                return existing, False
-            return record, True
+                if existing is not None:
+                    return existing, False
+                version = versions.latest_version(uow.session, pack)
+                spec = self.specs.of(version)
+                now = self.clock.now()
+                try:  # a query in create_record may flush the new customer already
+                    record = records.create_record(
+                        uow.session, spec, version, new, actor=actor, now=now
+                    )
+                    self._on_complaint(uow.session, spec, record, now)
+                    uow.commit()
+                except IntegrityError:  # the same message, or the same new customer, at once
+                    uow.rollback()
+                    existing = records.find_external(uow.session, pack, new)
+                    if existing is not None:
+                        return existing, False
+                    if attempt:
+                        raise
+                    continue
+                return record, True
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def supervise(
         self,

@@ -102,3 +102,51 @@ def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(
     # alice met `respond` and armed resolve's two timers plus progress updates;
     # bob met both targets and armed only the satisfaction callback.
     assert (met, pending) == ((1, 3) if winners == ["alice"] else (2, 1))
+
+
+class FirstCallRendezvous:
+    """Each racer waits for the other at its first clock read only (a retry reads it again)."""
+
+    def __init__(self, inner: VirtualClock, parties: int) -> None:
+        self.inner = inner
+        self.barrier = threading.Barrier(parties, timeout=20)
+        self.seen = threading.local()
+
+    def now(self) -> datetime:
+        if not getattr(self.seen, "waited", False):
+            self.seen.waited = True
+            self.barrier.wait()
+        return self.inner.now()
+
+
+def test_two_first_contacts_of_one_new_customer_at_once_both_become_records(
+    pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
+) -> None:
+    """Both intakes find no customer C-8 and create it; the second to commit runs again."""
+    setup = Services(make_session_factory(pg_engine), clock)
+    setup.publish(after_sales, by="test")
+    racing = Services(make_session_factory(pg_engine), FirstCallRendezvous(clock, 2), setup.specs)
+    outcomes: list[object] = []
+
+    def intake(description: str) -> None:
+        new = NewRecord(
+            record_type="feedback",
+            channel="phone",
+            fields={"customer_no": "C-8", "contact": "13800000008", "description": description},
+        )
+        try:
+            outcomes.append(racing.intake("after_sales", new, actor="api")[1])
+        except Exception as exc:  # collected and asserted below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=intake, args=(text,)) for text in ("漏水", "不加热")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == [True, True]
+    with make_session_factory(pg_engine)() as session:
+        from engine.store.models import Customer, Record
+
+        assert session.scalar(select(func.count()).select_from(Customer)) == 1
+        assert session.scalar(select(func.count()).select_from(Record)) == 2
