@@ -1,0 +1,210 @@
+"""Row 5: HTTP intake, POST /api/v1/records with a token, through gunicorn on PostgreSQL.
+
+gunicorn serves `wsgi:app` (2 workers, no scheduler inside) on a database of its own on
+the local PostgreSQL. Load comes from `wrk` in a second process on loopback, bounded in
+time:
+
+* peak: `wrk` with C connections for D seconds against the record intake (a Lua script
+  posts a feedback record with a bearer token) and, as the baseline in the same run,
+  against `/healthz` (a trivial endpoint of the same server): requests/s, p99, errors;
+* at 70 % of the intake's peak: an open-loop, paced Python client sends requests at that
+  rate and reports p99 latency and errors (wrk cannot pace).
+
+    python -m bench.bench_http [--seconds 10] [--connections 8] [--db pg]
+
+Needs Debian's `wrk` (apt-get install wrk); without it the row says so and is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, Row, database
+from engine import tokens
+from engine.services import Services
+from engine.store.db import make_session_factory
+from workflows.validate import checked_source
+
+RECORD = {
+    "pack": "after_sales",
+    "type": "feedback",
+    "channel": "online_chat",
+    "priority": "P1",
+    "fields": {
+        "customer_no": "C-1",
+        "customer_name": "王芳",
+        "contact": "13812345678",
+        "description": "洗衣机显示 E3",
+    },
+}
+LUA = """wrk.method = "POST"
+wrk.body = [[{body}]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> dict[str, float]:
+    """requests/s, p99 (ms) and errors (non-2xx, socket errors) from one wrk run."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert p99 is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99[2]]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non_2xx[1]) if non_2xx else 0
+    errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return {"rate": rate, "p99": float(p99[1]) * scale, "errors": float(errors)}
+
+
+def paced(url: str, token: str, rate: float, seconds: float) -> dict[str, float]:
+    """Open loop at `rate` requests/s: each request starts on schedule, whatever came before."""
+    body = json.dumps(RECORD, ensure_ascii=False).encode()
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    count = int(rate * seconds)
+    start = time.perf_counter() + 0.2
+
+    def send(i: int) -> None:
+        time.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        began = time.perf_counter()
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                ok = response.status == 201
+        except (urllib.error.URLError, OSError):
+            ok = False
+        took = (time.perf_counter() - began) * 1000
+        with lock:
+            latencies.append(took)
+            errors[0] += not ok
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return {
+        "rate": rate,
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "errors": float(errors[0]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--db", choices=["pg"], default="pg")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("5 HTTP intake: skipped, `wrk` is not installed (apt-get install wrk)", flush=True)
+        return
+    with database("pg") as engine, tempfile.TemporaryDirectory() as folder:
+        services = Services(make_session_factory(engine))
+        services.publish(checked_source(ROOT / "workflows" / "after_sales"), by="bench")
+        with services.uow() as uow:
+            _, token = tokens.issue(uow.session, "bench", ("write",), services.clock.now())
+            uow.commit()
+        port = free_port()
+        env: dict[str, Any] = {
+            **os.environ,
+            "CARELOOP_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "CARELOOP_SECRET_KEY": "bench-only",
+            "CARELOOP_IN_PROCESS_SCHEDULER": "0",
+            "CARELOOP_LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": str(Path(folder) / "prometheus"),
+        }
+        web = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app"]
+            + ["-w", str(args.workers), "-b", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(f"{base}/readyz")
+            script = Path(folder) / "post.lua"
+            body = json.dumps(RECORD, ensure_ascii=False)
+            script.write_text(LUA.format(body=body, token=token), encoding="utf-8")
+            wrk(f"{base}/healthz", 2, args.connections)  # warm both workers up
+            trivial = wrk(f"{base}/healthz", args.seconds, args.connections)
+            intake = wrk(f"{base}/api/v1/records", args.seconds, args.connections, script)
+            row = Row(
+                "5 HTTP intake, peak",
+                "pg",
+                "req/s",
+                intake["rate"],
+                trivial["rate"],
+                "≥ 0.3×, ≥ 300/s",
+            )
+            row.print()
+            print(
+                f"  peak p99 {intake['p99']:.0f} ms ({trivial['p99']:.0f} ms trivial), "
+                f"errors {intake['errors']:.0f}",
+                flush=True,
+            )
+            steady = paced(f"{base}/api/v1/records", token, 0.7 * intake["rate"], args.seconds)
+            print(
+                f"  at 70 % of peak ({steady['rate']:.0f} req/s, paced): "
+                f"p99 {steady['p99']:.0f} ms, errors {steady['errors']:.0f}  "
+                "goal p99 ≤ 100 ms, 0 errors",
+                flush=True,
+            )
+        finally:
+            os.killpg(web.pid, signal.SIGTERM)
+            web.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
