@@ -59,6 +59,7 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.bench_search
 	$(BIN)/python -m bench.bench_campaigns
 	$(BIN)/python -m bench.bench_dashboard
+	$(BIN)/python -m bench.bench_http
 
 # Issue #14: ten minutes of API load on 2 web workers + 2 schedulers over a PostgreSQL of its
 # own, with a worker and a scheduler killed and PostgreSQL restarted (docs/performance.md).
