@@ -94,3 +94,6 @@ def configure() -> None:
     root.setLevel(os.environ.get("CARELOOP_LOG_LEVEL", "INFO").upper())
     # SQLAlchemy logs result rows at DEBUG (customers' names and numbers): never, at any level.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # APScheduler says "running job … executed successfully" for every job every few seconds;
+    # what the jobs did is logged by the jobs themselves.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
