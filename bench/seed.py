@@ -529,6 +529,15 @@ class Seeder:
                 "contact": None,
                 "tier": tier,
                 "dedicated_agent": None,
+                "birthday": None,
+                "birth_md": None,
+                "timezone": None,
+                "since": None,
+                "consent_service": True,
+                "consent_marketing": False,
+                "consent_at": None,
+                "consent_source": None,
+                "contact_hash": None,
                 "created_at": self.now - timedelta(days=30),
             }
         )
