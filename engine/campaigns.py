@@ -72,16 +72,6 @@ class _Candidate:
     local_date: date
 
 
-def run_campaigns(
-    session: Session, pack: PackSpec, version: PackVersion, now: datetime
-) -> list[CampaignResult]:
-    """Run every campaign of the pack (and the tiers' on-entry tasks) up to `now`."""
-    return [
-        run_campaign(session, pack, version, campaign, now)
-        for campaign in all_campaigns(pack).values()
-    ]
-
-
 def all_campaigns(pack: PackSpec) -> dict[str, CampaignSpec]:
     """The pack's campaigns, plus one per tier with an on-entry task (onboarding, R-5.2)."""
     implicit = {
@@ -114,8 +104,8 @@ def run_campaign(
     """
     now = require_aware(now)
     result = CampaignResult(campaign.id)
-    ran_until = _claim(session, pack.name, campaign.id, now)
-    if ran_until is False:
+    claimed, ran_until = _claim(session, pack.name, campaign.id)
+    if not claimed:
         result.skipped_locked = True
         return result
     # Every run looks back as far as an occasion may still happen late, so data that arrives
@@ -125,7 +115,7 @@ def run_campaign(
     too_late: datetime | None = start
     if replay_from is not None:
         start, too_late = replay_from - timedelta(microseconds=1), None
-    elif isinstance(ran_until, datetime) and ran_until < start:
+    elif ran_until is not None and ran_until < start:
         start = max(ran_until, now - LOOKBACK)
     if start >= now:
         return result
@@ -153,8 +143,9 @@ def _late(campaign: CampaignSpec) -> timedelta:
     return late.after(moment) - moment
 
 
-def _claim(session: Session, pack: str, campaign: str, now: datetime) -> datetime | None | bool:
-    """Lock the campaign's run row; False when another process holds it (it does the work)."""
+def _claim(session: Session, pack: str, campaign: str) -> tuple[bool, datetime | None]:
+    """Lock the campaign's run row: (False, None) when another process holds it (it does the
+    work), else (True, when the last run ended, or None for a campaign's first run)."""
     session.execute(
         insert(session, CampaignRun.__table__)
         .values(pack=pack, campaign=campaign, ran_until=NEVER)
@@ -166,9 +157,9 @@ def _claim(session: Session, pack: str, campaign: str, now: datetime) -> datetim
         .with_for_update(skip_locked=True)
     ).first()
     if row is None:
-        return False
+        return False, None
     ran_until: datetime = row[0]
-    return None if ran_until <= NEVER else ran_until
+    return True, (None if ran_until <= NEVER else ran_until)
 
 
 # -- who and when ---------------------------------------------------------------------------
@@ -545,14 +536,3 @@ def _create_tasks(
             .where(CampaignOccasion.id == occasion.id)
             .values(record_id=record.id)
         )
-
-
-def occasions_of(session: Session, customer_id: int) -> list[CampaignOccasion]:
-    """A customer's campaign history, newest first (customer page, tests)."""
-    return list(
-        session.scalars(
-            select(CampaignOccasion)
-            .where(CampaignOccasion.customer_id == customer_id)
-            .order_by(CampaignOccasion.due_at.desc(), CampaignOccasion.id.desc())
-        )
-    )

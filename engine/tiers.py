@@ -65,10 +65,6 @@ class TierRun:
     changed: int
 
 
-def effective_tier(manual: str | None, computed: str | None) -> str | None:
-    return manual or computed
-
-
 def tier_rank(pack: PackSpec, tier: str | None) -> int:
     """0 for customers served first within their priority, 1 for the others (R-2.6)."""
     if tier is None:
