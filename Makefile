@@ -7,7 +7,7 @@ export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
 # A developer's machine: personal data encrypted with public development keys (engine/crypto.py).
 export CARELOOP_INSECURE_DEV ?= 1
 
-.PHONY: install run test lint migrate publish bench soak clean
+.PHONY: install run test lint migrate publish bench bench-full soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.bench_campaigns
 	$(BIN)/python -m bench.bench_dashboard
 	$(BIN)/python -m bench.bench_http
+
+# Issue #12: every bench at the issue's sizes, one after the other, into bench/results/full-<date>.txt
+# (about an hour on the 2-core machine; docs/performance.md's table comes from such a log).
+bench-full: install $(BENCH_STAMP)
+	$(BIN)/python -m bench.full
 
 # Issue #14: ten minutes of API load on 2 web workers + 2 schedulers over a PostgreSQL of its
 # own, with a worker and a scheduler killed and PostgreSQL restarted (docs/performance.md).
