@@ -18,16 +18,16 @@ import calendar as monthdays
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, Select, Text, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine.carespec import CampaignSpec, TaskSpec, TriggerSpec
 from engine import crypto
+from engine.carespec import CampaignSpec, TaskSpec, TriggerSpec
 from engine.clock import require_aware
 from engine.records import NewRecord, create_record
 from engine.spec import PackSpec
