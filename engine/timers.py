@@ -219,8 +219,10 @@ def _fire_batch(
     for status in ("fired", "cancelled"):
         ids = [f.timer_id for f in outcomes if f.outcome == status]
         if ids:
-            session.execute(
-                update(TIMERS).where(TIMERS.c.id.in_(ids)).values(status=status, fired_at=now)
+            session.connection().execute(
+                update(TIMERS)
+                .where(_among(session, TIMERS.c.id, ids))
+                .values(status=status, fired_at=now)
             )
     return outcomes
 
