@@ -1,6 +1,11 @@
 """The `careloop` command: thin wrappers that parse, call the engine or the pack loader, and print.
 
 Also reachable as `flask --app wsgi careloop …`.
+
+What only one command needs (the pack validator and its JSON Schema, the simulator and
+Alembic, Flask for password hashing, backup) is imported inside that command: every
+`careloop scheduler --once` of a deployment's cron or a sweep bench would otherwise pay
+for importing them before firing anything (about 40 % of importing this module).
 """
 
 from __future__ import annotations
@@ -16,12 +21,8 @@ from engine import crypto, queue, tokens, users
 from engine.errors import CareloopError
 from engine.health import scheduler_status
 from engine.services import Services
-from engine.simulation import ScenarioError, simulate
-from engine.store import backup as store_backup
 from engine.store.db import database_url, make_engine, make_session_factory
-from engine.store.migrate import upgrade
 from engine.store.models import ApiToken, PackVersion, User
-from forms.auth import hash_password
 from ops.logs import configure as configure_logs
 from ops.metrics import serve_from_env
 from ops.observed import ObservedServices
@@ -36,9 +37,6 @@ from schedules.worker import (
     worker_name,
 )
 from workflows.errors import PackInvalid
-from workflows.loader import shipped_packs
-from workflows.scenario import check_expectations, load_scenario
-from workflows.validate import checked_source
 
 SHIPPED = Path(__file__).resolve().parent / "workflows"
 
@@ -57,6 +55,8 @@ def _fail(lines: list[str]) -> None:
 @careloop.command(help="Check packs (schema and meaning); print file:line:column errors.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
+    from workflows.validate import checked_source
+
     failed: list[str] = []
     for path in paths:
         try:
@@ -80,6 +80,8 @@ def validate(paths: tuple[Path, ...]) -> None:
     help="Move open records of a removed stage to a stage of the new version.",
 )
 def publish(paths: tuple[Path, ...], by: str, mappings: tuple[str, ...]) -> None:
+    from workflows.validate import checked_source
+
     stage_map = dict(_mapping(m) for m in mappings)
     services = Services(make_session_factory(make_engine()))
     for path in paths:
@@ -107,6 +109,10 @@ def _mapping(text: str) -> tuple[str, str]:
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def simulate_command(scenario: Path, as_json: bool) -> None:
+    from engine.simulation import ScenarioError, simulate
+    from workflows.scenario import check_expectations, load_scenario
+    from workflows.validate import checked_source
+
     try:
         loaded = load_scenario(scenario)
         timeline = simulate(checked_source(loaded.pack_path), loaded.scenario)
@@ -143,6 +149,8 @@ def db() -> None:
 
 @db.command("upgrade", help="Migrate the database to the newest schema.")
 def db_upgrade() -> None:
+    from engine.store.migrate import upgrade
+
     upgrade(make_engine())
     click.echo(f"database at head: {make_engine().url.render_as_string(hide_password=True)}")
 
@@ -179,6 +187,8 @@ def user_add(
     locale: str,
     password: str | None,
 ) -> None:
+    from forms.auth import hash_password
+
     services = Services(make_session_factory(make_engine()))
     secret = password or users.new_password()
     with services.uow() as uow:
@@ -202,6 +212,8 @@ def user_add(
 
 @user.command("first", help="Create the first operations account if nobody can sign in yet.")
 def user_first() -> None:
+    from forms.auth import hash_password
+
     services = Services(make_session_factory(make_engine()))
     with services.uow() as uow:
         if uow.session.scalar(select(User.id).limit(1)) is not None:
@@ -334,6 +346,8 @@ def new_data_key() -> None:
 @careloop.command("backup", help="Copy the database to FILE (consistent, while it runs).")
 @click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
 def backup_command(target: Path) -> None:
+    from engine.store import backup as store_backup
+
     try:
         store_backup.backup(database_url(), target)
     except store_backup.BackupError as exc:
@@ -344,6 +358,8 @@ def backup_command(target: Path) -> None:
 @careloop.command("restore", help="Restore FILE into the (empty) database CARELOOP_DATABASE_URL.")
 @click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
 def restore_command(source: Path) -> None:
+    from engine.store import backup as store_backup
+
     try:
         store_backup.restore(source, database_url())
     except store_backup.BackupError as exc:
@@ -365,6 +381,8 @@ def restore_command(source: Path) -> None:
 )
 @click.option("--versions", is_flag=True, help="Also list every published version.")
 def packs(folder: Path, versions: bool) -> None:
+    from workflows.loader import shipped_packs
+
     with make_session_factory(make_engine())() as session:
         published = list(
             session.scalars(select(PackVersion).order_by(PackVersion.pack, PackVersion.version))

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from engine import outbox, webhooks
+from engine.rows import RecordView
 from engine.spec import PackSpec
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, SlaClock, Timer
 
@@ -155,7 +156,7 @@ class Effects:
 
     def event(
         self,
-        record: Record,
+        record: RecordView,
         at: datetime,
         kind: str,
         *,
@@ -183,7 +184,7 @@ class Effects:
     def notify(
         self,
         pack: PackSpec,
-        record: Record,
+        record: RecordView,
         at: datetime,
         audience: str,
         subject: str,
@@ -209,7 +210,7 @@ class Effects:
 
     def timer(
         self,
-        record: Record,
+        record: RecordView,
         kind: str,
         name: str,
         due_at: datetime,

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.masking import masked_fields
+from engine.rows import RecordView
 from engine.spec import PackSpec
 from engine.store.models import Notification, OutboxMessage, Record
 
@@ -53,7 +54,7 @@ def compose(
 
 def message_rows(
     pack: PackSpec,
-    record: Record,
+    record: RecordView,
     audience: str,
     subject: str,
     detail: Mapping[str, Any],
@@ -100,7 +101,7 @@ def message_rows(
 
 
 def _context(
-    pack: PackSpec, record: Record, audience: str, subject: str, detail: Mapping[str, Any]
+    pack: PackSpec, record: RecordView, audience: str, subject: str, detail: Mapping[str, Any]
 ) -> dict[str, Any]:
     rtype = pack.record_type(record.record_type)
     return {
@@ -122,7 +123,7 @@ def _context(
     }
 
 
-def _target_title(pack: PackSpec, record: Record, target: str | None) -> str:
+def _target_title(pack: PackSpec, record: RecordView, target: str | None) -> str:
     sla = pack.record_type(record.record_type).sla
     if target is None or sla is None or target not in sla.targets:
         return target or ""

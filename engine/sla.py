@@ -18,6 +18,7 @@ from engine.calendar import BusinessCalendar
 from engine.clock import iso
 from engine.durations import Duration
 from engine.journal import add_event, add_timer, cancel_timers
+from engine.rows import ClockView, RecordView
 from engine.spec import PackSpec, RecordTypeSpec, SlaTerm, StageSpec
 from engine.store.models import Record, SlaClock, Timer
 
@@ -271,8 +272,8 @@ def schedule_escalations(
 
 def escalations_due(
     pack: PackSpec,
-    record: Record,
-    clock: SlaClock,
+    record: RecordView,
+    clock: ClockView,
     at: str,
     *,
     skip: frozenset[int | None] = frozenset(),
@@ -288,7 +289,7 @@ def escalations_due(
     ]
 
 
-def nearest_deadline(record: Record) -> datetime | None:
+def nearest_deadline(record: RecordView) -> datetime | None:
     """The deadline the queue sorts on: the nearest of the clocks not yet met (R-2.6)."""
     deadlines = [c.deadline for c in record.clocks if c.met_at is None and c.deadline is not None]
     return min(deadlines, default=None)

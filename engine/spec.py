@@ -241,9 +241,16 @@ class PackSpec:
 
     # Satisfaction, monitors, warnings and KPI targets (issue #8): see engine.insightspec.
     insight: InsightSpec = field(default_factory=InsightSpec)
+    _message_for: dict[str, MessageSpec | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def message_for(self, subject: str) -> MessageSpec | None:
-        return next((m for m in self.messages if m.serves(subject)), None)
+        """The first message serving `subject`, matched once per subject: a sweep asks for
+        every notification it writes, and the answer never changes for an immutable spec."""
+        if subject not in self._message_for:
+            self._message_for[subject] = next((m for m in self.messages if m.serves(subject)), None)
+        return self._message_for[subject]
 
     def record_type(self, type_id: str) -> RecordTypeSpec:
         try:

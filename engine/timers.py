@@ -21,13 +21,14 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ARRAY, ColumnElement, Integer, Table, any_, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import sla
 from engine.clock import iso
 from engine.followups import next_due
 from engine.journal import TIMERS, Effects
+from engine.rows import ClockRow, RecordRow
 from engine.spec import EscalationStep, FollowUpSpec, PackSpec
 from engine.store.models import Record, SlaClock
 from engine.versions import SpecCache
@@ -40,6 +41,8 @@ MAX_CATCH_UP_PERIODS = 100_000
 BUSY_RETRIES = 3
 CLOCKS: Table = SlaClock.__table__  # type: ignore[assignment]
 RECORDS: Table = Record.__table__  # type: ignore[assignment]
+_RECORD_COLUMNS = [RECORDS.c[f.name] for f in fields(RecordRow) if f.name != "clocks"]
+_CLOCK_COLUMNS = [CLOCKS.c[f.name] for f in fields(ClockRow)]
 
 
 @dataclass(frozen=True)
@@ -133,32 +136,48 @@ def claim(session: Session, now: datetime, limit: int, *, skip: Collection[int] 
     return [Due(*row) for row in session.execute(statement)]
 
 
-def _lock_records(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
+def _lock_records(session: Session, timers: Sequence[Due]) -> dict[int, RecordRow]:
     """Lock the batch's records in id order, skipping those another transaction holds.
 
     Two sweepers firing timers of one record, or a sweeper and an agent, would
     otherwise lock rows in opposite orders and deadlock; a record someone else
-    holds is left for the next sweep. Two queries in all (records, their clocks).
-    The records come back detached: the batch changes them in memory and writes
-    what changed itself.
+    holds is left for the next sweep. Two queries in all (records, their clocks),
+    read as plain rows: the batch changes them in memory and writes what changed itself.
     """
     ids = sorted({timer.record_id for timer in timers})
-    statement = (
-        select(Record)
-        .where(Record.id.in_(ids))
-        .order_by(Record.id)
-        .with_for_update(skip_locked=True, of=Record)
+    locked = (
+        select(*_RECORD_COLUMNS)
+        .where(_among(session, RECORDS.c.id, ids))
+        .order_by(RECORDS.c.id)
+        .with_for_update(skip_locked=True)
     )
-    records = {r.id: r for r in session.scalars(statement)}
-    session.expunge_all()
+    connection = session.connection()
+    records = {row[0]: RecordRow(*row) for row in connection.execute(locked)}
+    if records:
+        clocks = (
+            select(*_CLOCK_COLUMNS)
+            .where(_among(session, CLOCKS.c.record_id, list(records)))
+            .order_by(CLOCKS.c.id)
+        )
+        for row in connection.execute(clocks):
+            clock = ClockRow(*row)
+            records[clock.record_id].clocks.append(clock)
     return records
+
+
+def _among(session: Session, column: ColumnElement[int], ids: list[int]) -> ColumnElement[bool]:
+    """`column = ANY(:ids)` on PostgreSQL: one array parameter, so one statement text the
+    driver prepares once, where `IN` renders a placeholder per id and a new text per size."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _fire_batch(
     session: Session,
     specs: SpecCache,
     timers: Sequence[Due],
-    records: dict[int, Record],
+    records: dict[int, RecordRow],
     now: datetime,
 ) -> list[Fired]:
     """Act on each timer in memory, then write the whole batch's rows, one statement a kind."""
@@ -200,8 +219,10 @@ def _fire_batch(
     for status in ("fired", "cancelled"):
         ids = [f.timer_id for f in outcomes if f.outcome == status]
         if ids:
-            session.execute(
-                update(TIMERS).where(TIMERS.c.id.in_(ids)).values(status=status, fired_at=now)
+            session.connection().execute(
+                update(TIMERS)
+                .where(_among(session, TIMERS.c.id, ids))
+                .values(status=status, fired_at=now)
             )
     return outcomes
 
@@ -238,7 +259,7 @@ def _record_failure(session: Session, timer: Due, exc: Exception) -> None:
     )
 
 
-def _record_values(record: Record) -> dict[str, Any]:
+def _record_values(record: RecordRow) -> dict[str, Any]:
     """What firing a timer may change on its record."""
     return {
         "priority": record.priority,
@@ -247,7 +268,7 @@ def _record_values(record: Record) -> dict[str, Any]:
     }
 
 
-def _clock_values(clock: SlaClock) -> dict[str, Any]:
+def _clock_values(clock: ClockRow) -> dict[str, Any]:
     """What firing a timer may change on its clock."""
     return {"warned_at": clock.warned_at, "breached_at": clock.breached_at}
 
@@ -280,7 +301,7 @@ def _late(timer: Due, now: datetime) -> int:
     return max(int((now - timer.due_at).total_seconds()), 0)
 
 
-def _live_clock(record: Record, timer: Due) -> SlaClock | None:
+def _live_clock(record: RecordRow, timer: Due) -> ClockRow | None:
     """The timer's clock, unless the record has moved on (met, paused, closed)."""
     clock = next((c for c in record.clocks if c.id == timer.clock_id), None)
     if clock is None or clock.met_at is not None or not record.is_open:
@@ -291,7 +312,7 @@ def _live_clock(record: Record, timer: Due) -> SlaClock | None:
 
 
 def _sla_threshold(
-    effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime
+    effects: Effects, pack: PackSpec, record: RecordRow, timer: Due, now: datetime
 ) -> bool:
     """The warning share is used, or the deadline has come: record it and run the ladder."""
     clock = _live_clock(record, timer)
@@ -315,7 +336,7 @@ def _sla_threshold(
 
 
 def _sla_escalation(
-    effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime
+    effects: Effects, pack: PackSpec, record: RecordRow, timer: Due, now: datetime
 ) -> bool:
     clock = _live_clock(record, timer)
     rtype = pack.record_type(record.record_type)
@@ -333,7 +354,9 @@ def _sla_escalation(
     return True
 
 
-def _followup(effects: Effects, pack: PackSpec, record: Record, timer: Due, now: datetime) -> bool:
+def _followup(
+    effects: Effects, pack: PackSpec, record: RecordRow, timer: Due, now: datetime
+) -> bool:
     rtype = pack.record_type(record.record_type)
     followup = rtype.followups.get(timer.name)
     if followup is None or not record.is_open:
@@ -381,8 +404,8 @@ def _next_period(
 def _run_steps(
     effects: Effects,
     pack: PackSpec,
-    record: Record,
-    clock: SlaClock,
+    record: RecordRow,
+    clock: ClockRow,
     at: str,
     now: datetime,
     timer: Due,
@@ -402,8 +425,8 @@ def _run_steps(
 def _act(
     effects: Effects,
     pack: PackSpec,
-    record: Record,
-    clock: SlaClock,
+    record: RecordRow,
+    clock: ClockRow,
     steps: list[EscalationStep],
     now: datetime,
     timer: Due,
@@ -431,7 +454,7 @@ def _act(
     return changes
 
 
-_HANDLERS: dict[str, Callable[[Effects, PackSpec, Record, Due, datetime], bool]] = {
+_HANDLERS: dict[str, Callable[[Effects, PackSpec, RecordRow, Due, datetime], bool]] = {
     "sla_warning": _sla_threshold,
     "sla_breach": _sla_threshold,
     "sla_escalation": _sla_escalation,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.clock import iso
 from engine.errors import InvalidInput, NotFound
+from engine.rows import RecordView
 from engine.store.models import OutboxMessage, Record, RecordEvent, WebhookSubscription
 
 EVENT_TYPES = (
@@ -81,7 +82,7 @@ class Hooks:
 
 def hooks_for(
     session: Session,
-    record: Record,
+    record: RecordView,
     kind: str,
     at: datetime,
     *,
