@@ -19,6 +19,18 @@ from engine.store.models import Record, SlaClock, Team, User
 MAX_PAGE = 100
 
 
+# Most urgent first: priority, tier, nearest deadline, records without a deadline last.
+# The same expressions as `ix_records_queue`, so both databases read the page off the index
+# (`NULLS LAST` would do on PostgreSQL, but SQLite's index cannot give it and sorts).
+URGENCY = (
+    Record.priority_rank,
+    Record.tier_rank,
+    Record.next_deadline.is_(None),
+    Record.next_deadline,
+    Record.id,
+)
+
+
 @dataclass(frozen=True)
 class QueueFilter:
     mine: bool = False
@@ -57,9 +69,7 @@ def queue_page(
     statement = _filtered(user, wanted, now)
     if after is not None:
         statement = statement.where(_beyond(after))
-    statement = statement.order_by(
-        Record.priority_rank, Record.tier_rank, Record.next_deadline.asc().nulls_last(), Record.id
-    ).limit(min(max(limit, 1), MAX_PAGE))
+    statement = statement.order_by(*URGENCY).limit(min(max(limit, 1), MAX_PAGE))
     return list(
         session.scalars(
             statement.options(selectinload(Record.customer), selectinload(Record.clocks))
@@ -120,12 +130,7 @@ def take_next(session: Session, user: User, now: datetime) -> Record | None:
     """
     statement = (
         _filtered(user, QueueFilter(team=True, unassigned=True), now)
-        .order_by(
-            Record.priority_rank,
-            Record.tier_rank,
-            Record.next_deadline.asc().nulls_last(),
-            Record.id,
-        )
+        .order_by(*URGENCY)
         .limit(1)
         .with_for_update(skip_locked=True, of=Record)
     )

@@ -232,8 +232,18 @@ class Record(Model):
 
     __tablename__ = "records"
     __table_args__ = (
-        # The work queue: open records by urgency, VIPs first, then the nearest deadline.
-        Index("ix_records_queue", "is_open", "priority_rank", "tier_rank", "next_deadline", "id"),
+        # The work queue: open records by urgency, VIPs first, then the nearest deadline,
+        # records without one last. `next_deadline IS NULL` is spelled out rather than left to
+        # NULLS LAST, which SQLite's index order cannot give: it sorted a whole priority group.
+        Index(
+            "ix_records_queue",
+            "is_open",
+            "priority_rank",
+            "tier_rank",
+            text("(next_deadline IS NULL)"),
+            "next_deadline",
+            "id",
+        ),
         Index("ix_records_pack_stage", "pack", "record_type", "stage", "is_open"),
         # Dashboards, reviews and monitors aggregate the records received in a period: the
         # columns they group and filter by ride along, so those statements read the index only.
