@@ -1,6 +1,6 @@
 """Row 1: intake throughput, records created through the engine per second, batch by batch.
 
-Each record goes through `engine.records.create_record` as the API's intake does: field
+Each record goes through `engine.records.create_records`, the API's intake for a batch: field
 validation, the customer looked up (or created on first contact), history, SLA clocks
 with their deadlines on the business calendar, and the timers; 500 records share one
 unit of work, as a channel importer would send them. The baseline writes the very same
@@ -76,8 +76,9 @@ def create_in_batches(services: Services, news: Sequence[NewRecord], batch: int)
         with services.uow() as uow:
             version = latest_version(uow.session, PACK)
             spec = services.specs.of(version)
-            for new in news[first : first + batch]:
-                records.create_record(uow.session, spec, version, new, actor="bench", now=NOW)
+            records.create_records(
+                uow.session, spec, version, news[first : first + batch], actor="bench", now=NOW
+            )
             uow.commit()
 
 
@@ -172,7 +173,7 @@ def main() -> None:
             baseline.append(measure_core(kind, source, written, len(known), everything=False))
             floor.append(measure_core(kind, source, written, len(known), everything=True))
         Row(
-            f"intake create_record {args.n:,}",
+            f"intake create_records {args.n:,}",
             kind,
             "records/s",
             statistics.median(ours),

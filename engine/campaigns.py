@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from engine import crypto
 from engine.carespec import CampaignSpec, TaskSpec, TriggerSpec
 from engine.clock import require_aware
-from engine.records import NewRecord, create_record
+from engine.records import NewRecord, create_records
 from engine.spec import PackSpec
 from engine.store.dialect import insert
 from engine.store.models import (
@@ -525,21 +525,23 @@ def _create_tasks(
     """A record for an agent per occasion (a VIP's proactive call), routed like any other."""
     rtype = pack.record_type(task.record_type)
     customer_field = next(f.id for f in rtype.fields.values() if f.type == "customer")
-    for occasion, c in todo:
-        record = create_record(
-            session,
-            pack,
-            version,
+    made = create_records(
+        session,
+        pack,
+        version,
+        [
             NewRecord(
                 record_type=rtype.id,
                 fields={**task.values, customer_field: c.number},
                 channel=task.channel,
                 priority=task.priority,
-            ),
-            actor="campaign",
-            now=now,
-        )
-        session.flush()
+            )
+            for _, c in todo
+        ],
+        actor="campaign",
+        now=now,
+    )
+    for (occasion, _), record in zip(todo, made, strict=True):
         session.execute(
             CampaignOccasion.__table__.update()  # type: ignore[attr-defined]
             .where(CampaignOccasion.id == occasion.id)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine.journal import add_timer, cancel_timers
+from engine.journal import Arm, arm_now, cancel_timers
 from engine.sla import offset
 from engine.spec import FollowUpSpec, PackSpec, RecordTypeSpec, StageSpec
 from engine.store.models import Record
@@ -20,8 +20,14 @@ def on_stage_change(
     old: StageSpec | None,
     new: StageSpec,
     now: datetime,
+    *,
+    arm: Arm | None = None,
 ) -> None:
-    """Arm the follow-ups whose stages the record enters; cancel those whose stages it leaves."""
+    """Arm the follow-ups whose stages the record enters; cancel those whose stages it leaves.
+
+    New timers go to `arm` (default: objects in the session), as in `sla.start_clocks`.
+    """
+    arm = arm or arm_now(session)
     for followup in rtype.followups.values():
         selector = followup.while_in or followup.on_entering
         if selector is None:
@@ -29,9 +35,7 @@ def on_stage_change(
         was_in = old is not None and selector.matches(old)
         is_in = selector.matches(new) and not new.is_closed
         if is_in and not was_in:
-            add_timer(
-                session, record, "followup", followup.name, next_due(pack, followup, now), now
-            )
+            arm(record, "followup", followup.name, next_due(pack, followup, now), now)
         elif was_in and not is_in:
             cancel_timers(session, record, kinds=["followup"], name=followup.name)
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, Table, insert, update
 from sqlalchemy.engine import Dialect
@@ -85,6 +85,28 @@ def add_timer(
     )
     session.add(timer)
     return timer
+
+
+class Arm(Protocol):
+    """Where a change puts a timer it arms: a row at once (`add_timer`), or gathered for a batch
+    whose records and clocks get their ids later (`records.create_records`)."""
+
+    def __call__(
+        self,
+        record: Record,
+        kind: str,
+        name: str,
+        due_at: datetime,
+        now: datetime,
+        *,
+        clock: SlaClock | None = None,
+        step: int | None = None,
+    ) -> object: ...
+
+
+def arm_now(session: Session) -> Arm:
+    """The default `Arm`: each timer an object added to the session."""
+    return functools.partial(add_timer, session)
 
 
 def cancel_timers(
@@ -162,22 +184,24 @@ class Effects:
         *,
         changes: dict[str, Any],
         timer_id: int | None = None,
+        actor: str = SYSTEM,
+        to_stage: str | None = None,
     ) -> None:
-        """`add_event` for an existing record, in the batch."""
+        """`add_event` for a record that has its id, in the batch."""
         self.events.append(
             {
                 "record_id": record.id,
                 "at": at,
-                "actor": SYSTEM,
+                "actor": actor,
                 "kind": kind,
                 "transition": None,
                 "from_stage": None,
-                "to_stage": None,
+                "to_stage": to_stage,
                 "changes": changes,
                 "timer_id": timer_id,
             }
         )
-        hooks = webhooks.hooks_for(self.session, record, kind, at)
+        hooks = webhooks.hooks_for(self.session, record, kind, at, to_stage=to_stage)
         if hooks is not None:
             self._messages.append((len(self.events) - 1, hooks))
 

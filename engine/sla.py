@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.calendar import BusinessCalendar
 from engine.clock import iso
 from engine.durations import Duration
-from engine.journal import add_event, add_timer, cancel_timers
+from engine.journal import Arm, add_event, add_timer, arm_now, cancel_timers
 from engine.rows import ClockView, RecordView
 from engine.spec import PackSpec, RecordTypeSpec, SlaTerm, StageSpec
 from engine.store.models import Record, SlaClock, Timer
@@ -40,9 +40,19 @@ def offset(pack: PackSpec, calendar: str | None, start: datetime, amount: Durati
 
 
 def start_clocks(
-    session: Session, pack: PackSpec, rtype: RecordTypeSpec, record: Record, now: datetime
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    now: datetime,
+    *,
+    arm: Arm | None = None,
 ) -> list[SlaClock]:
-    """One clock per target of the record's priority, started when the channel received it."""
+    """One clock per target of the record's priority, started when the channel received it.
+
+    Their timers go to `arm` (default: objects in the session): a batch of intakes gathers
+    them and writes them with one statement once the clocks have their ids.
+    """
     if rtype.sla is None:
         return []
     clocks = []
@@ -55,7 +65,7 @@ def start_clocks(
         if rtype.sla.pause_in is not None and rtype.sla.pause_in.matches(stage):
             clock.running_since = None
         else:
-            _plan(session, pack, record, clock, now)
+            _plan(session, pack, record, clock, now, arm=arm)
     return clocks
 
 
@@ -125,18 +135,27 @@ def _new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
     )
 
 
-def _plan(session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime) -> None:
-    """Compute warning and deadline from what is left, and write a timer for each still to come."""
+def _plan(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    now: datetime,
+    *,
+    arm: Arm | None = None,
+) -> None:
+    """Compute warning and deadline from what is left, and arm a timer for each still to come."""
     assert clock.running_since is not None
+    arm = arm or arm_now(session)
     cal = measure(pack, clock)
     if clock.warned_at is None:
         left = clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds
         clock.warning_at = cal.add(clock.running_since, max(left, 0.0))
-        add_timer(session, record, "sla_warning", clock.target, clock.warning_at, now, clock=clock)
+        arm(record, "sla_warning", clock.target, clock.warning_at, now, clock=clock)
     if clock.breached_at is None:
         left = clock.budget_seconds - clock.consumed_seconds
         clock.deadline = cal.add(clock.running_since, max(left, 0.0))
-        add_timer(session, record, "sla_breach", clock.target, clock.deadline, now, clock=clock)
+        arm(record, "sla_breach", clock.target, clock.deadline, now, clock=clock)
 
 
 def on_stage_change(

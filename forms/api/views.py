@@ -12,13 +12,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from engine import customers, queries, webhooks
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from engine.masking import mask_contact, mask_name, masked_fields
-from engine.records import NewRecord, get_record
+from engine.records import NewRecord
 from engine.spec import PackSpec
-from engine.store.models import Article, Customer, Order, Record
+from engine.store.models import Article, Customer, Order, PackVersion, Record
 from forms import DB_ID
 from forms.api import schemas
 from forms.api.auth import current_token, may_see_personal_data, require, services
@@ -234,9 +235,23 @@ def _token_name() -> str:
     return current_token().name
 
 
+# What `present_record` reads besides the record, in the record's own query: its customer
+# and its version's number, not the version's files (the whole pack as JSON), which lazy
+# loads fetched and decoded on every write answered.
+_PRESENTED = (
+    joinedload(Record.customer),
+    joinedload(Record.pack_version).load_only(PackVersion.version),
+)
+
+
 def _record_response(record_id: int) -> dict[str, Any]:
     with services().uow() as uow:
-        return present_record(uow.session, get_record(uow.session, record_id))
+        record = uow.session.scalars(
+            select(Record).where(Record.id == record_id).options(*_PRESENTED)
+        ).first()
+        if record is None:
+            raise NotFound(f"record {record_id} does not exist")
+        return present_record(uow.session, record)
 
 
 def present_record(session: Any, record: Record) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -410,3 +411,23 @@ def test_subscribed_integrations_get_signed_record_events(
         ).hexdigest()
         assert signature == expected
         assert PHONE.encode() not in body and "王芳".encode() not in body
+
+
+def test_a_token_notes_its_use_at_most_once_a_minute(app: Flask) -> None:
+    """Every request used to write `last_used_at`: a write transaction before any work."""
+    service = services(app)
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with service.uow() as uow:
+        _, plain = tokens.issue(uow.session, "usage", ["read"], start)
+        uow.commit()
+
+    def use(at: datetime) -> datetime | None:
+        with service.uow() as uow:
+            token = tokens.authenticate(uow.session, plain, at)
+            assert token is not None
+            uow.commit()
+            return token.last_used_at
+
+    assert use(start) == start
+    assert use(start + timedelta(seconds=59)) == start
+    assert use(start + timedelta(seconds=60)) == start + timedelta(seconds=60)
