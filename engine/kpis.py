@@ -162,15 +162,16 @@ def report(session: Session, f: KpiFilter) -> KpiReport:
     totals = Parts()
     channels: dict[str | None, int] = {}
     categories: dict[str | None, int] = {}
-    daily: dict[date, int] = {}
     record_rows = [] if live is None else _live_records(session, f, live)
     for row in [*record_rows, *_rolled_records(session, f, rolled)]:
         totals.add(row, RECORD_PARTS)
         n = int(row["records"] or 0)
         channels[row["channel"]] = channels.get(row["channel"], 0) + n
         categories[row["category"]] = categories.get(row["category"], 0) + n
-        day = _as_date(row["day"])
-        daily[day] = daily.get(day, 0) + n
+    daily: dict[date, int] = {}
+    day_rows = [] if live is None else _live_days(session, f, live)
+    for day, n in [*day_rows, *_rolled_days(session, f, rolled)]:
+        daily[_as_date(day)] = daily.get(_as_date(day), 0) + int(n or 0)
     per_answer_day: dict[date, Parts] = {}
     answer_rows = [] if live is None else _live_answers(session, f, live)
     for row in [*answer_rows, *_rolled_answers(session, f, rolled)]:
@@ -310,9 +311,16 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
 def _live_records(
     session: Session, f: KpiFilter, where: Sequence[ColumnElement[bool]]
 ) -> list[RowMapping]:
-    day = _day(session, Record.received_at, f).label("day")
-    keys = [Record.channel.label("channel"), Record.category.label("category"), day]
+    keys = [Record.channel.label("channel"), Record.category.label("category")]
     return list(session.execute(record_sums(session, f, where, keys)).mappings())
+
+
+def _live_days(
+    session: Session, f: KpiFilter, where: Sequence[ColumnElement[bool]]
+) -> list[tuple[Any, int]]:
+    day = _day(session, Record.received_at, f)
+    statement = select(day, func.count()).where(*where).group_by(day)
+    return [(d, n) for d, n in session.execute(statement)]
 
 
 def _live_answers(
@@ -330,13 +338,24 @@ def _rolled_where(f: KpiFilter, days: Sequence[date]) -> list[ColumnElement[bool
 def _rolled_records(session: Session, f: KpiFilter, days: Sequence[date]) -> list[RowMapping]:
     if not days:
         return []
-    keys = [DailyRollup.channel, DailyRollup.category, DailyRollup.day]
+    keys = [DailyRollup.channel, DailyRollup.category]
     statement = (
         select(*keys, *(func.sum(getattr(DailyRollup, n)).label(n) for n in RECORD_PARTS))
         .where(*_rolled_where(f, days), DailyRollup.answer_day.is_(None))
         .group_by(*keys)
     )
     return list(session.execute(statement).mappings())
+
+
+def _rolled_days(session: Session, f: KpiFilter, days: Sequence[date]) -> list[tuple[Any, int]]:
+    if not days:
+        return []
+    statement = (
+        select(DailyRollup.day, func.sum(DailyRollup.records))
+        .where(*_rolled_where(f, days), DailyRollup.answer_day.is_(None))
+        .group_by(DailyRollup.day)
+    )
+    return [(d, n) for d, n in session.execute(statement)]
 
 
 def _rolled_answers(session: Session, f: KpiFilter, days: Sequence[date]) -> list[RowMapping]:
@@ -416,6 +435,7 @@ def usable_days(session: Session, f: KpiFilter) -> list[date]:
     if session.get_bind().dialect.name == "sqlite":
         offset = f.end.astimezone(zone).utcoffset()
         whole = [d for d in whole if _fixed_offset(d, zone) == offset]
+    wanted = set(whole)
     states = {
         state.day: state
         for state in session.scalars(
@@ -423,31 +443,25 @@ def usable_days(session: Session, f: KpiFilter) -> list[date]:
                 RollupDay.pack == f.pack, RollupDay.day >= whole[0], RollupDay.day <= whole[-1]
             )
         )
-        if state.day in set(whole) and reading_matches(state, f)
+        if state.day in wanted and reading_matches(state, f)
     }
     if not states:
         return []
-    stale = touched_days(session, f.pack, zone, states, whole[0], whole[-1])
+    stale = touched_days(session, f.pack, zone, states)
     return sorted(d for d in states if d not in stale)
 
 
 def touched_days(
-    session: Session,
-    pack: str,
-    zone: ZoneInfo,
-    states: Mapping[date, RollupDay],
-    first: date,
-    last: date,
+    session: Session, pack: str, zone: ZoneInfo, states: Mapping[date, RollupDay]
 ) -> set[date]:
     """Rolled days with a record that changed since (or just before) the day was read."""
     if not states:
         return set()
     since = min(s.rolled_at for s in states.values()) - STALE_MARGIN
+    # Only `updated_at` bounds the statement: with a bound on `received_at` too, the planner
+    # may walk the whole period in `ix_records_received` instead of the few changes since.
     statement = select(Record.received_at, Record.updated_at).where(
-        Record.updated_at >= since,
-        Record.pack == pack,
-        Record.received_at >= day_span(first, zone)[0],
-        Record.received_at < day_span(last, zone)[1],
+        Record.updated_at >= since, Record.pack == pack
     )
     touched = set()
     for received, updated in session.execute(statement):

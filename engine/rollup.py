@@ -56,8 +56,31 @@ def days_due(session: Session, f: kpis.KpiFilter, now: datetime) -> list[date]:
     days = [first + timedelta(days=i) for i in range((today - first).days)]
     due = {d for d in days if d not in current}
     if current:
-        due |= kpis.touched_days(session, f.pack, zone, current, min(current), max(current))
+        due |= kpis.touched_days(session, f.pack, zone, current)
     return sorted(due)
+
+
+def confirm(session: Session, f: kpis.KpiFilter, due: Sequence[date], now: datetime) -> int:
+    """Mark the pack's current days that `days_due` found untouched as read at `now`.
+
+    Sound because a change taken before `now − STALE_MARGIN` has committed by `now`, so the
+    check that just ran would have seen it. It keeps the readers' scan of changed records to
+    the changes since the last run instead of since each day's first rollup.
+    """
+    assert f.pack is not None
+    skip = set(due)
+    days = [
+        s.day
+        for s in session.scalars(select(RollupDay).where(RollupDay.pack == f.pack))
+        if s.day not in skip and kpis.reading_matches(s, f) and s.rolled_at < now
+    ]
+    for start in range(0, len(days), 500):
+        session.execute(
+            update(RollupDay)
+            .where(RollupDay.pack == f.pack, RollupDay.day.in_(days[start : start + 500]))
+            .values(rolled_at=now)
+        )
+    return len(days)
 
 
 def roll_up(session: Session, f: kpis.KpiFilter, days: Sequence[date], now: datetime) -> int:

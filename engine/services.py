@@ -275,6 +275,8 @@ class Services:
             reading = rollup.reading(self.specs.of(version), now)
             with self.uow() as uow:
                 due = rollup.days_due(uow.session, reading, now)
+                rollup.confirm(uow.session, reading, due, now)
+                uow.commit()
             for start in range(0, len(due), days_per_transaction):
                 with self.uow() as uow:
                     rollup.roll_up(

@@ -138,7 +138,11 @@ def test_the_rollup_gives_the_figures_of_the_records(
     clock.advance(kpis.STALE_MARGIN + timedelta(minutes=1))  # past any change still committing
     assert services.roll_up() == {"after_sales": 5}
     assert assert_same_every_way(services) == week
+    clock.advance(timedelta(hours=1))
     assert services.roll_up() == {"after_sales": 0}  # nothing changed since: nothing to do
+    with services.uow() as uow:  # ... but the days are known current as of this run
+        read = set(uow.session.scalars(select(RollupDay.rolled_at)))
+    assert read == {clock.now()}
     rolled, _, _ = both_ways(services)
     assert rolled.volume == 21
 
