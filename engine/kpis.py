@@ -226,8 +226,15 @@ def record_sums(
     clocks = _clock_sums(session, f, where)
     solved = Record.stage_kind.in_(("resolved", "closed"))
     if f.first_contact:
-        first = select(RecordEvent.record_id).where(RecordEvent.transition.in_(f.first_contact))
-        at_once: ColumnElement[bool] = solved & Record.id.in_(first)
+        # EXISTS per solved record walks that record's events by index; `id IN (events of
+        # these transitions)` read the whole history table, once per statement.
+        first = (
+            select(RecordEvent.id)
+            .where(RecordEvent.record_id == Record.id)
+            .where(RecordEvent.transition.in_(f.first_contact))
+            .exists()
+        )
+        at_once: ColumnElement[bool] = solved & first
     else:
         at_once = false()
     closed = Record.closed_at.is_not(None)
@@ -434,7 +441,7 @@ def usable_days(session: Session, f: KpiFilter) -> list[date]:
         return []
     if session.get_bind().dialect.name == "sqlite":
         offset = f.end.astimezone(zone).utcoffset()
-        whole = [d for d in whole if _fixed_offset(d, zone) == offset]
+        whole = [d for d in whole if fixed_offset(d, zone) == offset]
     wanted = set(whole)
     states = {
         state.day: state
@@ -485,7 +492,7 @@ def _whole_days(f: KpiFilter, zone: ZoneInfo) -> list[date]:
         day += timedelta(days=1)
 
 
-def _fixed_offset(day: date, zone: ZoneInfo) -> timedelta | None:
+def fixed_offset(day: date, zone: ZoneInfo) -> timedelta | None:
     """The zone's offset through the day, or None on a day it changes (DST)."""
     start, end = day_span(day, zone)
     first = start.astimezone(zone).utcoffset()

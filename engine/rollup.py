@@ -19,7 +19,18 @@ from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Date, Result, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    CursorResult,
+    Date,
+    Result,
+    Subquery,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine import improvement, kpis
@@ -86,51 +97,73 @@ def confirm(session: Session, f: kpis.KpiFilter, due: Sequence[date], now: datet
 def roll_up(session: Session, f: kpis.KpiFilter, days: Sequence[date], now: datetime) -> int:
     """(Re)write the rollup of the given days of the filter's pack; the rows written.
 
-    `now` must be taken before any of the days is read: a change committed after the read
-    carries an `updated_at` from then on and makes the day due again.
+    One run of consecutive days at a time: lock their state rows, delete their rows, and
+    write them again with one `INSERT … SELECT … GROUP BY` for the records and one for the
+    answers. `now` must be taken before any of the days is read: a change committed after the
+    read carries an `updated_at` from then on and makes its day due again.
     """
     written = 0
-    for day in days:
-        _lock(session, f, day, now)
+    for first, last in runs(session, f, days):
+        _lock(session, f, first, last, now)
         session.execute(
-            delete(DailyRollup).where(DailyRollup.pack == f.pack, DailyRollup.day == day)
+            delete(DailyRollup).where(
+                DailyRollup.pack == f.pack, DailyRollup.day >= first, DailyRollup.day <= last
+            )
         )
-        written += _insert_records(session, f, day)
-        written += _insert_answers(session, f, day)
+        written += _insert_records(session, f, first, last)
+        written += _insert_answers(session, f, first, last)
     return written
 
 
-def _lock(session: Session, f: kpis.KpiFilter, day: date, now: datetime) -> None:
-    """Create or take the day's state row, locked until commit, and mark it read now."""
+def runs(session: Session, f: kpis.KpiFilter, days: Sequence[date]) -> list[tuple[date, date]]:
+    """Consecutive days one statement can roll up, as (first, last).
+
+    PostgreSQL computes each record's day in the zone. SQLite computes it with one fixed
+    offset, so there a run also keeps one offset, and a day the offset changes on (DST) is a
+    run of its own, written under its date as a constant; SQLite's dashboard never reads such
+    a day from the rollup (`kpis.usable_days`).
+    """
+    zone = ZoneInfo(f.timezone)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    found: list[tuple[date, date, object]] = []
+    for day in sorted(days):
+        offset = kpis.fixed_offset(day, zone) if sqlite else None
+        if sqlite and offset is None:
+            found.append((day, day, day))  # a run of its own, joined by nothing
+        elif found and found[-1][1] + timedelta(days=1) == day and found[-1][2] == offset:
+            found[-1] = (found[-1][0], day, offset)
+        else:
+            found.append((day, day, offset))
+    return [(first, last) for first, last, _ in found]
+
+
+def _lock(session: Session, f: kpis.KpiFilter, first: date, last: date, now: datetime) -> None:
+    """Create or take the run's state rows, locked until commit, and mark them read now."""
     assert f.pack is not None
-    values = {
-        "pack": f.pack,
-        "day": day,
+    reading = {
         "timezone": f.timezone,
         "response_target": f.response_target,
         "handling_target": f.handling_target,
         "first_contact": sorted(f.first_contact),
         "rolled_at": now,
     }
-    session.execute(dialect.insert(session, RollupDay).values(values).on_conflict_do_nothing())
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     session.execute(
-        select(RollupDay.day)
-        .where(RollupDay.pack == f.pack, RollupDay.day == day)
-        .with_for_update()
+        dialect.insert(session, RollupDay)
+        .values([{"pack": f.pack, "day": day, **reading} for day in days])
+        .on_conflict_do_nothing()
     )
-    session.execute(
-        update(RollupDay)
-        .where(RollupDay.pack == f.pack, RollupDay.day == day)
-        .values({k: v for k, v in values.items() if k not in ("pack", "day")})
-    )
+    mine = (RollupDay.pack == f.pack, RollupDay.day >= first, RollupDay.day <= last)
+    session.execute(select(RollupDay.day).where(*mine).with_for_update())
+    session.execute(update(RollupDay).where(*mine).values(reading))
 
 
-def _day_filter(f: kpis.KpiFilter, day: date) -> kpis.KpiFilter:
-    """The records of one pack received on one day, every type and group."""
-    start, end = kpis.day_span(day, ZoneInfo(f.timezone))
+def _range_filter(f: kpis.KpiFilter, first: date, last: date) -> kpis.KpiFilter:
+    """The records of one pack received on the run's days, every type and group."""
+    zone = ZoneInfo(f.timezone)
     return kpis.KpiFilter(
-        start=start,
-        end=end,
+        start=kpis.day_span(first, zone)[0],
+        end=kpis.day_span(last, zone)[1],
         pack=f.pack,
         response_target=f.response_target,
         handling_target=f.handling_target,
@@ -139,30 +172,45 @@ def _day_filter(f: kpis.KpiFilter, day: date) -> kpis.KpiFilter:
     )
 
 
-def _insert_records(session: Session, f: kpis.KpiFilter, day: date) -> int:
-    one = _day_filter(f, day)
-    keys = [getattr(Record, k) for k in KEYS]
+def _insert(
+    session: Session,
+    first: date,
+    last: date,
+    sums: Subquery,
+    names: Sequence[str],
+) -> int:
+    """INSERT … SELECT the grouped sums; a one-day run's date is a constant, not a column."""
+    day = sums.c.day if first != last else literal(first, Date)
+    statement = insert(DailyRollup).from_select(
+        ["day", *names], select(day, *(sums.c[n] for n in names))
+    )
+    return _rows(session.execute(statement))
+
+
+def _keys(session: Session, one: kpis.KpiFilter, first: date, last: date) -> list[Any]:
+    """Group by the rollup's keys, and by the received day when the run has several days."""
+    keys: list[Any] = [getattr(Record, k) for k in KEYS]
+    if first != last:
+        day = kpis.day_of(session, Record.received_at, one.timezone, one.start)
+        keys.append(day.label("day"))
+    return keys
+
+
+def _insert_records(session: Session, f: kpis.KpiFilter, first: date, last: date) -> int:
+    one = _range_filter(f, first, last)
+    keys = _keys(session, one, first, last)
     sums = kpis.record_sums(session, one, kpis.records_where(one), keys).subquery()
-    names = [*KEYS, *kpis.RECORD_PARTS]
-    statement = insert(DailyRollup).from_select(
-        ["day", *names], select(literal(day, Date), *(sums.c[n] for n in names))
-    )
-    return _rows(session.execute(statement))
+    return _insert(session, first, last, sums, [*KEYS, *kpis.RECORD_PARTS])
 
 
-def _insert_answers(session: Session, f: kpis.KpiFilter, day: date) -> int:
-    one = _day_filter(f, day)
-    # On SQLite with the day's own offset, which `kpis.usable_days` requires the dashboard's
-    # to be before it reads the day from here.
+def _insert_answers(session: Session, f: kpis.KpiFilter, first: date, last: date) -> int:
+    one = _range_filter(f, first, last)
+    # On SQLite with the run's own offset, which `kpis.usable_days` requires the dashboard's
+    # to be before it reads a day from here.
     answered = kpis.day_of(session, SatisfactionAnswer.answered_at, one.timezone, one.start)
-    answer_day = answered.label("answer_day")
-    keys = [*(getattr(Record, k) for k in KEYS), answer_day]
+    keys = [*_keys(session, one, first, last), answered.label("answer_day")]
     sums = kpis.answer_sums(session, kpis.records_where(one), keys).subquery()
-    names = [*KEYS, "answer_day", *kpis.ANSWER_PARTS]
-    statement = insert(DailyRollup).from_select(
-        ["day", *names], select(literal(day, Date), *(sums.c[n] for n in names))
-    )
-    return _rows(session.execute(statement))
+    return _insert(session, first, last, sums, [*KEYS, "answer_day", *kpis.ANSWER_PARTS])
 
 
 def _rows(result: Result[Any]) -> int:
