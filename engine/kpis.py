@@ -23,7 +23,6 @@ from sqlalchemy import (
     ColumnElement,
     RowMapping,
     Select,
-    Subquery,
     and_,
     case,
     false,
@@ -90,12 +89,8 @@ def _dims(f: KpiFilter, table: type[Record] | type[DailyRollup]) -> list[ColumnE
     return conditions
 
 
-RECORD_PARTS = (
-    "records",
-    "closed",
-    "resolution_seconds",
-    "solved",
-    "solved_first",
+RECORD_PARTS = ("records", "closed", "resolution_seconds", "solved", "solved_first")
+CLOCK_PARTS = (
     "response_met",
     "response_seconds",
     "handling_met",
@@ -112,6 +107,7 @@ ANSWER_PARTS = (
     "promoters",
     "detractors",
 )
+PART_NAMES = frozenset(RECORD_PARTS + CLOCK_PARTS + ANSWER_PARTS)
 # A change to a record takes its `now` before it commits; the rollup treats a day as touched
 # if a record of it changed up to this long before the day was read, so a transaction that
 # was still open then is never missed.
@@ -141,11 +137,11 @@ class Parts:
     promoters: int = 0
     detractors: int = 0
 
-    def add(self, row: RowMapping, names: Sequence[str]) -> None:
-        """Add one group's sums (PostgreSQL's are Decimal for seconds, None for no rows)."""
-        for name in names:
-            value = row[name]
-            if value is not None:
+    def add(self, row: RowMapping) -> None:
+        """Add one group's sums, whichever parts the row has (PostgreSQL's seconds are Decimal;
+        a sum over no rows is None)."""
+        for name, value in row.items():
+            if name in PART_NAMES and value is not None:
                 current = getattr(self, name)
                 setattr(self, name, current + type(current)(value))
 
@@ -164,8 +160,8 @@ def report(session: Session, f: KpiFilter) -> KpiReport:
     categories: dict[str | None, int] = {}
     record_rows = [] if live is None else _live_records(session, f, live)
     for row in [*record_rows, *_rolled_records(session, f, rolled)]:
-        totals.add(row, RECORD_PARTS)
-        n = int(row["records"] or 0)
+        totals.add(row)
+        n = int(row.get("records") or 0)  # 0 in rows of clock parts
         channels[row["channel"]] = channels.get(row["channel"], 0) + n
         categories[row["category"]] = categories.get(row["category"], 0) + n
     daily: dict[date, int] = {}
@@ -175,8 +171,8 @@ def report(session: Session, f: KpiFilter) -> KpiReport:
     per_answer_day: dict[date, Parts] = {}
     answer_rows = [] if live is None else _live_answers(session, f, live)
     for row in [*answer_rows, *_rolled_answers(session, f, rolled)]:
-        totals.add(row, ANSWER_PARTS)
-        per_answer_day.setdefault(_as_date(row["answer_day"]), Parts()).add(row, ANSWER_PARTS)
+        totals.add(row)
+        per_answer_day.setdefault(_as_date(row["answer_day"]), Parts()).add(row)
     volume = totals.records
     return KpiReport(
         _values(totals, f),
@@ -220,10 +216,8 @@ def record_sums(
 ) -> Select[Any]:
     """The record parts (`RECORD_PARTS`) of the records `where` selects, grouped by `keys`.
 
-    The dashboard reads it for the live part of a range; the rollup writes it per day.
-    Clocks are summed per record first, so a record with two clocks still counts once.
+    The dashboard reads it for the live part of a range; the rollup writes it per run of days.
     """
-    clocks = _clock_sums(session, f, where)
     solved = Record.stage_kind.in_(("resolved", "closed"))
     if f.first_contact:
         # EXISTS per solved record walks that record's events by index; `id IN (events of
@@ -247,10 +241,8 @@ def record_sums(
             func.sum(case((closed, resolution), else_=0.0)).label("resolution_seconds"),
             _count_if(solved).label("solved"),
             _count_if(at_once).label("solved_first"),
-            *(func.sum(func.coalesce(clocks.c[name], 0)).label(name) for name in RECORD_PARTS[5:]),
         )
         .select_from(Record)
-        .outerjoin(clocks, clocks.c.record_id == Record.id)
         .where(*where)
         .group_by(*keys)
     )
@@ -279,8 +271,11 @@ def answer_sums(
     )
 
 
-def _clock_sums(session: Session, f: KpiFilter, where: Sequence[ColumnElement[bool]]) -> Subquery:
-    """Per record: met response and handling clocks with their seconds, decided and kept SLAs."""
+def clock_sums(
+    session: Session, f: KpiFilter, where: Sequence[ColumnElement[bool]], keys: Sequence[Any]
+) -> Select[Any]:
+    """The clock parts (`CLOCK_PARTS`) of the records `where` selects, grouped by `keys`: met
+    response and handling clocks with their seconds, decided and kept SLA clocks."""
     met = SlaClock.met_at.is_not(None)
     took = seconds_between(session, SlaClock.started_at, SlaClock.met_at)
     kept = (
@@ -296,7 +291,7 @@ def _clock_sums(session: Session, f: KpiFilter, where: Sequence[ColumnElement[bo
     response, handling = target(f.response_target), target(f.handling_target)
     return (
         select(
-            SlaClock.record_id,
+            *keys,
             _count_if(response).label("response_met"),
             func.sum(case((response, took), else_=0.0)).label("response_seconds"),
             _count_if(handling).label("handling_met"),
@@ -304,10 +299,10 @@ def _clock_sums(session: Session, f: KpiFilter, where: Sequence[ColumnElement[bo
             _count_if(decided).label("sla_decided"),
             _count_if(decided & kept).label("sla_kept"),
         )
-        .join(Record, Record.id == SlaClock.record_id)
+        .select_from(Record)
+        .join(SlaClock, SlaClock.record_id == Record.id)
         .where(*where)
-        .group_by(SlaClock.record_id)
-        .subquery()
+        .group_by(*keys)
     )
 
 
@@ -319,7 +314,8 @@ def _live_records(
     session: Session, f: KpiFilter, where: Sequence[ColumnElement[bool]]
 ) -> list[RowMapping]:
     keys = [Record.channel.label("channel"), Record.category.label("category")]
-    return list(session.execute(record_sums(session, f, where, keys)).mappings())
+    rows = list(session.execute(record_sums(session, f, where, keys)).mappings())
+    return rows + list(session.execute(clock_sums(session, f, where, keys)).mappings())
 
 
 def _live_days(
@@ -347,7 +343,10 @@ def _rolled_records(session: Session, f: KpiFilter, days: Sequence[date]) -> lis
         return []
     keys = [DailyRollup.channel, DailyRollup.category]
     statement = (
-        select(*keys, *(func.sum(getattr(DailyRollup, n)).label(n) for n in RECORD_PARTS))
+        select(
+            *keys,
+            *(func.sum(getattr(DailyRollup, n)).label(n) for n in RECORD_PARTS + CLOCK_PARTS),
+        )
         .where(*_rolled_where(f, days), DailyRollup.answer_day.is_(None))
         .group_by(*keys)
     )

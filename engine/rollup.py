@@ -1,8 +1,8 @@
 """The daily rollup: each closed day's additive KPI parts, written set-based for the dashboard.
 
 A day is rolled up by the day its records were received, in the pack's reporting zone: one
-`INSERT … SELECT … GROUP BY` for the record parts and one for the answer parts, after deleting
-the day's old rows, in the transaction that locks the day's `rollup_days` row.
+`INSERT … SELECT … GROUP BY` each for the record, clock and answer parts of a run of days, after
+deleting the run's old rows, in the transaction that locks the run's `rollup_days` rows.
 
 What a "closed day" is: any day before today in the pack's zone. Its records can still change
 (closed, answered or breached later, or received late with a past `received_at`), so a day is
@@ -98,9 +98,9 @@ def roll_up(session: Session, f: kpis.KpiFilter, days: Sequence[date], now: date
     """(Re)write the rollup of the given days of the filter's pack; the rows written.
 
     One run of consecutive days at a time: lock their state rows, delete their rows, and
-    write them again with one `INSERT … SELECT … GROUP BY` for the records and one for the
-    answers. `now` must be taken before any of the days is read: a change committed after the
-    read carries an `updated_at` from then on and makes its day due again.
+    write them again with one `INSERT … SELECT … GROUP BY` each for the records, their SLA
+    clocks and their answers. `now` must be taken before any of the days is read: a change
+    committed after the read carries an `updated_at` from then on and makes its day due again.
     """
     written = 0
     for first, last in runs(session, f, days):
@@ -111,6 +111,7 @@ def roll_up(session: Session, f: kpis.KpiFilter, days: Sequence[date], now: date
             )
         )
         written += _insert_records(session, f, first, last)
+        written += _insert_clocks(session, f, first, last)
         written += _insert_answers(session, f, first, last)
     return written
 
@@ -201,6 +202,13 @@ def _insert_records(session: Session, f: kpis.KpiFilter, first: date, last: date
     keys = _keys(session, one, first, last)
     sums = kpis.record_sums(session, one, kpis.records_where(one), keys).subquery()
     return _insert(session, first, last, sums, [*KEYS, *kpis.RECORD_PARTS])
+
+
+def _insert_clocks(session: Session, f: kpis.KpiFilter, first: date, last: date) -> int:
+    one = _range_filter(f, first, last)
+    keys = _keys(session, one, first, last)
+    sums = kpis.clock_sums(session, one, kpis.records_where(one), keys).subquery()
+    return _insert(session, first, last, sums, [*KEYS, *kpis.CLOCK_PARTS])
 
 
 def _insert_answers(session: Session, f: kpis.KpiFilter, first: date, last: date) -> int:

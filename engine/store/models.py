@@ -734,9 +734,10 @@ class DailyRollup(Model):
     """The additive parts of every dashboard figure for one pack, received day and group.
 
     Sums and counts, never averages, so any range of days and any grouping adds up to the
-    figures `engine.kpis.report` computes from the records themselves. A row holds either the
-    record parts (`answer_day` is None: volume, closings, FCR, clock hours, SLA) or the answer
-    parts of the answers given on `answer_day` (the CSAT per day is by the day of the answer).
+    figures `engine.kpis.report` computes from the records themselves. A row holds the record
+    parts (volume, closings, FCR), the SLA clock parts (clock hours, SLA attainment), or, with
+    an `answer_day`, the parts of the answers given that day (the CSAT per day is by the day
+    of the answer); the other columns are 0, so every column sums over all rows.
     Written by `engine.rollup` for the days `RollupDay` lists; read together with them.
     """
 
