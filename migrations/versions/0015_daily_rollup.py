@@ -4,8 +4,8 @@ The dashboard reads closed days from here and only the rest from the records
 (engine/rollup.py writes it, engine/kpis.py reads it). `ix_records_updated` finds the
 days whose records changed since they were rolled up.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-11-22 22:40:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
