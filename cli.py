@@ -426,6 +426,13 @@ def tiers() -> None:
         click.echo(f"{pack}: {run.customers} customers, {run.changed} changed tier")
 
 
+@careloop.command(help="Roll up the dashboard's closed days now (the scheduler does it hourly).")
+def rollup() -> None:
+    services = Services(make_session_factory(make_engine()))
+    for pack, days in services.roll_up().items():
+        click.echo(f"{pack}: {days} days rolled up")
+
+
 @careloop.command(help="Run the scheduler as a worker; any number may share PostgreSQL.")
 @click.option(
     "--interval",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import CareloopError, InvalidInput
@@ -86,6 +86,9 @@ def record_answer(
         problems["via"] = " or ".join(VIA)
     if problems:
         raise InvalidInput("the answer does not fit: " + ", ".join(problems), fields=problems)
+    # The answer changes the record's KPIs: `updated_at` moves so the dashboard's rollup reads
+    # its day again. Not an edit: an agent's open form (`row_version`) stays valid.
+    session.execute(update(Record).where(Record.id == record.id).values(updated_at=now))
     stored = SatisfactionAnswer(
         record_id=record.id,
         score=given.score,

@@ -25,6 +25,7 @@ from engine import (
     privacy,
     queue,
     records,
+    rollup,
     satisfaction,
     search,
     tiers,
@@ -259,6 +260,31 @@ class Services:
                 runs[spec.name] = tiers.recompute(uow.session, spec, self.clock.now())
                 uow.commit()
         return runs
+
+    def roll_up(self, *, days_per_transaction: int = 31) -> dict[str, int]:
+        """Roll up every pack's closed days that have no current rollup; {pack: days rolled}.
+
+        `now` is taken once, before any day is read (see `engine.rollup.roll_up`); a month of
+        days per transaction keeps a first run over years of records from holding locks long.
+        """
+        now = self.clock.now()
+        rolled = {}
+        with self.uow() as uow:
+            packs = versions.latest_versions(uow.session)
+        for version in packs:
+            reading = rollup.reading(self.specs.of(version), now)
+            with self.uow() as uow:
+                due = rollup.days_due(uow.session, reading, now)
+                rollup.confirm(uow.session, reading, due, now)
+                uow.commit()
+            for start in range(0, len(due), days_per_transaction):
+                with self.uow() as uow:
+                    rollup.roll_up(
+                        uow.session, reading, due[start : start + days_per_transaction], now
+                    )
+                    uow.commit()
+            rolled[version.pack] = len(due)
+        return rolled
 
     def run_campaigns(
         self, *, replay_from: datetime | None = None

@@ -216,6 +216,11 @@ def _fire_batch(
         ],
         versioned=True,
     )
+    _touch(
+        session,
+        {c.record_id for c in clocks.values() if _clock_values(c) != clocks_before[c.id]},
+        now,
+    )
     for status in ("fired", "cancelled"):
         ids = [f.timer_id for f in outcomes if f.outcome == status]
         if ids:
@@ -294,6 +299,15 @@ def _write_changes(
         statement,
         [{"row_id": row["id"], **{f"new_{name}": row[name] for name in columns}} for row in rows],
     )
+
+
+def _touch(session: Session, record_ids: set[int], now: datetime) -> None:
+    """A warning or breach changes the record's SLA figures: its `updated_at` moves, so the
+    dashboard's rollup reads its day again. Not an edit of the record: `row_version` stays."""
+    if record_ids:
+        session.execute(
+            update(RECORDS).where(RECORDS.c.id.in_(sorted(record_ids))).values(updated_at=now)
+        )
 
 
 def _late(timer: Due, now: datetime) -> int:

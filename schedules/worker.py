@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 5.0
 CAMPAIGN_SECONDS = float(os.environ.get("CARELOOP_CAMPAIGN_SECONDS", 60))
 TIER_SECONDS = float(os.environ.get("CARELOOP_TIER_SECONDS", 3600))
+ROLLUP_SECONDS = float(os.environ.get("CARELOOP_ROLLUP_SECONDS", 3600))
 DEFAULT_MONITOR_INTERVAL = 60.0
 
 
@@ -142,6 +143,20 @@ class TierJob:
         return changed
 
 
+class RollupJob:
+    """The dashboard's daily rollup (engine/rollup.py): closed days, and days touched since."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __call__(self) -> int:
+        rolled = self.services.roll_up()
+        days = sum(rolled.values())
+        if days:
+            log.info("rollup: %d days rolled up (%s)", days, rolled)
+        return days
+
+
 def build_scheduler(
     services: Services,
     *,
@@ -153,7 +168,7 @@ def build_scheduler(
     """A scheduler with a memory job store: the engine's table is the truth, not APScheduler's."""
     options = {
         "jobstores": {"default": MemoryJobStore()},
-        # Two threads: an hourly tier recompute over every customer never holds up the sweep.
+        # Two threads: an hourly tier recompute or rollup never holds up the sweep.
         "executors": {"default": ThreadPoolExecutor(2)},
         # A slow sweep is never run twice at once, and missed runs collapse into one.
         "job_defaults": {"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -192,6 +207,14 @@ def build_scheduler(
         seconds=TIER_SECONDS,
         id="tiers",
         name="recompute customer tiers",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        correlated_job("rollup", RollupJob(services)),
+        "interval",
+        seconds=ROLLUP_SECONDS,
+        id="rollup",
+        name="roll up the dashboard's closed days",
         next_run_time=datetime.now(UTC),
     )
     senders = senders_for(services) if senders is None else senders

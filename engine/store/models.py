@@ -257,6 +257,9 @@ class Record(Model):
             "department",
             "closed_at",
         ),
+        # The daily rollup finds the days touched since it last ran: `updated_at` moves whenever
+        # the record, its SLA clocks or its satisfaction answer change.
+        Index("ix_records_updated", "updated_at", "pack", "received_at"),
         # A channel's own message id (a chat id, a call id) deduplicates pushed records.
         UniqueConstraint("pack", "channel", "external_id", name="uq_records_external_id"),
     )
@@ -725,3 +728,65 @@ class SearchDoc(Model):
     title_tokens: Mapped[str] = mapped_column(Text)
     body_tokens: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class DailyRollup(Model):
+    """The additive parts of every dashboard figure for one pack, received day and group.
+
+    Sums and counts, never averages, so any range of days and any grouping adds up to the
+    figures `engine.kpis.report` computes from the records themselves. A row holds the record
+    parts (volume, closings, FCR), the SLA clock parts (clock hours, SLA attainment), or, with
+    an `answer_day`, the parts of the answers given that day (the CSAT per day is by the day
+    of the answer); the other columns are 0, so every column sums over all rows.
+    Written by `engine.rollup` for the days `RollupDay` lists; read together with them.
+    """
+
+    __tablename__ = "daily_rollup"
+    __table_args__ = (Index("ix_daily_rollup_day", "pack", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date]  # the day the records were received, in the pack's reporting zone
+    record_type: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(64))
+    answer_day: Mapped[date | None]
+    records: Mapped[int] = mapped_column(default=0)
+    closed: Mapped[int] = mapped_column(default=0)
+    resolution_seconds: Mapped[float] = mapped_column(default=0.0)
+    solved: Mapped[int] = mapped_column(default=0)
+    solved_first: Mapped[int] = mapped_column(default=0)
+    response_met: Mapped[int] = mapped_column(default=0)
+    response_seconds: Mapped[float] = mapped_column(default=0.0)
+    handling_met: Mapped[int] = mapped_column(default=0)
+    handling_seconds: Mapped[float] = mapped_column(default=0.0)
+    sla_decided: Mapped[int] = mapped_column(default=0)
+    sla_kept: Mapped[int] = mapped_column(default=0)
+    answers: Mapped[int] = mapped_column(default=0)
+    satisfied: Mapped[int] = mapped_column(default=0)
+    scored: Mapped[int] = mapped_column(default=0)
+    score_sum: Mapped[int] = mapped_column(default=0)
+    nps_answers: Mapped[int] = mapped_column(default=0)
+    promoters: Mapped[int] = mapped_column(default=0)
+    detractors: Mapped[int] = mapped_column(default=0)
+
+
+class RollupDay(Model):
+    """One rolled-up day of a pack: when, and read how (zone, targets, first-contact transitions).
+
+    A day with no records has a row here and none in `daily_rollup`; a day without a row here
+    is read from the records. Locked while its rollup rows are replaced, so two schedulers
+    rolling the same day take turns instead of writing it twice.
+    """
+
+    __tablename__ = "rollup_days"
+
+    pack: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    response_target: Mapped[str | None] = mapped_column(String(64))
+    handling_target: Mapped[str | None] = mapped_column(String(64))
+    first_contact: Mapped[list[Any]]
+    # The scheduler's time when it read the day: changes from then on make the day stale.
+    rolled_at: Mapped[datetime]

@@ -63,7 +63,14 @@ def test_the_scheduler_is_a_memory_store_heartbeat_never_a_job_per_record(
     try:
         jobs = scheduler.get_jobs()
         # a fixed set of jobs, whatever the load
-        assert [job.id for job in jobs] == ["sweep", "monitors", "campaigns", "tiers", "outbox"]
+        assert [job.id for job in jobs] == [
+            "sweep",
+            "monitors",
+            "campaigns",
+            "tiers",
+            "rollup",
+            "outbox",
+        ]
         assert all(job.max_instances == 1 and job.coalesce is True for job in jobs)
     finally:
         scheduler.shutdown(wait=False)
