@@ -6,9 +6,10 @@ comes from the same commit, machine and hour. Each bench runs as its own process
 output is copied to the screen and to the log as it comes, with the wall time each took.
 
 Runs per bench: the median of 3 where a run takes seconds to a few minutes; one run
-where a single run takes many minutes (the sweep seeds 1,000,000 timers per process
-count and fires a catch-up of 1,000,000 late timers; the dashboard seeds 1,000,000
-records per database). `--runs` overrides them all.
+where a single run takes many minutes (intake writes 100,000 records per database and
+run; the sweep fires 100,000 of 1,000,000 timers per process count and a catch-up of
+1,000,000 late timers; the dashboard seeds 1,000,000 records per database). `--runs`
+overrides them all.
 
     python -m bench.full [--log bench/results/full-YYYY-MM-DD.txt] [--only sweep,http] [--runs N]
 """
@@ -30,14 +31,14 @@ from bench.common import ROOT
 # (module, arguments at full size): in the order `make bench` runs them.
 BENCHES: dict[str, list[str]] = {
     "deadlines": ["--full", "--runs", "3"],
-    "intake": ["--full", "--runs", "3"],
+    "intake": ["--full", "--runs", "1"],
     "scheduler_memory": ["--full", "--runs", "3"],
     "queue": ["--full", "--runs", "3"],
     "sweep": ["--full", "--runs", "1"],
     "search": ["--full", "--runs", "3"],
     "campaigns": ["--full", "--runs", "3"],
     "dashboard": ["--full", "--runs", "1"],
-    "http": ["--seconds", "30"],
+    "http": ["--seconds", "20"],
 }
 
 
