@@ -51,15 +51,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: install $(BENCH_STAMP)
-	$(BIN)/python -m bench.bench_deadlines
-	$(BIN)/python -m bench.bench_intake
-	$(BIN)/python -m bench.bench_scheduler_memory
-	$(BIN)/python -m bench.bench_queue
-	$(BIN)/python -m bench.bench_sweep
-	$(BIN)/python -m bench.bench_search
-	$(BIN)/python -m bench.bench_campaigns
-	$(BIN)/python -m bench.bench_dashboard
-	$(BIN)/python -m bench.bench_http
+	$(BIN)/python -m bench.full --small
 
 # Issue #12: every bench at the issue's sizes, one after the other, into bench/results/full-<date>.txt
 # (about an hour on the 2-core machine; docs/performance.md's table comes from such a log).

@@ -1,4 +1,4 @@
-"""One full run of every bench at the issue's sizes, with what it ran on, into one log.
+"""Every bench in one run, with what it ran on, into one log: at the issue's sizes, or small.
 
 docs/performance.md's table is filled from such a log, so that every figure in it
 comes from the same commit, machine and hour. Each bench runs as its own process
@@ -11,7 +11,10 @@ run; the sweep fires 100,000 of 1,000,000 timers per process count and a catch-u
 1,000,000 late timers; the dashboard seeds 1,000,000 records per database). `--runs`
 overrides them all.
 
-    python -m bench.full [--log bench/results/full-YYYY-MM-DD.txt] [--only sweep,http] [--runs N]
+`--small` runs the small sizes `make bench` uses (under 5 minutes in all), into
+`bench/results/small-YYYY-MM-DD.txt` (not kept in git), each bench's wall time included.
+
+    python -m bench.full [--small] [--log FILE] [--only sweep,http] [--runs N]
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ BENCHES: dict[str, list[str]] = {
     "campaigns": ["--full", "--runs", "3"],
     "dashboard": ["--full", "--runs", "1"],
     "http": ["--seconds", "20"],
+}
+# The same benches at their default (small) sizes: the HTTP bench's three phases 5 s each.
+SMALL: dict[str, list[str]] = {
+    **{name: [] for name in BENCHES},
+    "http": ["--seconds", "5"],
 }
 
 
@@ -93,13 +101,24 @@ def run(name: str, arguments: list[str], log: TextIO) -> int:
     return process.returncode
 
 
+def with_runs(arguments: list[str], runs: int) -> list[str]:
+    """The arguments with `--runs` set to `runs`, whether they named it or not."""
+    if "--runs" not in arguments:
+        return [*arguments, "--runs", str(runs)]
+    at = arguments.index("--runs")
+    return [*arguments[: at + 1], str(runs), *arguments[at + 2 :]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    default_log = ROOT / "bench" / "results" / f"full-{datetime.now(UTC):%Y-%m-%d}.txt"
-    parser.add_argument("--log", type=Path, default=default_log)
+    parser.add_argument("--small", action="store_true", help="the small sizes of `make bench`")
+    parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--only", default="", help="comma-separated bench names")
     parser.add_argument("--runs", type=int, default=None, help="runs for every bench")
     args = parser.parse_args()
+    benches = SMALL if args.small else BENCHES
+    kind = "small" if args.small else "full"
+    args.log = args.log or ROOT / "bench" / "results" / f"{kind}-{datetime.now(UTC):%Y-%m-%d}.txt"
     chosen = [n for n in args.only.split(",") if n] or list(BENCHES)
     unknown = set(chosen) - set(BENCHES)
     if unknown:
@@ -109,13 +128,13 @@ def main() -> None:
     failed = []
     began = time.monotonic()
     with args.log.open("w", encoding="utf-8") as log:
-        for line in ["# Careloop full bench run", *machine()]:
+        for line in [f"# Careloop bench run, {kind} sizes", *machine()]:
             print(line, file=log, flush=True)
             print(line, flush=True)
         for name in chosen:
-            arguments = list(BENCHES[name])
-            if args.runs is not None and "--runs" in arguments:
-                arguments[arguments.index("--runs") + 1] = str(args.runs)
+            arguments = benches[name]
+            if args.runs is not None and name != "http":  # wrk runs once, for --seconds
+                arguments = with_runs(arguments, args.runs)
             if run(name, arguments, log) != 0:
                 failed.append(name)
         took = time.monotonic() - began
