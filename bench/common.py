@@ -11,6 +11,7 @@ import os
 import statistics
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,3 +106,17 @@ class Row:
             f"baseline {self.baseline:>12,.1f}  ratio {self.ratio:>7.2f}x  goal {self.goal}",
             flush=True,
         )
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    """Until `url` answers 200 (a server the bench started), or fail saying which did not."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")

@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))  # `python bench/soak.py` as well as `python -m be
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.common import wait_for  # noqa: E402
 from engine import tokens  # noqa: E402
 from engine.services import Services  # noqa: E402
 from engine.store.db import make_engine, make_session_factory  # noqa: E402
@@ -256,19 +257,6 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def wait_for(url: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
-
-
 def scrape(url: str) -> set[str]:
     with urllib.request.urlopen(url, timeout=10) as response:
         body = response.read().decode()
@@ -443,9 +431,9 @@ def main() -> int:
         start_scheduler(0)
         start_scheduler(1)
         base = f"http://127.0.0.1:{web_port}"
-        wait_for(f"{base}/readyz")
+        wait_for(f"{base}/readyz", seconds=120)
         for port in metric_ports:
-            wait_for(f"http://127.0.0.1:{port}/metrics")
+            wait_for(f"http://127.0.0.1:{port}/metrics", seconds=120)
         log(
             f"gunicorn (2 workers) on {web_port}, 2 schedulers every {sweep:g} s; "
             f"load {args.minutes:g} min"
