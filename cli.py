@@ -17,12 +17,13 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from engine import crypto, queue, tokens, users
+from engine.access import crypto, tokens, users
 from engine.errors import CareloopError
-from engine.health import scheduler_status
+from engine.records import queue
 from engine.services import Services
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.models import ApiToken, PackVersion, User
+from engine.time.health import scheduler_status
 from ops.logs import configure as configure_logs
 from ops.metrics import serve_from_env
 from ops.observed import ObservedServices
@@ -109,7 +110,7 @@ def _mapping(text: str) -> tuple[str, str]:
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def simulate_command(scenario: Path, as_json: bool) -> None:
-    from engine.simulation import ScenarioError, simulate
+    from engine.records.simulation import ScenarioError, simulate
     from workflows.scenario import check_expectations, load_scenario
     from workflows.validate import checked_source
 

@@ -10,11 +10,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import admin
 from engine.errors import CareloopError, ConflictError, NotFound
-from engine.health import scheduler_status
 from engine.services import Services
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import is_current
 from engine.store.models import PackVersion, Record, Timer
+from engine.time.health import scheduler_status
 from forms import api, web
 from ops import web as ops_web
 from ops.observed import ObservedServices

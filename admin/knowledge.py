@@ -17,8 +17,8 @@ from wtforms import SelectField, TextAreaField, ValidationError
 
 from admin.security import OPERATIONS, READERS, SecureModelView
 from admin.views import _choices
-from engine import knowledge, synonyms
 from engine.errors import InvalidInput
+from engine.knowledge import articles, synonyms
 from engine.store.models import Article
 from forms import current_services as services
 from forms.markdown import render
@@ -86,7 +86,7 @@ class ArticleAdmin(KnowledgeView):
     form_widget_args = {"body": {"rows": 16}}
 
     def _saved(self, model: Article) -> None:
-        knowledge.save_article(
+        articles.save_article(
             self.session.session, model, actor=current_user.username, now=services().clock.now()
         )
 
@@ -129,7 +129,7 @@ class KnownProblemAdmin(KnowledgeView):
     form_widget_args = {"symptoms": {"rows": 5}, "solution": {"rows": 8}}
 
     def _saved(self, model: Any) -> None:
-        knowledge.save_problem(
+        articles.save_problem(
             self.session.session, model, actor=current_user.username, now=services().clock.now()
         )
 

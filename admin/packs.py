@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from admin import packforms
 from admin.packforms import APPLIERS, Edit, field_of
 from admin.security import Guarded
-from engine import drafts
+from engine.access.users import audit
 from engine.errors import CareloopError
-from engine.packspec import build_pack_spec
+from engine.records import drafts
+from engine.records.versions import latest_version
+from engine.specs.build import build_pack_spec
 from engine.store.models import PackVersion, Record
-from engine.users import audit
-from engine.versions import latest_version
 from forms import current_services as services
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files

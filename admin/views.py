@@ -18,12 +18,12 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
-from engine import customers, imports
+from engine.access.masking import mask_contact, mask_name
+from engine.access.users import audit
+from engine.customers import imports, profiles
 from engine.errors import CareloopError, NotFound
-from engine.masking import mask_contact, mask_name
-from engine.queue import ASSIGN_METHODS
+from engine.records.queue import ASSIGN_METHODS
 from engine.store.models import ApiToken, Customer, OutboxMessage, Record, User
-from engine.users import audit
 from forms import current_services as services
 
 
@@ -155,10 +155,10 @@ class CustomerCareView(Guarded, BaseView):  # type: ignore[misc]
     def customer(self, number: str) -> Any:
         with services().uow() as uow:
             try:
-                found, records, orders = customers.customer_view(uow.session, number)
+                found, records, orders = profiles.customer_view(uow.session, number)
             except NotFound:
                 abort(404)
-            care = customers.customer_care(uow.session, found)
+            care = profiles.customer_care(uow.session, found)
             return self.render(
                 "admin_packs/customer.html",
                 customer=found,

@@ -30,13 +30,13 @@ from sqlalchemy import Engine, func, insert, select
 from bench.common import ROOT, Row, arguments, backends, database, median_of
 from bench.data import chinese_name
 from bench.seed import vacuum_analyze
-from engine import campaigns
-from engine.clock import VirtualClock
-from engine.customers import birth_md
+from engine.customers import campaigns
+from engine.customers.profiles import birth_md
+from engine.records.versions import latest_version
 from engine.services import Services
 from engine.store.db import make_session_factory
 from engine.store.models import CampaignOccasion, Customer, Order, OutboxMessage
-from engine.versions import latest_version
+from engine.time.clock import VirtualClock
 from workflows.validate import checked_source
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -31,12 +31,13 @@ from sqlalchemy import Engine, func, insert, select
 from bench.common import ROOT, Row, arguments, backends, database, median_of
 from bench.data import chinese_name, phone_number
 from bench.seed import vacuum_analyze
-from engine import improvement, kpis, users
-from engine.clock import VirtualClock
+from engine.access import users
+from engine.insight import improvement, kpis
+from engine.records.versions import latest_version
 from engine.services import Services
 from engine.store.db import make_session_factory
 from engine.store.models import Record, SatisfactionAnswer, SlaClock
-from engine.versions import latest_version
+from engine.time.clock import VirtualClock
 from forms.auth import hash_password
 from workflows.validate import checked_source
 

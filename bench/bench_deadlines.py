@@ -38,8 +38,8 @@ import pytz
 
 from bench.common import ROOT, Row, arguments, timed
 from bench.data import Generator
-from engine.calendar import BusinessCalendar
-from engine.packspec import build_pack_spec
+from engine.specs.build import build_pack_spec
+from engine.time.calendar import BusinessCalendar
 from workflows.validate import checked_source
 
 SMALL, FULL = 100_000, 1_000_000

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Row, database, wait_for
-from engine import tokens
+from engine.access import tokens
 from engine.services import Services
 from engine.store.db import make_session_factory
 from workflows.validate import checked_source

@@ -26,14 +26,14 @@ from sqlalchemy import Engine, insert, select
 
 from bench.common import ROOT, Row, arguments, backends, database, timed
 from bench.data import CustomerShape, Generator
-from engine import records
-from engine.clock import VirtualClock
-from engine.customers import tier_rank
-from engine.records import NewRecord
+from engine.customers.profiles import tier_rank
+from engine.records import intake
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource, latest_version
 from engine.services import Services
 from engine.store.db import make_session_factory
 from engine.store.models import Customer, Record, RecordEvent, SlaClock, Timer
-from engine.versions import PackSource, latest_version
+from engine.time.clock import VirtualClock
 from workflows.validate import checked_source
 
 SMALL, FULL = 2_000, 100_000
@@ -76,7 +76,7 @@ def create_in_batches(services: Services, news: Sequence[NewRecord], batch: int)
         with services.uow() as uow:
             version = latest_version(uow.session, PACK)
             spec = services.specs.of(version)
-            records.create_records(
+            intake.create_records(
                 uow.session, spec, version, news[first : first + batch], actor="bench", now=NOW
             )
             uow.commit()

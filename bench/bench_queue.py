@@ -35,7 +35,7 @@ from sqlalchemy import Engine, insert, text
 
 from bench.common import Row, arguments, backends, database, median_of
 from bench.seed import Counts, Seeder, utc_now, vacuum_analyze
-from engine.queue import Cursor, QueueFilter, queue_page
+from engine.records.queue import Cursor, QueueFilter, queue_page
 from engine.store.db import make_session_factory
 from engine.store.models import Record, User
 

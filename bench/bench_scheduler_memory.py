@@ -29,10 +29,10 @@ from sqlalchemy import Engine, delete, insert, select, text
 
 from bench.common import ROOT, Row, arguments, backends, database
 from bench.data import Generator
-from engine.clock import VirtualClock
 from engine.services import Services
 from engine.store.db import make_session_factory
 from engine.store.models import SlaClock, Timer
+from engine.time.clock import VirtualClock
 from workflows.validate import checked_source
 
 SMALL, FULL = 100_000, 1_000_000
@@ -58,10 +58,10 @@ CHILD = """
 import json, resource, sys
 from datetime import datetime
 
-from engine.clock import VirtualClock
+from engine.time.clock import VirtualClock
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
-from engine.timers import claim
+from engine.time.timers import claim
 from schedules.worker import build_scheduler
 
 

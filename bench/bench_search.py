@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from bench.common import Row, arguments, backends, database, median_of
 from bench.data import PRODUCTS, TEMPLATES
 from bench.seed import utc_now, vacuum_analyze
-from engine import search, segment, synonyms
+from engine.knowledge import search, segment, synonyms
 from engine.store.db import make_session_factory
 from engine.store.models import Article, SearchDoc, SynonymGroup
 from tests.kb_corpus import ARTICLES, QUESTIONS, SYNONYMS

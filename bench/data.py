@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 
 T = TypeVar("T")
 

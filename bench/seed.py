@@ -39,14 +39,14 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Engine, Table, insert, text
 
 from bench.common import ROOT
-from engine.calendar import BusinessCalendar
-from engine.followups import next_due
+from engine.records.versions import latest_version
 from engine.services import Services
-from engine.sla import ALWAYS, offset
-from engine.spec import PackSpec, RecordTypeSpec, SlaTerm
+from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm
 from engine.store.db import make_session_factory
 from engine.store.models import Customer, Record, RecordEvent, SlaClock, Timer
-from engine.versions import latest_version
+from engine.time.calendar import BusinessCalendar
+from engine.time.followups import next_due
+from engine.time.sla import ALWAYS, offset
 from workflows.validate import checked_source
 
 PACK = "after_sales"

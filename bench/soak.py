@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # `python bench/soak.py` as well as `python -m be
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.common import wait_for  # noqa: E402
-from engine import tokens  # noqa: E402
+from engine.access import tokens  # noqa: E402
 from engine.services import Services  # noqa: E402
 from engine.store.db import make_engine, make_session_factory  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402

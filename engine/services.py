@@ -16,28 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import (
-    campaigns,
-    customers,
-    earlywarning,
-    improvement,
-    knowledge,
-    privacy,
-    queue,
-    records,
-    rollup,
-    satisfaction,
-    search,
-    tiers,
-    timers,
-    users,
-    versions,
-)
-from engine.clock import Clock, SystemClock
+from engine.access import users
+from engine.customers import campaigns, privacy, profiles, satisfaction, tiers
 from engine.errors import ConflictError
-from engine.records import NewRecord
-from engine.search import Hit
-from engine.spec import PackSpec
+from engine.insight import earlywarning, improvement, rollup
+from engine.knowledge import articles, search
+from engine.knowledge.search import Hit
+from engine.records import intake, queue, transitions, versions
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource, PublishResult, SpecCache
+from engine.specs.pack import PackSpec
 from engine.store.models import (
     Customer,
     ImprovementAction,
@@ -48,7 +36,8 @@ from engine.store.models import (
     SatisfactionAnswer,
 )
 from engine.store.uow import UnitOfWork
-from engine.versions import PackSource, PublishResult, SpecCache
+from engine.time import timers
+from engine.time.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +81,21 @@ class Services:
         """
         for attempt in range(2):
             with self.uow() as uow:
-                existing = records.find_external(uow.session, pack, new)
+                existing = intake.find_external(uow.session, pack, new)
                 if existing is not None:
                     return existing, False
                 version = versions.latest_version(uow.session, pack)
                 spec = self.specs.of(version)
                 now = self.clock.now()
                 try:  # a query in create_record may flush the new customer already
-                    record = records.create_record(
+                    record = intake.create_record(
                         uow.session, spec, version, new, actor=actor, now=now
                     )
                     self._on_complaint(uow.session, spec, record, now)
                     uow.commit()
                 except IntegrityError:  # the same message, or the same new customer, at once
                     uow.rollback()
-                    existing = records.find_external(uow.session, pack, new)
+                    existing = intake.find_external(uow.session, pack, new)
                     if existing is not None:
                         return existing, False
                     if attempt:
@@ -127,7 +116,7 @@ class Services:
     ) -> Record:
         """A supervisor's action on one record: reassign, re-grade, or close as a duplicate."""
         with self.uow() as uow:
-            record = records.get_record(uow.session, record_id)
+            record = transitions.get_record(uow.session, record_id)
             spec = self.specs.get(uow.session, record.pack_version_id)
             now = self.clock.now()
             try:
@@ -136,12 +125,12 @@ class Services:
                 if reassign_to is not None:
                     queue.assign(uow.session, record, reassign_to or None, now, actor=actor)
                 if priority is not None:
-                    records.change_priority(
+                    transitions.change_priority(
                         uow.session, spec, record, priority, reason, actor=actor, now=now
                     )
                 if duplicate_of is not None:
-                    original = records.get_record(uow.session, duplicate_of)
-                    records.close_as_duplicate(
+                    original = transitions.get_record(uow.session, duplicate_of)
+                    transitions.close_as_duplicate(
                         uow.session, spec, record, original, actor=actor, now=now
                     )
                     earlywarning.close_for(uow.session, record, now)
@@ -152,8 +141,8 @@ class Services:
 
     def add_note(self, record_id: int, kind: str, text: str, *, actor: str) -> Record:
         with self.uow() as uow:
-            record = records.get_record(uow.session, record_id)
-            records.add_note(uow.session, record, kind, text, actor=actor, now=self.clock.now())
+            record = transitions.get_record(uow.session, record_id)
+            transitions.add_note(uow.session, record, kind, text, actor=actor, now=self.clock.now())
             uow.commit()
             return record
 
@@ -168,14 +157,14 @@ class Services:
     ) -> Record:
         """Apply a transition; a stale `expected_version` or a lost race is a ConflictError."""
         with self.uow() as uow:
-            record = records.get_record(uow.session, record_id)
+            record = transitions.get_record(uow.session, record_id)
             if expected_version is not None and record.row_version != expected_version:
                 raise ConflictError(record_id)
             spec = self.specs.get(uow.session, record.pack_version_id)
             category = record.category
             now = self.clock.now()  # once: every effect of the transition is at the same instant
             try:  # the stale row shows at the first flush or at the commit
-                records.apply_transition(
+                transitions.apply_transition(
                     uow.session,
                     spec,
                     record,
@@ -197,7 +186,7 @@ class Services:
         """Create or update a customer; their tiers follow at once (R-5.1)."""
         with self.uow() as uow:
             now = self.clock.now()
-            customer, created = customers.upsert_customer(uow.session, number, values, now)
+            customer, created = profiles.upsert_customer(uow.session, number, values, now)
             self._retier(uow.session, [customer.id], now)
             uow.commit()
             return customer, created
@@ -228,7 +217,7 @@ class Services:
         """Store a purchase (once per external id); the customer's tiers follow at once."""
         with self.uow() as uow:
             now = self.clock.now()
-            order, created = customers.add_order(uow.session, number, values, now)
+            order, created = profiles.add_order(uow.session, number, values, now)
             self._retier(uow.session, [order.customer_id], now)
             uow.commit()
             return order, created
@@ -313,8 +302,8 @@ class Services:
     def link_known_problem(self, record_id: int, problem_id: int, *, actor: str) -> KnownProblem:
         """The record is one more instance of a known problem (R-2.1); its count grows (R-4.2)."""
         with self.uow() as uow:
-            record = records.get_record(uow.session, record_id)
-            problem = knowledge.link_problem(
+            record = transitions.get_record(uow.session, record_id)
+            problem = articles.link_problem(
                 uow.session, record, problem_id, actor=actor, now=self.clock.now()
             )
             try:
@@ -326,8 +315,8 @@ class Services:
     def suggestions(self, record_id: int, *, limit: int = 5) -> dict[str, list[Hit]]:
         """Triage (R-2.1): the known problems, articles and solved cases most like this record."""
         with self.uow() as uow:
-            record = records.get_record(uow.session, record_id)
-            return knowledge.suggestions(uow.session, record, limit=limit)
+            record = transitions.get_record(uow.session, record_id)
+            return articles.suggestions(uow.session, record, limit=limit)
 
     def knowledge_search(self, question: str, *, limit: int = 10) -> dict[str, list[Hit]]:
         """The knowledge base as staff search it: each kind ranked on its own."""
@@ -344,7 +333,7 @@ class Services:
 
     def reindex(self) -> dict[str, int]:
         with self.uow() as uow:
-            counts = knowledge.reindex(uow.session, self.clock.now())
+            counts = articles.reindex(uow.session, self.clock.now())
             uow.commit()
             return counts
 
@@ -365,7 +354,7 @@ class Services:
     ) -> SatisfactionAnswer:
         """Store a record's one satisfaction answer; a second, even a racing one, is refused."""
         with self.uow() as uow:
-            record = records.get_record(uow.session, record_id)
+            record = transitions.get_record(uow.session, record_id)
             spec = self.specs.get(uow.session, record.pack_version_id)
             answer = satisfaction.record_answer(
                 uow.session, spec, record, given, via=via, actor=actor, now=self.clock.now()

@@ -40,9 +40,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import signin
+from engine.access import signin
+from engine.access.users import get_user
 from engine.store.models import User
-from engine.users import get_user
 from forms import current_services as services
 
 View = TypeVar("View", bound=Callable[..., Any])

@@ -30,7 +30,7 @@ from wtforms.fields import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from engine.spec import CORE_FIELDS, FieldSpec, PackSpec, RecordTypeSpec, TransitionSpec
+from engine.specs.pack import CORE_FIELDS, FieldSpec, PackSpec, RecordTypeSpec, TransitionSpec
 
 Converter = Callable[[PackSpec, FieldSpec, dict[str, Any]], Field]
 CORE_LABELS = {

@@ -18,10 +18,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import earlywarning, improvement, kpis
 from engine.errors import InvalidInput, NotFound
-from engine.insightspec import LEVELS
-from engine.spec import PackSpec
+from engine.insight import earlywarning, improvement, kpis
+from engine.specs.insight import LEVELS
+from engine.specs.pack import PackSpec
 from engine.store.models import EarlyWarning, ImprovementAction, PackVersion, Team
 from forms import charts, export
 from forms import current_services as services

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.masking import masked_fields
-from engine.spec import RecordTypeSpec
+from engine.access.masking import masked_fields
+from engine.specs.pack import RecordTypeSpec
 from engine.store.models import Record, SlaClock
 
 

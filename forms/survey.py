@@ -21,12 +21,13 @@ from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from engine import queue, satisfaction
+from engine.access.users import get_user
+from engine.customers import satisfaction
 from engine.errors import InvalidInput, NotFound
-from engine.records import get_record
-from engine.spec import PackSpec
+from engine.records import queue
+from engine.records.transitions import get_record
+from engine.specs.pack import PackSpec
 from engine.store.models import Record
-from engine.users import get_user
 from forms import DB_ID
 from forms import current_services as services
 

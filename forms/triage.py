@@ -14,8 +14,8 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from engine import knowledge, search
-from engine.search import Hit
+from engine.knowledge import articles, search
+from engine.knowledge.search import Hit
 from engine.store.models import KnownProblem, Record
 
 KINDS = ("problem", "article", "case")
@@ -37,10 +37,10 @@ class Triage:
 
 def triage(session: Session, record: Record, forms: dict[str, Any], apply: str | None) -> Triage:
     """Suggestions for an open record, with a chosen solution put into the empty forms."""
-    found = Triage(linked=knowledge.linked_problem(session, record.id))
+    found = Triage(linked=articles.linked_problem(session, record.id))
     if not record.is_open:
         return found
-    found.hits = knowledge.suggestions(session, record)
+    found.hits = articles.suggestions(session, record)
     takers = {name: form for name, form in forms.items() if SOLUTION_FIELD in form}
     found.target = next(iter(takers), None)
     solution = _solution(session, apply) if takers else None

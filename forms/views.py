@@ -18,13 +18,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import customers, queue
+from engine.access.masking import mask_contact, mask_name
+from engine.access.users import LOCALES, audit, get_user
+from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
-from engine.masking import mask_contact, mask_name
-from engine.records import get_record
-from engine.spec import PackSpec
+from engine.records import queue
+from engine.records.transitions import get_record
+from engine.specs.pack import PackSpec
 from engine.store.models import Record, RecordEvent, User
-from engine.users import LOCALES, audit, get_user
 from forms import DB_ID, survey
 from forms import current_services as services
 from forms.auth import role_required
@@ -217,14 +218,14 @@ def _same_site(url: str | None) -> bool:
 def customer(number: str) -> Any:
     with services().uow() as uow:
         try:
-            found, records, orders = customers.customer_view(uow.session, number)
+            found, records, orders = profiles.customer_view(uow.session, number)
         except NotFound:
             abort(404)
         user = me(uow.session)
         records = [r for r in records if queue.may_see(user, r)]
         now = services().clock.now()
         rows = [{"record": r, "sla": sla_view(r, now)} for r in records]
-        care = customers.customer_care(uow.session, found)
+        care = profiles.customer_care(uow.session, found)
     return render_template(
         "desk/customer.html", customer=found, rows=rows, orders=orders, care=care, tz=_tz()
     )

@@ -30,9 +30,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.clock import SystemClock
-from engine.health import scheduler_status
-from engine.timers import SweepResult
+from engine.time.clock import SystemClock
+from engine.time.health import scheduler_status
+from engine.time.timers import SweepResult
 
 REQUESTS = Counter(
     "careloop_http_requests_total",

@@ -11,10 +11,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import Record
-from engine.timers import SweepResult
+from engine.time.timers import SweepResult
 from ops import metrics
 from ops.context import correlated
 

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from engine.outbox import Sender
+from engine.delivery.outbox import Sender
 from engine.store.models import OutboxMessage
 
 TIMEOUT = 10.0

@@ -15,11 +15,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import webhooks
-from engine.health import record_sweep
-from engine.outbox import Delivery, Sender, deliver_due
+from engine.delivery import webhooks
+from engine.delivery.outbox import Delivery, Sender, deliver_due
 from engine.services import Services
-from engine.timers import SweepResult
+from engine.time.health import record_sweep
+from engine.time.timers import SweepResult
 from ops.context import correlated_job
 from schedules.senders import SubscriptionSender, senders_from_env
 

@@ -14,12 +14,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 
-from engine.clock import VirtualClock
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import Model
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
 
 # Tests encrypt personal data with the public development keys (engine/crypto.py).
 os.environ.setdefault("CARELOOP_INSECURE_DEV", "1")

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.simulation import Scenario, ScenarioError, Step, Timeline
+from engine.records.simulation import Scenario, ScenarioError, Step, Timeline
 from workflows.errors import PackInvalid
 from workflows.yamlmarks import Marks, load_yaml
 

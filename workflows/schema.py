@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from engine.durations import DurationError, parse_duration, parse_offset
+from engine.time.durations import DurationError, parse_duration, parse_offset
 from workflows.errors import PackError
 from workflows.loader import DataPath, LoadedPack
 

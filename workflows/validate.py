@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.packspec import build_pack_spec, jsonable
-from engine.versions import PackSource
+from engine.records.versions import PackSource
+from engine.specs.build import build_pack_spec, jsonable
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import LoadedPack, load_pack, load_pack_from_files
 from workflows.schema import schema_errors

@@ -29,7 +29,7 @@ from sqlalchemy.orm import (
     validates,
 )
 
-from engine.crypto import lookup_hash
+from engine.access.crypto import lookup_hash
 from engine.store.types import EncryptedText, UTCDateTime
 
 NAMING_CONVENTION = {

@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from engine import crypto
+from engine.access import crypto
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
+from engine.delivery.idempotency import IdempotencyConflict
 from engine.errors import (
     CareloopError,
     ConflictError,
@@ -26,7 +27,6 @@ from engine.errors import (
     PublishRefused,
     TransitionRefused,
 )
-from engine.idempotency import IdempotencyConflict
 from forms.api.problems import PROBLEM, field_errors, problem
 from forms.api.schemas import Problem
 from forms.api.views import blp

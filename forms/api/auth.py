@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
-from engine import tokens
+from engine.access import tokens
 from engine.store.models import ApiToken
 from forms import current_services as services
 from forms.api.problems import problem

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Response, json, request
 
-from engine import idempotency
+from engine.delivery import idempotency
 from forms.api.auth import current_token, services
 from forms.api.problems import problem
 

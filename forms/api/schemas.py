@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from engine.webhooks import EVENT_TYPES
+from engine.delivery.webhooks import EVENT_TYPES
 
 NAME = validate.Length(min=1, max=128)
 

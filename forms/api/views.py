@@ -14,11 +14,13 @@ from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from engine import customers, queries, webhooks
+from engine.access.masking import mask_contact, mask_name, masked_fields
+from engine.customers import profiles
+from engine.delivery import webhooks
 from engine.errors import InvalidInput, NotFound
-from engine.masking import mask_contact, mask_name, masked_fields
-from engine.records import NewRecord
-from engine.spec import PackSpec
+from engine.records import queries
+from engine.records.intake import NewRecord
+from engine.specs.pack import PackSpec
 from engine.store.models import Article, Customer, Order, PackVersion, Record
 from forms import DB_ID
 from forms.api import schemas
@@ -152,8 +154,8 @@ class CustomerItem(MethodView):
     def get(self, number: str) -> dict[str, Any]:
         """The customer's 360° view: profile, recent records and orders (R-1.7)."""
         with services().uow() as uow:
-            customer, found, orders = customers.customer_view(uow.session, number)
-            care = customers.customer_care(uow.session, customer)
+            customer, found, orders = profiles.customer_view(uow.session, number)
+            care = profiles.customer_care(uow.session, customer)
             return {
                 "customer": present_customer(customer),
                 "tiers": {t.pack: {"tier": t.tier, "rule": t.rule} for t in care.tiers},

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from engine import crypto
+from engine.access import crypto
 
 revision: str = "0013"
 down_revision: str | None = "0012"

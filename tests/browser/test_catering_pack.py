@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from engine import users
-from engine.records import NewRecord
+from engine.access import users
+from engine.records.intake import NewRecord
 from forms.auth import hash_password
 from tests.browser.conftest import ROOT, LiveServer, screenshot
 from workflows.validate import checked_source

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
-from engine import users
-from engine.records import NewRecord
+from engine.access import users
+from engine.records.intake import NewRecord
 from forms.auth import hash_password
 from forms.survey import make_token
 from tests.browser.conftest import LiveServer, screenshot

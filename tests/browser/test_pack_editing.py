@@ -9,10 +9,11 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import drafts, users
-from engine.records import NewRecord
+from engine.access import users
+from engine.records import drafts
+from engine.records.intake import NewRecord
+from engine.records.versions import latest_version
 from engine.store.models import SlaClock
-from engine.versions import latest_version
 from forms.auth import hash_password
 from tests.browser.conftest import LiveServer, screenshot
 from tests.conftest import ROOT

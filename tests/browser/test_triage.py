@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from engine import knowledge, synonyms, users
-from engine.records import NewRecord
+from engine.access import users
+from engine.knowledge import articles, synonyms
+from engine.records.intake import NewRecord
 from engine.store.models import Article, KnownProblem
 from forms.auth import hash_password
 from tests.browser.conftest import LiveServer, screenshot
@@ -25,7 +26,7 @@ def seed(live_server: LiveServer) -> int:
         session = uow.session
         users.add_user(session, "qian", "agent", PASSWORD, hash_password, now, team="parcel_desk")
         synonyms.add_group(session, "快递, 物流, 配送", actor="ops", now=now)
-        knowledge.save_article(
+        articles.save_article(
             session,
             Article(
                 title="物流延迟怎么办", body="超过 48 小时未更新：**催件**。", status="published"
@@ -33,7 +34,7 @@ def seed(live_server: LiveServer) -> int:
             actor="ops",
             now=now,
         )
-        knowledge.save_problem(
+        articles.save_problem(
             session,
             KnownProblem(
                 title="大促期间物流积压", symptoms="快递延迟", solution="致歉并补发优惠券"

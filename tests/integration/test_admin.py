@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import users
-from engine.records import NewRecord
+from engine.access import users
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import AuditEntry, PackVersion, Record, RecordEvent, SlaClock, Timer, User
-from engine.versions import PackSource
 from forms.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services
@@ -283,7 +283,7 @@ def test_a_customer_s_care_page_shows_consent_tiers_history_and_occasions_masked
 ) -> None:
     from datetime import date
 
-    from engine.customers import upsert_customer
+    from engine.customers.profiles import upsert_customer
     from engine.store.models import CampaignOccasion, CustomerTier
 
     service = services(app)

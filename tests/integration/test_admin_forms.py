@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import drafts, users
-from engine.versions import PackSource
+from engine.access import users
+from engine.records import drafts
+from engine.records.versions import PackSource
 from forms.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services

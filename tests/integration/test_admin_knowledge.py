@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.store.models import Article, ArticleVersion, KnownProblem, SynonymGroup
 from tests.integration.test_admin import app, signed_in  # noqa: F401 (the fixture)
 from wsgi import services

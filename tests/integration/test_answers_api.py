@@ -14,10 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from engine import knowledge, synonyms, tokens
-from engine.records import NewRecord
+from engine.access import tokens
+from engine.knowledge import articles, synonyms
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import Article
-from engine.versions import PackSource
 from wsgi import create_app, services
 
 
@@ -39,7 +40,7 @@ def app(db_engine: Engine, after_sales: PackSource) -> Iterator[Flask]:
             ("物流延迟（内部草稿）", "物流 延迟 快递 内部处理口径", "draft"),
             ("物流延迟（旧版）", "物流 延迟 快递 旧口径", "retired"),
         ):
-            knowledge.save_article(
+            articles.save_article(
                 uow.session, Article(title=title, body=body, status=status), actor="ops", now=now
             )
         uow.commit()

@@ -18,13 +18,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import tokens
-from engine.outbox import deliver_due
+from engine.access import tokens
+from engine.delivery.outbox import deliver_due
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import Record
-from engine.versions import PackSource
 from schedules.worker import senders_for
 from wsgi import create_app, services
 

@@ -14,7 +14,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from engine import tokens
+from engine.access import tokens
 from engine.store.db import make_engine
 from engine.store.migrate import upgrade
 from workflows.validate import checked_source

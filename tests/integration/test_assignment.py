@@ -7,10 +7,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import users
-from engine.customers import upsert_customer
-from engine.queue import take_next
-from engine.records import NewRecord
+from engine.access import users
+from engine.customers.profiles import upsert_customer
+from engine.records.intake import NewRecord
+from engine.records.queue import take_next
 from engine.services import Services
 from engine.store.models import Record, RecordEvent, Team
 

@@ -13,14 +13,14 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
 from cli import careloop
-from engine.clock import VirtualClock
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.backup import row_counts
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import Customer, Record
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
 from tests.conftest import PG_URL, require_pg
 
 PHONE = "13912345678"

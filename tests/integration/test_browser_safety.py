@@ -18,9 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import Model
-from engine.versions import PackSource
 from tests.conftest import web_app
 from tests.integration.test_permissions import PASSWORD, ROLES, add_staff, routes
 from workflows.loader import load_pack_from_files
@@ -190,7 +190,7 @@ def test_xss_in_pack_labels_titles_and_templates_is_escaped(
     )
     from datetime import timedelta
 
-    from engine.clock import VirtualClock
+    from engine.time.clock import VirtualClock
 
     services(app).clock = VirtualClock(services(app).clock.now() + timedelta(days=5))
     services(app).sweep()  # the breach: the template with script is rendered into the outbox

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from engine.clock import VirtualClock
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import (
     CampaignOccasion,
@@ -23,6 +22,7 @@ from engine.store.models import (
     OutboxMessage,
     Record,
 )
+from engine.time.clock import VirtualClock
 from tests.conftest import SHANGHAI
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import careloop
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import Record

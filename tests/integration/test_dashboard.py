@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import users
-from engine.records import NewRecord
+from engine.access import users
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import EarlyWarning, ImprovementAction
-from engine.versions import PackSource
 from forms.auth import hash_password
 from forms.export import safe, to_xlsx
 from tests.conftest import web_app

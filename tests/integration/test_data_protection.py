@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from engine import crypto
+from engine.access import crypto
+from engine.customers.privacy import TOMBSTONE, find_customer
 from engine.errors import NotFound
-from engine.privacy import TOMBSTONE, find_customer
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.db import make_engine
 from engine.store.migrate import upgrade

@@ -12,11 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
-from engine import users
-from engine.customers import upsert_customer
-from engine.records import NewRecord
+from engine.access import users
+from engine.customers.profiles import upsert_customer
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import AuditEntry, Record
-from engine.versions import PackSource
 from forms.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services

@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import users
+from engine.access import users
+from engine.records.versions import PackSource
 from engine.store.models import Customer, Order
-from engine.versions import PackSource
 from forms.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services

@@ -1,4 +1,4 @@
-"""A batch of intakes (`records.create_records`) writes what one intake at a time writes.
+"""A batch of intakes (`intake.create_records`) writes what one intake at a time writes.
 
 The batch path finds customers and their tiers with one query each and writes events and
 timers as plain rows after one flush; these tests hold it to the one-by-one path, row for
@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from engine import records
-from engine.clock import VirtualClock
 from engine.errors import InvalidInput
-from engine.records import NewRecord
+from engine.records import intake
+from engine.records.intake import NewRecord
+from engine.records.versions import latest_version
 from engine.services import Services
 from engine.store.models import Customer, CustomerTier, Record, RecordEvent, SlaClock, Timer
-from engine.versions import latest_version
+from engine.time.clock import VirtualClock
 
 PACK = "after_sales"
 
@@ -132,7 +132,7 @@ def test_a_batch_writes_what_one_by_one_writes(
     lookup_chunk: int | None,
 ) -> None:
     if lookup_chunk is not None:
-        monkeypatch.setattr(records, "_LOOKUP_CHUNK", lookup_chunk)
+        monkeypatch.setattr(intake, "_LOOKUP_CHUNK", lookup_chunk)
     now = clock.now()
     with services.uow() as uow:
         seed(uow.session, "A-", now)
@@ -141,7 +141,7 @@ def test_a_batch_writes_what_one_by_one_writes(
     with services.uow() as uow:
         version = latest_version(uow.session, PACK)
         spec = services.specs.of(version)
-        batch = records.create_records(
+        batch = intake.create_records(
             uow.session, spec, version, intakes("A-", now), actor="import", now=now
         )
         uow.commit()
@@ -150,7 +150,7 @@ def test_a_batch_writes_what_one_by_one_writes(
     for new in intakes("B-", now):
         with services.uow() as uow:
             version = latest_version(uow.session, PACK)
-            record = records.create_record(
+            record = intake.create_record(
                 uow.session, services.specs.of(version), version, new, actor="import", now=now
             )
             uow.commit()
@@ -177,7 +177,7 @@ def test_an_invalid_intake_in_a_batch_writes_nothing(
         version = latest_version(uow.session, PACK)
         spec = services.specs.of(version)
         with pytest.raises(InvalidInput):
-            records.create_records(
+            intake.create_records(
                 uow.session, spec, version, [*intakes("A-", now), bad], actor="import", now=now
             )
         with uow.session.no_autoflush:  # nothing reached the database: the caller rolls back

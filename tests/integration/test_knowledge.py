@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select
 
-from engine import knowledge, synonyms
-from engine.records import NewRecord
+from engine.knowledge import articles, synonyms
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import Article, ArticleVersion, KnownProblem, RecordEvent, SearchDoc
 from tests.kb_corpus import ARTICLES, QUESTIONS, SYNONYMS
@@ -17,7 +17,7 @@ from tests.kb_corpus import ARTICLES, QUESTIONS, SYNONYMS
 
 def article(services: Services, title: str, body: str, status: str = "published") -> int:
     with services.uow() as uow:
-        saved = knowledge.save_article(
+        saved = articles.save_article(
             uow.session,
             Article(title=title, body=body, status=status),
             actor="ops",
@@ -36,7 +36,7 @@ def add_synonyms(services: Services, *groups: str) -> None:
 
 def problem(services: Services, title: str, symptoms: str, solution: str) -> int:
     with services.uow() as uow:
-        saved = knowledge.save_problem(
+        saved = articles.save_problem(
             uow.session,
             KnownProblem(title=title, symptoms=symptoms, solution=solution),
             actor="ops",
@@ -81,7 +81,7 @@ def test_a_draft_or_retired_article_is_never_returned(services: Services) -> Non
     with services.uow() as uow:
         old = uow.session.get_one(Article, retired)
         old.status = "retired"
-        knowledge.save_article(uow.session, old, actor="ops", now=services.clock.now())
+        articles.save_article(uow.session, old, actor="ops", now=services.clock.now())
         uow.commit()
     assert titles(services, "物流延迟") == []
     article(services, "物流延迟怎么办", "物流延迟时客服催件。")
@@ -93,7 +93,7 @@ def test_editing_an_article_keeps_every_version(services: Services) -> None:
     with services.uow() as uow:
         current = uow.session.get_one(Article, article_id)
         current.body, current.status = "长按电源键 10 秒强制重启。", "published"
-        knowledge.save_article(uow.session, current, actor="zhao", now=services.clock.now())
+        articles.save_article(uow.session, current, actor="zhao", now=services.clock.now())
         uow.commit()
     with services.session_factory() as session:
         versions = session.scalars(
@@ -169,7 +169,7 @@ def test_linking_records_to_a_known_problem_counts_them_for_the_review(
     services.link_known_problem(first, battery, actor="li")  # again: nothing changes
     services.link_known_problem(record(services, "遥控器坏了"), other, actor="li")
     with services.session_factory() as session:
-        top = [(p.title, n) for p, n in knowledge.top_problems(session)]
+        top = [(p.title, n) for p, n in articles.top_problems(session)]
         linked = session.scalar(
             select(func.count())
             .select_from(RecordEvent)

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from engine import improvement, kpis
-from engine.clock import VirtualClock
-from engine.records import NewRecord
-from engine.satisfaction import Answer
+from engine.customers.satisfaction import Answer
+from engine.insight import improvement, kpis
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import Record
+from engine.time.clock import VirtualClock
 
 
 def feedback(services: Services, *, channel: str = "phone", category: str = "quality") -> Record:

@@ -19,13 +19,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from engine.clock import VirtualClock
-from engine.health import scheduler_status
-from engine.outbox import MAX_ATTEMPTS, backoff, deliver_due
-from engine.records import NewRecord
+from engine.delivery.outbox import MAX_ATTEMPTS, backoff, deliver_due
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import OutboxMessage
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
+from engine.time.health import scheduler_status
 from schedules.senders import SmtpSender, WebhookSender
 from tests.conftest import SHANGHAI
 from workflows.loader import load_pack_from_files

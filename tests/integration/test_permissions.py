@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from engine import tokens, users
-from engine.records import NewRecord
-from engine.versions import PackSource
+from engine.access import tokens, users
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from forms.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services

@@ -18,10 +18,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from engine.clock import VirtualClock
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import OutboxMessage
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
 from tests.conftest import SHANGHAI, web_app
 from tests.integration.test_permissions import add_staff, client_for, routes
 from workflows.loader import load_pack_from_files

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.clock import VirtualClock
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import Customer, Record, RecordEvent, SlaClock, Timer
+from engine.time.clock import VirtualClock
 from tests.conftest import SHANGHAI
 
 FIELDS = {

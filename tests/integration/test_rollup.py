@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from engine import improvement, kpis, rollup
-from engine.clock import VirtualClock
-from engine.records import NewRecord
-from engine.satisfaction import Answer
+from engine.customers.satisfaction import Answer
+from engine.insight import improvement, kpis, rollup
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import DailyRollup, Record, RollupDay
+from engine.time.clock import VirtualClock
 
 HOURS = ("response_hours", "handling_hours", "resolution_hours")
 MONDAY = date(2026, 11, 23)  # the clock fixture's day, 09:00 in Shanghai

@@ -13,11 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import users
-from engine.clock import VirtualClock
-from engine.records import NewRecord
+from engine.access import users
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import RecordEvent, SatisfactionAnswer
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
 from forms.auth import hash_password
 from forms.survey import make_token
 from tests.conftest import web_app

@@ -11,10 +11,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from click.testing import CliRunner
 
 from cli import careloop
-from engine.clock import VirtualClock
-from engine.health import scheduler_status
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.services import Services
+from engine.time.clock import VirtualClock
+from engine.time.health import scheduler_status
 from schedules.worker import SweepJob, build_scheduler, in_process_enabled
 from wsgi import create_app
 

@@ -12,10 +12,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import tokens
-from engine.clock import VirtualClock
-from engine.signin import MAX_FAILURES
+from engine.access import tokens
+from engine.access.signin import MAX_FAILURES
 from engine.store.models import ApiToken
+from engine.time.clock import VirtualClock
 from tests.conftest import SHANGHAI, web_app
 from tests.integration.test_permissions import PASSWORD, add_staff
 from wsgi import create_app, services

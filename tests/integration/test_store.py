@@ -51,7 +51,7 @@ def test_the_queue_page_is_read_off_its_index_without_a_sort(db_engine: Engine) 
     "no deadline last" (docs/performance.md, row 4)."""
     from datetime import UTC
 
-    from engine import queue
+    from engine.records import queue
     from engine.store.models import User
 
     if db_engine.dialect.name != "sqlite":

@@ -13,13 +13,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import tokens, webhooks
-from engine.clock import VirtualClock
+from engine.access import tokens
+from engine.delivery import webhooks
 from engine.errors import ConflictError
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, Timer
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
 from tests.conftest import SHANGHAI
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, event, func, select
 
-from engine.clock import VirtualClock
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import Notification, Record, RecordEvent, Timer
+from engine.time.clock import VirtualClock
 from tests.conftest import SHANGHAI
 
 FIELDS = {"customer_no": "C-9", "contact": "13800000000", "description": "不加热"}

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from engine import knowledge, synonyms
-from engine.records import NewRecord
+from engine.knowledge import articles, synonyms
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.store.models import Article, KnownProblem, Record
-from engine.versions import PackSource
 from tests.integration.test_desk import make_app, prefixed, row_version, signed_in
 from wsgi import services
 
@@ -29,7 +29,7 @@ def app(tmp_path: Path, after_sales: PackSource) -> Flask:
     with service.uow() as uow:
         session = uow.session
         synonyms.add_group(session, "快递, 物流, 配送", actor="ops", now=now)
-        knowledge.save_article(
+        articles.save_article(
             session,
             Article(
                 title="物流延迟怎么办",
@@ -39,13 +39,13 @@ def app(tmp_path: Path, after_sales: PackSource) -> Flask:
             actor="ops",
             now=now,
         )
-        knowledge.save_article(
+        articles.save_article(
             session,
             Article(title="物流草稿", body="草稿：物流内部说明", status="draft"),
             actor="ops",
             now=now,
         )
-        knowledge.save_problem(
+        articles.save_problem(
             session,
             KnownProblem(
                 title="双十一物流积压", symptoms="快递延迟三天以上", solution="致歉并补发优惠券"
@@ -95,7 +95,7 @@ def test_linking_a_record_to_a_known_problem_from_its_page(app: Flask) -> None:
     page = client.get(f"/records/{record_id}").get_data(as_text=True)
     assert re.search(r'id="known-problem">.*双十一物流积压', page)
     with services(app).session_factory() as session:
-        assert [(p.title, n) for p, n in knowledge.top_problems(session)] == [("双十一物流积压", 1)]
+        assert [(p.title, n) for p, n in articles.top_problems(session)] == [("双十一物流积压", 1)]
     assert (
         client.post(f"/records/{record_id}/known-problem", data={"problem_id": "x"}).status_code
         == 400
@@ -143,7 +143,7 @@ def test_articles_read_as_safe_html_and_drafts_are_not_found(app: Flask) -> None
     client = signed_in(app, "li")
     service = services(app)
     with service.uow() as uow:
-        evil = knowledge.save_article(
+        evil = articles.save_article(
             uow.session,
             Article(
                 title="XSS",

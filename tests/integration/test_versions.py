@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import PublishRefused
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import PackVersion, Record, RecordEvent
-from engine.versions import PackSource
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of
 

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine.clock import VirtualClock
 from engine.errors import InvalidInput
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import EarlyWarning, Notification, OutboxMessage, Record
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
 from schedules.worker import InsightJob
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
-from engine.versions import PackSource
 from wsgi import create_app
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from engine import tokens
-from engine.versions import PackSource
+from engine.access import tokens
+from engine.records.versions import PackSource
 from ops.context import correlated_job, request_id
 from ops.logs import JsonFormatter, configure, scrub
 from schedules.worker import SweepJob

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from engine import tokens
-from engine.versions import PackSource
+from engine.access import tokens
+from engine.records.versions import PackSource
 from schedules.worker import SweepJob
 from tests.conftest import web_app
 from wsgi import services

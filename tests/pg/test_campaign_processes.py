@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import CampaignOccasion, Customer, Order, OutboxMessage
-from engine.versions import PackSource
 from tests.conftest import truncate
 from tests.pg.test_scheduler_processes import scheduler
 

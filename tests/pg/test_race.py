@@ -9,13 +9,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from engine.clock import VirtualClock
 from engine.errors import ConflictError
-from engine.records import NewRecord
+from engine.records.intake import NewRecord
+from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import RecordEvent, SlaClock, Timer
-from engine.versions import PackSource
+from engine.time.clock import VirtualClock
 from tests.conftest import truncate
 
 pytestmark = pytest.mark.pg

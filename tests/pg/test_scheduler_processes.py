@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from engine.records import NewRecord, create_record
+from engine.records.intake import NewRecord, create_record
+from engine.records.versions import PackSource, latest_version
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import RecordEvent, Timer
-from engine.versions import PackSource, latest_version
 from tests.conftest import ROOT, truncate
 
 pytestmark = pytest.mark.pg

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendar import BusinessCalendar, CalendarError, validate_config
-from engine.durations import parse_duration
+from engine.time.calendar import BusinessCalendar, CalendarError, validate_config
+from engine.time.durations import parse_duration
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

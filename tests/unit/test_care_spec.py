@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.durations import DurationError, parse_offset
+from engine.time.durations import DurationError, parse_offset
 from workflows.errors import PackInvalid
 from workflows.validate import checked_source
 

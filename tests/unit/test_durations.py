@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.durations import Duration, DurationError, parse_duration
+from engine.time.durations import Duration, DurationError, parse_duration
 
 GENERIC_HINT = "write '24h', '30m', '4 working hours' or '3 working days'"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.expressions import ExpressionError, compile_expression
+from engine.specs.expressions import ExpressionError, compile_expression
 
 NAMES = ("record", "customer", "form")
 

@@ -11,9 +11,9 @@ from flask import Flask
 from flask_wtf import FlaskForm
 from wtforms.fields import DateTimeLocalField, FloatField, SelectField, TextAreaField
 
-from engine.fieldvalues import coerce_values
-from engine.packspec import build_pack_spec
-from engine.spec import (
+from engine.records.fieldvalues import coerce_values
+from engine.specs.build import build_pack_spec
+from engine.specs.pack import (
     CORE_FIELDS,
     FIELD_TYPES,
     FieldSpec,

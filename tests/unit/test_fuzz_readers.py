@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.simulation import ScenarioError
+from engine.records.simulation import ScenarioError
 from workflows.errors import PackInvalid
 from workflows.loader import load_pack_from_files
 from workflows.scenario import load_scenario

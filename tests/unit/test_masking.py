@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.masking import mask_contact, mask_name, masked_fields
-from engine.spec import FieldSpec, RecordTypeSpec, StageSpec
+from engine.access.masking import mask_contact, mask_name, masked_fields
+from engine.specs.pack import FieldSpec, RecordTypeSpec, StageSpec
 
 
 def test_a_phone_keeps_its_first_three_and_last_four_digits() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.durations import DurationError, parse_duration
+from engine.time.durations import DurationError, parse_duration
 from workflows.loader import load_pack
 from workflows.schema import json_compatible, schema_errors, schema_path
 

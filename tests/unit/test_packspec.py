@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.packspec import build_pack_spec, jsonable
+from engine.specs.build import build_pack_spec, jsonable
 from workflows.loader import load_pack
 
 PACK = Path(__file__).resolve().parents[2] / "workflows" / "after_sales"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.packspec import build_pack_spec
+from engine.specs.build import build_pack_spec
 from forms.present import countdown, event_label
 from workflows.validate import checked_source
 

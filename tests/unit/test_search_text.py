@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import highlight, segment, synonyms
+from engine.knowledge import highlight, segment, synonyms
 
 
 def test_a_question_is_cut_into_words_without_stop_words_or_lone_characters() -> None:

@@ -1,0 +1,148 @@
+"""A customer's data on request: all of it exported, or the person erased (R-8.3).
+
+Erasure keeps what the service needs to count and to answer for itself: records stay with
+their stages, times, SLA clocks, categories and satisfaction scores, history events stay,
+the audit log stays (it never held values). What identifies the person (the name, contact,
+birthday, their customer number, every personal field of their records, also in the
+history) is replaced by a tombstone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.access.crypto import lookup_hash
+from engine.access.users import audit
+from engine.errors import NotFound
+from engine.store.models import (
+    CampaignOccasion,
+    Customer,
+    Order,
+    OutboxMessage,
+    Record,
+    RecordEvent,
+)
+
+TOMBSTONE = "[已删除]"
+# The personal fields of a record, by its type in its pack version.
+PersonalFields = Callable[[Record], frozenset[str]]
+
+
+def find_customer(session: Session, number_or_contact: str) -> Customer:
+    """By customer number, else by contact (through its keyed hash: no decryption needed)."""
+    customer = session.scalars(select(Customer).where(Customer.number == number_or_contact)).first()
+    if customer is None:
+        customer = session.scalars(
+            select(Customer).where(Customer.contact_hash == lookup_hash(number_or_contact))
+        ).first()
+    if customer is None:
+        raise NotFound(f"no customer with number or contact '{number_or_contact}'")
+    return customer
+
+
+def _records(session: Session, customer: Customer) -> list[Record]:
+    return list(
+        session.scalars(
+            select(Record)
+            .where(
+                or_(
+                    Record.customer_id == customer.id,
+                    Record.fields["customer_no"].as_string() == customer.number,
+                )
+            )
+            .order_by(Record.id)
+        )
+    )
+
+
+def export(session: Session, customer: Customer) -> dict[str, Any]:
+    """Everything stored about the customer, readable (JSON-ready)."""
+    orders = session.scalars(select(Order).where(Order.customer_id == customer.id)).all()
+    return {
+        "number": customer.number,
+        "name": customer.name,
+        "contact": customer.contact,
+        "tier": customer.tier,
+        "birthday": customer.birthday.isoformat() if customer.birthday else None,
+        "timezone": customer.timezone,
+        "since": customer.since.isoformat() if customer.since else None,
+        "consent": {
+            "service": customer.consent_service,
+            "marketing": customer.consent_marketing,
+            "at": customer.consent_at.isoformat() if customer.consent_at else None,
+            "source": customer.consent_source,
+        },
+        "created_at": customer.created_at.isoformat(),
+        "orders": [
+            {
+                "external_id": o.external_id,
+                "amount": o.amount,
+                "currency": o.currency,
+                "ordered_at": o.ordered_at.isoformat(),
+                "items": o.items,
+            }
+            for o in orders
+        ],
+        "records": [
+            {
+                "id": r.id,
+                "pack": r.pack,
+                "type": r.record_type,
+                "stage": r.stage,
+                "received_at": r.received_at.isoformat(),
+                "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+                "fields": r.fields,
+            }
+            for r in _records(session, customer)
+        ],
+    }
+
+
+def erase(
+    session: Session, customer: Customer, personal: PersonalFields, actor: str, now: datetime
+) -> int:
+    """Replace the person by a tombstone; returns how many records were scrubbed."""
+    erased_number = f"erased-{customer.id}"
+    records = _records(session, customer)
+    for record in records:
+        names = personal(record) | {"customer_no"}
+        record.fields = {
+            k: (erased_number if k == "customer_no" else TOMBSTONE) if k in names and v else v
+            for k, v in record.fields.items()
+        }
+        events = session.scalars(select(RecordEvent).where(RecordEvent.record_id == record.id))
+        for event in events:
+            if any(k in names for k in event.changes):
+                changes = event.changes.items()
+                event.changes = {k: _scrub(v) if k in names else v for k, v in changes}
+    occasions = select(CampaignOccasion.id).where(CampaignOccasion.customer_id == customer.id)
+    for message in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.occasion_id.in_(occasions))
+    ):
+        message.recipient = TOMBSTONE
+        if message.status == "pending":
+            message.status = "dead"
+            message.last_error = "customer erased"
+    customer.number = erased_number
+    customer.name = TOMBSTONE
+    customer.contact = None
+    customer.birthday = None
+    customer.birth_md = None
+    customer.timezone = None
+    customer.consent_service = False
+    customer.consent_marketing = False
+    customer.consent_at = now
+    customer.consent_source = "erasure"
+    audit(session, actor, "customer.erase", f"customer:{customer.id}", now, records=len(records))
+    return len(records)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, list):
+        return [TOMBSTONE if v else v for v in value]
+    return TOMBSTONE if value else value

@@ -1,0 +1,255 @@
+"""Moving a record (R-2, R-3): transitions, priority changes, duplicates and timeline notes.
+
+Each runs inside a caller's unit of work and writes the record, its history, its SLA clocks
+and its timers in that one transaction. Two transitions racing on one record: the optimistic
+row version lets one win; the other gets a ConflictError when its unit of work commits, and
+nothing of it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.customers import tiers
+from engine.errors import InvalidInput, NotFound, TransitionRefused
+from engine.knowledge import articles
+from engine.records import queue
+from engine.records.fieldvalues import coerce_values, require_values
+from engine.records.journal import add_event, cancel_timers
+from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, TransitionSpec
+from engine.store.models import Customer, Record
+from engine.time import followups, sla
+
+
+def apply_transition(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    transition_id: str,
+    form: Mapping[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+) -> Record:
+    """Check stage, required fields and guard; write values, effects, history and clocks."""
+    rtype = pack.record_type(record.record_type)
+    transition = _transition(rtype, record, transition_id)
+    asked = {f.field for f in transition.form}
+    extra = sorted(set(form) - asked)
+    if extra:
+        raise InvalidInput(
+            f"transition '{transition.id}' does not ask for {', '.join(extra)}",
+            fields={name: "not part of this form" for name in extra},
+        )
+    values = coerce_values(pack, rtype, form)
+    require_values(rtype, values, [f.field for f in transition.form if f.required])
+    current = {**record.fields, **{name: getattr(record, name) for name in CORE_FIELDS}}
+    context = {
+        "record": {**current, **values, "stage": record.stage},
+        "customer": _customer_view(session, pack, record.customer),
+        "form": values,
+    }
+    if transition.guard is not None and not transition.guard.holds(context):
+        raise TransitionRefused(
+            f"transition '{transition.id}' is not allowed for record {record.id} now: "
+            f"its condition `{transition.guard.source}` does not hold"
+        )
+    values.update(_effects(pack, transition, context))
+    changes = _write(pack, record, values, current)
+    old, new = rtype.stage(record.stage), rtype.stage(transition.target)
+    record.stage, record.stage_kind = new.id, new.kind
+    record.is_open = not new.is_closed
+    record.closed_at = now if new.is_closed else None
+    record.updated_at = now
+    add_event(
+        session,
+        record,
+        now,
+        f"stage.{new.id}",
+        actor=actor,
+        transition=transition.id,
+        from_stage=old.id,
+        to_stage=new.id,
+        changes=changes,
+    )
+    sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
+    if "priority" in changes and not new.is_closed:
+        sla.reprioritize(session, pack, rtype, record, current["priority"], now, actor)
+    followups.on_stage_change(session, pack, rtype, record, old, new, now)
+    articles.on_stage_change(session, record, old.kind, new.kind, now)
+    record.next_deadline = sla.nearest_deadline(record)
+    if new.is_closed:
+        cancel_timers(session, record)
+    elif "department" in changes:
+        queue.auto_assign(session, record, now)
+    return record
+
+
+NOTE_KINDS = ("note", "message.in", "message.out")
+
+
+def add_note(
+    session: Session, record: Record, kind: str, text: str, *, actor: str, now: datetime
+) -> None:
+    """An internal note, or a message from or to the customer, on the record's timeline."""
+    if kind not in NOTE_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(NOTE_KINDS)}", fields={"kind": kind})
+    if not text.strip():
+        raise InvalidInput("text is empty", fields={"text": "required"})
+    add_event(session, record, now, kind, actor=actor, changes={"text": text})
+    record.updated_at = now
+
+
+def get_record(session: Session, record_id: int) -> Record:
+    record = session.get(Record, record_id)
+    if record is None:
+        raise NotFound(f"record {record_id} does not exist")
+    return record
+
+
+def _transition(rtype: RecordTypeSpec, record: Record, transition_id: str) -> TransitionSpec:
+    transition = rtype.transitions.get(transition_id)
+    if transition is None:
+        raise NotFound(f"record type {rtype.id} has no transition '{transition_id}'")
+    if record.stage not in transition.sources:
+        possible = ", ".join(t.id for t in rtype.transitions_from(record.stage)) or "none"
+        raise TransitionRefused(
+            f"record {record.id} is in stage '{record.stage}'; '{transition_id}' starts from "
+            f"{', '.join(transition.sources)} (possible now: {possible})"
+        )
+    return transition
+
+
+def _effects(pack: PackSpec, transition: TransitionSpec, context: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for effect in transition.effects:
+        if effect.kind == "set":
+            values.update(effect.values)
+        else:
+            values["department"] = route(pack, context)
+    return values
+
+
+def route(pack: PackSpec, context: Mapping[str, Any]) -> str | None:
+    """The tier's own department (R-5.2), else the first routing rule that holds (R-2.2)."""
+    tier = pack.tiers.get((context.get("customer") or {}).get("tier") or "")
+    if tier is not None and tier.department is not None:
+        return tier.department
+    for rule in pack.routing:
+        if rule.when is None or rule.when.holds(context):
+            return rule.department
+    return None
+
+
+def _write(
+    pack: PackSpec, record: Record, values: Mapping[str, Any], current: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Apply values to the record; return {field: [old, new]} for those that changed."""
+    changes = {
+        name: [current.get(name), value]
+        for name, value in values.items()
+        if current.get(name) != value
+    }
+    fields = dict(record.fields)
+    for name, value in values.items():
+        if name in CORE_FIELDS:
+            setattr(record, name, value)
+        else:
+            fields[name] = value
+    record.fields = fields
+    if "priority" in values and values["priority"]:
+        record.priority_rank = pack.priority_rank(values["priority"])
+    return changes
+
+
+def _tier_of(session: Session, pack: PackSpec, customer: Customer | None) -> str | None:
+    """The customer's tier in this pack: set by hand, else as the pack's rules computed it."""
+    if customer is None:
+        return None
+    if customer.tier or customer.id is None or not pack.tiers:
+        return customer.tier
+    return tiers.computed_tier(session, pack.name, customer.id)
+
+
+def _customer_view(session: Session, pack: PackSpec, customer: Customer | None) -> dict[str, Any]:
+    if customer is None:
+        return {}
+    return {"number": customer.number, "tier": _tier_of(session, pack, customer)}
+
+
+def change_priority(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    priority: str,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """A supervisor re-grades a record (with a reason); its unmet SLA clocks follow (R-2.4)."""
+    if priority not in [p.id for p in pack.priorities]:
+        raise InvalidInput(
+            f"'{priority}' is not a priority of {pack.name}", fields={"priority": priority}
+        )
+    if not reason.strip():
+        raise InvalidInput("say why the priority changes", fields={"reason": "required"})
+    old = record.priority
+    if old == priority:
+        return
+    record.priority, record.priority_rank = priority, pack.priority_rank(priority)
+    record.updated_at = now
+    add_event(
+        session,
+        record,
+        now,
+        "priority.changed",
+        actor=actor,
+        changes={"priority": [old, priority], "reason": reason.strip()},
+    )
+    rtype = pack.record_type(record.record_type)
+    if record.is_open:
+        sla.reprioritize(session, pack, rtype, record, old, now, actor)
+    record.next_deadline = sla.nearest_deadline(record)
+
+
+def close_as_duplicate(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    original: Record,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Close a record that repeats another one, whatever stage it is in; history says which."""
+    if not record.is_open:
+        raise TransitionRefused(f"record {record.id} is already closed")
+    if original.id == record.id:
+        raise InvalidInput("a record cannot duplicate itself", fields={"duplicate_of": "itself"})
+    rtype = pack.record_type(record.record_type)
+    closed = next((s for s in rtype.stages.values() if s.is_closed), None)
+    if closed is None:
+        raise TransitionRefused(f"record type {rtype.id} has no closed stage")
+    old = rtype.stage(record.stage)
+    record.stage, record.stage_kind, record.is_open = closed.id, closed.kind, False
+    record.closed_at = record.updated_at = now
+    add_event(
+        session,
+        record,
+        now,
+        f"stage.{closed.id}",
+        actor=actor,
+        transition="duplicate",
+        from_stage=old.id,
+        to_stage=closed.id,
+        changes={"duplicate_of": original.id},
+    )
+    sla.on_stage_change(session, pack, rtype, record, old, closed, now, actor)
+    followups.on_stage_change(session, pack, rtype, record, old, closed, now)
+    cancel_timers(session, record)
+    record.next_deadline = sla.nearest_deadline(record)

@@ -1,0 +1,216 @@
+"""Pack versions: publishing is immutable and never breaks the records already running.
+
+A record keeps the version it started on until it closes. A publish that
+would strand open records (their stage removed or renamed) is refused unless
+a stage mapping says where they go; then they move, and their history says so.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound, PublishRefused
+from engine.records.journal import SYSTEM
+from engine.specs.build import build_pack_spec
+from engine.specs.pack import PackSpec
+from engine.store.models import PackVersion, Record, RecordEvent
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """What a publish stores: the pack's files as written and their validated data."""
+
+    name: str
+    files: dict[str, str]
+    data: dict[str, Any]
+    source_hash: str
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: PackVersion
+    created: bool
+    moved: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class SpecCache:
+    """Specs by version id: versions are immutable, so each is built once per process."""
+
+    def __init__(self) -> None:
+        self._specs: dict[int, PackSpec] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, version_id: int) -> PackSpec:
+        spec = self._specs.get(version_id)
+        if spec is None:
+            version = session.get(PackVersion, version_id)
+            if version is None:
+                raise NotFound(f"pack version {version_id} does not exist")
+            spec = self.of(version)
+        return spec
+
+    def of(self, version: PackVersion) -> PackSpec:
+        with self._lock:
+            if version.id not in self._specs:
+                spec, problems = build_pack_spec(version.data)
+                if spec is None:
+                    raise ValueError(
+                        f"stored pack {version.pack} v{version.version} is invalid: "
+                        f"{problems[0].message}"
+                    )
+                self._specs[version.id] = spec
+            return self._specs[version.id]
+
+
+def latest_versions(session: Session) -> list[PackVersion]:
+    """The newest version of every published pack, by pack name."""
+    newest = (
+        select(PackVersion.pack, func.max(PackVersion.version).label("version"))
+        .group_by(PackVersion.pack)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(PackVersion)
+            .join(
+                newest,
+                (PackVersion.pack == newest.c.pack) & (PackVersion.version == newest.c.version),
+            )
+            .order_by(PackVersion.pack)
+        )
+    )
+
+
+def latest_version(session: Session, pack: str) -> PackVersion:
+    version = session.scalars(
+        select(PackVersion).where(PackVersion.pack == pack).order_by(PackVersion.version.desc())
+    ).first()
+    if version is None:
+        raise NotFound(
+            f"pack '{pack}' has not been published; run `careloop publish workflows/{pack}`"
+        )
+    return version
+
+
+def publish(
+    session: Session,
+    source: PackSource,
+    *,
+    by: str,
+    now: datetime,
+    stage_map: Mapping[str, str] | None = None,
+    note: str | None = None,
+) -> PublishResult:
+    """Store a new immutable version, unless it is identical to the newest one."""
+    current = session.scalars(
+        select(PackVersion)
+        .where(PackVersion.pack == source.name)
+        .order_by(PackVersion.version.desc())
+        .limit(1)
+    ).first()
+    if current is not None and current.source_hash == source.source_hash:
+        return PublishResult(current, created=False)
+    spec, problems = build_pack_spec(source.data)
+    if spec is None:
+        raise ValueError(f"pack {source.name} is invalid: {problems[0].message}")
+    stranded = stranded_records(session, source.name, spec)
+    moves = _resolve_moves(spec, stranded, stage_map or {})
+    unmapped = {key: n for key, n in stranded.items() if key not in moves}
+    if unmapped:
+        raise PublishRefused(source.name, unmapped)
+    version = PackVersion(
+        pack=source.name,
+        version=(current.version + 1) if current else 1,
+        files=source.files,
+        data=source.data,
+        source_hash=source.source_hash,
+        published_by=by,
+        published_at=now,
+        note=note,
+    )
+    session.add(version)
+    session.flush()
+    for (rtype, old_stage), new_stage in moves.items():
+        _move(session, spec, version, rtype, old_stage, new_stage, by, now)
+    return PublishResult(version, created=True, moved={k: stranded[k] for k in moves})
+
+
+def stranded_records(session: Session, pack: str, spec: PackSpec) -> dict[tuple[str, str], int]:
+    """Open records whose record type or stage the new spec no longer has, counted per stage."""
+    rows = session.execute(
+        select(Record.record_type, Record.stage, func.count())
+        .where(Record.pack == pack, Record.is_open.is_(True))
+        .group_by(Record.record_type, Record.stage)
+    )
+    return {
+        (rtype, stage): count
+        for rtype, stage, count in rows
+        if rtype not in spec.record_types or stage not in spec.record_types[rtype].stages
+    }
+
+
+def _resolve_moves(
+    spec: PackSpec, stranded: Mapping[tuple[str, str], int], stage_map: Mapping[str, str]
+) -> dict[tuple[str, str], str]:
+    """Read `type.stage=new` or `stage=new` mappings; ignore targets the new spec lacks."""
+    moves = {}
+    for rtype, stage in stranded:
+        target = stage_map.get(f"{rtype}.{stage}", stage_map.get(stage))
+        if target and rtype in spec.record_types and target in spec.record_types[rtype].stages:
+            moves[(rtype, stage)] = target
+    return moves
+
+
+def _move(
+    session: Session,
+    spec: PackSpec,
+    version: PackVersion,
+    rtype: str,
+    old_stage: str,
+    new_stage: str,
+    by: str,
+    now: datetime,
+) -> None:
+    """Move every open record of one stranded stage to the new version, set-based, with history."""
+    stage = spec.record_types[rtype].stages[new_stage]
+    which = (
+        Record.pack == version.pack,
+        Record.record_type == rtype,
+        Record.stage == old_stage,
+        Record.is_open.is_(True),
+    )
+    session.execute(
+        insert(RecordEvent).from_select(
+            ["record_id", "at", "actor", "kind", "transition", "from_stage", "to_stage", "changes"],
+            select(
+                Record.id,
+                literal(now, RecordEvent.at.type),
+                literal(by or SYSTEM),
+                literal(f"stage.{new_stage}"),
+                literal("migrated"),
+                Record.stage,
+                literal(new_stage),
+                literal({"pack_version": version.version}, RecordEvent.changes.type),
+            ).where(*which),
+        )
+    )
+    session.execute(
+        update(Record)
+        .where(*which)
+        .values(
+            pack_version_id=version.id,
+            stage=new_stage,
+            stage_kind=stage.kind,
+            is_open=not stage.is_closed,
+            row_version=Record.row_version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )

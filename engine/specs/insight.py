@@ -1,0 +1,287 @@
+"""What a pack declares about listening to customers: satisfaction, monitors, warnings, KPI targets.
+
+Frozen values like the rest of `engine.spec`, built from the pack keys `satisfaction` (R-3.3,
+R-4.1), `monitors` (R-6.1, R-6.2), `warnings` (R-6.3) and `kpi_targets` (R-4.4). Kept apart from
+`engine.spec` so that the record-running spec stays as it was; `PackSpec.insight` holds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from engine.time.durations import Duration, DurationError, parse_duration
+
+if TYPE_CHECKING:  # engine.spec holds an InsightSpec, so it is imported for types only
+    from engine.specs.pack import StageSelector
+
+LEVELS = ("general", "important", "severe")
+METRICS = (
+    "count",
+    "repeat_contacts",
+    "handling_hours",
+    "sla_breach_share",
+    "satisfaction_avg",
+    "keyword_count",
+)
+KPI_NAMES = (
+    "csat",
+    "satisfaction_avg",
+    "nps",
+    "fcr",
+    "response_hours",
+    "handling_hours",
+    "resolution_hours",
+    "sla_attainment",
+    "volume",
+)
+
+# The question is asked once the record is solved (R-3.3), and still after it is closed.
+DEFAULT_ASK_IN = {"kinds": ["resolved", "closed"]}
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class SatisfactionSpec:
+    """Which records ask for a score, when, whether NPS too, and how long a link stays valid."""
+
+    record_types: tuple[str, ...]
+    ask_in: StageSelector
+    nps: bool = False
+    link_valid_for: timedelta = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Compare with the same window 1…`weeks` weeks earlier, averaged, never below `floor`."""
+
+    weeks: int = 4
+    floor: float = 1.0
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    """A metric over a sliding window and the level each threshold (or factor) stands for."""
+
+    id: str
+    title: str
+    metric: str
+    window: timedelta
+    levels: tuple[tuple[str, float], ...]  # (level, threshold) from general to severe
+    direction: Literal["above", "below"] = "above"
+    baseline: Baseline | None = None
+    where: dict[str, str] = field(default_factory=dict)
+    by: str | None = None
+    keywords: tuple[str, ...] = ()
+    field_name: str = "description"
+    min_count: int = 1
+
+    def level_for(self, value: float, reference: float | None) -> str | None:
+        """The highest level whose threshold the value passes; thresholds are factors of the
+        reference when there is a baseline."""
+        found = None
+        for level, threshold in self.levels:
+            limit = threshold * reference if reference is not None else threshold
+            passed = value > limit if self.direction == "above" else value < limit
+            if passed:
+                found = level
+        return found
+
+
+@dataclass(frozen=True)
+class WarningFlowSpec:
+    """The record type a warning opens (R-6.3), who hears of a severe one, priority per level."""
+
+    record_type: str
+    channel: str | None = None
+    notify: tuple[str, ...] = ()
+    priorities: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KpiTarget:
+    """From `baseline` to `target` (either direction); progress is the share of the way done."""
+
+    kpi: str
+    title: str
+    baseline: float
+    target: float
+
+    def progress(self, value: float | None) -> float | None:
+        if value is None or self.target == self.baseline:
+            return None
+        share = (value - self.baseline) / (self.target - self.baseline)
+        return max(0.0, min(1.0, share))
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """How KPIs read this pack: the SLA targets for response and handling, first-contact fixes."""
+
+    response_target: str | None = None
+    handling_target: str | None = None
+    first_contact: tuple[str, ...] = ()
+    targets: tuple[KpiTarget, ...] = ()
+
+
+@dataclass(frozen=True)
+class InsightSpec:
+    satisfaction: SatisfactionSpec | None = None
+    monitors: tuple[MonitorSpec, ...] = ()
+    warnings: WarningFlowSpec | None = None
+    kpis: KpiSpec = KpiSpec()
+
+
+Problem = Callable[[Path, str, str | None], None]
+
+
+def build_insight(
+    data: Mapping[str, Any],
+    problem: Problem,
+    record_types: Mapping[str, Any],
+    priorities: Iterable[str],
+    selector: Callable[[Path, Mapping[str, Any] | None], StageSelector | None],
+) -> InsightSpec:
+    """Read the four keys; report problems of meaning through `problem(path, message, hint)`."""
+    reader = _Reader(problem)
+    satisfaction = None
+    if data.get("satisfaction"):
+        satisfaction = reader.satisfaction(data["satisfaction"], record_types, selector)
+    warnings = None
+    if data.get("warnings"):
+        warnings = reader.warnings(
+            data["warnings"], record_types, list(priorities), data.get("channels") or {}
+        )
+    monitors = tuple(
+        reader.monitor(mid, m, data.get("categories") or {}, data.get("channels") or {})
+        for mid, m in (data.get("monitors") or {}).items()
+    )
+    if monitors and warnings is None:
+        problem(("monitors",), "monitors raise warnings, but `warnings` is not set", _WARNINGS_HINT)
+    return InsightSpec(satisfaction, monitors, warnings, reader.kpis(data.get("kpis") or {}, data))
+
+
+_WARNINGS_HINT = "add `warnings: {record_type: <the response flow's record type>}`"
+
+
+class _Reader:
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+    def window(self, path: Path, text: str) -> timedelta:
+        try:
+            duration: Duration = parse_duration(text)
+        except DurationError as exc:
+            self.problem(path, exc.message, exc.hint)
+            return timedelta(hours=1)
+        if duration.working:
+            self.problem(path, f"'{text}' counts working time", "a window is wall-clock time: 1h")
+            return timedelta(hours=1)
+        return timedelta(seconds=duration.seconds())
+
+    def satisfaction(
+        self,
+        data: Mapping[str, Any],
+        record_types: Mapping[str, Any],
+        selector: Callable[[Path, Mapping[str, Any] | None], StageSelector | None],
+    ) -> SatisfactionSpec:
+        path: Path = ("satisfaction",)
+        types = tuple(data["record_types"])
+        for i, tid in enumerate(types):
+            if tid not in record_types:
+                self.problem((*path, "record_types", i), f"unknown record type '{tid}'", None)
+        ask_in = selector((*path, "ask_in"), data.get("ask_in") or DEFAULT_ASK_IN)
+        assert ask_in is not None  # a selector is built for any mapping given
+        valid = self.window((*path, "link_valid_for"), data.get("link_valid_for", "72h"))
+        return SatisfactionSpec(types, ask_in, bool(data.get("nps", False)), valid)
+
+    def warnings(
+        self,
+        data: Mapping[str, Any],
+        record_types: Mapping[str, Any],
+        priorities: list[str],
+        channels: Mapping[str, Any],
+    ) -> WarningFlowSpec:
+        path: Path = ("warnings",)
+        channel = data.get("channel")
+        if channel is None and channels:
+            self.problem(path, "a warning's record needs a channel", "add `channel: <id>`")
+        elif channel is not None and channel not in channels:
+            self.problem((*path, "channel"), f"unknown channel '{channel}'", None)
+        if data["record_type"] not in record_types:
+            self.problem(
+                (*path, "record_type"), f"unknown record type '{data['record_type']}'", None
+            )
+        mapping = dict(data.get("priorities") or {})
+        for level, priority in mapping.items():
+            if priority not in priorities:
+                self.problem((*path, "priorities", level), f"unknown priority '{priority}'", None)
+        return WarningFlowSpec(
+            data["record_type"], channel, tuple(data.get("notify") or ()), mapping
+        )
+
+    def monitor(
+        self,
+        mid: str,
+        data: Mapping[str, Any],
+        categories: Mapping[str, Any],
+        channels: Mapping[str, Any],
+    ) -> MonitorSpec:
+        path: Path = ("monitors", mid)
+        where = {str(k): str(v) for k, v in (data.get("where") or {}).items()}
+        known = {"category": categories, "channel": channels}
+        for key, value in where.items():
+            if key in known and value not in known[key]:
+                self.problem((*path, "where", key), f"unknown {key} '{value}'", None)
+        levels = data["levels"]
+        ordered = tuple((level, float(levels[level])) for level in LEVELS if level in levels)
+        direction = data.get("direction", "above")
+        thresholds = [t for _, t in ordered]
+        rising = thresholds == sorted(thresholds)
+        if len(set(thresholds)) != len(thresholds) or rising != (direction == "above"):
+            self.problem(
+                (*path, "levels"),
+                "thresholds must grow from general to severe"
+                if direction == "above"
+                else "thresholds must fall from general to severe (direction: below)",
+                None,
+            )
+        metric = data["metric"]
+        keywords = tuple(data.get("keywords") or ())
+        if metric == "keyword_count" and not keywords:
+            self.problem((*path, "keywords"), "keyword_count needs a list of keywords", None)
+        baseline = None
+        if "baseline" in data:
+            b = data["baseline"]
+            baseline = Baseline(int(b.get("weeks", 4)), float(b.get("floor", 1.0)))
+        return MonitorSpec(
+            id=mid,
+            title=data.get("title", mid),
+            metric=metric,
+            window=self.window((*path, "window"), data["window"]),
+            levels=ordered,
+            direction=direction,
+            baseline=baseline,
+            where=where,
+            by="customer" if metric == "repeat_contacts" else data.get("by"),
+            keywords=keywords,
+            field_name=data.get("field", "description"),
+            min_count=int(data.get("min_count", 1)),
+        )
+
+    def kpis(self, data: Mapping[str, Any], pack: Mapping[str, Any]) -> KpiSpec:
+        targets = []
+        for kpi, t in (pack.get("kpi_targets") or {}).items():
+            if kpi not in KPI_NAMES:
+                known = ", ".join(KPI_NAMES)
+                self.problem(("kpi_targets", kpi), f"unknown KPI '{kpi}'", f"known: {known}")
+            targets.append(KpiTarget(kpi, t.get("title", kpi), float(t["from"]), float(t["to"])))
+        return KpiSpec(
+            response_target=data.get("response_target"),
+            handling_target=data.get("handling_target"),
+            first_contact=tuple(data.get("first_contact") or ()),
+            targets=tuple(targets),
+        )

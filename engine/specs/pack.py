@@ -1,0 +1,271 @@
+"""A loaded pack as frozen values (the spec), apart from the records that run on it (instances).
+
+Built once per published version by `engine.packspec.build_pack_spec` and
+cached: every record of that version shares it, and nothing mutates it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from engine.errors import NotFound
+from engine.specs.care import CampaignSpec, TierSpec
+from engine.specs.expressions import Expression, MessageTemplate
+from engine.specs.insight import InsightSpec
+from engine.time.calendar import BusinessCalendar
+from engine.time.durations import Duration
+
+STAGE_KINDS = ("open", "active", "waiting", "resolved", "closed")
+FIELD_TYPES = ("text", "number", "choice", "date", "datetime", "customer", "contact")
+# Built-in record attributes a transition form may ask for besides the type's own fields.
+CORE_FIELDS = ("priority", "category", "channel", "assignee", "department")
+EXPRESSION_NAMES = ("record", "customer", "form")
+# What a message template may use: the record (personal fields masked) and the occasion.
+TEMPLATE_NAMES = (
+    *("record", "subject", "audience", "target", "deadline", "title", "due_at"),
+    *("customer", "campaign", "occasion"),  # what a campaign's message to a customer may use
+)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One entry of a pack list (priority, channel, category, department)."""
+
+    id: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    id: str
+    kind: str
+    title: str
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind == "closed"
+
+
+@dataclass(frozen=True)
+class StageSelector:
+    """Stages named outright or by kind: `{stages: [pending]}`, `{kinds: [resolved]}`."""
+
+    stages: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()
+
+    def matches(self, stage: StageSpec) -> bool:
+        return stage.id in self.stages or stage.kind in self.kinds
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    id: str
+    type: str
+    label: str
+    required: bool = False
+    multiline: bool = False
+    mask: str | None = None
+    choices: dict[str, str] = field(default_factory=dict)
+    min: float | None = None
+    max: float | None = None
+    help: str | None = None
+
+    @property
+    def is_personal(self) -> bool:
+        """Personal data: shown masked unless a role may see it (R-1.2, R-8.3)."""
+        return self.type == "contact" or self.mask is not None
+
+
+@dataclass(frozen=True)
+class FormField:
+    field: str
+    required: bool = False
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Effect:
+    """`assign: routing` sets the department by the routing rules; `set` writes literal values."""
+
+    kind: Literal["assign", "set"]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    id: str
+    title: str
+    sources: tuple[str, ...]
+    target: str
+    form: tuple[FormField, ...] = ()
+    guard: Expression | None = None
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True)
+class SlaTargetSpec:
+    """A named promise (`respond`, `resolve`) and the stage change that keeps it."""
+
+    name: str
+    title: str
+    met_on: Literal["leaving", "entering"]
+    met_by: StageSelector
+
+
+@dataclass(frozen=True)
+class SlaTerm:
+    """One target's number for one priority: `within`, on `calendar`, warned at `warning`."""
+
+    target: str
+    within: Duration
+    calendar: str
+    warning: float
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    index: int
+    at: Literal["warning", "breach"]
+    after: Duration | None = None
+    notify: tuple[str, ...] = ()
+    raise_priority: bool = False
+
+
+@dataclass(frozen=True)
+class SlaSpec:
+    targets: dict[str, SlaTargetSpec]
+    policies: dict[str, dict[str, SlaTerm]]
+    escalation: tuple[EscalationStep, ...] = ()
+    pause_in: StageSelector | None = None
+
+    def terms_for(self, priority: str) -> dict[str, SlaTerm]:
+        return self.policies.get(priority, {})
+
+
+@dataclass(frozen=True)
+class FollowUpSpec:
+    """`every` D while in some stages (repeats), or once `after` D on entering some stages."""
+
+    name: str
+    title: str
+    every: Duration | None = None
+    while_in: StageSelector | None = None
+    after: Duration | None = None
+    on_entering: StageSelector | None = None
+    calendar: str | None = None
+    catch_up: Literal["coalesce", "all"] = "coalesce"
+
+
+@dataclass(frozen=True)
+class RecordTypeSpec:
+    id: str
+    title: str
+    fields: dict[str, FieldSpec]
+    stages: dict[str, StageSpec]
+    initial: str
+    transitions: dict[str, TransitionSpec]
+    sla: SlaSpec | None = None
+    followups: dict[str, FollowUpSpec] = field(default_factory=dict)
+
+    def stage(self, stage_id: str) -> StageSpec:
+        try:
+            return self.stages[stage_id]
+        except KeyError:
+            raise NotFound(f"record type {self.id} has no stage '{stage_id}'") from None
+
+    def transitions_from(self, stage_id: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions.values() if stage_id in t.sources]
+
+
+@dataclass(frozen=True)
+class RoutingRule:
+    department: str
+    when: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """How one audience (owner, supervisor, manager, department) is reached."""
+
+    audience: str
+    emails: tuple[str, ...] = ()
+    webhook: bool = False
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """A message text and the notification subjects it serves (`sla.*.breach`)."""
+
+    name: str
+    on: tuple[str, ...]
+    subject: MessageTemplate
+    body: MessageTemplate
+
+    def serves(self, subject: str) -> bool:
+        return any(fnmatch.fnmatchcase(subject, pattern) for pattern in self.on)
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    name: str
+    title: str
+    timezone: ZoneInfo
+    priorities: tuple[Option, ...]
+    default_priority: str
+    channels: dict[str, Option]
+    categories: dict[str, Option]
+    departments: dict[str, Option]
+    routing: tuple[RoutingRule, ...]
+    calendars: dict[str, BusinessCalendar]
+    record_types: dict[str, RecordTypeSpec]
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    messages: tuple[MessageSpec, ...] = ()
+    complaint_categories: tuple[str, ...] = ()
+    tiers: dict[str, TierSpec] = field(default_factory=dict)
+    campaigns: dict[str, CampaignSpec] = field(default_factory=dict)
+
+    @property
+    def care_task_types(self) -> frozenset[str]:
+        """Record types care creates for agents (calls, surveys): work, not customer feedback."""
+        tasks = [t.on_enter for t in self.tiers.values()] + [
+            c.task for c in self.campaigns.values()
+        ]
+        return frozenset(t.record_type for t in tasks if t is not None)
+
+    def template(self, name: str) -> MessageSpec:
+        return next(m for m in self.messages if m.name == name)
+
+    # Satisfaction, monitors, warnings and KPI targets (issue #8): see engine.insightspec.
+    insight: InsightSpec = field(default_factory=InsightSpec)
+    _message_for: dict[str, MessageSpec | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def message_for(self, subject: str) -> MessageSpec | None:
+        """The first message serving `subject`, matched once per subject: a sweep asks for
+        every notification it writes, and the answer never changes for an immutable spec."""
+        if subject not in self._message_for:
+            self._message_for[subject] = next((m for m in self.messages if m.serves(subject)), None)
+        return self._message_for[subject]
+
+    def record_type(self, type_id: str) -> RecordTypeSpec:
+        try:
+            return self.record_types[type_id]
+        except KeyError:
+            known = ", ".join(sorted(self.record_types))
+            raise NotFound(
+                f"pack {self.name} has no record type '{type_id}' (known: {known})"
+            ) from None
+
+    def priority_rank(self, priority: str) -> int:
+        """0 for the most urgent: the queue sorts on it (R-2.6)."""
+        return [p.id for p in self.priorities].index(priority)
+
+    def raised(self, priority: str) -> str:
+        """The next more urgent priority, or the same when it is already the top."""
+        rank = self.priority_rank(priority)
+        return self.priorities[max(rank - 1, 0)].id

@@ -1,0 +1,314 @@
+"""SLA clocks of a record (R-2.4): start, pause, resume, meet, and the timers each needs.
+
+A clock counts working time on its calendar (or wall time for plain
+durations such as `2h`), minus the time the record waited on the customer.
+Deadlines are stored, so the queue can sort on them, and every moment a
+clock must act on (warning, breach) is a timer row written in the same
+transaction as the change that caused it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.records.journal import Arm, add_event, add_timer, arm_now, cancel_timers
+from engine.records.rows import ClockView, RecordView
+from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm, StageSpec
+from engine.store.models import Record, SlaClock, Timer
+from engine.time.calendar import BusinessCalendar
+from engine.time.clock import iso
+from engine.time.durations import Duration
+
+ALWAYS = BusinessCalendar.always()
+SLA_TIMER_KINDS = ("sla_warning", "sla_breach", "sla_escalation")
+
+
+def measure(pack: PackSpec, clock: SlaClock) -> BusinessCalendar:
+    """The calendar a clock counts on: its business calendar for working time, else all time."""
+    return pack.calendars[clock.calendar] if clock.working else ALWAYS
+
+
+def offset(pack: PackSpec, calendar: str | None, start: datetime, amount: Duration) -> datetime:
+    """`start` + `amount`, on the calendar when the amount is working time."""
+    if amount.working and calendar is not None:
+        cal = pack.calendars[calendar]
+        return cal.add(start, amount.seconds(cal.working_day_seconds))
+    return start + timedelta(seconds=amount.seconds())
+
+
+def start_clocks(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    now: datetime,
+    *,
+    arm: Arm | None = None,
+) -> list[SlaClock]:
+    """One clock per target of the record's priority, started when the channel received it.
+
+    Their timers go to `arm` (default: objects in the session): a batch of intakes gathers
+    them and writes them with one statement once the clocks have their ids.
+    """
+    if rtype.sla is None:
+        return []
+    clocks = []
+    for term in rtype.sla.terms_for(record.priority).values():
+        clock = _new_clock(pack, record, term)
+        session.add(clock)
+        clocks.append(clock)
+    stage = rtype.stage(record.stage)
+    for clock in clocks:
+        if rtype.sla.pause_in is not None and rtype.sla.pause_in.matches(stage):
+            clock.running_since = None
+        else:
+            _plan(session, pack, record, clock, now, arm=arm)
+    return clocks
+
+
+def reprioritize(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    old_priority: str,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Triage changed the priority: clocks not yet met take the new priority's terms (R-2.1).
+
+    Time already used counts against the new budget; a warning or breach already
+    recorded stays in the history. Raises by the escalation ladder do not come
+    here: they reorder the queue, they do not move promises already made.
+    """
+    if rtype.sla is None:
+        return
+    terms = rtype.sla.terms_for(record.priority)
+    for clock in record.clocks:
+        term = terms.get(clock.target)
+        if clock.met_at is not None or term is None:
+            continue
+        running = clock.running_since is not None
+        _stop(pack, clock, now)
+        cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
+        calendar = pack.calendars[term.calendar]
+        clock.calendar, clock.working = term.calendar, term.within.working
+        clock.budget_seconds = term.within.seconds(calendar.working_day_seconds)
+        clock.warning_fraction = term.warning
+        if running:
+            _restart(session, pack, record, clock, now)
+        add_event(
+            session,
+            record,
+            now,
+            f"sla.{clock.target}.replanned",
+            actor=actor,
+            changes={"priority": [old_priority, record.priority], "deadline": iso(clock.deadline)},
+        )
+
+
+def _restart(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime
+) -> None:
+    """Run the clock from `now` on what is left, re-arming what has not happened yet."""
+    clock.running_since = now
+    _plan(session, pack, record, clock, now)
+    if clock.breached_at is not None:
+        _replan_escalations(session, pack, record, clock, now)
+
+
+def _new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
+    calendar = pack.calendars[term.calendar]
+    return SlaClock(
+        record=record,
+        target=term.target,
+        calendar=term.calendar,
+        working=term.within.working,
+        budget_seconds=term.within.seconds(calendar.working_day_seconds),
+        warning_fraction=term.warning,
+        started_at=record.received_at,
+        running_since=record.received_at,
+        consumed_seconds=0.0,
+    )
+
+
+def _plan(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    now: datetime,
+    *,
+    arm: Arm | None = None,
+) -> None:
+    """Compute warning and deadline from what is left, and arm a timer for each still to come."""
+    assert clock.running_since is not None
+    arm = arm or arm_now(session)
+    cal = measure(pack, clock)
+    if clock.warned_at is None:
+        left = clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds
+        clock.warning_at = cal.add(clock.running_since, max(left, 0.0))
+        arm(record, "sla_warning", clock.target, clock.warning_at, now, clock=clock)
+    if clock.breached_at is None:
+        left = clock.budget_seconds - clock.consumed_seconds
+        clock.deadline = cal.add(clock.running_since, max(left, 0.0))
+        arm(record, "sla_breach", clock.target, clock.deadline, now, clock=clock)
+
+
+def on_stage_change(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    old: StageSpec,
+    new: StageSpec,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Meet, pause, resume or stop each clock as the record moves from `old` to `new`."""
+    if rtype.sla is None:
+        return
+    pause_in = rtype.sla.pause_in
+    for clock in record.clocks:
+        if clock.met_at is not None:
+            continue
+        target = rtype.sla.targets.get(clock.target)
+        if target is not None and _meets(
+            target.met_on, target.met_by.matches(old), target.met_by.matches(new)
+        ):
+            _meet(session, pack, record, clock, now, actor)
+        elif new.is_closed or (pause_in is not None and pause_in.matches(new)):
+            if clock.running_since is not None:
+                _pause(session, pack, record, clock, now, actor, closed=new.is_closed)
+        elif clock.running_since is None:
+            _resume(session, pack, record, clock, now, actor)
+
+
+def _meets(on: str, was: bool, now_in: bool) -> bool:
+    return (was and not now_in) if on == "leaving" else (now_in and not was)
+
+
+def _stop(pack: PackSpec, clock: SlaClock, now: datetime) -> None:
+    if clock.running_since is not None:
+        clock.consumed_seconds += measure(pack, clock).working_seconds_between(
+            clock.running_since, now
+        )
+        clock.running_since = None
+
+
+def _meet(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime, actor: str
+) -> None:
+    _stop(pack, clock, now)
+    clock.met_at = now
+    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.met",
+        actor=actor,
+        changes={
+            "deadline": iso(clock.deadline),
+            "on_time": clock.breached_at is None,
+            "used_seconds": round(clock.consumed_seconds),
+        },
+    )
+
+
+def _pause(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    now: datetime,
+    actor: str,
+    *,
+    closed: bool,
+) -> None:
+    _stop(pack, clock, now)
+    if clock.warned_at is None:
+        clock.warning_at = None
+    if clock.breached_at is None:
+        clock.deadline = None
+    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
+    kind = "stopped" if closed else "paused"
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.{kind}",
+        actor=actor,
+        changes={"used_seconds": round(clock.consumed_seconds)},
+    )
+
+
+def _resume(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime, actor: str
+) -> None:
+    _restart(session, pack, record, clock, now)
+    add_event(
+        session,
+        record,
+        now,
+        f"sla.{clock.target}.resumed",
+        actor=actor,
+        changes={"deadline": iso(clock.deadline)},
+    )
+
+
+def _replan_escalations(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime
+) -> None:
+    """After a pause, re-arm the post-breach steps that had not fired yet."""
+    fired = set(
+        session.scalars(
+            select(Timer.step).where(
+                Timer.clock_id == clock.id, Timer.kind == "sla_escalation", Timer.status == "fired"
+            )
+        )
+    )
+    schedule_escalations(session, pack, record, clock, "breach", now, skip=frozenset(fired))
+
+
+def schedule_escalations(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clock: SlaClock,
+    at: str,
+    now: datetime,
+    *,
+    skip: frozenset[int | None] = frozenset(),
+) -> None:
+    """Timers for the ladder steps that come some time after the warning or the breach."""
+    for step, due in escalations_due(pack, record, clock, at, skip=skip):
+        add_timer(session, record, "sla_escalation", clock.target, due, now, clock=clock, step=step)
+
+
+def escalations_due(
+    pack: PackSpec,
+    record: RecordView,
+    clock: ClockView,
+    at: str,
+    *,
+    skip: frozenset[int | None] = frozenset(),
+) -> list[tuple[int, datetime]]:
+    """(step, due time) of the ladder steps some time after the warning or the breach: pure."""
+    rtype = pack.record_type(record.record_type)
+    assert rtype.sla is not None
+    base = clock.warning_at if at == "warning" else clock.deadline
+    return [
+        (step.index, offset(pack, clock.calendar, base, step.after))
+        for step in rtype.sla.escalation
+        if step.at == at and step.after is not None and step.index not in skip and base
+    ]
+
+
+def nearest_deadline(record: RecordView) -> datetime | None:
+    """The deadline the queue sorts on: the nearest of the clocks not yet met (R-2.6)."""
+    deadlines = [c.deadline for c in record.clocks if c.met_at is None and c.deadline is not None]
+    return min(deadlines, default=None)
