@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 # The English catalog over the Chinese messages, compiled from its .po.
-CATALOG := forms/translations/en/LC_MESSAGES/messages
+CATALOG := web/translations/en/LC_MESSAGES/messages
 $(CATALOG).mo: $(CATALOG).po $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d forms/translations
+	$(BIN)/pybabel compile --use-fuzzy -d web/translations
 
 install: $(STAMP) $(CATALOG).mo
 

@@ -188,7 +188,7 @@ def user_add(
     locale: str,
     password: str | None,
 ) -> None:
-    from forms.auth import hash_password
+    from signin.auth import hash_password
 
     services = Services(make_session_factory(make_engine()))
     secret = password or users.new_password()
@@ -213,7 +213,7 @@ def user_add(
 
 @user.command("first", help="Create the first operations account if nobody can sign in yet.")
 def user_first() -> None:
-    from forms.auth import hash_password
+    from signin.auth import hash_password
 
     services = Services(make_session_factory(make_engine()))
     with services.uow() as uow:

@@ -9,13 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 import admin
+import api
+import dashboard
+import forms
+import portal
+import signin
+import web
 from engine.errors import CareloopError, ConflictError, NotFound
 from engine.services import Services
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import is_current
 from engine.store.models import PackVersion, Record, Timer
 from engine.time.health import scheduler_status
-from forms import api, web
 from ops import web as ops_web
 from ops.observed import ObservedServices
 
@@ -52,8 +57,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ops_web.init_app(app)
     _register_errors(app)
     _register_status(app)
+    web.init_app(app)  # languages first: every face renders through them
+    signin.init_app(app)
     api.init_app(app)
-    web.init_app(app)
+    forms.init_app(app)
+    dashboard.init_app(app)
+    portal.init_app(app)
+    # The API authenticates with bearer tokens, not cookies: CSRF does not apply there.
+    signin.csrf.exempt(app.blueprints["api"])
     admin.init_app(app, app.extensions["careloop"])
     from cli import careloop
 

@@ -30,7 +30,7 @@ from engine.store.models import (
     Team,
     User,
 )
-from forms.security import csp_nonce
+from web.security import csp_nonce
 
 
 def init_app(app: Flask, services: Services) -> None:

@@ -20,8 +20,8 @@ from admin.views import _choices
 from engine.errors import InvalidInput
 from engine.knowledge import articles, synonyms
 from engine.store.models import Article
-from forms import current_services as services
-from forms.markdown import render
+from web import current_services as services
+from web.markdown import render
 
 STATUS_LABELS = {"draft": _l("草稿"), "published": _l("已发布"), "retired": _l("已下线")}
 PROBLEM_LABELS = {"open": _l("处理中"), "fixed": _l("已根治")}

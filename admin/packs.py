@@ -22,7 +22,7 @@ from engine.records import drafts
 from engine.records.versions import latest_version
 from engine.specs.build import build_pack_spec
 from engine.store.models import PackVersion, Record
-from forms import current_services as services
+from web import current_services as services
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files
 from workflows.validate import pack_errors, source_of

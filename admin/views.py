@@ -24,7 +24,7 @@ from engine.customers import imports, profiles
 from engine.errors import CareloopError, NotFound
 from engine.records.queue import ASSIGN_METHODS
 from engine.store.models import ApiToken, Customer, OutboxMessage, Record, User
-from forms import current_services as services
+from web import current_services as services
 
 
 def _masked(kind: str) -> Any:

@@ -38,7 +38,7 @@ from engine.services import Services
 from engine.store.db import make_session_factory
 from engine.store.models import Record, SatisfactionAnswer, SlaClock
 from engine.time.clock import VirtualClock
-from forms.auth import hash_password
+from signin.auth import hash_password
 from workflows.validate import checked_source
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)

@@ -1,21 +1,14 @@
-"""Inbound adapters that turn what the pack declares into checked input.
-
-Agents fill HTML forms built from the pack (the workspace, a later issue);
-integrations send JSON to the REST API in `forms.api`. Both only parse,
-call the engine and present its answer.
+"""The agents' desk: the work queue, the record page with forms built from the pack,
+the customer's view and the knowledge pages agents read while they answer.
 """
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask
 
-from engine.services import Services
-
-# Ids in URLs: positive and within a 64-bit column, so no path can overflow the database.
-DB_ID = "int(min=1, max=9223372036854775807)"
+from forms import kb_pages, views
 
 
-def current_services() -> Services:
-    """The engine's use cases the running app was built with (`wsgi.create_app`)."""
-    service: Services = current_app.extensions["careloop"]
-    return service
+def init_app(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    app.register_blueprint(kb_pages.bp)

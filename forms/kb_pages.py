@@ -13,9 +13,9 @@ from flask_login import login_required
 from markupsafe import Markup
 
 from engine.store.models import Article
-from forms import DB_ID
-from forms import current_services as services
-from forms.markdown import render
+from web import DB_ID
+from web import current_services as services
+from web.markdown import render
 
 bp = Blueprint("kb", __name__, template_folder="templates", url_prefix="/kb")
 MAX_QUESTION = 500

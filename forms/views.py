@@ -26,9 +26,6 @@ from engine.records import queue
 from engine.records.transitions import get_record
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, RecordEvent, User
-from forms import DB_ID, survey
-from forms import current_services as services
-from forms.auth import role_required
 from forms.builder import form_values, transition_form_class
 from forms.present import (
     ROLES,
@@ -40,6 +37,10 @@ from forms.present import (
     sla_view,
 )
 from forms.triage import triage
+from portal import survey
+from signin.auth import role_required
+from web import DB_ID
+from web import current_services as services
 
 bp = Blueprint(
     "desk",

@@ -6,7 +6,7 @@ from playwright.sync_api import Page, expect
 
 from engine.access import users
 from engine.records.intake import NewRecord
-from forms.auth import hash_password
+from signin.auth import hash_password
 from tests.browser.conftest import ROOT, LiveServer, screenshot
 from workflows.validate import checked_source
 from wsgi import services

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 
 from engine.access import users
 from engine.records.intake import NewRecord
-from forms.auth import hash_password
-from forms.survey import make_token
+from portal.survey import make_token
+from signin.auth import hash_password
 from tests.browser.conftest import LiveServer, screenshot
 from wsgi import services
 

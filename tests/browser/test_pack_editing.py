@@ -14,7 +14,7 @@ from engine.records import drafts
 from engine.records.intake import NewRecord
 from engine.records.versions import latest_version
 from engine.store.models import SlaClock
-from forms.auth import hash_password
+from signin.auth import hash_password
 from tests.browser.conftest import LiveServer, screenshot
 from tests.conftest import ROOT
 from wsgi import services

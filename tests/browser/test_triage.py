@@ -11,7 +11,7 @@ from engine.access import users
 from engine.knowledge import articles, synonyms
 from engine.records.intake import NewRecord
 from engine.store.models import Article, KnownProblem
-from forms.auth import hash_password
+from signin.auth import hash_password
 from tests.browser.conftest import LiveServer, screenshot
 from wsgi import services
 

@@ -14,7 +14,7 @@ from engine.access import users
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.store.models import AuditEntry, PackVersion, Record, RecordEvent, SlaClock, Timer, User
-from forms.auth import hash_password
+from signin.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from engine.access import users
 from engine.records import drafts
 from engine.records.versions import PackSource
-from forms.auth import hash_password
+from signin.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services
 

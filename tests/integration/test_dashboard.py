@@ -13,12 +13,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from dashboard.export import safe, to_xlsx
 from engine.access import users
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.store.models import EarlyWarning, ImprovementAction
-from forms.auth import hash_password
-from forms.export import safe, to_xlsx
+from signin.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.access import users
 from engine.records.versions import PackSource
 from engine.store.models import Customer, Order
-from forms.auth import hash_password
+from signin.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services
 

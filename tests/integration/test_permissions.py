@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 from engine.access import tokens, users
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
-from forms.auth import hash_password
+from signin.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services
 

@@ -18,8 +18,8 @@ from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.store.models import RecordEvent, SatisfactionAnswer
 from engine.time.clock import VirtualClock
-from forms.auth import hash_password
-from forms.survey import make_token
+from portal.survey import make_token
+from signin.auth import hash_password
 from tests.conftest import web_app
 from wsgi import services
 

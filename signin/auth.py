@@ -43,10 +43,10 @@ from wtforms.validators import DataRequired, Length
 from engine.access import signin
 from engine.access.users import get_user
 from engine.store.models import User
-from forms import current_services as services
+from web import current_services as services
 
 View = TypeVar("View", bound=Callable[..., Any])
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
@@ -155,7 +155,7 @@ def sign_in() -> Any:
             if until is not None:
                 flash(_("登录失败次数过多，请稍后再试。"), "error")
                 wait = str(max(int((until - now).total_seconds()), 1))
-                page = render_template("desk/sign_in.html", form=form)
+                page = render_template("signin/sign_in.html", form=form)
                 return page, 429, {"Retry-After": wait}
             user = uow.session.query(User).filter_by(username=username).first()
             valid = (
@@ -178,9 +178,9 @@ def sign_in() -> Any:
                 else url_for("desk.queue")
             )
         flash(_("用户名或密码不正确。"), "error")
-        return render_template("desk/sign_in.html", form=form), 400
+        return render_template("signin/sign_in.html", form=form), 400
     status = 400 if request.method == "POST" else 200
-    return render_template("desk/sign_in.html", form=form), status
+    return render_template("signin/sign_in.html", form=form), status
 
 
 @bp.post("/logout")

@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from flask import Response, json, request
 
+from api.auth import current_token, services
+from api.problems import problem
 from engine.delivery import idempotency
-from forms.api.auth import current_token, services
-from forms.api.problems import problem
 
 View = TypeVar("View", bound=Callable[..., Any])
 MAX_KEY = 255

@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from api.problems import problem
 from engine.access import tokens
 from engine.store.models import ApiToken
-from forms import current_services as services
-from forms.api.problems import problem
+from web import current_services as services
 
 View = TypeVar("View", bound=Callable[..., Any])
 

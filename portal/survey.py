@@ -28,8 +28,8 @@ from engine.records import queue
 from engine.records.transitions import get_record
 from engine.specs.pack import PackSpec
 from engine.store.models import Record
-from forms import DB_ID
-from forms import current_services as services
+from web import DB_ID
+from web import current_services as services
 
 bp = Blueprint("survey", __name__, template_folder="templates")
 SALT = "careloop.satisfaction"

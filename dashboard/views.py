@@ -18,14 +18,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard import charts, export
 from engine.errors import InvalidInput, NotFound
 from engine.insight import earlywarning, improvement, kpis
 from engine.specs.insight import LEVELS
 from engine.specs.pack import PackSpec
 from engine.store.models import EarlyWarning, ImprovementAction, PackVersion, Team
-from forms import charts, export
-from forms import current_services as services
-from forms.auth import role_required
+from signin.auth import role_required
+from web import current_services as services
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 READERS = ("supervisor", "operations")
@@ -175,7 +175,7 @@ def dashboard() -> Any:
             )
         )
     return render_template(
-        "insight/dashboard.html",
+        "dashboard/dashboard.html",
         view=view,
         warnings=warnings,
         actions=actions,
@@ -203,7 +203,7 @@ def review() -> Any:
             )
         )
     return render_template(
-        "insight/review.html", view=view, kpi_titles=KPI_TITLES, raised=raised, **figures
+        "dashboard/review.html", view=view, kpi_titles=KPI_TITLES, raised=raised, **figures
     )
 
 
@@ -309,7 +309,7 @@ def warnings_page() -> Any:
             if services().latest_spec(uow.session, name).insight.warnings is not None
         ]
     return render_template(
-        "insight/warnings.html",
+        "dashboard/warnings.html",
         warnings=warnings,
         packs=packs,
         levels=LEVELS,

@@ -14,6 +14,9 @@ from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from api import schemas
+from api.auth import current_token, may_see_personal_data, require, services
+from api.idempotent import idempotent
 from engine.access.masking import mask_contact, mask_name, masked_fields
 from engine.customers import profiles
 from engine.delivery import webhooks
@@ -22,11 +25,8 @@ from engine.records import queries
 from engine.records.intake import NewRecord
 from engine.specs.pack import PackSpec
 from engine.store.models import Article, Customer, Order, PackVersion, Record
-from forms import DB_ID
-from forms.api import schemas
-from forms.api.auth import current_token, may_see_personal_data, require, services
-from forms.api.idempotent import idempotent
-from forms.markdown import render
+from web import DB_ID
+from web.markdown import render
 
 blp = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Records, customers and self-service answers"

@@ -18,6 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
+from api.problems import PROBLEM, field_errors, problem
+from api.schemas import Problem
+from api.views import blp
 from engine.delivery.idempotency import IdempotencyConflict
 from engine.errors import (
     CareloopError,
@@ -27,9 +30,6 @@ from engine.errors import (
     PublishRefused,
     TransitionRefused,
 )
-from forms.api.problems import PROBLEM, field_errors, problem
-from forms.api.schemas import Problem
-from forms.api.views import blp
 
 PREFIX = "/api/v1"
 MAX_BODY = 1024 * 1024

@@ -1,0 +1,13 @@
+"""The supervisors' dashboard: KPIs and targets, charts, exports, early warnings and
+improvement actions, and the printable review (R-4, R-6, R-7).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from dashboard.views import bp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

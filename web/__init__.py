@@ -1,0 +1,34 @@
+"""What every page of every face shares: the running app's engine services, ids in URLs,
+languages, the staff layout, static files and security headers.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app
+
+from engine.services import Services
+from web import languages, security
+
+# Ids in URLs: positive and within a 64-bit column, so no path can overflow the database.
+DB_ID = "int(min=1, max=9223372036854775807)"
+
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/desk-static",
+)
+
+
+def current_services() -> Services:
+    """The engine's use cases the running app was built with (`wsgi.create_app`)."""
+    service: Services = current_app.extensions["careloop"]
+    return service
+
+
+def init_app(app: Flask) -> None:
+    """Languages first (the admin renders through them), then headers and shared files."""
+    languages.init_app(app)
+    security.init_app(app)  # headers on every answer: CSP, no-store, frame-ancestors
+    app.register_blueprint(bp)
