@@ -15,7 +15,6 @@ import forms
 import portal
 import signin
 import web
-from engine.errors import CareloopError, ConflictError, NotFound
 from engine.services import Services
 from engine.store.db import database_url, make_engine, make_session_factory
 from engine.store.migrate import is_current
@@ -55,7 +54,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # ObservedServices: the engine's facade, counted for /metrics (ops/, issue #14).
     app.extensions["careloop"] = ObservedServices(make_session_factory(engine))
     ops_web.init_app(app)
-    _register_errors(app)
     _register_status(app)
     web.init_app(app)  # languages first: every face renders through them
     signin.init_app(app)
@@ -130,15 +128,6 @@ def _register_status(app: Flask) -> None:
         return render_template_string(
             STATUS_PAGE, packs=[(v, open_counts.get(v.pack, 0)) for v in versions], pending=pending
         )
-
-
-def _register_errors(app: Flask) -> None:
-    @app.errorhandler(CareloopError)
-    def engine_error(exc: CareloopError) -> tuple[Any, int]:
-        status = (
-            404 if isinstance(exc, NotFound) else 409 if isinstance(exc, ConflictError) else 422
-        )
-        return jsonify(error=str(exc)), status
 
 
 def __getattr__(name: str) -> Flask:

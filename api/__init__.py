@@ -21,15 +21,8 @@ from werkzeug.exceptions import HTTPException
 from api.problems import PROBLEM, field_errors, problem
 from api.schemas import Problem
 from api.views import blp
-from engine.delivery.idempotency import IdempotencyConflict
-from engine.errors import (
-    CareloopError,
-    ConflictError,
-    InvalidInput,
-    NotFound,
-    PublishRefused,
-    TransitionRefused,
-)
+from engine.errors import CareloopError
+from web.errors import status_of
 
 PREFIX = "/api/v1"
 MAX_BODY = 1024 * 1024
@@ -101,32 +94,15 @@ def init_app(app: Flask) -> None:
 
 @blp.errorhandler(CareloopError)
 def engine_error(error: CareloopError) -> Any:
-    status, title = _status(error)
+    """The engine's own refusals, with the status every face gives them (`web.errors`)."""
+    status = status_of(error)
     fields = getattr(error, "fields", None) or {}
     errors = [
         {"path": f"/fields/{name}", "message": str(message)} for name, message in fields.items()
     ]
-    return problem(status, title, str(error), errors=errors or None)
-
-
-@blp.errorhandler(ValueError)
-def value_error(error: ValueError) -> Any:
-    # e.g. a naive datetime refused by the store: the client's input, not our fault
-    return problem(422, "Unprocessable Content", str(error))
+    return problem(status, status.phrase, str(error), errors=errors or None)
 
 
 @blp.errorhandler(IntegrityError)
 def integrity_error(_error: IntegrityError) -> Any:
     return problem(409, "Conflict", "the request collides with data stored meanwhile; retry")
-
-
-def _status(error: CareloopError) -> tuple[int, str]:
-    if isinstance(error, NotFound):
-        return 404, "Not Found"
-    if isinstance(error, ConflictError | IdempotencyConflict | PublishRefused):
-        return 409, "Conflict"
-    if isinstance(error, TransitionRefused):
-        return 409, "Conflict"
-    if isinstance(error, InvalidInput):
-        return 422, "Unprocessable Content"
-    return 422, "Unprocessable Content"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app
 
 from engine.services import Services
-from web import languages, security
+from web import errors, languages, security
 
 # Ids in URLs: positive and within a 64-bit column, so no path can overflow the database.
 DB_ID = "int(min=1, max=9223372036854775807)"
@@ -31,4 +31,5 @@ def init_app(app: Flask) -> None:
     """Languages first (the admin renders through them), then headers and shared files."""
     languages.init_app(app)
     security.init_app(app)  # headers on every answer: CSP, no-store, frame-ancestors
+    errors.init_app(app)  # engine errors the views leave alone, as pages
     app.register_blueprint(bp)

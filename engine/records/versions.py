@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound, PublishRefused
+from engine.errors import InvalidInput, NotFound, PublishRefused
 from engine.records.journal import SYSTEM
 from engine.specs.build import build_pack_spec
 from engine.specs.pack import PackSpec
@@ -119,7 +119,7 @@ def publish(
         return PublishResult(current, created=False)
     spec, problems = build_pack_spec(source.data)
     if spec is None:
-        raise ValueError(f"pack {source.name} is invalid: {problems[0].message}")
+        raise InvalidInput(f"pack {source.name} is invalid: {problems[0].message}")
     stranded = stranded_records(session, source.name, spec)
     moves = _resolve_moves(spec, stranded, stage_map or {})
     unmapped = {key: n for key, n in stranded.items() if key not in moves}
