@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-import migrations
+from engine.store import migrations
 
 MIGRATIONS = Path(migrations.__file__).parent
 # Search objects one dialect has and the models cannot declare (see SearchDoc): SQLite's FTS5
