@@ -347,10 +347,6 @@ class SlaClock(Model):
 
     record: Mapped[Record] = relationship(back_populates="clocks")
 
-    @property
-    def is_running(self) -> bool:
-        return self.running_since is not None and self.met_at is None
-
 
 class Timer(Model):
     """Something due at a time (SLA warning, breach, escalation, follow-up), claimed by a sweep."""
