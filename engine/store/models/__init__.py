@@ -1,0 +1,75 @@
+"""The store's tables as typed SQLAlchemy 2 models, one module per area of the engine.
+
+Imports every area so `Model.metadata` (Alembic's target) holds all tables; re-exports each model.
+"""
+
+from engine.store.models.access import ApiToken, AuditEntry, SignInFailure, Team, User
+from engine.store.models.base import NAMING_CONVENTION, Model
+from engine.store.models.customers import (
+    CampaignOccasion,
+    CampaignRun,
+    Customer,
+    CustomerEvent,
+    CustomerTier,
+    Order,
+    SatisfactionAnswer,
+)
+from engine.store.models.delivery import IdempotencyKey, OutboxMessage, WebhookSubscription
+from engine.store.models.insight import DailyRollup, EarlyWarning, ImprovementAction, RollupDay
+from engine.store.models.knowledge import (
+    Article,
+    ArticleVersion,
+    KnownProblem,
+    KnownProblemLink,
+    SearchDoc,
+    SynonymGroup,
+)
+from engine.store.models.packs import PackDraft, PackVersion
+from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
+from engine.store.models.scheduler import SchedulerHeartbeat
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Model",
+    # packs
+    "PackDraft",
+    "PackVersion",
+    # records
+    "Notification",
+    "Record",
+    "RecordEvent",
+    "SlaClock",
+    "Timer",
+    # customers
+    "CampaignOccasion",
+    "CampaignRun",
+    "Customer",
+    "CustomerEvent",
+    "CustomerTier",
+    "Order",
+    "SatisfactionAnswer",
+    # insight
+    "DailyRollup",
+    "EarlyWarning",
+    "ImprovementAction",
+    "RollupDay",
+    # knowledge
+    "Article",
+    "ArticleVersion",
+    "KnownProblem",
+    "KnownProblemLink",
+    "SearchDoc",
+    "SynonymGroup",
+    # delivery
+    "IdempotencyKey",
+    "OutboxMessage",
+    "WebhookSubscription",
+    # access
+    "ApiToken",
+    "AuditEntry",
+    "SignInFailure",
+    "Team",
+    "User",
+    # scheduler
+    "SchedulerHeartbeat",
+]
