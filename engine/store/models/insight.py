@@ -81,11 +81,12 @@ class DailyRollup(Model):
     """The additive parts of every dashboard figure for one pack, received day and group.
 
     Sums and counts, never averages, so any range of days and any grouping adds up to the
-    figures `engine.kpis.report` computes from the records themselves. A row holds the record
+    figures `engine.insight.kpis.report` computes from the records themselves. A row holds
+    the record
     parts (volume, closings, FCR), the SLA clock parts (clock hours, SLA attainment), or, with
     an `answer_day`, the parts of the answers given that day (the CSAT per day is by the day
     of the answer); the other columns are 0, so every column sums over all rows.
-    Written by `engine.rollup` for the days `RollupDay` lists; read together with them.
+    Written by `engine.insight.rollup` for the days `RollupDay` lists; read together with them.
     """
 
     __tablename__ = "daily_rollup"
