@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 from flask import Response, json, request
 
-from api.auth import current_token, services
+from api.auth import current_token
+from web import current_services as services
 from api.problems import problem
 from engine.delivery import idempotency
 

@@ -35,7 +35,10 @@ class Problem(ma.Schema):
 class RecordCreate(Strict):
     pack = ma.fields.String(required=True, validate=NAME, metadata={"example": "after_sales"})
     type = ma.fields.String(required=True, validate=NAME, metadata={"example": "feedback"})
-    fields = ma.fields.Dict(
+    # Named apart from Schema.fields (marshmallow's own map of a schema's fields); "fields" outside.
+    record_fields = ma.fields.Dict(
+        data_key="fields",
+        attribute="fields",
         keys=ma.fields.String(validate=NAME),
         load_default=dict,
         metadata={"description": "Values of the record type's fields, checked against the pack."},
@@ -84,8 +87,11 @@ class RecordOut(ma.Schema):
     assignee = ma.fields.String(allow_none=True)
     customer = ma.fields.String(allow_none=True)
     external_id = ma.fields.String(allow_none=True)
-    fields = ma.fields.Dict(
-        metadata={"description": "Personal fields are masked without the `personal` scope."}
+    # Named apart from Schema.fields (marshmallow's own map of a schema's fields); "fields" outside.
+    record_fields = ma.fields.Dict(
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "Personal fields are masked without the `personal` scope."},
     )
     received_at = ma.fields.AwareDateTime()
     created_at = ma.fields.AwareDateTime()
@@ -116,7 +122,12 @@ class RecordQuery(Strict):
 
 class TransitionIn(Strict):
     transition = ma.fields.String(required=True, validate=NAME)
-    fields = ma.fields.Dict(keys=ma.fields.String(validate=NAME), load_default=dict)
+    form_fields = ma.fields.Dict(
+        data_key="fields",
+        attribute="fields",
+        keys=ma.fields.String(validate=NAME),
+        load_default=dict,
+    )
     expected_version = ma.fields.Integer(
         allow_none=True,
         validate=validate.Range(min=1),

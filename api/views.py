@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from api import schemas
-from api.auth import current_token, may_see_personal_data, require, services
+from api.auth import current_token, may_see_personal_data, require
+from web import current_services as services
 from api.idempotent import idempotent
 from engine.access.masking import mask_contact, mask_name, masked_fields
 from engine.customers import profiles
@@ -31,7 +32,7 @@ from web.markdown import render
 blp = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Records, customers and self-service answers"
 )
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 @blp.route("/records")

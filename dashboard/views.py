@@ -207,6 +207,11 @@ def review() -> Any:
     )
 
 
+def _cells(*values: export.Cell) -> list[export.Cell]:
+    """One spreadsheet row; a title of the pack may be missing (None) as well as any figure."""
+    return list(values)
+
+
 @bp.get("/dashboard/export.<fmt>")
 @role_required(*READERS)
 def export_review(fmt: str) -> Any:
@@ -226,11 +231,14 @@ def export_review(fmt: str) -> Any:
         ),
         [],
         ["channel", "records"],
-        *([spec.channels[c].title if c in spec.channels else c, n] for c, n in report.channels),
+        *(
+            _cells(spec.channels[c].title if c in spec.channels else c, n)
+            for c, n in report.channels
+        ),
         [],
         ["category", "records", "share"],
         *(
-            [spec.categories[c].title if c in spec.categories else c, n, round(share, 4)]
+            _cells(spec.categories[c].title if c in spec.categories else c, n, round(share, 4))
             for c, n, share in report.categories
         ),
     ]

@@ -90,7 +90,10 @@ def queue_view() -> Any:
         rows = [{"record": r, "sla": sla_view(r, now), "spec": _spec(uow.session, r)} for r in page]
     next_url = None
     if len(page) == 25:
-        following = {**request.args.to_dict(), "after": _encode(queue.Cursor.after(page[-1]))}
+        following: dict[str, Any] = {
+            **request.args.to_dict(),
+            "after": _encode(queue.Cursor.after(page[-1])),
+        }
         next_url = url_for("desk.queue", **following)
     return render_template(
         "desk/queue.html", rows=rows, wanted=wanted, next_url=next_url, user=user, args=request.args
