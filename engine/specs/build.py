@@ -37,6 +37,7 @@ from engine.specs.insight import InsightSpec, build_insight
 from engine.specs.pack import (
     CORE_FIELDS,
     EXPRESSION_NAMES,
+    RESERVED_FIELDS,
     TEMPLATE_NAMES,
     Effect,
     EscalationStep,
@@ -61,27 +62,6 @@ from engine.time.durations import Duration, DurationError, Offset, parse_duratio
 
 Path = tuple[str | int, ...]
 DEFAULT_WARNING = 0.8
-# Names a built form or record already uses for itself.
-RESERVED_FIELDS = frozenset(
-    {
-        "data",
-        "errors",
-        "meta",
-        "validate",
-        "process",
-        "populate_obj",
-        "hidden_tag",
-        "csrf_token",
-        "row_version",
-        "stage",
-        "id",
-        "priority",
-        "category",
-        "channel",
-        "assignee",
-        "department",
-    }
-)
 
 
 @dataclass(frozen=True)
