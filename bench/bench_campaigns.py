@@ -31,6 +31,7 @@ from bench.common import ROOT, Row, arguments, backends, database, median_of
 from bench.data import chinese_name
 from bench.seed import vacuum_analyze
 from engine.customers import campaigns
+from engine.customers.campaigns.candidates import candidates
 from engine.customers.profiles import birth_md
 from engine.records.versions import latest_version
 from engine.services import Services
@@ -112,7 +113,7 @@ def selection(services: Services, name: str) -> tuple[float, int]:
         campaign = spec.campaigns[name]
         late = campaigns._late(campaign)
         began = time.perf_counter()
-        found = sum(1 for _ in campaigns._candidates(uow.session, spec, campaign, NOW - late, NOW))
+        found = sum(1 for _ in candidates(uow.session, spec, campaign, NOW - late, NOW))
         return time.perf_counter() - began, found
 
 

@@ -30,7 +30,14 @@ from wtforms.fields import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
-from engine.specs.pack import CORE_FIELDS, FieldSpec, PackSpec, RecordTypeSpec, TransitionSpec
+from engine.specs.pack import (
+    CORE_FIELDS,
+    FORM_ATTRIBUTES,
+    FieldSpec,
+    PackSpec,
+    RecordTypeSpec,
+    TransitionSpec,
+)
 
 Converter = Callable[[PackSpec, FieldSpec, dict[str, Any]], Field]
 CORE_LABELS = {
@@ -42,8 +49,6 @@ CORE_LABELS = {
 }
 # The browser sends minutes; seconds are accepted too. The first format is the one rendered.
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
-# Names a pack field may not take: FlaskForm's own attributes and the fields added here.
-RESERVED = {n for n in dir(FlaskForm) if not n.startswith("_")} | {"csrf_token", "row_version"}
 
 _CONVERTERS: dict[str, Converter] = {}
 _CACHE: dict[tuple[int, str, str, str], type[FlaskForm]] = {}
@@ -157,7 +162,7 @@ def _build(
 ) -> type[FlaskForm]:
     fields: dict[str, Any] = {}
     for item in transition.form:
-        if item.field in RESERVED:
+        if item.field in FORM_ATTRIBUTES:  # the pack builder refuses these already
             raise ValueError(
                 f"record type {rtype.id}: field '{item.field}' clashes with a form attribute;"
                 " rename it in the pack"

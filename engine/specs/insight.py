@@ -231,24 +231,9 @@ class _Reader:
         channels: Mapping[str, Any],
     ) -> MonitorSpec:
         path: Path = ("monitors", mid)
-        where = {str(k): str(v) for k, v in (data.get("where") or {}).items()}
-        known = {"category": categories, "channel": channels}
-        for key, value in where.items():
-            if key in known and value not in known[key]:
-                self.problem((*path, "where", key), f"unknown {key} '{value}'", None)
-        levels = data["levels"]
-        ordered = tuple((level, float(levels[level])) for level in LEVELS if level in levels)
+        where = self.where(path, data, {"category": categories, "channel": channels})
         direction = data.get("direction", "above")
-        thresholds = [t for _, t in ordered]
-        rising = thresholds == sorted(thresholds)
-        if len(set(thresholds)) != len(thresholds) or rising != (direction == "above"):
-            self.problem(
-                (*path, "levels"),
-                "thresholds must grow from general to severe"
-                if direction == "above"
-                else "thresholds must fall from general to severe (direction: below)",
-                None,
-            )
+        ordered = self.levels(path, data["levels"], direction)
         metric = data["metric"]
         keywords = tuple(data.get("keywords") or ())
         if metric == "keyword_count" and not keywords:
@@ -271,6 +256,33 @@ class _Reader:
             field_name=data.get("field", "description"),
             min_count=int(data.get("min_count", 1)),
         )
+
+    def where(
+        self, path: Path, data: Mapping[str, Any], known: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, str]:
+        """The monitor's filter; a category or channel it names must exist."""
+        where = {str(k): str(v) for k, v in (data.get("where") or {}).items()}
+        for key, value in where.items():
+            if key in known and value not in known[key]:
+                self.problem((*path, "where", key), f"unknown {key} '{value}'", None)
+        return where
+
+    def levels(
+        self, path: Path, levels: Mapping[str, Any], direction: str
+    ) -> tuple[tuple[str, float], ...]:
+        """(level, threshold) from general to severe; thresholds must rise (or fall, below)."""
+        ordered = tuple((level, float(levels[level])) for level in LEVELS if level in levels)
+        thresholds = [t for _, t in ordered]
+        rising = thresholds == sorted(thresholds)
+        if len(set(thresholds)) != len(thresholds) or rising != (direction == "above"):
+            self.problem(
+                (*path, "levels"),
+                "thresholds must grow from general to severe"
+                if direction == "above"
+                else "thresholds must fall from general to severe (direction: below)",
+                None,
+            )
+        return ordered
 
     def kpis(self, data: Mapping[str, Any], pack: Mapping[str, Any]) -> KpiSpec:
         targets = []

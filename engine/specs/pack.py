@@ -23,6 +23,20 @@ FIELD_TYPES = ("text", "number", "choice", "date", "datetime", "customer", "cont
 # Built-in record attributes a transition form may ask for besides the type's own fields.
 CORE_FIELDS = ("priority", "category", "channel", "assignee", "department")
 EXPRESSION_NAMES = ("record", "customer", "form")
+# What a built transition form (a FlaskForm) uses for itself: its attributes, its instance's and
+# the two fields forms/builder.py adds. A pack field of one of these names would shadow it.
+# Written out here because the engine must not import WTForms; tests/unit/test_reserved_names.py
+# checks it still covers every public attribute of FlaskForm, so the two cannot drift apart.
+FORM_ATTRIBUTES = frozenset(
+    {
+        *("Meta", "meta", "data", "errors", "form_errors"),
+        *("validate", "validate_on_submit", "is_submitted", "process", "post_process"),
+        *("populate_obj", "hidden_tag"),
+        *("csrf_token", "row_version"),
+    }
+)
+# Names a pack field may not take: the form's own, and those a record already has for itself.
+RESERVED_FIELDS = FORM_ATTRIBUTES | {"stage", "id", *CORE_FIELDS}
 # What a message template may use: the record (personal fields masked) and the occasion.
 TEMPLATE_NAMES = (
     *("record", "subject", "audience", "target", "deadline", "title", "due_at"),

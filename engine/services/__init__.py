@@ -1,0 +1,21 @@
+"""The engine's use cases behind one door: each opens a unit of work, asks the clock once, commits.
+
+The web, the API, the CLI, the scheduler and the simulator all call these;
+none of them touches the store's tables directly.
+
+One class for all of them, `Services`, assembled from a class per area (records, customers,
+knowledge, insight) that share `ServiceBase`; callers only ever see `Services`.
+"""
+
+from __future__ import annotations
+
+from engine.services.customers import CustomerServices
+from engine.services.insight import InsightServices
+from engine.services.knowledge import KnowledgeServices
+from engine.services.records import RecordServices
+
+__all__ = ["Services"]
+
+
+class Services(RecordServices, CustomerServices, KnowledgeServices, InsightServices):
+    """Use cases bound to a session factory, a clock and a spec cache."""

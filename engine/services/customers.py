@@ -1,0 +1,94 @@
+"""Use cases of customers: their profile and orders, their data on request, tiers, campaigns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from engine.customers import campaigns, privacy, profiles, tiers
+from engine.records import versions
+from engine.services.base import ServiceBase
+from engine.store.models import Customer, Order, Record
+
+
+class CustomerServices(ServiceBase):
+    """Customers and what is done for them (R-5, R-8.3)."""
+
+    def save_customer(self, number: str, values: Mapping[str, Any]) -> tuple[Customer, bool]:
+        """Create or update a customer; their tiers follow at once (R-5.1)."""
+        with self.uow() as uow:
+            now = self.clock.now()
+            customer, created = profiles.upsert_customer(uow.session, number, values, now)
+            self._retier(uow.session, [customer.id], now)
+            uow.commit()
+            return customer, created
+
+    def export_customer(self, number_or_contact: str) -> dict[str, Any]:
+        """All that is stored about a customer, for a request of theirs (R-8.3)."""
+        with self.uow() as uow:
+            customer = privacy.find_customer(uow.session, number_or_contact)
+            return privacy.export(uow.session, customer)
+
+    def erase_customer(self, number_or_contact: str, *, actor: str) -> int:
+        """Erase the person, keep the statistics and the audit trail; returns records scrubbed."""
+        with self.uow() as uow:
+            customer = privacy.find_customer(uow.session, number_or_contact)
+
+            def personal(record: Record) -> frozenset[str]:
+                rtype = self.specs.get(uow.session, record.pack_version_id).record_types.get(
+                    record.record_type
+                )
+                fields = rtype.fields.items() if rtype else ()
+                return frozenset(name for name, spec in fields if spec.is_personal)
+
+            count = privacy.erase(uow.session, customer, personal, actor, self.clock.now())
+            uow.commit()
+            return count
+
+    def record_order(self, number: str, values: Mapping[str, Any]) -> tuple[Order, bool]:
+        """Store a purchase (once per external id); the customer's tiers follow at once."""
+        with self.uow() as uow:
+            now = self.clock.now()
+            order, created = profiles.add_order(uow.session, number, values, now)
+            self._retier(uow.session, [order.customer_id], now)
+            uow.commit()
+            return order, created
+
+    def recompute_tiers(self) -> dict[str, tiers.TierRun]:
+        """Every customer's tier in every pack that declares tiers, one transaction per pack."""
+        runs = {}
+        with self.uow() as uow:
+            packs = versions.latest_versions(uow.session)
+        for version in packs:
+            spec = self.specs.of(version)
+            if not spec.tiers:
+                continue
+            with self.uow() as uow:
+                runs[spec.name] = tiers.recompute(uow.session, spec, self.clock.now())
+                uow.commit()
+        return runs
+
+    def run_campaigns(
+        self, *, replay_from: datetime | None = None
+    ) -> list[campaigns.CampaignResult]:
+        """Every campaign of every pack up to now, one transaction per campaign (R-5.3)."""
+        results = []
+        with self.uow() as uow:
+            packs = versions.latest_versions(uow.session)
+        for version in packs:
+            spec = self.specs.of(version)
+            for campaign in campaigns.all_campaigns(spec).values():
+                with self.uow() as uow:
+                    results.append(
+                        campaigns.run_campaign(
+                            uow.session,
+                            spec,
+                            version,
+                            campaign,
+                            self.clock.now(),
+                            replay_from=replay_from,
+                        )
+                    )
+                    uow.commit()
+        return results
