@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 from flask import Response, json, request
 
 from api.auth import current_token
-from web import current_services as services
 from api.problems import problem
 from engine.delivery import idempotency
+from web import current_services as services
 
 View = TypeVar("View", bound=Callable[..., Any])
 MAX_KEY = 255

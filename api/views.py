@@ -16,7 +16,6 @@ from sqlalchemy.orm import joinedload
 
 from api import schemas
 from api.auth import current_token, may_see_personal_data, require
-from web import current_services as services
 from api.idempotent import idempotent
 from engine.access.masking import mask_contact, mask_name, masked_fields
 from engine.customers import profiles
@@ -27,6 +26,7 @@ from engine.records.intake import NewRecord
 from engine.specs.pack import PackSpec
 from engine.store.models import Article, Customer, Order, PackVersion, Record
 from web import DB_ID
+from web import current_services as services
 from web.markdown import render
 
 blp = Blueprint(
