@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from engine.events import Assigned
 from engine.records.journal import add_event
 from engine.store.models import Record, SlaClock, Team, User
 
@@ -149,9 +150,7 @@ def assign(
     if previous == username:
         return
     record.assignee, record.updated_at = username, now
-    add_event(
-        session, record, now, "assigned", actor=actor, changes={"assignee": [previous, username]}
-    )
+    add_event(session, record, now, Assigned(previous, username), actor=actor)
 
 
 def may_see(user: User, record: Record) -> bool:

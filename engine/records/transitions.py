@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.customers import tiers
 from engine.errors import InvalidInput, NotFound, TransitionRefused
+from engine.events import NOTES, PriorityChanged, StageEntered
 from engine.knowledge import articles
 from engine.records import queue
 from engine.records.fieldvalues import coerce_values, require_values
@@ -66,15 +67,7 @@ def apply_transition(
     record.closed_at = now if new.is_closed else None
     record.updated_at = now
     add_event(
-        session,
-        record,
-        now,
-        f"stage.{new.id}",
-        actor=actor,
-        transition=transition.id,
-        from_stage=old.id,
-        to_stage=new.id,
-        changes=changes,
+        session, record, now, StageEntered(new.id, changes, old.id, transition.id), actor=actor
     )
     sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
     if "priority" in changes and not new.is_closed:
@@ -89,7 +82,7 @@ def apply_transition(
     return record
 
 
-NOTE_KINDS = ("note", "message.in", "message.out")
+NOTE_KINDS = tuple(NOTES)
 
 
 def add_note(
@@ -100,7 +93,7 @@ def add_note(
         raise InvalidInput(f"kind must be one of {', '.join(NOTE_KINDS)}", fields={"kind": kind})
     if not text.strip():
         raise InvalidInput("text is empty", fields={"text": "required"})
-    add_event(session, record, now, kind, actor=actor, changes={"text": text})
+    add_event(session, record, now, NOTES[kind](text), actor=actor)
     record.updated_at = now
 
 
@@ -203,14 +196,7 @@ def change_priority(
         return
     record.priority, record.priority_rank = priority, pack.priority_rank(priority)
     record.updated_at = now
-    add_event(
-        session,
-        record,
-        now,
-        "priority.changed",
-        actor=actor,
-        changes={"priority": [old, priority], "reason": reason.strip()},
-    )
+    add_event(session, record, now, PriorityChanged(old, priority, reason.strip()), actor=actor)
     rtype = pack.record_type(record.record_type)
     if record.is_open:
         sla.reprioritize(session, pack, rtype, record, old, now, actor)
@@ -238,17 +224,8 @@ def close_as_duplicate(
     old = rtype.stage(record.stage)
     record.stage, record.stage_kind, record.is_open = closed.id, closed.kind, False
     record.closed_at = record.updated_at = now
-    add_event(
-        session,
-        record,
-        now,
-        f"stage.{closed.id}",
-        actor=actor,
-        transition="duplicate",
-        from_stage=old.id,
-        to_stage=closed.id,
-        changes={"duplicate_of": original.id},
-    )
+    entered = StageEntered(closed.id, {"duplicate_of": original.id}, old.id, "duplicate")
+    add_event(session, record, now, entered, actor=actor)
     sla.on_stage_change(session, pack, rtype, record, old, closed, now, actor)
     followups.on_stage_change(session, pack, rtype, record, old, closed, now)
     cancel_timers(session, record)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ARRAY, ColumnElement, Integer, Table, any_, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.events import Escalated, FollowUpDue, Ladder, SlaBreached, SlaWarned
 from engine.records.journal import TIMERS, Effects
 from engine.records.rows import ClockRow, RecordRow
 from engine.records.versions import SpecCache
@@ -333,19 +334,14 @@ def _sla_threshold(
     if clock is None:
         return False
     if timer.kind == "sla_warning":
-        at, kind = "warning", "warning"
+        at, reached = "warning", SlaWarned
         clock.warned_at = timer.due_at
     else:
-        at, kind = "breach", "breached"
+        at, reached = "breach", SlaBreached
         clock.breached_at = timer.due_at
-    changes = _run_steps(effects, pack, record, clock, at, now, timer)
-    effects.event(
-        record,
-        now,
-        f"sla.{clock.target}.{kind}",
-        timer_id=timer.id,
-        changes={"deadline": iso(clock.deadline), "late_seconds": _late(timer, now), **changes},
-    )
+    ladder = _run_steps(effects, pack, record, clock, at, now, timer)
+    event = reached(clock.target, clock.deadline, _late(timer, now), ladder)
+    effects.event(record, now, event, timer_id=timer.id)
     return True
 
 
@@ -357,14 +353,10 @@ def _sla_escalation(
     if clock is None or rtype.sla is None or timer.step is None:
         return False
     step = rtype.sla.escalation[timer.step]
-    changes = _act(effects, pack, record, clock, [step], now, timer)
-    effects.event(
-        record,
-        now,
-        f"sla.{clock.target}.escalated",
-        timer_id=timer.id,
-        changes={"step": step.index, "late_seconds": _late(timer, now), **changes},
-    )
+    ladder = _act(effects, pack, record, clock, [step], now, timer)
+    assert ladder is not None  # one step, so it acted
+    escalated = Escalated(clock.target, step.index, _late(timer, now), ladder)
+    effects.event(record, now, escalated, timer_id=timer.id)
     return True
 
 
@@ -384,16 +376,12 @@ def _followup(
         {"title": followup.title, "due_at": timer.due_at.isoformat()},
         timer_id=timer.id,
     )
-    changes: dict[str, object] = {
-        "due_at": timer.due_at.isoformat(),
-        "late_seconds": _late(timer, now),
-    }
+    missed = 0
     if followup.every is not None:
         upcoming, missed = _next_period(pack, followup, timer.due_at, now)
         effects.timer(record, "followup", followup.name, upcoming, now)
-        if missed:
-            changes["missed_periods"] = missed
-    effects.event(record, now, f"followup.{followup.name}", timer_id=timer.id, changes=changes)
+    due = FollowUpDue(followup.name, timer.due_at, _late(timer, now), missed)
+    effects.event(record, now, due, timer_id=timer.id)
     return True
 
 
@@ -423,17 +411,17 @@ def _run_steps(
     at: str,
     now: datetime,
     timer: Due,
-) -> dict[str, object]:
-    """Run the ladder steps that act at once, arm those that come later; return what changed."""
+) -> Ladder | None:
+    """Run the ladder steps that act at once, arm those that come later; return what they did."""
     rtype = pack.record_type(record.record_type)
     assert rtype.sla is not None
     steps = [s for s in rtype.sla.escalation if s.at == at and s.after is None]
-    changes = _act(effects, pack, record, clock, steps, now, timer)
+    ladder = _act(effects, pack, record, clock, steps, now, timer)
     for step, due in sla.escalations_due(pack, record, clock, at):
         effects.timer(
             record, "sla_escalation", clock.target, due, now, clock_id=clock.id, step=step
         )
-    return changes
+    return ladder
 
 
 def _act(
@@ -444,10 +432,10 @@ def _act(
     steps: list[EscalationStep],
     now: datetime,
     timer: Due,
-) -> dict[str, object]:
+) -> Ladder | None:
     """Notify each audience of the steps once, and raise the priority if a step says so."""
     if not steps:
-        return {}
+        return None
     audiences = list(dict.fromkeys(a for step in steps for a in step.notify))
     for audience in audiences:
         effects.notify(
@@ -459,13 +447,13 @@ def _act(
             {"target": clock.target, "deadline": iso(clock.deadline)},
             timer_id=timer.id,
         )
-    changes: dict[str, object] = {"notified": audiences}
+    priority: tuple[str, str] | None = None
     if any(step.raise_priority for step in steps):
         raised = pack.raised(record.priority)
         if raised != record.priority:
-            changes["priority"] = [record.priority, raised]
+            priority = (record.priority, raised)
             record.priority, record.priority_rank = raised, pack.priority_rank(raised)
-    return changes
+    return Ladder(tuple(audiences), priority)
 
 
 _HANDLERS: dict[str, Callable[[Effects, PackSpec, RecordRow, Due, datetime], bool]] = {
