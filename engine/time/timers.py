@@ -112,45 +112,33 @@ def _fire_batch(
 ) -> list[Fired]:
     """Act on each timer in memory, then write the whole batch's rows, one statement a kind."""
     effects = Effects(session)
-    before = {rid: _record_values(r) for rid, r in records.items()}
-    clocks = {c.id: c for r in records.values() for c in r.clocks}
-    clocks_before = {cid: _clock_values(c) for cid, c in clocks.items()}
-    outcomes = []
-    for timer in timers:
-        record = records[timer.record_id]
-        pack = specs.get(session, record.pack_version_id)
-        priority = record.priority
-        acted = handle(effects, pack, record, timer, now)
-        record.next_deadline = sla.nearest_deadline(record)
-        outcome = "fired" if acted else "cancelled"
-        outcomes.append(
-            Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack, priority)
-        )
+    loaded = _Loaded.of(records)
+    outcomes = [_fire(session, specs, effects, records[t.record_id], t, now) for t in timers]
     effects.write()
-    _write_changes(
-        session,
-        CLOCKS,
-        [
-            {"id": cid, **_clock_values(c)}
-            for cid, c in clocks.items()
-            if _clock_values(c) != clocks_before[cid]
-        ],
-    )
-    _write_changes(
-        session,
-        RECORDS,
-        [
-            {"id": rid, **_record_values(r)}
-            for rid, r in records.items()
-            if _record_values(r) != before[rid]
-        ],
-        versioned=True,
-    )
-    _touch(
-        session,
-        {c.record_id for c in clocks.values() if _clock_values(c) != clocks_before[c.id]},
-        now,
-    )
+    loaded.write_changes(session, now)
+    _mark(session, outcomes, now)
+    return outcomes
+
+
+def _fire(
+    session: Session,
+    specs: SpecCache,
+    effects: Effects,
+    record: RecordRow,
+    timer: Due,
+    now: datetime,
+) -> Fired:
+    """One timer's effects, gathered in `effects`; its record and clocks change in memory."""
+    pack = specs.get(session, record.pack_version_id)
+    priority = record.priority
+    acted = handle(effects, pack, record, timer, now)
+    record.next_deadline = sla.nearest_deadline(record)
+    outcome = "fired" if acted else "cancelled"
+    return Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack, priority)
+
+
+def _mark(session: Session, outcomes: Sequence[Fired], now: datetime) -> None:
+    """The timers' own marks, one statement per outcome."""
     for status in ("fired", "cancelled"):
         ids = [f.timer_id for f in outcomes if f.outcome == status]
         if ids:
@@ -159,7 +147,38 @@ def _fire_batch(
                 .where(among(session, TIMERS.c.id, ids))
                 .values(status=status, fired_at=now)
             )
-    return outcomes
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A batch's records and clocks with the values firing may change, as they were loaded:
+    the batch writes back only the rows whose values differ afterwards."""
+
+    records: dict[int, RecordRow]
+    clocks: dict[int, ClockRow]
+    record_values: dict[int, dict[str, Any]]
+    clock_values: dict[int, dict[str, Any]]
+
+    @classmethod
+    def of(cls, records: dict[int, RecordRow]) -> _Loaded:
+        clocks = {c.id: c for r in records.values() for c in r.clocks}
+        return cls(
+            records,
+            clocks,
+            {rid: _record_values(r) for rid, r in records.items()},
+            {cid: _clock_values(c) for cid, c in clocks.items()},
+        )
+
+    def write_changes(self, session: Session, now: datetime) -> None:
+        clocks = [c for cid, c in self.clocks.items() if _clock_values(c) != self.clock_values[cid]]
+        records = [
+            r for rid, r in self.records.items() if _record_values(r) != self.record_values[rid]
+        ]
+        _write_changes(session, CLOCKS, [{"id": c.id, **_clock_values(c)} for c in clocks])
+        _write_changes(
+            session, RECORDS, [{"id": r.id, **_record_values(r)} for r in records], versioned=True
+        )
+        _touch(session, {c.record_id for c in clocks}, now)
 
 
 def _fire_one_by_one(
