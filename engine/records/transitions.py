@@ -21,7 +21,7 @@ from engine.knowledge import articles
 from engine.records import queue
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import add_event, cancel_timers
-from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, TransitionSpec
+from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, StageSpec, TransitionSpec
 from engine.store.models import Customer, Record
 from engine.time import followups, sla
 
@@ -61,25 +61,47 @@ def apply_transition(
         )
     values.update(_effects(pack, transition, context))
     changes = _write(pack, record, values, current)
-    old, new = rtype.stage(record.stage), rtype.stage(transition.target)
+    new = rtype.stage(transition.target)
+    enter_stage(session, pack, rtype, record, new, transition.id, changes, actor=actor, now=now)
+    if record.is_open and "department" in changes:
+        queue.auto_assign(session, record, now)
+    return record
+
+
+def enter_stage(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    new: StageSpec,
+    via: str,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Move the record into `new` with all that follows: history, SLA clocks, follow-ups,
+    the case library, timers and the queue's deadline.
+
+    Every move after intake (a transition `via`, or closing as a duplicate) comes here, so
+    no step can be left out of one of them (issue #19: duplicates skipped the case library).
+    `changes` are the field values the move wrote ({field: [old, new]}): a new priority
+    replans the open clocks.
+    """
+    old = rtype.stage(record.stage)
     record.stage, record.stage_kind = new.id, new.kind
     record.is_open = not new.is_closed
     record.closed_at = now if new.is_closed else None
     record.updated_at = now
-    add_event(
-        session, record, now, StageEntered(new.id, changes, old.id, transition.id), actor=actor
-    )
+    add_event(session, record, now, StageEntered(new.id, changes, old.id, via), actor=actor)
     sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
     if "priority" in changes and not new.is_closed:
-        sla.reprioritize(session, pack, rtype, record, current["priority"], now, actor)
+        sla.reprioritize(session, pack, rtype, record, changes["priority"][0], now, actor)
     followups.on_stage_change(session, pack, rtype, record, old, new, now)
     articles.on_stage_change(session, record, old.kind, new.kind, now)
     record.next_deadline = sla.nearest_deadline(record)
     if new.is_closed:
         cancel_timers(session, record)
-    elif "department" in changes:
-        queue.auto_assign(session, record, now)
-    return record
 
 
 NOTE_KINDS = tuple(NOTES)
@@ -221,12 +243,5 @@ def close_as_duplicate(
     closed = next((s for s in rtype.stages.values() if s.is_closed), None)
     if closed is None:
         raise TransitionRefused(f"record type {rtype.id} has no closed stage")
-    old = rtype.stage(record.stage)
-    record.stage, record.stage_kind, record.is_open = closed.id, closed.kind, False
-    record.closed_at = record.updated_at = now
-    entered = StageEntered(closed.id, {"duplicate_of": original.id}, old.id, "duplicate")
-    add_event(session, record, now, entered, actor=actor)
-    sla.on_stage_change(session, pack, rtype, record, old, closed, now, actor)
-    followups.on_stage_change(session, pack, rtype, record, old, closed, now)
-    cancel_timers(session, record)
-    record.next_deadline = sla.nearest_deadline(record)
+    changes: dict[str, Any] = {"duplicate_of": original.id}
+    enter_stage(session, pack, rtype, record, closed, "duplicate", changes, actor=actor, now=now)
