@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine.customers import tiers
 from engine.errors import InvalidInput
 from engine.events import StageEntered
-from engine.records import queue
+from engine.records import queue, standing
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import Effects
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec
@@ -291,12 +291,8 @@ class _CustomerLookup:
         return self.found.get(number)
 
     def tier_of(self, customer: Customer | None) -> str | None:
-        """As `_tier_of`, from what the batch read."""
-        if customer is None:
-            return None
-        if customer.tier or customer.id is None or not self.pack.tiers:
-            return customer.tier
-        return self.tiers.get(customer.id)
+        """`standing.tier_of`, the computed tiers taken from what the batch read."""
+        return standing.tier_of(self.pack, customer, self.tiers.get)
 
 
 # Numbers per lookup query: far below SQLite's limit of bound values in one statement.

@@ -21,6 +21,7 @@ from engine.knowledge import articles
 from engine.records import queue
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import add_event, cancel_timers
+from engine.records.standing import tier_of
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, StageSpec, TransitionSpec
 from engine.store.models import Customer, Record
 from engine.time import followups, sla
@@ -181,19 +182,11 @@ def _write(
     return changes
 
 
-def _tier_of(session: Session, pack: PackSpec, customer: Customer | None) -> str | None:
-    """The customer's tier in this pack: set by hand, else as the pack's rules computed it."""
-    if customer is None:
-        return None
-    if customer.tier or customer.id is None or not pack.tiers:
-        return customer.tier
-    return tiers.computed_tier(session, pack.name, customer.id)
-
-
 def _customer_view(session: Session, pack: PackSpec, customer: Customer | None) -> dict[str, Any]:
     if customer is None:
         return {}
-    return {"number": customer.number, "tier": _tier_of(session, pack, customer)}
+    tier = tier_of(pack, customer, lambda cid: tiers.computed_tier(session, pack.name, cid))
+    return {"number": customer.number, "tier": tier}
 
 
 def change_priority(
