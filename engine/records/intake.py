@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from engine.customers import tiers
 from engine.errors import InvalidInput
-from engine.records import queue
+from engine.events import StageEntered
+from engine.records import queue, standing
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import Effects
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec
@@ -81,9 +82,7 @@ def create_records(
     session.flush()
     effects = Effects(session)
     for record, event in zip(made, batch.events, strict=True):
-        effects.event(
-            record, now, event.kind, actor=actor, to_stage=event.stage, changes=event.changes
-        )
+        effects.event(record, now, event, actor=actor)
     for timer in batch.timers:
         effects.timer(
             timer.record,
@@ -98,15 +97,6 @@ def create_records(
     for record in made:  # after its creation event, which comes first in its history
         queue.auto_assign(session, record, now)
     return made
-
-
-@dataclass(frozen=True, slots=True)
-class _Created:
-    """A new record's first history event, written once the record has its id."""
-
-    kind: str
-    stage: str
-    changes: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +115,7 @@ class _Armed:
 class _Batch:
     """What a batch of intakes writes after its flush: an `Arm` for the clocks and follow-ups."""
 
-    events: list[_Created] = field(default_factory=list)
+    events: list[StageEntered] = field(default_factory=list)  # one per record, written after
     timers: list[_Armed] = field(default_factory=list)
 
     def arm(
@@ -203,11 +193,7 @@ def _new_record(
     )
     session.add(record)
     batch.events.append(
-        _Created(
-            f"stage.{stage.id}",
-            stage.id,
-            {k: v for k, v in {**core, **values}.items() if v is not None},
-        )
+        StageEntered(stage.id, {k: v for k, v in {**core, **values}.items() if v is not None})
     )
     sla.start_clocks(session, pack, rtype, record, now, arm=batch.arm)
     followups.on_stage_change(session, pack, rtype, record, None, stage, now, arm=batch.arm)
@@ -305,12 +291,8 @@ class _CustomerLookup:
         return self.found.get(number)
 
     def tier_of(self, customer: Customer | None) -> str | None:
-        """As `_tier_of`, from what the batch read."""
-        if customer is None:
-            return None
-        if customer.tier or customer.id is None or not self.pack.tiers:
-            return customer.tier
-        return self.tiers.get(customer.id)
+        """`standing.tier_of`, the computed tiers taken from what the batch read."""
+        return standing.tier_of(self.pack, customer, self.tiers.get)
 
 
 # Numbers per lookup query: far below SQLite's limit of bound values in one statement.

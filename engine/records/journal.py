@@ -19,6 +19,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from engine.delivery import outbox, webhooks
+from engine.events import Event
 from engine.records.rows import RecordView
 from engine.specs.pack import PackSpec
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, SlaClock, Timer
@@ -34,17 +35,24 @@ def add_event(
     session: Session,
     record: Record,
     at: datetime,
-    kind: str,
+    event: Event | str,
     *,
     actor: str = SYSTEM,
-    transition: str | None = None,
-    from_stage: str | None = None,
-    to_stage: str | None = None,
     changes: dict[str, Any] | None = None,
     timer_id: int | None = None,
 ) -> RecordEvent:
-    """Append one history entry; history is never updated or deleted."""
-    event = RecordEvent(
+    """Append one history entry; history is never updated or deleted.
+
+    The row says what `event` says: its kind, its changes and, for a stage, where from and
+    by which transition. A bare kind string with its `changes` is the older way, kept for
+    the areas that do not build events yet (customers, insight, knowledge).
+    """
+    if isinstance(event, str):
+        kind, transition, from_stage, to_stage = event, None, None, None
+    else:
+        kind, changes = event.kind, event.changes()
+        transition, from_stage, to_stage = event.transition, event.from_stage, event.to_stage
+    row = RecordEvent(
         record=record,
         at=at,
         actor=actor,
@@ -55,9 +63,9 @@ def add_event(
         changes=changes or {},
         timer_id=timer_id,
     )
-    session.add(event)
-    webhooks.enqueue(session, record, event)
-    return event
+    session.add(row)
+    webhooks.enqueue(session, record, row)
+    return row
 
 
 def add_timer(
@@ -180,12 +188,10 @@ class Effects:
         self,
         record: RecordView,
         at: datetime,
-        kind: str,
+        event: Event,
         *,
-        changes: dict[str, Any],
         timer_id: int | None = None,
         actor: str = SYSTEM,
-        to_stage: str | None = None,
     ) -> None:
         """`add_event` for a record that has its id, in the batch."""
         self.events.append(
@@ -193,15 +199,23 @@ class Effects:
                 "record_id": record.id,
                 "at": at,
                 "actor": actor,
-                "kind": kind,
-                "transition": None,
-                "from_stage": None,
-                "to_stage": to_stage,
-                "changes": changes,
+                "kind": event.kind,
+                "transition": event.transition,
+                "from_stage": event.from_stage,
+                "to_stage": event.to_stage,
+                "changes": event.changes(),
                 "timer_id": timer_id,
             }
         )
-        hooks = webhooks.hooks_for(self.session, record, kind, at, to_stage=to_stage)
+        hooks = webhooks.hooks_for(
+            self.session,
+            record,
+            event.kind,
+            at,
+            transition=event.transition,
+            from_stage=event.from_stage,
+            to_stage=event.to_stage,
+        )
         if hooks is not None:
             self._messages.append((len(self.events) - 1, hooks))
 

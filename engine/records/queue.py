@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from engine.events import Assigned
 from engine.records.journal import add_event
 from engine.store.models import Record, SlaClock, Team, User
 
@@ -149,9 +150,7 @@ def assign(
     if previous == username:
         return
     record.assignee, record.updated_at = username, now
-    add_event(
-        session, record, now, "assigned", actor=actor, changes={"assignee": [previous, username]}
-    )
+    add_event(session, record, now, Assigned(previous, username), actor=actor)
 
 
 def may_see(user: User, record: Record) -> bool:
@@ -184,6 +183,15 @@ def auto_assign(session: Session, record: Record, now: datetime) -> None:
     team = session.scalars(select(Team).where(Team.department == record.department)).first()
     if team is None or team.assign_method == "pull":
         return
+    chosen = _next_agent(session, team, record)
+    if chosen is None:
+        return
+    team.last_assigned = chosen
+    assign(session, record, chosen, now, actor="routing")
+
+
+def _next_agent(session: Session, team: Team, record: Record) -> str | None:
+    """Whom the team's method gives the record to, among its agents with room and the skill."""
     agents = [
         u
         for u in session.scalars(
@@ -200,18 +208,13 @@ def auto_assign(session: Session, record: Record, now: datetime) -> None:
             .group_by(Record.assignee)
         ).all()
     )
-    eligible = [a for a in agents if load.get(a.username, 0) < a.capacity]
+    eligible = [a.username for a in agents if load.get(a.username, 0) < a.capacity]
     if not eligible:
-        return
+        return None
     if team.assign_method == "least_open":
-        chosen = min(eligible, key=lambda a: (load.get(a.username, 0), a.username))
-    else:
-        after = [
-            a for a in eligible if team.last_assigned is None or a.username > team.last_assigned
-        ]
-        chosen = (after or eligible)[0]
-    team.last_assigned = chosen.username
-    assign(session, record, chosen.username, now, actor="routing")
+        return min(eligible, key=lambda name: (load.get(name, 0), name))
+    after = [name for name in eligible if team.last_assigned is None or name > team.last_assigned]
+    return (after or eligible)[0]
 
 
 def set_tier_rank(session: Session, customer_id: int, rank: int) -> None:

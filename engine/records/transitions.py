@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from engine.customers import tiers
 from engine.errors import InvalidInput, NotFound, TransitionRefused
+from engine.events import NOTES, PriorityChanged, StageEntered
 from engine.knowledge import articles
 from engine.records import queue
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import add_event, cancel_timers
-from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, TransitionSpec
+from engine.records.standing import tier_of
+from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, StageSpec, TransitionSpec
 from engine.store.models import Customer, Record
 from engine.time import followups, sla
 
@@ -60,36 +62,50 @@ def apply_transition(
         )
     values.update(_effects(pack, transition, context))
     changes = _write(pack, record, values, current)
-    old, new = rtype.stage(record.stage), rtype.stage(transition.target)
+    new = rtype.stage(transition.target)
+    enter_stage(session, pack, rtype, record, new, transition.id, changes, actor=actor, now=now)
+    if record.is_open and "department" in changes:
+        queue.auto_assign(session, record, now)
+    return record
+
+
+def enter_stage(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    new: StageSpec,
+    via: str,
+    changes: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Move the record into `new` with all that follows: history, SLA clocks, follow-ups,
+    the case library, timers and the queue's deadline.
+
+    Every move after intake (a transition `via`, or closing as a duplicate) comes here, so
+    no step can be left out of one of them (issue #19: duplicates skipped the case library).
+    `changes` are the field values the move wrote ({field: [old, new]}): a new priority
+    replans the open clocks.
+    """
+    old = rtype.stage(record.stage)
     record.stage, record.stage_kind = new.id, new.kind
     record.is_open = not new.is_closed
     record.closed_at = now if new.is_closed else None
     record.updated_at = now
-    add_event(
-        session,
-        record,
-        now,
-        f"stage.{new.id}",
-        actor=actor,
-        transition=transition.id,
-        from_stage=old.id,
-        to_stage=new.id,
-        changes=changes,
-    )
+    add_event(session, record, now, StageEntered(new.id, changes, old.id, via), actor=actor)
     sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
     if "priority" in changes and not new.is_closed:
-        sla.reprioritize(session, pack, rtype, record, current["priority"], now, actor)
+        sla.reprioritize(session, pack, rtype, record, changes["priority"][0], now, actor)
     followups.on_stage_change(session, pack, rtype, record, old, new, now)
     articles.on_stage_change(session, record, old.kind, new.kind, now)
     record.next_deadline = sla.nearest_deadline(record)
     if new.is_closed:
         cancel_timers(session, record)
-    elif "department" in changes:
-        queue.auto_assign(session, record, now)
-    return record
 
 
-NOTE_KINDS = ("note", "message.in", "message.out")
+NOTE_KINDS = tuple(NOTES)
 
 
 def add_note(
@@ -100,7 +116,7 @@ def add_note(
         raise InvalidInput(f"kind must be one of {', '.join(NOTE_KINDS)}", fields={"kind": kind})
     if not text.strip():
         raise InvalidInput("text is empty", fields={"text": "required"})
-    add_event(session, record, now, kind, actor=actor, changes={"text": text})
+    add_event(session, record, now, NOTES[kind](text), actor=actor)
     record.updated_at = now
 
 
@@ -166,19 +182,11 @@ def _write(
     return changes
 
 
-def _tier_of(session: Session, pack: PackSpec, customer: Customer | None) -> str | None:
-    """The customer's tier in this pack: set by hand, else as the pack's rules computed it."""
-    if customer is None:
-        return None
-    if customer.tier or customer.id is None or not pack.tiers:
-        return customer.tier
-    return tiers.computed_tier(session, pack.name, customer.id)
-
-
 def _customer_view(session: Session, pack: PackSpec, customer: Customer | None) -> dict[str, Any]:
     if customer is None:
         return {}
-    return {"number": customer.number, "tier": _tier_of(session, pack, customer)}
+    tier = tier_of(pack, customer, lambda cid: tiers.computed_tier(session, pack.name, cid))
+    return {"number": customer.number, "tier": tier}
 
 
 def change_priority(
@@ -203,14 +211,7 @@ def change_priority(
         return
     record.priority, record.priority_rank = priority, pack.priority_rank(priority)
     record.updated_at = now
-    add_event(
-        session,
-        record,
-        now,
-        "priority.changed",
-        actor=actor,
-        changes={"priority": [old, priority], "reason": reason.strip()},
-    )
+    add_event(session, record, now, PriorityChanged(old, priority, reason.strip()), actor=actor)
     rtype = pack.record_type(record.record_type)
     if record.is_open:
         sla.reprioritize(session, pack, rtype, record, old, now, actor)
@@ -235,21 +236,5 @@ def close_as_duplicate(
     closed = next((s for s in rtype.stages.values() if s.is_closed), None)
     if closed is None:
         raise TransitionRefused(f"record type {rtype.id} has no closed stage")
-    old = rtype.stage(record.stage)
-    record.stage, record.stage_kind, record.is_open = closed.id, closed.kind, False
-    record.closed_at = record.updated_at = now
-    add_event(
-        session,
-        record,
-        now,
-        f"stage.{closed.id}",
-        actor=actor,
-        transition="duplicate",
-        from_stage=old.id,
-        to_stage=closed.id,
-        changes={"duplicate_of": original.id},
-    )
-    sla.on_stage_change(session, pack, rtype, record, old, closed, now, actor)
-    followups.on_stage_change(session, pack, rtype, record, old, closed, now)
-    cancel_timers(session, record)
-    record.next_deadline = sla.nearest_deadline(record)
+    changes: dict[str, Any] = {"duplicate_of": original.id}
+    enter_stage(session, pack, rtype, record, closed, "duplicate", changes, actor=actor, now=now)

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound, PublishRefused
+from engine.events import StageEntered
 from engine.records.journal import SYSTEM
 from engine.specs.build import build_pack_spec
 from engine.specs.pack import PackSpec
@@ -180,6 +181,7 @@ def _move(
 ) -> None:
     """Move every open record of one stranded stage to the new version, set-based, with history."""
     stage = spec.record_types[rtype].stages[new_stage]
+    entered = StageEntered(new_stage, {"pack_version": version.version}, via="migrated")
     which = (
         Record.pack == version.pack,
         Record.record_type == rtype,
@@ -193,11 +195,11 @@ def _move(
                 Record.id,
                 literal(now, RecordEvent.at.type),
                 literal(by or SYSTEM),
-                literal(f"stage.{new_stage}"),
-                literal("migrated"),
+                literal(entered.kind),
+                literal(entered.transition),
                 Record.stage,
-                literal(new_stage),
-                literal({"pack_version": version.version}, RecordEvent.changes.type),
+                literal(entered.to_stage),
+                literal(entered.changes(), RecordEvent.changes.type),
             ).where(*which),
         )
     )

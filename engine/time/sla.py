@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.events import SlaMet, SlaPaused, SlaReplanned, SlaResumed, SlaStopped
 from engine.records.journal import Arm, add_event, add_timer, arm_now, cancel_timers
 from engine.records.rows import ClockView, RecordView
 from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm, StageSpec
 from engine.store.models import Record, SlaClock, Timer
 from engine.time.calendar import BusinessCalendar
-from engine.time.clock import iso
 from engine.time.durations import Duration
 
 ALWAYS = BusinessCalendar.always()
@@ -100,14 +100,8 @@ def reprioritize(
         clock.warning_fraction = term.warning
         if running:
             _restart(session, pack, record, clock, now)
-        add_event(
-            session,
-            record,
-            now,
-            f"sla.{clock.target}.replanned",
-            actor=actor,
-            changes={"priority": [old_priority, record.priority], "deadline": iso(clock.deadline)},
-        )
+        replanned = SlaReplanned(clock.target, old_priority, record.priority, clock.deadline)
+        add_event(session, record, now, replanned, actor=actor)
 
 
 def _restart(
@@ -205,18 +199,10 @@ def _meet(
     _stop(pack, clock, now)
     clock.met_at = now
     cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
-    add_event(
-        session,
-        record,
-        now,
-        f"sla.{clock.target}.met",
-        actor=actor,
-        changes={
-            "deadline": iso(clock.deadline),
-            "on_time": clock.breached_at is None,
-            "used_seconds": round(clock.consumed_seconds),
-        },
+    met = SlaMet(
+        clock.target, clock.deadline, clock.breached_at is None, round(clock.consumed_seconds)
     )
+    add_event(session, record, now, met, actor=actor)
 
 
 def _pause(
@@ -235,29 +221,15 @@ def _pause(
     if clock.breached_at is None:
         clock.deadline = None
     cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
-    kind = "stopped" if closed else "paused"
-    add_event(
-        session,
-        record,
-        now,
-        f"sla.{clock.target}.{kind}",
-        actor=actor,
-        changes={"used_seconds": round(clock.consumed_seconds)},
-    )
+    stopped = (SlaStopped if closed else SlaPaused)(clock.target, round(clock.consumed_seconds))
+    add_event(session, record, now, stopped, actor=actor)
 
 
 def _resume(
     session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime, actor: str
 ) -> None:
     _restart(session, pack, record, clock, now)
-    add_event(
-        session,
-        record,
-        now,
-        f"sla.{clock.target}.resumed",
-        actor=actor,
-        changes={"deadline": iso(clock.deadline)},
-    )
+    add_event(session, record, now, SlaResumed(clock.target, clock.deadline), actor=actor)
 
 
 def _replan_escalations(

@@ -16,33 +16,29 @@ cannot commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, Table, any_, bindparam, select, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.records.journal import TIMERS, Effects
 from engine.records.rows import ClockRow, RecordRow
 from engine.records.versions import SpecCache
-from engine.specs.pack import EscalationStep, FollowUpSpec, PackSpec
-from engine.store.models import Record, SlaClock
 from engine.time import sla
-from engine.time.clock import iso
-from engine.time.followups import next_due
+from engine.time.claims import CLOCKS, RECORDS, Due, among, claim, lock_records
+from engine.time.firing import handle
+
+# `claim` and `Due` stay importable from here (bench/bench_scheduler_memory.py claims directly).
+__all__ = ["Due", "Fired", "SweepResult", "claim", "sweep"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-MAX_CATCH_UP_PERIODS = 100_000
 # Rounds at the end of a sweep for timers whose record another transaction held; after
 # them, such a timer waits for the next sweep.
 BUSY_RETRIES = 3
-CLOCKS: Table = SlaClock.__table__  # type: ignore[assignment]
-RECORDS: Table = Record.__table__  # type: ignore[assignment]
-_RECORD_COLUMNS = [RECORDS.c[f.name] for f in fields(RecordRow) if f.name != "clocks"]
-_CLOCK_COLUMNS = [CLOCKS.c[f.name] for f in fields(ClockRow)]
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ def sweep(
             if not timers:
                 break
             result.batches += 1
-            records = _lock_records(session, timers)
+            records = lock_records(session, timers)
             busy.update(t.id for t in timers if t.record_id not in records)
             mine = [t for t in timers if t.record_id in records]
             try:
@@ -107,72 +103,6 @@ def sweep(
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class Due:
-    """A claimed timer, as plain values: a batch reads them and writes its marks itself."""
-
-    id: int
-    record_id: int
-    clock_id: int | None
-    kind: str
-    name: str
-    step: int | None
-    due_at: datetime
-    status: str
-    attempts: int
-
-
-def claim(session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()) -> list[Due]:
-    """Lock up to `limit` due timers that no other sweeper holds, oldest first."""
-    statement = (
-        select(*(TIMERS.c[f.name] for f in fields(Due)))
-        .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now)
-        .order_by(TIMERS.c.due_at, TIMERS.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if skip:
-        statement = statement.where(TIMERS.c.id.not_in(list(skip)))
-    return [Due(*row) for row in session.execute(statement)]
-
-
-def _lock_records(session: Session, timers: Sequence[Due]) -> dict[int, RecordRow]:
-    """Lock the batch's records in id order, skipping those another transaction holds.
-
-    Two sweepers firing timers of one record, or a sweeper and an agent, would
-    otherwise lock rows in opposite orders and deadlock; a record someone else
-    holds is left for the next sweep. Two queries in all (records, their clocks),
-    read as plain rows: the batch changes them in memory and writes what changed itself.
-    """
-    ids = sorted({timer.record_id for timer in timers})
-    locked = (
-        select(*_RECORD_COLUMNS)
-        .where(_among(session, RECORDS.c.id, ids))
-        .order_by(RECORDS.c.id)
-        .with_for_update(skip_locked=True)
-    )
-    connection = session.connection()
-    records = {row[0]: RecordRow(*row) for row in connection.execute(locked)}
-    if records:
-        clocks = (
-            select(*_CLOCK_COLUMNS)
-            .where(_among(session, CLOCKS.c.record_id, list(records)))
-            .order_by(CLOCKS.c.id)
-        )
-        for row in connection.execute(clocks):
-            clock = ClockRow(*row)
-            records[clock.record_id].clocks.append(clock)
-    return records
-
-
-def _among(session: Session, column: ColumnElement[int], ids: list[int]) -> ColumnElement[bool]:
-    """`column = ANY(:ids)` on PostgreSQL: one array parameter, so one statement text the
-    driver prepares once, where `IN` renders a placeholder per id and a new text per size."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
-    return column.in_(ids)
-
-
 def _fire_batch(
     session: Session,
     specs: SpecCache,
@@ -182,54 +112,73 @@ def _fire_batch(
 ) -> list[Fired]:
     """Act on each timer in memory, then write the whole batch's rows, one statement a kind."""
     effects = Effects(session)
-    before = {rid: _record_values(r) for rid, r in records.items()}
-    clocks = {c.id: c for r in records.values() for c in r.clocks}
-    clocks_before = {cid: _clock_values(c) for cid, c in clocks.items()}
-    outcomes = []
-    for timer in timers:
-        record = records[timer.record_id]
-        pack = specs.get(session, record.pack_version_id)
-        priority = record.priority
-        acted = _HANDLERS[timer.kind](effects, pack, record, timer, now)
-        record.next_deadline = sla.nearest_deadline(record)
-        outcome = "fired" if acted else "cancelled"
-        outcomes.append(
-            Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack, priority)
-        )
+    loaded = _Loaded.of(records)
+    outcomes = [_fire(session, specs, effects, records[t.record_id], t, now) for t in timers]
     effects.write()
-    _write_changes(
-        session,
-        CLOCKS,
-        [
-            {"id": cid, **_clock_values(c)}
-            for cid, c in clocks.items()
-            if _clock_values(c) != clocks_before[cid]
-        ],
-    )
-    _write_changes(
-        session,
-        RECORDS,
-        [
-            {"id": rid, **_record_values(r)}
-            for rid, r in records.items()
-            if _record_values(r) != before[rid]
-        ],
-        versioned=True,
-    )
-    _touch(
-        session,
-        {c.record_id for c in clocks.values() if _clock_values(c) != clocks_before[c.id]},
-        now,
-    )
+    loaded.write_changes(session, now)
+    _mark(session, outcomes, now)
+    return outcomes
+
+
+def _fire(
+    session: Session,
+    specs: SpecCache,
+    effects: Effects,
+    record: RecordRow,
+    timer: Due,
+    now: datetime,
+) -> Fired:
+    """One timer's effects, gathered in `effects`; its record and clocks change in memory."""
+    pack = specs.get(session, record.pack_version_id)
+    priority = record.priority
+    acted = handle(effects, pack, record, timer, now)
+    record.next_deadline = sla.nearest_deadline(record)
+    outcome = "fired" if acted else "cancelled"
+    return Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack, priority)
+
+
+def _mark(session: Session, outcomes: Sequence[Fired], now: datetime) -> None:
+    """The timers' own marks, one statement per outcome."""
     for status in ("fired", "cancelled"):
         ids = [f.timer_id for f in outcomes if f.outcome == status]
         if ids:
             session.connection().execute(
                 update(TIMERS)
-                .where(_among(session, TIMERS.c.id, ids))
+                .where(among(session, TIMERS.c.id, ids))
                 .values(status=status, fired_at=now)
             )
-    return outcomes
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A batch's records and clocks with the values firing may change, as they were loaded:
+    the batch writes back only the rows whose values differ afterwards."""
+
+    records: dict[int, RecordRow]
+    clocks: dict[int, ClockRow]
+    record_values: dict[int, dict[str, Any]]
+    clock_values: dict[int, dict[str, Any]]
+
+    @classmethod
+    def of(cls, records: dict[int, RecordRow]) -> _Loaded:
+        clocks = {c.id: c for r in records.values() for c in r.clocks}
+        return cls(
+            records,
+            clocks,
+            {rid: _record_values(r) for rid, r in records.items()},
+            {cid: _clock_values(c) for cid, c in clocks.items()},
+        )
+
+    def write_changes(self, session: Session, now: datetime) -> None:
+        clocks = [c for cid, c in self.clocks.items() if _clock_values(c) != self.clock_values[cid]]
+        records = [
+            r for rid, r in self.records.items() if _record_values(r) != self.record_values[rid]
+        ]
+        _write_changes(session, CLOCKS, [{"id": c.id, **_clock_values(c)} for c in clocks])
+        _write_changes(
+            session, RECORDS, [{"id": r.id, **_record_values(r)} for r in records], versioned=True
+        )
+        _touch(session, {c.record_id for c in clocks}, now)
 
 
 def _fire_one_by_one(
@@ -241,7 +190,7 @@ def _fire_one_by_one(
     for timer in timers:
         try:
             with session.begin_nested():
-                records = _lock_records(session, [timer])
+                records = lock_records(session, [timer])
                 fired.extend(_fire_batch(session, specs, [timer], records, now))
         except Exception as exc:  # one bad timer must not stop the sweep
             log.exception("timer %s (%s) failed", timer.id, timer.kind)
@@ -308,169 +257,3 @@ def _touch(session: Session, record_ids: set[int], now: datetime) -> None:
         session.execute(
             update(RECORDS).where(RECORDS.c.id.in_(sorted(record_ids))).values(updated_at=now)
         )
-
-
-def _late(timer: Due, now: datetime) -> int:
-    """Seconds between when the timer was due and when it fired: catch-up shows here."""
-    return max(int((now - timer.due_at).total_seconds()), 0)
-
-
-def _live_clock(record: RecordRow, timer: Due) -> ClockRow | None:
-    """The timer's clock, unless the record has moved on (met, paused, closed)."""
-    clock = next((c for c in record.clocks if c.id == timer.clock_id), None)
-    if clock is None or clock.met_at is not None or not record.is_open:
-        return None
-    if clock.running_since is None and timer.kind != "sla_escalation":
-        return None
-    return clock
-
-
-def _sla_threshold(
-    effects: Effects, pack: PackSpec, record: RecordRow, timer: Due, now: datetime
-) -> bool:
-    """The warning share is used, or the deadline has come: record it and run the ladder."""
-    clock = _live_clock(record, timer)
-    if clock is None:
-        return False
-    if timer.kind == "sla_warning":
-        at, kind = "warning", "warning"
-        clock.warned_at = timer.due_at
-    else:
-        at, kind = "breach", "breached"
-        clock.breached_at = timer.due_at
-    changes = _run_steps(effects, pack, record, clock, at, now, timer)
-    effects.event(
-        record,
-        now,
-        f"sla.{clock.target}.{kind}",
-        timer_id=timer.id,
-        changes={"deadline": iso(clock.deadline), "late_seconds": _late(timer, now), **changes},
-    )
-    return True
-
-
-def _sla_escalation(
-    effects: Effects, pack: PackSpec, record: RecordRow, timer: Due, now: datetime
-) -> bool:
-    clock = _live_clock(record, timer)
-    rtype = pack.record_type(record.record_type)
-    if clock is None or rtype.sla is None or timer.step is None:
-        return False
-    step = rtype.sla.escalation[timer.step]
-    changes = _act(effects, pack, record, clock, [step], now, timer)
-    effects.event(
-        record,
-        now,
-        f"sla.{clock.target}.escalated",
-        timer_id=timer.id,
-        changes={"step": step.index, "late_seconds": _late(timer, now), **changes},
-    )
-    return True
-
-
-def _followup(
-    effects: Effects, pack: PackSpec, record: RecordRow, timer: Due, now: datetime
-) -> bool:
-    rtype = pack.record_type(record.record_type)
-    followup = rtype.followups.get(timer.name)
-    if followup is None or not record.is_open:
-        return False
-    effects.notify(
-        pack,
-        record,
-        now,
-        "owner",
-        f"followup.{followup.name}",
-        {"title": followup.title, "due_at": timer.due_at.isoformat()},
-        timer_id=timer.id,
-    )
-    changes: dict[str, object] = {
-        "due_at": timer.due_at.isoformat(),
-        "late_seconds": _late(timer, now),
-    }
-    if followup.every is not None:
-        upcoming, missed = _next_period(pack, followup, timer.due_at, now)
-        effects.timer(record, "followup", followup.name, upcoming, now)
-        if missed:
-            changes["missed_periods"] = missed
-    effects.event(record, now, f"followup.{followup.name}", timer_id=timer.id, changes=changes)
-    return True
-
-
-def _next_period(
-    pack: PackSpec, followup: FollowUpSpec, due: datetime, now: datetime
-) -> tuple[datetime, int]:
-    """The next due time after `now` in the follow-up's rhythm, and how many periods were missed.
-
-    Missed periods coalesce into this one firing (APScheduler's `coalesce`), unless the
-    pack asks for every one (`catch_up: all`), in which case the next period is due at once.
-    """
-    upcoming = next_due(pack, followup, due)
-    if followup.catch_up == "all":
-        return upcoming, 0
-    missed = 0
-    while upcoming <= now and missed < MAX_CATCH_UP_PERIODS:
-        upcoming = next_due(pack, followup, upcoming)
-        missed += 1
-    return upcoming, missed
-
-
-def _run_steps(
-    effects: Effects,
-    pack: PackSpec,
-    record: RecordRow,
-    clock: ClockRow,
-    at: str,
-    now: datetime,
-    timer: Due,
-) -> dict[str, object]:
-    """Run the ladder steps that act at once, arm those that come later; return what changed."""
-    rtype = pack.record_type(record.record_type)
-    assert rtype.sla is not None
-    steps = [s for s in rtype.sla.escalation if s.at == at and s.after is None]
-    changes = _act(effects, pack, record, clock, steps, now, timer)
-    for step, due in sla.escalations_due(pack, record, clock, at):
-        effects.timer(
-            record, "sla_escalation", clock.target, due, now, clock_id=clock.id, step=step
-        )
-    return changes
-
-
-def _act(
-    effects: Effects,
-    pack: PackSpec,
-    record: RecordRow,
-    clock: ClockRow,
-    steps: list[EscalationStep],
-    now: datetime,
-    timer: Due,
-) -> dict[str, object]:
-    """Notify each audience of the steps once, and raise the priority if a step says so."""
-    if not steps:
-        return {}
-    audiences = list(dict.fromkeys(a for step in steps for a in step.notify))
-    for audience in audiences:
-        effects.notify(
-            pack,
-            record,
-            now,
-            audience,
-            timer.kind.replace("sla_", f"sla.{clock.target}."),
-            {"target": clock.target, "deadline": iso(clock.deadline)},
-            timer_id=timer.id,
-        )
-    changes: dict[str, object] = {"notified": audiences}
-    if any(step.raise_priority for step in steps):
-        raised = pack.raised(record.priority)
-        if raised != record.priority:
-            changes["priority"] = [record.priority, raised]
-            record.priority, record.priority_rank = raised, pack.priority_rank(raised)
-    return changes
-
-
-_HANDLERS: dict[str, Callable[[Effects, PackSpec, RecordRow, Due, datetime], bool]] = {
-    "sla_warning": _sla_threshold,
-    "sla_breach": _sla_threshold,
-    "sla_escalation": _sla_escalation,
-    "followup": _followup,
-}

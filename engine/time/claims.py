@@ -1,0 +1,89 @@
+"""Claiming due timers and locking their records, so that a timer fires once among many sweepers.
+
+Both read plain rows (`Due`, `RecordRow`), not ORM objects: a batch changes them in memory
+and writes what changed itself (`timers._fire_batch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import ARRAY, ColumnElement, Integer, Table, any_, bindparam, select
+from sqlalchemy.orm import Session
+
+from engine.records.journal import TIMERS
+from engine.records.rows import ClockRow, RecordRow
+from engine.store.models import Record, SlaClock
+
+CLOCKS: Table = SlaClock.__table__  # type: ignore[assignment]
+RECORDS: Table = Record.__table__  # type: ignore[assignment]
+_RECORD_COLUMNS = [RECORDS.c[f.name] for f in fields(RecordRow) if f.name != "clocks"]
+_CLOCK_COLUMNS = [CLOCKS.c[f.name] for f in fields(ClockRow)]
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A claimed timer, as plain values: a batch reads them and writes its marks itself."""
+
+    id: int
+    record_id: int
+    clock_id: int | None
+    kind: str
+    name: str
+    step: int | None
+    due_at: datetime
+    status: str
+    attempts: int
+
+
+def claim(session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()) -> list[Due]:
+    """Lock up to `limit` due timers that no other sweeper holds, oldest first."""
+    statement = (
+        select(*(TIMERS.c[f.name] for f in fields(Due)))
+        .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now)
+        .order_by(TIMERS.c.due_at, TIMERS.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if skip:
+        statement = statement.where(TIMERS.c.id.not_in(list(skip)))
+    return [Due(*row) for row in session.execute(statement)]
+
+
+def lock_records(session: Session, timers: Sequence[Due]) -> dict[int, RecordRow]:
+    """Lock the batch's records in id order, skipping those another transaction holds.
+
+    Two sweepers firing timers of one record, or a sweeper and an agent, would
+    otherwise lock rows in opposite orders and deadlock; a record someone else
+    holds is left for the next sweep. Two queries in all (records, their clocks),
+    read as plain rows: the batch changes them in memory and writes what changed itself.
+    """
+    ids = sorted({timer.record_id for timer in timers})
+    locked = (
+        select(*_RECORD_COLUMNS)
+        .where(among(session, RECORDS.c.id, ids))
+        .order_by(RECORDS.c.id)
+        .with_for_update(skip_locked=True)
+    )
+    connection = session.connection()
+    records = {row[0]: RecordRow(*row) for row in connection.execute(locked)}
+    if records:
+        clocks = (
+            select(*_CLOCK_COLUMNS)
+            .where(among(session, CLOCKS.c.record_id, list(records)))
+            .order_by(CLOCKS.c.id)
+        )
+        for row in connection.execute(clocks):
+            clock = ClockRow(*row)
+            records[clock.record_id].clocks.append(clock)
+    return records
+
+
+def among(session: Session, column: ColumnElement[int], ids: list[int]) -> ColumnElement[bool]:
+    """`column = ANY(:ids)` on PostgreSQL: one array parameter, so one statement text the
+    driver prepares once, where `IN` renders a placeholder per id and a new text per size."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
