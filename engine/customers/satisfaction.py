@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import CareloopError, InvalidInput
+from engine.events import SatisfactionAnswered
 from engine.records.journal import add_event
 from engine.specs.insight import SatisfactionSpec
 from engine.specs.pack import PackSpec
@@ -99,10 +100,6 @@ def record_answer(
         answered_at=now,
     )
     session.add(stored)
-    changes = {"score": given.score, "via": via}
-    if stored.nps is not None:
-        changes["nps"] = stored.nps
-    if stored.comment:
-        changes["text"] = stored.comment
-    add_event(session, record, now, "satisfaction.answered", actor=actor, changes=changes)
+    answered = SatisfactionAnswered(given.score, via, stored.nps, stored.comment)
+    add_event(session, record, now, answered, actor=actor)
     return stored

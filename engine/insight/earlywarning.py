@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
+from engine.events import WarningEscalated
 from engine.insight import metrics
 from engine.records import intake, transitions
 from engine.records.intake import NewRecord
@@ -245,14 +246,8 @@ def _escalate(
         return
     record.fields = {**record.fields, "level": signal.level}
     record.updated_at = now
-    add_event(
-        session,
-        record,
-        now,
-        "warning.escalated",
-        actor=actor,
-        changes={"level": [old, signal.level], "text": signal.description},
-    )
+    escalated = WarningEscalated(old, signal.level, signal.description)
+    add_event(session, record, now, escalated, actor=actor)
     priority = flow.priorities.get(signal.level)
     if priority and pack.priority_rank(priority) < record.priority_rank:
         transitions.change_priority(

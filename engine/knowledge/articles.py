@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput, NotFound
+from engine.events import KnownProblemLinked
 from engine.knowledge import highlight, search
 from engine.records.journal import add_event
 from engine.store.models import (
@@ -135,14 +136,7 @@ def link_problem(
         )
     else:
         link.problem_id, link.linked_by, link.linked_at = problem_id, actor, now
-    add_event(
-        session,
-        record,
-        now,
-        "known_problem.linked",
-        actor=actor,
-        changes={"known_problem": problem.id, "title": problem.title},
-    )
+    add_event(session, record, now, KnownProblemLinked(problem.id, problem.title), actor=actor)
     record.updated_at = now
     return problem
 

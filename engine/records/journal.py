@@ -35,32 +35,25 @@ def add_event(
     session: Session,
     record: Record,
     at: datetime,
-    event: Event | str,
+    event: Event,
     *,
     actor: str = SYSTEM,
-    changes: dict[str, Any] | None = None,
     timer_id: int | None = None,
 ) -> RecordEvent:
     """Append one history entry; history is never updated or deleted.
 
     The row says what `event` says: its kind, its changes and, for a stage, where from and
-    by which transition. A bare kind string with its `changes` is the older way, kept for
-    the areas that do not build events yet (customers, insight, knowledge).
+    by which transition.
     """
-    if isinstance(event, str):
-        kind, transition, from_stage, to_stage = event, None, None, None
-    else:
-        kind, changes = event.kind, event.changes()
-        transition, from_stage, to_stage = event.transition, event.from_stage, event.to_stage
     row = RecordEvent(
         record=record,
         at=at,
         actor=actor,
-        kind=kind,
-        transition=transition,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        changes=changes or {},
+        kind=event.kind,
+        transition=event.transition,
+        from_stage=event.from_stage,
+        to_stage=event.to_stage,
+        changes=event.changes(),
         timer_id=timer_id,
     )
     session.add(row)
