@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import select
@@ -21,30 +22,69 @@ from engine.access import crypto, tokens, users
 from engine.errors import CareloopError
 from engine.records import queue
 from engine.services import Services
-from engine.store.db import database_url, make_engine, make_session_factory
+from engine.store.db import make_engine, make_session_factory
 from engine.store.models import ApiToken, PackVersion, User
 from engine.time.health import scheduler_status
+from ops import metrics
 from ops.logs import configure as configure_logs
-from ops.metrics import serve_from_env
 from ops.observed import ObservedServices
+from ops.settings import Settings, SettingsError, configure_engine_keys, load
 from schedules.worker import (
     CampaignJob,
     DeliverJob,
     SweepJob,
     build_scheduler,
-    in_process_enabled,
-    interval_from_env,
     senders_for,
     worker_name,
 )
 from workflows.errors import PackInvalid
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 SHIPPED = Path(__file__).resolve().parent / "workflows"
 
 
+class Runtime:
+    """What every command shares: the settings, read once, and the one engine built from them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+    def services(self) -> Services:
+        return Services(make_session_factory(self.engine))
+
+    def observed(self) -> ObservedServices:
+        """Services counted for /metrics, as the scheduler runs them."""
+        return ObservedServices(make_session_factory(self.engine))
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
 @click.group(help="Careloop: configurable customer-service workflows.")
-def careloop() -> None:
-    """The command group; sub-commands below."""
+@click.pass_context
+def careloop(ctx: click.Context) -> None:
+    """Read the settings once for whichever sub-command runs, and hand the engine its keys."""
+    try:
+        settings = load()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_engine_keys(settings)
+    ctx.obj = Runtime(settings)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _fail(lines: list[str]) -> None:
@@ -80,11 +120,12 @@ def validate(paths: tuple[Path, ...]) -> None:
     metavar="TYPE.STAGE=STAGE",
     help="Move open records of a removed stage to a stage of the new version.",
 )
-def publish(paths: tuple[Path, ...], by: str, mappings: tuple[str, ...]) -> None:
+@pass_runtime
+def publish(runtime: Runtime, paths: tuple[Path, ...], by: str, mappings: tuple[str, ...]) -> None:
     from workflows.validate import checked_source
 
     stage_map = dict(_mapping(m) for m in mappings)
-    services = Services(make_session_factory(make_engine()))
+    services = runtime.services()
     for path in paths:
         try:
             source = checked_source(path)
@@ -149,11 +190,12 @@ def db() -> None:
 
 
 @db.command("upgrade", help="Migrate the database to the newest schema.")
-def db_upgrade() -> None:
+@pass_runtime
+def db_upgrade(runtime: Runtime) -> None:
     from engine.store.migrate import upgrade
 
-    upgrade(make_engine())
-    click.echo(f"database at head: {make_engine().url.render_as_string(hide_password=True)}")
+    upgrade(runtime.engine)
+    click.echo(f"database at head: {runtime.engine.url.render_as_string(hide_password=True)}")
 
 
 @careloop.group(help="The knowledge base and its search index.")
@@ -162,9 +204,10 @@ def kb() -> None:
 
 
 @kb.command("reindex", help="Rebuild the search index: published articles, known problems, cases.")
-def kb_reindex() -> None:
+@pass_runtime
+def kb_reindex(runtime: Runtime) -> None:
     """For a backfill (records resolved before this index existed) or after a bulk import."""
-    counts = Services(make_session_factory(make_engine())).reindex()
+    counts = runtime.services().reindex()
     click.echo(", ".join(f"{n} {kind}s" for kind, n in counts.items()) + " indexed")
 
 
@@ -180,7 +223,9 @@ def user() -> None:
 @click.option("--name", "display_name", default=None, help="Display name.")
 @click.option("--locale", type=click.Choice(users.LOCALES), default="zh", show_default=True)
 @click.option("--password", default=None, help="At least 10 characters.")
+@pass_runtime
 def user_add(
+    runtime: Runtime,
     username: str,
     role: str,
     team: str | None,
@@ -190,7 +235,7 @@ def user_add(
 ) -> None:
     from signin.auth import hash_password
 
-    services = Services(make_session_factory(make_engine()))
+    services = runtime.services()
     secret = password or users.new_password()
     with services.uow() as uow:
         try:
@@ -212,10 +257,11 @@ def user_add(
 
 
 @user.command("first", help="Create the first operations account if nobody can sign in yet.")
-def user_first() -> None:
+@pass_runtime
+def user_first(runtime: Runtime) -> None:
     from signin.auth import hash_password
 
-    services = Services(make_session_factory(make_engine()))
+    services = runtime.services()
     with services.uow() as uow:
         if uow.session.scalar(select(User.id).limit(1)) is not None:
             return
@@ -242,8 +288,9 @@ def user_first() -> None:
     default=None,
     help="pull (agents take next), round_robin, least_open.",
 )
-def team_set(name: str, department: str | None, method: str | None) -> None:
-    services = Services(make_session_factory(make_engine()))
+@pass_runtime
+def team_set(runtime: Runtime, name: str, department: str | None, method: str | None) -> None:
+    services = runtime.services()
     with services.uow() as uow:
         team = users.ensure_team(uow.session, name, department)
         if department:
@@ -271,8 +318,9 @@ def token() -> None:
     default=("read", "write"),
     show_default=True,
 )
-def token_add(name: str, scopes: tuple[str, ...]) -> None:
-    services = Services(make_session_factory(make_engine()))
+@pass_runtime
+def token_add(runtime: Runtime, name: str, scopes: tuple[str, ...]) -> None:
+    services = runtime.services()
     with services.uow() as uow:
         try:
             issued, plain = tokens.issue(uow.session, name, scopes, services.clock.now())
@@ -287,8 +335,9 @@ def token_add(name: str, scopes: tuple[str, ...]) -> None:
 
 @token.command("revoke", help="Revoke a token by name.")
 @click.argument("name")
-def token_revoke(name: str) -> None:
-    services = Services(make_session_factory(make_engine()))
+@pass_runtime
+def token_revoke(runtime: Runtime, name: str) -> None:
+    services = runtime.services()
     with services.uow() as uow:
         try:
             tokens.revoke(uow.session, name, services.clock.now())
@@ -299,8 +348,9 @@ def token_revoke(name: str) -> None:
 
 
 @token.command("list", help="List tokens (never their text).")
-def token_list() -> None:
-    with make_session_factory(make_engine())() as session:
+@pass_runtime
+def token_list(runtime: Runtime) -> None:
+    with runtime.services().session_factory() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.name)):
             state = "revoked" if row.revoked_at else "live"
             click.echo(f"{row.name}  {row.prefix}…  {','.join(row.scopes)}  {state}")
@@ -313,14 +363,12 @@ def customer() -> None:
 
 @customer.command("export", help="Print everything stored about a customer as JSON.")
 @click.argument("number")
-def customer_export(number: str) -> None:
-    engine = make_engine()
+@pass_runtime
+def customer_export(runtime: Runtime, number: str) -> None:
     try:
-        data = Services(make_session_factory(engine)).export_customer(number)
+        data = runtime.services().export_customer(number)
     except CareloopError as exc:
         _fail([str(exc)])
-    finally:
-        engine.dispose()
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -328,14 +376,12 @@ def customer_export(number: str) -> None:
 @click.argument("number")
 @click.option("--by", "actor", default="cli", show_default=True, help="Who asked (audit log).")
 @click.confirmation_option(prompt="Erase this customer's personal data for good?")
-def customer_erase(number: str, actor: str) -> None:
-    engine = make_engine()
+@pass_runtime
+def customer_erase(runtime: Runtime, number: str, actor: str) -> None:
     try:
-        count = Services(make_session_factory(engine)).erase_customer(number, actor=actor)
+        count = runtime.services().erase_customer(number, actor=actor)
     except CareloopError as exc:
         _fail([str(exc)])
-    finally:
-        engine.dispose()
     click.echo(f"customer erased; personal fields of {count} records replaced by a tombstone")
 
 
@@ -346,11 +392,12 @@ def new_data_key() -> None:
 
 @careloop.command("backup", help="Copy the database to FILE (consistent, while it runs).")
 @click.argument("target", type=click.Path(path_type=Path, dir_okay=False))
-def backup_command(target: Path) -> None:
+@pass_runtime
+def backup_command(runtime: Runtime, target: Path) -> None:
     from engine.store import backup as store_backup
 
     try:
-        store_backup.backup(database_url(), target)
+        store_backup.backup(runtime.settings.database_url, target)
     except store_backup.BackupError as exc:
         _fail([str(exc)])
     click.echo(f"backup written to {target}")
@@ -358,16 +405,15 @@ def backup_command(target: Path) -> None:
 
 @careloop.command("restore", help="Restore FILE into the (empty) database CARELOOP_DATABASE_URL.")
 @click.argument("source", type=click.Path(path_type=Path, dir_okay=False))
-def restore_command(source: Path) -> None:
+@pass_runtime
+def restore_command(runtime: Runtime, source: Path) -> None:
     from engine.store import backup as store_backup
 
     try:
-        store_backup.restore(source, database_url())
+        store_backup.restore(source, runtime.settings.database_url)
     except store_backup.BackupError as exc:
         _fail([str(exc)])
-    engine = make_engine()
-    counts = store_backup.row_counts(engine)
-    engine.dispose()
+    counts = store_backup.row_counts(runtime.engine)
     click.echo(f"restored {sum(counts.values())} rows in {len(counts)} tables")
 
 
@@ -381,10 +427,11 @@ def restore_command(source: Path) -> None:
     help="Where the pack folders are.",
 )
 @click.option("--versions", is_flag=True, help="Also list every published version.")
-def packs(folder: Path, versions: bool) -> None:
+@pass_runtime
+def packs(runtime: Runtime, folder: Path, versions: bool) -> None:
     from workflows.loader import shipped_packs
 
-    with make_session_factory(make_engine())() as session:
+    with runtime.services().session_factory() as session:
         published = list(
             session.scalars(select(PackVersion).order_by(PackVersion.pack, PackVersion.version))
         )
@@ -406,30 +453,34 @@ def packs(folder: Path, versions: bool) -> None:
 @careloop.command(help="Serve the web app (development server), with the scheduler inside.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int) -> None:
     from wsgi import create_app, services
 
-    configure_logs()
-    app = create_app()
-    click.echo(f"Careloop on http://{host}:{port}  (database {database_url()})")
-    if in_process_enabled():
+    settings = runtime.settings
+    configure_logs(log_format=settings.log_format, level=settings.log_level)
+    app = create_app(settings=settings)
+    click.echo(f"Careloop on http://{host}:{port}  (database {settings.database_url})")
+    if settings.in_process_scheduler:
         # Only this command starts one: WSGI workers built from `wsgi:app` never do.
-        scheduler = build_scheduler(services(app), interval=interval_from_env())
+        scheduler = build_scheduler(services(app), settings)
         scheduler.start()
         click.echo("scheduler: in process (set CARELOOP_IN_PROCESS_SCHEDULER=0 to turn it off)")
     app.run(host=host, port=port, threaded=True)
 
 
 @careloop.command(help="Recompute every customer's tier now (the scheduler does it hourly).")
-def tiers() -> None:
-    services = Services(make_session_factory(make_engine()))
+@pass_runtime
+def tiers(runtime: Runtime) -> None:
+    services = runtime.services()
     for pack, run in services.recompute_tiers().items():
         click.echo(f"{pack}: {run.customers} customers, {run.changed} changed tier")
 
 
 @careloop.command(help="Roll up the dashboard's closed days now (the scheduler does it hourly).")
-def rollup() -> None:
-    services = Services(make_session_factory(make_engine()))
+@pass_runtime
+def rollup(runtime: Runtime) -> None:
+    services = runtime.services()
     for pack, days in services.roll_up().items():
         click.echo(f"{pack}: {days} days rolled up")
 
@@ -445,10 +496,17 @@ def rollup() -> None:
 @click.option("--once", is_flag=True, help="Sweep once, print what fired, and exit.")
 @click.option("--status", is_flag=True, help="Print the scheduler's health and exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --status or --once: print JSON.")
+@pass_runtime
 def scheduler(
-    interval: float | None, batch_size: int, once: bool, status: bool, as_json: bool
+    runtime: Runtime,
+    interval: float | None,
+    batch_size: int,
+    once: bool,
+    status: bool,
+    as_json: bool,
 ) -> None:
-    services = ObservedServices(make_session_factory(make_engine()))
+    settings = runtime.settings
+    services = runtime.observed()
     if status:
         with services.uow() as uow:
             report = scheduler_status(uow.session, services.clock.now())
@@ -467,7 +525,7 @@ def scheduler(
     if once:
         result = SweepJob(services, batch_size=batch_size)()
         care = CampaignJob(services)()
-        delivery = DeliverJob(services, senders_for(services))()
+        delivery = DeliverJob(services, senders_for(services, settings))()
         outcome = {
             "fired": len(result.fired),
             "failed": result.failed,
@@ -481,13 +539,16 @@ def scheduler(
             f"campaign messages and tasks {care}, sent {delivery.sent}"
         )
         return
-    every = interval if interval is not None else interval_from_env()
-    click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({database_url()})")
-    configure_logs()  # JSON lines on stderr for the long run; --status and --once only print
-    port = serve_from_env()
+    every = interval if interval is not None else settings.sweep_seconds
+    click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({settings.database_url})")
+    # JSON lines on stderr for the long run; --status and --once only print
+    configure_logs(log_format=settings.log_format, level=settings.log_level)
+    port = metrics.serve(settings.metrics_port, settings.metrics_addr)
     if port:
         click.echo(f"metrics on port {port}")
-    build_scheduler(services, interval=every, background=False, batch_size=batch_size).start()
+    build_scheduler(
+        services, settings, interval=every, background=False, batch_size=batch_size
+    ).start()
 
 
 def main() -> None:

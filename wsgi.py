@@ -17,12 +17,13 @@ import signin
 import web
 from engine.errors import CareloopError, ConflictError, NotFound
 from engine.services import Services
-from engine.store.db import database_url, make_engine, make_session_factory
+from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import is_current
 from engine.store.models import PackVersion, Record, Timer
 from engine.time.health import scheduler_status
 from ops import web as ops_web
 from ops.observed import ObservedServices
+from ops.settings import Settings, configure_engine_keys, load
 
 STATUS_PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Careloop</title>
@@ -44,21 +45,26 @@ td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
 </body></html>"""
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then CARELOOP_* environment variables, then the test config."""
+def create_app(
+    test_config: dict[str, Any] | None = None, settings: Settings | None = None
+) -> Flask:
+    """Build the app: the settings (read from the environment when not given, ops/settings.py),
+    then Flask's own CARELOOP_<KEY> variables (`from_prefixed_env`), then the test config."""
+    settings = load() if settings is None else settings
+    configure_engine_keys(settings)
     app = Flask(__name__)
-    app.config.from_mapping(DATABASE_URL=database_url())
+    app.config.from_mapping(DATABASE_URL=settings.database_url, SECRET_KEY=settings.secret_key)
     app.config.from_prefixed_env("CARELOOP")
     if test_config:
         app.config.update(test_config)
     engine = make_engine(app.config["DATABASE_URL"])
     # ObservedServices: the engine's facade, counted for /metrics (ops/, issue #14).
     app.extensions["careloop"] = ObservedServices(make_session_factory(engine))
-    ops_web.init_app(app)
+    ops_web.init_app(app, settings)
     _register_errors(app)
     _register_status(app)
     web.init_app(app)  # languages first: every face renders through them
-    signin.init_app(app)
+    signin.init_app(app, insecure_cookies=settings.insecure_cookies)
     api.init_app(app)
     forms.init_app(app)
     dashboard.init_app(app)
