@@ -2,6 +2,11 @@
 
 Flags and GUNICORN_CMD_ARGS override them (`-w 4 -b 0.0.0.0:8000`); see docs/deploy.md.
 Workers serve the web app and the API only: `create_app()` never starts a scheduler.
+
+This is gunicorn's config file, read by gunicorn before any worker builds the app: it reads
+its own variables (CARELOOP_BIND, WEB_CONCURRENCY, CARELOOP_LOG_LEVEL for gunicorn's logger,
+PROMETHEUS_MULTIPROC_DIR) from the environment itself. Careloop's settings are read by the
+app, once per worker, in ops/settings.py; tests/unit/test_settings.py exempts only this file.
 """
 
 from __future__ import annotations

@@ -1,133 +1,30 @@
-"""The composition root: `create_app()` wires store, engine and web; `app` serves WSGI servers."""
+"""The entry point: `wsgi:app` for gunicorn, and `flask --app wsgi` with the `careloop` group.
+
+Imported by no product module (tests/unit/test_settings.py… and test_cli_package check it):
+the web app is assembled in webapp.py, the commands live in cli/, and this file joins them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template_string
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Flask
 
-import admin
-import api
-import dashboard
-import forms
-import portal
-import signin
-import web
-from engine.services import Services
-from engine.store.db import database_url, make_engine, make_session_factory
-from engine.store.migrate import is_current
-from engine.store.models import PackVersion, Record, Timer
-from engine.time.health import scheduler_status
-from ops import web as ops_web
-from ops.observed import ObservedServices
+from cli import careloop
+from ops.settings import Settings
+from webapp import create_app as create_web_app
+from webapp import services
 
-STATUS_PAGE = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>Careloop</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}
-table{border-collapse:collapse}
-td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
-</head><body>
-<h1>Careloop</h1>
-<p>客服工作流引擎 · configurable customer-service workflows</p>
-<h2>已发布的流程包 Published packs</h2>
-<table><tr><th>pack</th><th>version</th><th>published</th><th>by</th><th>open records</th></tr>
-{% for v, open in packs %}<tr><td>{{ v.pack }}</td><td>v{{ v.version }}</td>
-<td>{{ v.published_at.strftime('%Y-%m-%d %H:%M') }} UTC</td>
-<td>{{ v.published_by }}</td><td>{{ open }}</td></tr>
-{% else %}<tr><td colspan="5">none yet: run <code>careloop publish workflows/*/</code>
-</td></tr>{% endfor %}
-</table>
-<p>Pending timers: {{ pending }}</p>
-</body></html>"""
+__all__ = ["create_app", "services"]
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: defaults, then CARELOOP_* environment variables, then the test config."""
-    app = Flask(__name__)
-    app.config.from_mapping(DATABASE_URL=database_url())
-    app.config.from_prefixed_env("CARELOOP")
-    if test_config:
-        app.config.update(test_config)
-    engine = make_engine(app.config["DATABASE_URL"])
-    # ObservedServices: the engine's facade, counted for /metrics (ops/, issue #14).
-    app.extensions["careloop"] = ObservedServices(make_session_factory(engine))
-    ops_web.init_app(app)
-    _register_status(app)
-    web.init_app(app)  # languages first: every face renders through them
-    signin.init_app(app)
-    api.init_app(app)
-    forms.init_app(app)
-    dashboard.init_app(app)
-    portal.init_app(app)
-    # The API authenticates with bearer tokens, not cookies: CSRF does not apply there.
-    signin.csrf.exempt(app.blueprints["api"])
-    admin.init_app(app, app.extensions["careloop"])
-    from cli import careloop
-
+def create_app(
+    test_config: dict[str, Any] | None = None, settings: Settings | None = None
+) -> Flask:
+    """The web app (webapp.py), with the `careloop` commands for `flask --app wsgi careloop`."""
+    app = create_web_app(test_config, settings)
     app.cli.add_command(careloop)
     return app
-
-
-def services(app: Flask) -> Services:
-    service: Services = app.extensions["careloop"]
-    return service
-
-
-def _register_status(app: Flask) -> None:
-    @app.get("/healthz")
-    def alive() -> Any:
-        """The process answers: for a supervisor (systemd, a load balancer) to restart it if not."""
-        return jsonify(status="ok")
-
-    @app.get("/readyz")
-    def ready() -> Any:
-        """The database answers and is migrated: only then should traffic come here."""
-        engine = services(app).session_factory.kw["bind"]
-        try:
-            current = is_current(engine)
-        except SQLAlchemyError:
-            return jsonify(status="database unreachable"), 503
-        if not current:
-            return jsonify(status="migrations pending: run careloop db upgrade"), 503
-        return jsonify(status="ready")
-
-    @app.get("/status/scheduler")
-    def scheduler_health() -> Any:
-        """Counts only, no customer data: for monitors and operators."""
-        with services(app).session_factory() as session:
-            return jsonify(scheduler_status(session, services(app).clock.now()))
-
-    @app.get("/")
-    def status() -> str:
-        with services(app).session_factory() as session:
-            latest = (
-                select(PackVersion.pack, func.max(PackVersion.version).label("v"))
-                .group_by(PackVersion.pack)
-                .subquery()
-            )
-            versions = session.scalars(
-                select(PackVersion)
-                .join(
-                    latest,
-                    (PackVersion.pack == latest.c.pack) & (PackVersion.version == latest.c.v),
-                )
-                .order_by(PackVersion.pack)
-            ).all()
-            open_counts = dict(
-                session.execute(
-                    select(Record.pack, func.count())
-                    .where(Record.is_open.is_(True))
-                    .group_by(Record.pack)
-                ).all()
-            )
-            pending = session.scalar(
-                select(func.count()).select_from(Timer).where(Timer.status == "pending")
-            )
-        return render_template_string(
-            STATUS_PAGE, packs=[(v, open_counts.get(v.pack, 0)) for v in versions], pending=pending
-        )
 
 
 def __getattr__(name: str) -> Flask:

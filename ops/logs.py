@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -79,19 +78,19 @@ def stamp_request_ids() -> None:
     _installed = True
 
 
-def configure() -> None:
+def configure(*, log_format: str = "json", level: str = "INFO") -> None:
     """The root logger to stderr, as CARELOOP_LOG_FORMAT (json, the default, or text) and
     CARELOOP_LOG_LEVEL (INFO) say: for gunicorn workers, schedulers and the CLI's servers."""
     stamp_request_ids()
     handler = logging.StreamHandler(sys.stderr)
-    text = os.environ.get("CARELOOP_LOG_FORMAT", "json").lower() == "text"
+    text = log_format.lower() == "text"
     handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "careloop", False)]:
         root.removeHandler(old)
     handler.careloop = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel(os.environ.get("CARELOOP_LOG_LEVEL", "INFO").upper())
+    root.setLevel(level.upper())
     # SQLAlchemy logs result rows at DEBUG (customers' names and numbers): never, at any level.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     # APScheduler says "running job … executed successfully" for every job every few seconds;

@@ -11,7 +11,6 @@ never a record's field, so no personal data can reach a series.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -140,13 +139,14 @@ class DatabaseCollector(Collector):
             )
 
 
-def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+def exposition(
+    session_factory: sessionmaker[Session] | None, multiprocess_dir: str | None = None
+) -> tuple[bytes, str]:
+    """The text a scrape gets: this process's (or all workers') series, then the database's.
 
-
-def exposition(session_factory: sessionmaker[Session] | None) -> tuple[bytes, str]:
-    """The text a scrape gets: this process's (or all workers') series, then the database's."""
-    if multiprocess_dir():
+    :param multiprocess_dir: PROMETHEUS_MULTIPROC_DIR under gunicorn: sum all workers' files.
+    """
+    if multiprocess_dir:
         workers = CollectorRegistry()
         multiprocess.MultiProcessCollector(workers)  # type: ignore[no-untyped-call]
         text = generate_latest(workers)
@@ -159,11 +159,10 @@ def exposition(session_factory: sessionmaker[Session] | None) -> tuple[bytes, st
     return text, CONTENT_TYPE_LATEST
 
 
-def serve_from_env() -> int | None:
+def serve(port: int, addr: str) -> int | None:
     """A scheduler's own `/metrics` on CARELOOP_METRICS_PORT (bound to CARELOOP_METRICS_ADDR,
     127.0.0.1 by default): schedulers are not behind gunicorn, so each is scraped on its port."""
-    port = int(os.environ.get("CARELOOP_METRICS_PORT", "0") or 0)
     if not port:
         return None
-    start_http_server(port, addr=os.environ.get("CARELOOP_METRICS_ADDR", "127.0.0.1"))
+    start_http_server(port, addr=addr)
     return port

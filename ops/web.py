@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import time
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from ops import metrics
 from ops.context import accepted_or_new, request_id
 from ops.logs import stamp_request_ids
+from ops.settings import Settings
 
 log = logging.getLogger("careloop.http")
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -31,16 +31,15 @@ LOOPBACK = {"127.0.0.1", "::1"}
 QUIET = {"/metrics", "/healthz", "/readyz"}
 
 
-def may_scrape() -> bool:
+def may_scrape(expected: str) -> bool:
     """The token when one is configured, else a local client that no proxy forwarded."""
-    expected = os.environ.get("CARELOOP_METRICS_TOKEN", "")
     if expected:
         given = request.headers.get("Authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {expected}".encode())
     return request.remote_addr in LOOPBACK and "X-Forwarded-For" not in request.headers
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Register first, so the timing covers the other hooks (token checks, sign-in)."""
     stamp_request_ids()
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
@@ -51,9 +50,11 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def scrape() -> Any:
-        if not may_scrape():
+        if not may_scrape(settings.metrics_token):
             abort(404)
-        body, content_type = metrics.exposition(app.extensions["careloop"].session_factory)
+        body, content_type = metrics.exposition(
+            app.extensions["careloop"].session_factory, settings.prometheus_multiproc_dir
+        )
         return Response(body, content_type=content_type)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import smtplib
 import time
 import urllib.request
@@ -24,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.delivery.outbox import Sender
 from engine.store.models import OutboxMessage
+from ops.settings import Settings
 
 TIMEOUT = 10.0
 
@@ -121,13 +121,11 @@ def post_signed(url: str, secret: bytes, body: str, message: OutboxMessage, even
             raise RuntimeError(f"webhook answered {response.status}")
 
 
-def senders_from_env() -> dict[str, Sender]:
-    """The adapters the environment configures; a channel without one stays queued."""
+def configured_senders(settings: Settings) -> dict[str, Sender]:
+    """The adapters the settings configure; a channel without one stays queued."""
     senders: dict[str, Sender] = {}
-    if os.environ.get("CARELOOP_SMTP_URL"):
-        senders["email"] = SmtpSender(os.environ["CARELOOP_SMTP_URL"])
-    if os.environ.get("CARELOOP_WEBHOOK_URL"):
-        senders["webhook"] = WebhookSender(
-            os.environ["CARELOOP_WEBHOOK_URL"], os.environ.get("CARELOOP_WEBHOOK_SECRET", "")
-        )
+    if settings.smtp_url:
+        senders["email"] = SmtpSender(settings.smtp_url)
+    if settings.webhook_url:
+        senders["webhook"] = WebhookSender(settings.webhook_url, settings.webhook_secret)
     return senders

@@ -21,14 +21,11 @@ from engine.services import Services
 from engine.time.health import record_sweep
 from engine.time.timers import SweepResult
 from ops.context import correlated_job
-from schedules.senders import SubscriptionSender, senders_from_env
+from ops.settings import Settings
+from schedules.senders import SubscriptionSender, configured_senders
 
 log = logging.getLogger(__name__)
-DEFAULT_INTERVAL = 5.0
-CAMPAIGN_SECONDS = float(os.environ.get("CARELOOP_CAMPAIGN_SECONDS", 60))
-TIER_SECONDS = float(os.environ.get("CARELOOP_TIER_SECONDS", 3600))
-ROLLUP_SECONDS = float(os.environ.get("CARELOOP_ROLLUP_SECONDS", 3600))
-DEFAULT_MONITOR_INTERVAL = 60.0
+DEFAULTS = Settings()
 
 
 def worker_name() -> str:
@@ -159,13 +156,19 @@ class RollupJob:
 
 def build_scheduler(
     services: Services,
+    settings: Settings = DEFAULTS,
     *,
-    interval: float = DEFAULT_INTERVAL,
+    interval: float | None = None,
     background: bool = True,
     batch_size: int = 100,
     senders: Mapping[str, Sender] | None = None,
 ) -> BaseScheduler:
-    """A scheduler with a memory job store: the engine's table is the truth, not APScheduler's."""
+    """A scheduler with a memory job store: the engine's table is the truth, not APScheduler's.
+
+    The jobs' intervals come from `settings`; `interval` (the sweep's) overrides its own.
+    """
+    if interval is None:
+        interval = settings.sweep_seconds
     options = {
         "jobstores": {"default": MemoryJobStore()},
         # Two threads: an hourly tier recompute or rollup never holds up the sweep.
@@ -188,7 +191,7 @@ def build_scheduler(
     scheduler.add_job(
         correlated_job("monitors", InsightJob(services)),
         "interval",
-        seconds=monitor_interval_from_env(),
+        seconds=settings.monitor_seconds,
         id="monitors",
         name="evaluate monitors, measure improvement actions",
         next_run_time=datetime.now(UTC),
@@ -196,7 +199,7 @@ def build_scheduler(
     scheduler.add_job(
         correlated_job("campaigns", CampaignJob(services)),
         "interval",
-        seconds=max(interval, CAMPAIGN_SECONDS),
+        seconds=max(interval, settings.campaign_seconds),
         id="campaigns",
         name="run care campaigns",
         next_run_time=datetime.now(UTC),
@@ -204,7 +207,7 @@ def build_scheduler(
     scheduler.add_job(
         correlated_job("tiers", TierJob(services)),
         "interval",
-        seconds=TIER_SECONDS,
+        seconds=settings.tier_seconds,
         id="tiers",
         name="recompute customer tiers",
         next_run_time=datetime.now(UTC),
@@ -212,12 +215,12 @@ def build_scheduler(
     scheduler.add_job(
         correlated_job("rollup", RollupJob(services)),
         "interval",
-        seconds=ROLLUP_SECONDS,
+        seconds=settings.rollup_seconds,
         id="rollup",
         name="roll up the dashboard's closed days",
         next_run_time=datetime.now(UTC),
     )
-    senders = senders_for(services) if senders is None else senders
+    senders = senders_for(services, settings) if senders is None else senders
     if senders:
         scheduler.add_job(
             correlated_job("outbox", DeliverJob(services, senders)),
@@ -230,24 +233,11 @@ def build_scheduler(
     return scheduler
 
 
-def senders_for(services: Services) -> dict[str, Sender]:
-    """Email and staff webhook as the environment configures; integrations' subscriptions always."""
+def senders_for(services: Services, settings: Settings = DEFAULTS) -> dict[str, Sender]:
+    """Email and staff webhook as the settings configure; integrations' subscriptions always."""
 
     def lookup(subscription_id: int) -> tuple[str, str] | None:
         with services.session_factory() as session:
             return webhooks.target(session, subscription_id)
 
-    return {**senders_from_env(), "hook": SubscriptionSender(lookup)}
-
-
-def in_process_enabled() -> bool:
-    """`careloop serve` runs the scheduler inside the web process unless told not to."""
-    return os.environ.get("CARELOOP_IN_PROCESS_SCHEDULER", "1").lower() not in ("0", "false", "no")
-
-
-def interval_from_env() -> float:
-    return float(os.environ.get("CARELOOP_SWEEP_SECONDS", DEFAULT_INTERVAL))
-
-
-def monitor_interval_from_env() -> float:
-    return float(os.environ.get("CARELOOP_MONITOR_SECONDS", DEFAULT_MONITOR_INTERVAL))
+    return {**configured_senders(settings), "hook": SubscriptionSender(lookup)}

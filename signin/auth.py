@@ -8,7 +8,6 @@ starts a fresh session (no fixation); a session carries the user's session gener
 from __future__ import annotations
 
 import functools
-import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -80,7 +79,7 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, *, insecure_cookies: bool = False) -> None:
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
@@ -91,7 +90,7 @@ def init_app(app: Flask) -> None:
         REMEMBER_COOKIE_SAMESITE="Lax",
     )
     # Secure cookies unless told otherwise (plain-http development on 127.0.0.1).
-    secure = os.environ.get("CARELOOP_INSECURE_COOKIES") != "1"
+    secure = not insecure_cookies
     app.config.setdefault("SESSION_COOKIE_SECURE", secure)
     app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
     csrf.init_app(app)
@@ -102,10 +101,8 @@ def init_app(app: Flask) -> None:
 
 
 def _secret_key(instance: Path) -> str:
-    """CARELOOP_SECRET_KEY, else one generated once and kept in the instance folder."""
-    key = os.environ.get("CARELOOP_SECRET_KEY")
-    if key:
-        return key
+    """One generated once and kept in the instance folder, for want of CARELOOP_SECRET_KEY
+    (which `create_app()` has already put into SECRET_KEY when it is set)."""
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)

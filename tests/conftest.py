@@ -20,9 +20,13 @@ from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import Model
 from engine.time.clock import VirtualClock
+from ops.settings import Settings, configure_engine_keys
 
 # Tests encrypt personal data with the public development keys (engine/crypto.py).
 os.environ.setdefault("CARELOOP_INSECURE_DEV", "1")
+# …handed to the engine as every composition root does (ops/settings.py): tests that build
+# Services or migrate without an app or a command need them too.
+configure_engine_keys(Settings.for_tests())
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PG_URL = os.environ.get(

@@ -1,6 +1,7 @@
 """Keys for personal data at rest: Fernet to encrypt, a keyed hash (HMAC-SHA256) to look up.
 
-Both keys come from the environment (R-8.3):
+Both keys come from the configuration (R-8.3), handed over with `configure()` by whoever
+starts the process (ops/settings.py reads them; the engine never reads the environment):
 - CARELOOP_DATA_KEY: one Fernet key, or several separated by commas (the first encrypts,
   all decrypt: rotate by putting a new key first, then re-saving rows);
 - CARELOOP_LOOKUP_KEY: any long random string; the hash of a contact under it finds the
@@ -15,7 +16,7 @@ import base64
 import functools
 import hashlib
 import hmac
-import os
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -24,14 +25,31 @@ DEV_LOOKUP_KEY = "careloop-insecure-development-lookup-key"
 
 
 class MissingKey(RuntimeError):
-    """No key in the environment, and not a development machine."""
+    """No key configured, and not a development machine."""
 
 
-def _setting(name: str, dev_default: str) -> str:
-    value = os.environ.get(name, "").strip()
+@dataclass(frozen=True)
+class _Keys:
+    data_keys: str = ""
+    lookup_key: str = ""
+    insecure_dev: bool = False
+
+
+_keys = _Keys()
+
+
+def configure(data_keys: str, lookup_key: str, *, insecure_dev: bool = False) -> None:
+    """The keys to use from now on: CARELOOP_DATA_KEY's and CARELOOP_LOOKUP_KEY's values, and
+    whether CARELOOP_INSECURE_DEV=1 allows the public development keys where one is missing.
+    Until called, no key is configured and personal data is refused."""
+    global _keys
+    _keys = _Keys(data_keys.strip(), lookup_key.strip(), insecure_dev)
+
+
+def _setting(name: str, value: str, dev_default: str) -> str:
     if value:
         return value
-    if os.environ.get("CARELOOP_INSECURE_DEV") == "1":
+    if _keys.insecure_dev:
         return dev_default
     raise MissingKey(
         f"{name} is not set: personal data cannot be encrypted or read. "
@@ -40,18 +58,22 @@ def _setting(name: str, dev_default: str) -> str:
     )
 
 
+def _data_keys() -> str:
+    return _setting("CARELOOP_DATA_KEY", _keys.data_keys, DEV_DATA_KEY)
+
+
 @functools.cache
 def _fernet(keys: str) -> MultiFernet:
     return MultiFernet([Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()])
 
 
 def encrypt(plain: str) -> str:
-    return _fernet(_setting("CARELOOP_DATA_KEY", DEV_DATA_KEY)).encrypt(plain.encode()).decode()
+    return _fernet(_data_keys()).encrypt(plain.encode()).decode()
 
 
 def decrypt(token: str) -> str:
     try:
-        return _fernet(_setting("CARELOOP_DATA_KEY", DEV_DATA_KEY)).decrypt(token.encode()).decode()
+        return _fernet(_data_keys()).decrypt(token.encode()).decode()
     except InvalidToken:
         raise MissingKey(
             "stored personal data does not open with CARELOOP_DATA_KEY: wrong or rotated-out key"
@@ -67,7 +89,7 @@ def lookup_hash(value: str | None) -> str | None:
     """The keyed hash of a contact, for exact lookup; None for none."""
     if not value:
         return None
-    key = _setting("CARELOOP_LOOKUP_KEY", DEV_LOOKUP_KEY).encode()
+    key = _setting("CARELOOP_LOOKUP_KEY", _keys.lookup_key, DEV_LOOKUP_KEY).encode()
     return hmac.new(key, normalise(value).encode(), hashlib.sha256).hexdigest()
 
 

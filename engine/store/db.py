@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +9,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-DEFAULT_URL = "sqlite:///instance/careloop.db"
 
-
-def database_url() -> str:
-    """The configured database: `CARELOOP_DATABASE_URL`, else a SQLite file under instance/."""
-    return os.environ.get("CARELOOP_DATABASE_URL", DEFAULT_URL)
-
-
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """An engine with the pragmas and pools each backend needs."""
-    url = url or database_url()
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with the pragmas and pools each backend needs (the URL: ops/settings.py)."""
     # Errors and logs never carry statement parameters: they hold personal data.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):

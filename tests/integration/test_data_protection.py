@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from engine.services import Services
 from engine.store.db import make_engine
 from engine.store.migrate import upgrade
 from engine.store.models import AuditEntry, Customer, Record, RecordEvent
+from ops.settings import Settings, configure_engine_keys
 
 PHONE = "13912345678"
 NAME = "欧阳娜娜"
@@ -66,23 +68,27 @@ def test_a_customer_is_found_by_contact_through_the_keyed_hash(services: Service
             find_customer(session, "13900000000")
 
 
-def test_without_a_key_personal_data_is_refused_not_stored_in_clear(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("CARELOOP_INSECURE_DEV", raising=False)
-    monkeypatch.delenv("CARELOOP_DATA_KEY", raising=False)
+@pytest.fixture
+def keys() -> Iterator[None]:
+    """Tests that hand the engine other keys; the development keys are put back after."""
+    yield
+    configure_engine_keys(Settings.for_tests())
+
+
+def test_without_a_key_personal_data_is_refused_not_stored_in_clear(keys: None) -> None:
+    configure_engine_keys(Settings.from_environ({}))
     with pytest.raises(crypto.MissingKey, match="CARELOOP_DATA_KEY is not set"):
         crypto.encrypt(PHONE)
-    monkeypatch.setenv("CARELOOP_DATA_KEY", crypto.new_key())
+    configure_engine_keys(Settings.from_environ({"CARELOOP_DATA_KEY": crypto.new_key()}))
     with pytest.raises(crypto.MissingKey, match="wrong or rotated-out key"):
         crypto.decrypt(crypto.Fernet(crypto.new_key().encode()).encrypt(b"x").decode())
 
 
-def test_a_rotated_key_still_reads_old_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rotated_key_still_reads_old_rows(keys: None) -> None:
     old, new = crypto.new_key(), crypto.new_key()
-    monkeypatch.setenv("CARELOOP_DATA_KEY", old)
+    configure_engine_keys(Settings.for_tests(data_key=old))
     token = crypto.encrypt(PHONE)
-    monkeypatch.setenv("CARELOOP_DATA_KEY", f"{new},{old}")
+    configure_engine_keys(Settings.for_tests(data_key=f"{new},{old}"))
     assert crypto.decrypt(token) == PHONE
 
 

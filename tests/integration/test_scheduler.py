@@ -15,7 +15,8 @@ from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.time.clock import VirtualClock
 from engine.time.health import scheduler_status
-from schedules.worker import SweepJob, build_scheduler, in_process_enabled
+from ops.settings import Settings
+from schedules.worker import SweepJob, build_scheduler
 from wsgi import create_app
 
 FIELDS = {"customer_no": "C-3", "contact": "13800000003", "description": "门打不开"}
@@ -83,11 +84,9 @@ def test_a_web_app_never_starts_a_scheduler_by_itself(tmp_path: Path) -> None:
     assert after == before
 
 
-def test_the_in_process_scheduler_is_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CARELOOP_IN_PROCESS_SCHEDULER", raising=False)
-    assert in_process_enabled()
-    monkeypatch.setenv("CARELOOP_IN_PROCESS_SCHEDULER", "0")
-    assert not in_process_enabled()
+def test_the_in_process_scheduler_is_opt_out() -> None:
+    assert Settings.from_environ({}).in_process_scheduler
+    assert not Settings.from_environ({"CARELOOP_IN_PROCESS_SCHEDULER": "0"}).in_process_scheduler
 
 
 def test_status_from_the_command_line_and_the_web(

@@ -29,8 +29,7 @@ def production_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """`configure()` as a gunicorn worker runs it, at DEBUG; the root logger put back after."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level, logging.getLogger("sqlalchemy").level)
-    monkeypatch.setenv("CARELOOP_LOG_LEVEL", "DEBUG")
-    configure()
+    configure(level="DEBUG")
     yield
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])

@@ -112,7 +112,9 @@ def test_metrics_show_every_series_the_issue_lists_and_no_personal_data(app: Fla
         assert secret not in text
 
 
-def test_metrics_are_not_public(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_are_not_public(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     client = app.test_client()
     assert client.get("/metrics").status_code == 200
     remote = {"REMOTE_ADDR": "203.0.113.9"}
@@ -120,6 +122,7 @@ def test_metrics_are_not_public(app: Flask, monkeypatch: pytest.MonkeyPatch) -> 
     proxied = {"X-Forwarded-For": "203.0.113.9"}
     assert client.get("/metrics", headers=proxied).status_code == 404
     monkeypatch.setenv("CARELOOP_METRICS_TOKEN", "s3cret-scrape-token")
+    client = web_app(tmp_path / "tokened").test_client()  # settings are read at start
     assert client.get("/metrics").status_code == 404
     scraper = {"Authorization": "Bearer s3cret-scrape-token"}
     assert client.get("/metrics", headers=scraper, environ_base=remote).status_code == 200

@@ -9,6 +9,7 @@ the packs it ships, migrate a SQLite database, serve the sign-in page.
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -21,15 +22,20 @@ import pytest
 from tests.ops.test_gunicorn import free_port, get
 
 ROOT = Path(__file__).resolve().parents[2]
+LEFT_OUT = (".git", ".venv", "build", "dist", "instance", "*.egg-info", "__pycache__", "*.mo")
 PACKS = ("after_sales", "catering", "ecommerce", "education", "finance", "healthcare")
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # A copy of the sources, so no build/ left over from an earlier build (setuptools never
+    # empties it) can slip a deleted module into the wheel, and the checkout stays clean.
+    source = tmp_path_factory.mktemp("source") / "careloop"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["-w", str(out), str(ROOT)],
+        + ["-w", str(out), str(source)],
         check=True,
         timeout=300,
     )

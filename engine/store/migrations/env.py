@@ -29,7 +29,10 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or None)
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no sqlalchemy.url: run migrations with `careloop db upgrade`")
+    engine = make_engine(url)
     with engine.connect() as conn:
         run(conn)
     engine.dispose()

@@ -1,0 +1,144 @@
+"""Packs: check them, publish them, simulate a scenario, list what is shipped and published.
+
+The validator and its JSON Schema and the simulator are imported inside their commands: a
+`careloop scheduler --once` should not pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from cli.root import CommandFailed, Runtime, careloop, pass_runtime
+from engine.errors import CareloopError
+from engine.store.models import PackVersion
+from workflows.errors import PackInvalid
+
+SHIPPED = Path(__file__).resolve().parents[1] / "workflows"
+
+
+@careloop.command(help="Check packs (schema and meaning); print file:line:column errors.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    from workflows.validate import checked_source
+
+    failed: list[str] = []
+    for path in paths:
+        try:
+            source = checked_source(path)
+        except PackInvalid as exc:
+            failed.extend(str(error) for error in exc.errors)
+            continue
+        click.echo(f"{path}: ok ({source.name}, {len(source.files)} files)")
+    if failed:
+        raise CommandFailed(failed)
+
+
+@careloop.command(help="Validate and publish packs as new immutable versions.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--by", default="cli", show_default=True, help="Who publishes (kept in history).")
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="TYPE.STAGE=STAGE",
+    help="Move open records of a removed stage to a stage of the new version.",
+)
+@pass_runtime
+def publish(runtime: Runtime, paths: tuple[Path, ...], by: str, mappings: tuple[str, ...]) -> None:
+    from workflows.validate import checked_source
+
+    stage_map = dict(_mapping(m) for m in mappings)
+    services = runtime.services()
+    for path in paths:
+        try:
+            source = checked_source(path)
+            result = services.publish(source, by=by, stage_map=stage_map)
+        except PackInvalid as exc:
+            raise CommandFailed([str(error) for error in exc.errors]) from None
+        except CareloopError as exc:
+            raise CommandFailed([f"{path}: {exc}"]) from None
+        version = result.version
+        state = "published" if result.created else "unchanged"
+        moved = "".join(f", moved {n} from {t}.{s}" for (t, s), n in result.moved.items())
+        click.echo(f"{version.pack} v{version.version}: {state}{moved}")
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old or not new:
+        raise click.BadParameter(f"'{text}' should read TYPE.STAGE=STAGE or STAGE=STAGE")
+    return old.strip(), new.strip()
+
+
+@careloop.command(help="Run a scenario on a virtual clock and print its timeline.")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def simulate_command(scenario: Path, as_json: bool) -> None:
+    from engine.records.simulation import ScenarioError, simulate
+    from workflows.scenario import check_expectations, load_scenario
+    from workflows.validate import checked_source
+
+    try:
+        loaded = load_scenario(scenario)
+        timeline = simulate(checked_source(loaded.pack_path), loaded.scenario)
+    except PackInvalid as exc:
+        raise CommandFailed([str(error) for error in exc.errors]) from None
+    except ScenarioError as exc:
+        raise CommandFailed([str(exc)]) from None
+    if as_json:
+        click.echo(json.dumps(timeline.as_json(), ensure_ascii=False))
+    else:
+        for event in timeline.events:
+            click.echo(f"{event['at']}  {event['ref']:<12} {event['kind']}")
+        click.echo("")
+        for ref, state in timeline.records.items():
+            deadlines = ", ".join(f"{k} {v}" for k, v in state["deadlines"].items())
+            click.echo(f"{ref}: {state['stage']} ({deadlines})")
+        for care in timeline.care:
+            click.echo(
+                f"{care['at']}  {care['customer']:<12} {care['campaign']} "
+                f"{care['occasion']} {care['status']}"
+            )
+    problems = check_expectations(loaded, timeline)
+    if problems:
+        raise CommandFailed(problems)
+
+
+simulate_command.name = "simulate"
+
+
+@careloop.command(help="List the shipped packs and what is published of each.")
+@click.option(
+    "--dir",
+    "folder",
+    default=str(SHIPPED),
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the pack folders are.",
+)
+@click.option("--versions", is_flag=True, help="Also list every published version.")
+@pass_runtime
+def packs(runtime: Runtime, folder: Path, versions: bool) -> None:
+    from workflows.loader import shipped_packs
+
+    with runtime.services().session_factory() as session:
+        published = list(
+            session.scalars(select(PackVersion).order_by(PackVersion.pack, PackVersion.version))
+        )
+    latest = {v.pack: v for v in published}
+    shipped = shipped_packs(folder)
+    for name in sorted(set(shipped) | set(latest)):
+        version = latest.get(name)
+        state = f"v{version.version}" if version else "not published"
+        click.echo(f"{name:<16} {state:<14} {shipped.get(name, '(not in ' + str(folder) + ')')}")
+    if versions:
+        click.echo("")
+        for version in published:
+            click.echo(
+                f"{version.pack} v{version.version}  {version.published_at:%Y-%m-%d %H:%M}"
+                f"  by {version.published_by}  {version.source_hash[:12]}"
+            )

@@ -1,0 +1,78 @@
+"""The `careloop` group itself and what its commands share: the settings, read once, and the
+one engine and services built from them; and how a command fails.
+
+The group's callback runs before any sub-command: a setting that does not parse stops every
+command with one line per problem (ops/settings.py), never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from engine.services import Services
+from engine.store.db import make_engine, make_session_factory
+from ops.observed import ObservedServices
+from ops.settings import Settings, SettingsError, configure_engine_keys, load
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+class Runtime:
+    """What every command shares: the settings, read once, and the one engine built from them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+    def services(self) -> Services:
+        return Services(make_session_factory(self.engine))
+
+    def observed(self) -> ObservedServices:
+        """Services counted for /metrics, as the scheduler runs them."""
+        return ObservedServices(make_session_factory(self.engine))
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+pass_runtime = click.make_pass_decorator(Runtime)
+
+
+class CommandFailed(click.ClickException):
+    """A command's failure: its lines (file:line:column, …) on stderr as they are, exit code 1.
+
+    A ClickException, so click prints it and exits (commands never exit themselves), without
+    click's "Error: " prefix: editors and scripts read these lines as they always were.
+    """
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        for line in self.lines:
+            click.echo(line, err=True)
+
+
+@click.group(help="Careloop: configurable customer-service workflows.")
+@click.pass_context
+def careloop(ctx: click.Context) -> None:
+    """Read the settings once for whichever sub-command runs, and hand the engine its keys."""
+    try:
+        settings = load()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_engine_keys(settings)
+    ctx.obj = Runtime(settings)
+    ctx.call_on_close(ctx.obj.close)

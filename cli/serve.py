@@ -1,0 +1,109 @@
+"""Long-running processes: the development web server (scheduler inside) and scheduler workers.
+
+`serve` builds the web app with `webapp.create_app`, never through wsgi.py: wsgi.py is the
+entry point for WSGI servers and `flask --app wsgi`, and imports this package, not the reverse.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.root import Runtime, careloop, pass_runtime
+from engine.time.health import scheduler_status
+from ops import metrics
+from ops.logs import configure as configure_logs
+from schedules.worker import (
+    CampaignJob,
+    DeliverJob,
+    SweepJob,
+    build_scheduler,
+    senders_for,
+    worker_name,
+)
+
+
+@careloop.command(help="Serve the web app (development server), with the scheduler inside.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_runtime
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    from webapp import create_app, services
+
+    settings = runtime.settings
+    configure_logs(log_format=settings.log_format, level=settings.log_level)
+    app = create_app(settings=settings)
+    click.echo(f"Careloop on http://{host}:{port}  (database {settings.database_url})")
+    if settings.in_process_scheduler:
+        # Only this command starts one: WSGI workers built from `wsgi:app` never do.
+        scheduler = build_scheduler(services(app), settings)
+        scheduler.start()
+        click.echo("scheduler: in process (set CARELOOP_IN_PROCESS_SCHEDULER=0 to turn it off)")
+    app.run(host=host, port=port, threaded=True)
+
+
+@careloop.command(help="Run the scheduler as a worker; any number may share PostgreSQL.")
+@click.option(
+    "--interval",
+    type=float,
+    default=None,
+    help="Seconds between sweeps (default: CARELOOP_SWEEP_SECONDS or 5).",
+)
+@click.option("--batch", "batch_size", type=int, default=100, show_default=True)
+@click.option("--once", is_flag=True, help="Sweep once, print what fired, and exit.")
+@click.option("--status", is_flag=True, help="Print the scheduler's health and exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --status or --once: print JSON.")
+@pass_runtime
+def scheduler(
+    runtime: Runtime,
+    interval: float | None,
+    batch_size: int,
+    once: bool,
+    status: bool,
+    as_json: bool,
+) -> None:
+    settings = runtime.settings
+    services = runtime.observed()
+    if status:
+        with services.uow() as uow:
+            report = scheduler_status(uow.session, services.clock.now())
+        if as_json:
+            click.echo(json.dumps(report))
+        else:
+            for key, value in report.items():
+                if key != "workers":
+                    click.echo(f"{key}: {value}")
+            for worker in report["workers"]:
+                click.echo(
+                    f"worker {worker['worker']}: last sweep {worker['last_sweep_at']}, "
+                    f"fired {worker['total_fired']}"
+                )
+        return
+    if once:
+        result = SweepJob(services, batch_size=batch_size)()
+        care = CampaignJob(services)()
+        delivery = DeliverJob(services, senders_for(services, settings))()
+        outcome = {
+            "fired": len(result.fired),
+            "failed": result.failed,
+            "campaigns": care,
+            "sent": delivery.sent,
+        }
+        click.echo(
+            json.dumps(outcome)
+            if as_json
+            else f"fired {outcome['fired']}, failed {outcome['failed']}, "
+            f"campaign messages and tasks {care}, sent {delivery.sent}"
+        )
+        return
+    every = interval if interval is not None else settings.sweep_seconds
+    click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({settings.database_url})")
+    # JSON lines on stderr for the long run; --status and --once only print
+    configure_logs(log_format=settings.log_format, level=settings.log_level)
+    port = metrics.serve(settings.metrics_port, settings.metrics_addr)
+    if port:
+        click.echo(f"metrics on port {port}")
+    build_scheduler(
+        services, settings, interval=every, background=False, batch_size=batch_size
+    ).start()

@@ -1,0 +1,252 @@
+"""Careloop's configuration: every CARELOOP_* variable, typed, read and checked once at start.
+
+The composition roots (`wsgi.create_app`, the `careloop` command and with it the scheduler)
+call `load()` once and hand the resulting `Settings` on; nothing else in the product reads
+the environment (tests/unit/test_settings.py holds everyone to that). The engine never sees
+it: its keys for personal data are injected with `configure_engine_keys()`.
+
+Lives in ops/ because how a deployment is configured is an operations concern, beside its
+logs and metrics, and every root already imports ops/. gunicorn.conf.py, gunicorn's own
+config file, keeps reading its own variables (CARELOOP_BIND, WEB_CONCURRENCY, …).
+
+`create_app()` still runs Flask's `from_prefixed_env("CARELOOP")` after these settings, for
+Flask's own keys (`CARELOOP_MAX_CONTENT_LENGTH`, …; docs/deploy.md): those are Flask's
+to parse, not listed here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/careloop.db"
+LOG_FORMATS = ("json", "text")
+OFF = ("0", "false", "no")
+
+
+class SettingsError(ValueError):
+    """One or more variables do not parse; `problems` holds one line for each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "Careloop's configuration is not valid; fix these environment variables:\n"
+            + "\n".join(f"  {line}" for line in problems)
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One field per variable; the defaults are what an unset variable means."""
+
+    database_url: str = DEFAULT_DATABASE_URL  # CARELOOP_DATABASE_URL
+    secret_key: str | None = None  # CARELOOP_SECRET_KEY (else instance/secret_key)
+    insecure_cookies: bool = False  # CARELOOP_INSECURE_COOKIES=1
+    insecure_dev: bool = False  # CARELOOP_INSECURE_DEV=1: public development keys
+    data_key: str = ""  # CARELOOP_DATA_KEY: Fernet keys, comma-separated, first encrypts
+    lookup_key: str = ""  # CARELOOP_LOOKUP_KEY
+    in_process_scheduler: bool = True  # CARELOOP_IN_PROCESS_SCHEDULER
+    sweep_seconds: float = 5.0  # CARELOOP_SWEEP_SECONDS
+    campaign_seconds: float = 60.0  # CARELOOP_CAMPAIGN_SECONDS
+    tier_seconds: float = 3600.0  # CARELOOP_TIER_SECONDS
+    rollup_seconds: float = 3600.0  # CARELOOP_ROLLUP_SECONDS
+    monitor_seconds: float = 60.0  # CARELOOP_MONITOR_SECONDS
+    smtp_url: str | None = None  # CARELOOP_SMTP_URL
+    webhook_url: str | None = None  # CARELOOP_WEBHOOK_URL
+    webhook_secret: str = ""  # CARELOOP_WEBHOOK_SECRET
+    metrics_token: str = ""  # CARELOOP_METRICS_TOKEN
+    metrics_port: int = 0  # CARELOOP_METRICS_PORT (0: a scheduler serves no /metrics)
+    metrics_addr: str = "127.0.0.1"  # CARELOOP_METRICS_ADDR
+    prometheus_multiproc_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR
+    log_format: str = "json"  # CARELOOP_LOG_FORMAT: json or text
+    log_level: str = "INFO"  # CARELOOP_LOG_LEVEL
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Parse every variable; raise one SettingsError listing every problem at once."""
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for variable, field, parse in VARIABLES:
+            raw = environ.get(variable)
+            if raw is None:
+                continue
+            try:
+                values[field] = parse(raw)
+            except ValueError as exc:
+                problems.append(f"{variable}: {exc}")
+            except _Unset:
+                continue
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
+
+    @classmethod
+    def for_tests(cls, **overrides: Any) -> Settings:
+        """Development keys, plain-http cookies and an in-memory database, then `overrides`."""
+        base = cls(database_url="sqlite://", insecure_dev=True, insecure_cookies=True)
+        return dataclasses.replace(base, **overrides)
+
+
+def load() -> Settings:
+    """The process's settings: the one place the product reads `os.environ`."""
+    return Settings.from_environ(os.environ)
+
+
+def configure_engine_keys(settings: Settings) -> None:
+    """Hand the keys for personal data to the engine, which never reads the environment."""
+    from engine.access import crypto
+
+    crypto.configure(settings.data_key, settings.lookup_key, insecure_dev=settings.insecure_dev)
+
+
+class _Unset(Exception):
+    """An empty value that means the same as an unset variable (as it always has)."""
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _flag_one(raw: str) -> bool:
+    return raw == "1"
+
+
+def _on_unless_off(raw: str) -> bool:
+    return raw.lower() not in OFF
+
+
+def _stripped(raw: str) -> str:
+    return raw.strip()
+
+
+def _or_unset(raw: str) -> str:
+    if not raw:
+        raise _Unset
+    return raw
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{raw!r} is not a number of seconds above 0")
+    return value
+
+
+def _database_url(raw: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(raw)
+    except ArgumentError:
+        # Never echo it: the URL may hold a password.
+        raise ValueError(
+            "not a database URL (e.g. sqlite:///instance/careloop.db or "
+            "postgresql+psycopg://user@host/db)"
+        ) from None
+    return raw
+
+
+def _secret_key(raw: str) -> str:
+    return _or_unset(raw)
+
+
+def _data_key(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return value
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        raise ValueError("holds no key, only commas")
+    for number, key in enumerate(keys, start=1):
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            # Never echo it: it is a secret.
+            raise ValueError(
+                f"key {number} of {len(keys)} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; `careloop new-data-key` prints one)"
+            )
+    return value
+
+
+def _smtp_url(raw: str) -> str:
+    _or_unset(raw)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        # Never echo it: the URL may hold a password.
+        raise ValueError("should look like smtp://user:pass@host:587?from=desk@example.com")
+    return raw
+
+
+def _webhook_url(raw: str) -> str:
+    _or_unset(raw)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{raw!r} is not an http:// or https:// URL")
+    return raw
+
+
+def _port(raw: str) -> int:
+    if not raw:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{raw!r} is not a port number (0 to 65535)")
+    return value
+
+
+def _log_format(raw: str) -> str:
+    value = raw.lower()
+    if value not in LOG_FORMATS:
+        raise ValueError(f"{raw!r} is not one of {', '.join(LOG_FORMATS)}")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    value = raw.upper()
+    if value not in logging.getLevelNamesMapping():
+        raise ValueError(f"{raw!r} is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
+    return value
+
+
+# (variable, field, parser): the parser raises ValueError with what is wrong, never the secret.
+VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
+    ("CARELOOP_DATABASE_URL", "database_url", _database_url),
+    ("CARELOOP_SECRET_KEY", "secret_key", _secret_key),
+    ("CARELOOP_INSECURE_COOKIES", "insecure_cookies", _flag_one),
+    ("CARELOOP_INSECURE_DEV", "insecure_dev", _flag_one),
+    ("CARELOOP_DATA_KEY", "data_key", _data_key),
+    ("CARELOOP_LOOKUP_KEY", "lookup_key", _stripped),
+    ("CARELOOP_IN_PROCESS_SCHEDULER", "in_process_scheduler", _on_unless_off),
+    ("CARELOOP_SWEEP_SECONDS", "sweep_seconds", _seconds),
+    ("CARELOOP_CAMPAIGN_SECONDS", "campaign_seconds", _seconds),
+    ("CARELOOP_TIER_SECONDS", "tier_seconds", _seconds),
+    ("CARELOOP_ROLLUP_SECONDS", "rollup_seconds", _seconds),
+    ("CARELOOP_MONITOR_SECONDS", "monitor_seconds", _seconds),
+    ("CARELOOP_SMTP_URL", "smtp_url", _smtp_url),
+    ("CARELOOP_WEBHOOK_URL", "webhook_url", _webhook_url),
+    ("CARELOOP_WEBHOOK_SECRET", "webhook_secret", _text),
+    ("CARELOOP_METRICS_TOKEN", "metrics_token", _text),
+    ("CARELOOP_METRICS_PORT", "metrics_port", _port),
+    ("CARELOOP_METRICS_ADDR", "metrics_addr", _text),
+    ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", _or_unset),
+    ("CARELOOP_LOG_FORMAT", "log_format", _log_format),
+    ("CARELOOP_LOG_LEVEL", "log_level", _log_level),
+)

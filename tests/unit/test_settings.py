@@ -1,0 +1,126 @@
+"""ops/settings.py: every variable parsed and checked at once; the only reader of os.environ."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from engine.access import crypto
+from ops.settings import VARIABLES, Settings, SettingsError
+from tests.packaging.test_dependencies import shipped_modules
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = ROOT / "ops" / "settings.py"
+
+
+def test_unset_variables_mean_the_documented_defaults() -> None:
+    settings = Settings.from_environ({})
+    assert settings == Settings()
+    assert settings.database_url == "sqlite:///instance/careloop.db"
+    assert (settings.sweep_seconds, settings.campaign_seconds, settings.monitor_seconds) == (
+        5.0,
+        60.0,
+        60.0,
+    )
+    assert (settings.tier_seconds, settings.rollup_seconds) == (3600.0, 3600.0)
+    assert settings.in_process_scheduler and not settings.insecure_dev
+    assert not settings.insecure_cookies and settings.secret_key is None
+    assert (settings.smtp_url, settings.webhook_url, settings.metrics_port) == (None, None, 0)
+    assert (settings.metrics_addr, settings.log_format, settings.log_level) == (
+        "127.0.0.1",
+        "json",
+        "INFO",
+    )
+
+
+def test_every_field_has_its_variable() -> None:
+    assert {field for _, field, _ in VARIABLES} == {f.name for f in dataclasses.fields(Settings)}
+
+
+def test_values_are_parsed_as_they_always_were() -> None:
+    key = crypto.new_key()
+    settings = Settings.from_environ(
+        {
+            "CARELOOP_SWEEP_SECONDS": "0.5",
+            "CARELOOP_IN_PROCESS_SCHEDULER": "no",
+            "CARELOOP_INSECURE_DEV": "1",
+            "CARELOOP_LOG_FORMAT": "TEXT",
+            "CARELOOP_LOG_LEVEL": "debug",
+            "CARELOOP_METRICS_PORT": "",
+            "CARELOOP_DATA_KEY": f" {key}, {crypto.new_key()} ",
+            "CARELOOP_SMTP_URL": "",
+            "CARELOOP_SECRET_KEY": "",
+            "PROMETHEUS_MULTIPROC_DIR": "",
+        }
+    )
+    assert settings.sweep_seconds == 0.5 and not settings.in_process_scheduler
+    assert settings.insecure_dev and (settings.log_format, settings.log_level) == ("text", "DEBUG")
+    assert settings.metrics_port == 0 and settings.data_key.startswith(key)
+    assert settings.smtp_url is settings.secret_key is settings.prometheus_multiproc_dir is None
+
+
+def test_every_problem_is_reported_on_its_own_line_at_once() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ(
+            {
+                "CARELOOP_SWEEP_SECONDS": "abc",
+                "CARELOOP_TIER_SECONDS": "-1",
+                "CARELOOP_METRICS_PORT": "http",
+                "CARELOOP_LOG_LEVEL": "loud",
+                "CARELOOP_LOG_FORMAT": "xml",
+                "CARELOOP_DATA_KEY": "not-a-key",
+                "CARELOOP_SMTP_URL": "mail.example.com",
+                "CARELOOP_WEBHOOK_URL": "ftp://hooks.example.com",
+                "CARELOOP_DATABASE_URL": "nonsense",
+            }
+        )
+    problems = raised.value.problems
+    assert "CARELOOP_SWEEP_SECONDS: 'abc' is not a number of seconds" in problems
+    assert [line.split(":")[0] for line in problems] == [
+        "CARELOOP_DATABASE_URL",
+        "CARELOOP_DATA_KEY",
+        "CARELOOP_SWEEP_SECONDS",
+        "CARELOOP_TIER_SECONDS",
+        "CARELOOP_SMTP_URL",
+        "CARELOOP_WEBHOOK_URL",
+        "CARELOOP_METRICS_PORT",
+        "CARELOOP_LOG_FORMAT",
+        "CARELOOP_LOG_LEVEL",
+    ]
+    message = str(raised.value)
+    assert all(f"  {line}" in message.splitlines() for line in problems)
+    assert "not-a-key" not in message  # secrets are never echoed
+
+
+def test_test_settings_use_the_development_keys_and_take_overrides() -> None:
+    settings = Settings.for_tests(sweep_seconds=1.0)
+    assert settings.insecure_dev and settings.insecure_cookies and settings.sweep_seconds == 1.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.sweep_seconds = 2.0  # type: ignore[misc]
+
+
+def reads_the_environment(path: Path) -> bool:
+    """`os.environ` or `os.getenv` anywhere in the module, however os was imported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv"):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            if any(alias.name in ("environ", "getenv") for alias in node.names):
+                return True
+    return False
+
+
+def test_no_product_module_but_the_settings_reads_the_environment() -> None:
+    paths = shipped_modules()  # every module the wheel ships
+    assert SETTINGS in paths and ROOT / "wsgi.py" in paths
+    readers = [
+        str(path.relative_to(ROOT))
+        for path in paths
+        if path != SETTINGS and reads_the_environment(path)
+    ]
+    assert readers == [], "read the environment in ops/settings.py, then pass the settings on"
+    assert reads_the_environment(SETTINGS)
