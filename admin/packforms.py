@@ -93,7 +93,7 @@ def value_rows(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         rules = rtype.get("sla") or {}
         for priority, terms in (rules.get("policies") or {}).items():
             for target, term in terms.items():
-                path = ("record_types", tid, "sla", "policies", priority, target, "within")
+                path: Path = ("record_types", tid, "sla", "policies", priority, target, "within")
                 sla.append(
                     {
                         "type": tid,
@@ -365,7 +365,7 @@ def _dates(edit: Edit, name: str, text: str) -> list[date] | None:
 
 def apply_routing(edit: Edit, form: Mapping[str, str], target: str) -> None:
     """Rules kept, changed, removed, added and put in the order of their numbers."""
-    old = edit.pack.data.get("routing") or []
+    old: list[Any] = _get(edit.pack.data, ("routing",)) or []
     edit.where[("routing",)] = "rule:new:department"
     rows: list[tuple[float, int, object, str]] = []
     for index in [*range(len(old)), -1]:

@@ -11,8 +11,10 @@ value is written in the style it had (flow `{...}`/`[...]` or block lines).
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from workflows.errors import PackError, PackInvalid
 
@@ -76,7 +78,7 @@ def edit_sequence(text: str, file: str, path: Path, plan: list[object]) -> str:
         return _replace(
             text,
             node,
-            [_data(text, items[e]) if _is_keep(e) else e for e in plan],  # type: ignore[index]
+            [_data(text, items[e]) if _is_keep(e) else e for e in plan],
         )
     if kept == list(range(len(items))) and len(plan) == len(items):
         return text
@@ -90,7 +92,7 @@ def edit_sequence(text: str, file: str, path: Path, plan: list[object]) -> str:
     new_text = []
     for entry in plan:
         if _is_keep(entry):
-            chunk = chunks[entry]  # type: ignore[index]
+            chunk = chunks[entry]
             new_text.append(chunk if chunk.endswith("\n") else chunk + "\n")
         else:
             new_text.append(_item(entry, dash_column, first_is_block))
@@ -102,7 +104,7 @@ def edit_sequence(text: str, file: str, path: Path, plan: list[object]) -> str:
     return text[:start] + joined + text[end:]
 
 
-def _is_keep(entry: object) -> bool:
+def _is_keep(entry: object) -> TypeGuard[Keep]:
     return isinstance(entry, int) and not isinstance(entry, bool)
 
 
@@ -144,7 +146,7 @@ def _error(file: str, node: Node, path: Path, message: str) -> PackError:
 
 def _end(node: Node) -> int:
     """Where a value's own text ends: a block collection's end mark lies past trailing comments."""
-    if isinstance(node, ScalarNode) or node.flow_style or not node.value:
+    if not isinstance(node, CollectionNode) or node.flow_style or not node.value:
         return int(node.end_mark.index)
     last = node.value[-1]
     return _end(last[1] if isinstance(node, MappingNode) else last)

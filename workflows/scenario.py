@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.records.simulation import Scenario, ScenarioError, Step, Timeline
 from workflows.errors import PackInvalid
@@ -65,7 +65,7 @@ class _Reader:
     def __init__(self, file: str, marks: Marks) -> None:
         self.file, self.marks = file, marks
 
-    def fail(self, path: tuple[str | int, ...], message: str) -> None:
+    def fail(self, path: tuple[str | int, ...], message: str) -> NoReturn:
         raise ScenarioError(self.file, self.marks.locate(path)[0], message)
 
     def require(
@@ -166,7 +166,7 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def _matches(wanted: Mapping[str, Any], event: Mapping[str, str]) -> bool:
+def _matches(wanted: Mapping[str, Any], event: Mapping[str, str | None]) -> bool:
     return all(_same(value, event.get(key)) for key, value in wanted.items())
 
 
