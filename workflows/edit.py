@@ -23,15 +23,6 @@ Path = tuple[str | int, ...]
 Keep = int
 
 
-def replace_scalar(text: str, file: str, path: Path, value: str) -> str:
-    """`text` with the scalar at `path` replaced by `value` (quoted when YAML needs it)."""
-    node = _find(_compose(text, file), path, file)
-    if not isinstance(node, ScalarNode):
-        raise PackInvalid([_error(file, node, path, "not a single value")])
-    start, end = node.start_mark.index, node.end_mark.index
-    return text[:start] + _scalar(value) + text[end:]
-
-
 def set_value(text: str, file: str, path: Path, value: object) -> str:
     """`text` with the value at `path` set to `value`; a missing last key joins its mapping."""
     root = _compose(text, file)
@@ -234,7 +225,3 @@ def _block(value: object) -> str:
     return yaml.safe_dump(
         value, allow_unicode=True, default_flow_style=False, width=10_000, sort_keys=False
     ).removesuffix("\n")
-
-
-def _scalar(value: str) -> str:
-    return _flow(value)
