@@ -13,8 +13,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from admin import packforms
-from admin.packforms import APPLIERS, Edit, field_of
+from admin import packpages
+from admin.packedit import Edit, field_of
+from admin.packforms import APPLIERS
 from admin.security import Guarded
 from engine.access.users import audit
 from engine.errors import CareloopError
@@ -284,9 +285,9 @@ def _error_lines(errors: list[PackError]) -> dict[str, list[int]]:
 def _structured(data: dict[str, Any]) -> dict[str, Any]:
     """What the structured forms show, from the draft's merged data."""
     return {
-        "values": packforms.value_rows(data),
-        "calendars": packforms.calendar_forms(data),
-        "routing": packforms.routing_form(data),
-        "transitions": packforms.transition_forms(data),
-        "choices": packforms.choice_forms(data),
+        "values": packpages.value_rows(data),
+        "calendars": packpages.calendar_forms(data),
+        "routing": packpages.routing_form(data),
+        "transitions": packpages.transition_forms(data),
+        "choices": packpages.choice_forms(data),
     }

@@ -10,8 +10,8 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-OPERATIONS = ("operations",)
-READERS = ("operations", "supervisor")
+OPERATIONS: tuple[str, ...] = ("operations",)
+READERS: tuple[str, ...] = ("operations", "supervisor")
 
 
 class Guarded:

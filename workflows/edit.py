@@ -11,23 +11,16 @@ value is written in the style it had (flow `{...}`/`[...]` or block lines).
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from workflows.errors import PackError, PackInvalid
 
 Path = tuple[str | int, ...]
 # A sequence edit: an int keeps that old item's text, anything else is a new item's value.
 Keep = int
-
-
-def replace_scalar(text: str, file: str, path: Path, value: str) -> str:
-    """`text` with the scalar at `path` replaced by `value` (quoted when YAML needs it)."""
-    node = _find(_compose(text, file), path, file)
-    if not isinstance(node, ScalarNode):
-        raise PackInvalid([_error(file, node, path, "not a single value")])
-    start, end = node.start_mark.index, node.end_mark.index
-    return text[:start] + _scalar(value) + text[end:]
 
 
 def set_value(text: str, file: str, path: Path, value: object) -> str:
@@ -67,42 +60,54 @@ def edit_sequence(text: str, file: str, path: Path, plan: list[object]) -> str:
     node = _find(_compose(text, file), path, file)
     if not isinstance(node, SequenceNode):
         raise PackInvalid([_error(file, node, path, "not a list")])
+    _check_kept(file, node, path, plan)
     items = node.value
-    for entry in plan:
-        if isinstance(entry, int) and not isinstance(entry, bool) and not 0 <= entry < len(items):
-            raise PackInvalid([_error(file, node, path, f"no item {entry} in this list")])
-    kept = [e for e in plan if _is_keep(e)]
     if node.flow_style or not items or not plan:
-        return _replace(
-            text,
-            node,
-            [_data(text, items[e]) if _is_keep(e) else e for e in plan],  # type: ignore[index]
-        )
+        return _replace(text, node, [_data(text, items[e]) if _is_keep(e) else e for e in plan])
+    kept = [e for e in plan if _is_keep(e)]
     if kept == list(range(len(items))) and len(plan) == len(items):
         return text
-    dash = items[0].start_mark.index
-    dash_column = _dash_column(text, items[0])
-    chunks = []
-    for index, item in enumerate(items):
-        begin = _line_start(text, dash) if index == 0 else _line_end(text, _end(items[index - 1]))
-        chunks.append(text[begin : _line_end(text, _end(item))])
-    first_is_block = isinstance(items[0], MappingNode) and not items[0].flow_style
-    new_text = []
+    return _rewrite_block_items(text, items, plan)
+
+
+def _check_kept(file: str, node: SequenceNode, path: Path, plan: list[object]) -> None:
+    """Each kept index must name an item of the list."""
     for entry in plan:
-        if _is_keep(entry):
-            chunk = chunks[entry]  # type: ignore[index]
-            new_text.append(chunk if chunk.endswith("\n") else chunk + "\n")
-        else:
-            new_text.append(_item(entry, dash_column, first_is_block))
-    start = _line_start(text, dash)
+        if _is_keep(entry) and not 0 <= entry < len(node.value):
+            raise PackInvalid([_error(file, node, path, f"no item {entry} in this list")])
+
+
+def _rewrite_block_items(text: str, items: list[Node], plan: list[object]) -> str:
+    """A block list as `plan`: kept items as their own lines, new ones in the items' style."""
+    chunks = _item_chunks(text, items)
+    column = _dash_column(text, items[0])
+    block = isinstance(items[0], MappingNode) and not items[0].flow_style
+    joined = "".join(
+        _whole_lines(chunks[entry]) if _is_keep(entry) else _item(entry, column, block)
+        for entry in plan
+    )
+    start = _line_start(text, items[0].start_mark.index)
     end = _line_end(text, _end(items[-1]))
-    joined = "".join(new_text)
     if end == len(text) and not text.endswith("\n"):
         joined = joined.removesuffix("\n")
     return text[:start] + joined + text[end:]
 
 
-def _is_keep(entry: object) -> bool:
+def _item_chunks(text: str, items: list[Node]) -> list[str]:
+    """Each item's lines, from where the previous item ends: comments above an item are its own."""
+    begins = [_line_start(text, items[0].start_mark.index)]
+    begins += [_line_end(text, _end(item)) for item in items[:-1]]
+    return [
+        text[begin : _line_end(text, _end(item))] for begin, item in zip(begins, items, strict=True)
+    ]
+
+
+def _whole_lines(chunk: str) -> str:
+    """The last item of a file without a final newline gets one when it moves up."""
+    return chunk if chunk.endswith("\n") else chunk + "\n"
+
+
+def _is_keep(entry: object) -> TypeGuard[Keep]:
     return isinstance(entry, int) and not isinstance(entry, bool)
 
 
@@ -144,7 +149,7 @@ def _error(file: str, node: Node, path: Path, message: str) -> PackError:
 
 def _end(node: Node) -> int:
     """Where a value's own text ends: a block collection's end mark lies past trailing comments."""
-    if isinstance(node, ScalarNode) or node.flow_style or not node.value:
+    if not isinstance(node, CollectionNode) or node.flow_style or not node.value:
         return int(node.end_mark.index)
     last = node.value[-1]
     return _end(last[1] if isinstance(node, MappingNode) else last)
@@ -232,7 +237,3 @@ def _block(value: object) -> str:
     return yaml.safe_dump(
         value, allow_unicode=True, default_flow_style=False, width=10_000, sort_keys=False
     ).removesuffix("\n")
-
-
-def _scalar(value: str) -> str:
-    return _flow(value)

@@ -8,17 +8,19 @@ rehearsal of a process and a test of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.records.simulation import Scenario, ScenarioError, Step, Timeline
 from workflows.errors import PackInvalid
 from workflows.yamlmarks import Marks, load_yaml
 
 TOP_KEYS = {"pack", "description", "start", "until", "customers", "steps", "expect"}
+# An expectation not met: where it is written in the scenario, and what happened instead.
+Mismatch = tuple[tuple[str | int, ...], str]
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class _Reader:
     def __init__(self, file: str, marks: Marks) -> None:
         self.file, self.marks = file, marks
 
-    def fail(self, path: tuple[str | int, ...], message: str) -> None:
+    def fail(self, path: tuple[str | int, ...], message: str) -> NoReturn:
         raise ScenarioError(self.file, self.marks.locate(path)[0], message)
 
     def require(
@@ -115,41 +117,80 @@ class _Reader:
 def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:
     """Compare `expect` with what happened; each mismatch as `file:line: message`."""
     file, marks, expect = loaded.scenario.file, loaded.marks, loaded.expect
-    problems = []
-    for ref, wanted in (expect.get("records") or {}).items():
+    mismatches = [
+        mismatch
+        for section, check in EXPECTATIONS.items()
+        for mismatch in check(expect.get(section), timeline)
+    ]
+    return [f"{file}:{marks.locate(path)[0]}: {message}" for path, message in mismatches]
+
+
+def _record_mismatches(records: Mapping[str, Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Each named record must exist and hold the values given."""
+    found: list[Mismatch] = []
+    for ref, wanted in (records or {}).items():
+        path = ("expect", "records", ref)
         actual = timeline.records.get(ref)
-        line = marks.locate(("expect", "records", ref))[0]
         if actual is None:
-            problems.append(f"{file}:{line}: no record '{ref}'")
-            continue
-        for key, value in wanted.items():
-            got = actual.get(key)
-            if isinstance(value, dict):
-                for name, sub in value.items():
-                    if not _same(sub, (got or {}).get(name)):
-                        problems.append(
-                            f"{file}:{line}: {ref}.{key}.{name} is "
-                            f"{(got or {}).get(name)}, expected {sub}"
-                        )
-            elif not _same(value, got):
-                problems.append(f"{file}:{line}: {ref}.{key} is {got}, expected {value}")
-    for i, event in enumerate(expect.get("events") or []):
-        if not any(_matches(event, e) for e in timeline.events):
-            line = marks.locate(("expect", "events", i))[0]
-            problems.append(f"{file}:{line}: no event {_describe(event)}")
-    for i, wanted in enumerate(expect.get("care") or []):
+            found.append((path, f"no record '{ref}'"))
+        else:
+            found += [(path, message) for message in _value_mismatches(ref, wanted, actual)]
+    return found
+
+
+def _value_mismatches(ref: str, wanted: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """A mapping (deadlines, fields) is compared key by key: only the keys given must match."""
+    messages = []
+    for key, value in wanted.items():
+        got = actual.get(key)
+        if isinstance(value, dict):
+            messages += [
+                f"{ref}.{key}.{name} is {(got or {}).get(name)}, expected {sub}"
+                for name, sub in value.items()
+                if not _same(sub, (got or {}).get(name))
+            ]
+        elif not _same(value, got):
+            messages.append(f"{ref}.{key} is {got}, expected {value}")
+    return messages
+
+
+def _event_mismatches(events: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Each expected event must have happened at least once."""
+    return [
+        (("expect", "events", i), f"no event {_describe(event)}")
+        for i, event in enumerate(events or [])
+        if not any(_matches(event, e) for e in timeline.events)
+    ]
+
+
+def _care_mismatches(care: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Expected care must have happened at least once, or exactly `count` times."""
+    found: list[Mismatch] = []
+    for i, wanted in enumerate(care or []):
         keys = {k: v for k, v in wanted.items() if k != "count"}
-        found = sum(1 for c in timeline.care if _matches(keys, c))
+        happened = sum(1 for c in timeline.care if _matches(keys, c))
         count = wanted.get("count")
-        if (count is None and not found) or (count is not None and found != count):
-            line = marks.locate(("expect", "care", i))[0]
-            times = f"{found} times, expected {count}" if count is not None else "never"
-            problems.append(f"{file}:{line}: care {_describe(keys)} happened {times}")
-    for i, event in enumerate(expect.get("absent") or []):
-        if any(_matches(event, e) for e in timeline.events):
-            line = marks.locate(("expect", "absent", i))[0]
-            problems.append(f"{file}:{line}: unexpected event {_describe(event)}")
-    return problems
+        if (count is None and not happened) or (count is not None and happened != count):
+            times = f"{happened} times, expected {count}" if count is not None else "never"
+            found.append((("expect", "care", i), f"care {_describe(keys)} happened {times}"))
+    return found
+
+
+def _absent_mismatches(events: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """An event listed under `absent` must not have happened."""
+    return [
+        (("expect", "absent", i), f"unexpected event {_describe(event)}")
+        for i, event in enumerate(events or [])
+        if any(_matches(event, e) for e in timeline.events)
+    ]
+
+
+EXPECTATIONS: dict[str, Callable[[Any, Timeline], list[Mismatch]]] = {
+    "records": _record_mismatches,
+    "events": _event_mismatches,
+    "care": _care_mismatches,
+    "absent": _absent_mismatches,
+}
 
 
 def _same(expected: Any, actual: Any) -> bool:
@@ -166,7 +207,7 @@ def _same(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def _matches(wanted: Mapping[str, Any], event: Mapping[str, str]) -> bool:
+def _matches(wanted: Mapping[str, Any], event: Mapping[str, str | None]) -> bool:
     return all(_same(value, event.get(key)) for key, value in wanted.items())
 
 

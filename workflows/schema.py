@@ -185,27 +185,57 @@ def _explain_choice(pack: LoadedPack, error: ValidationError) -> list[PackError]
     path = tuple(error.absolute_path)
     instance, _, value, schema = _parts(error)
     if not error.context:  # valid under several: only our required-only shapes can overlap
-        shapes = [branch.get("required", []) for branch in value]
-        keys = [shape[0] for shape in shapes if shape and set(shape) <= set(instance)]
+        keys = _overlapping_keys(value, instance)
         return [pack.error(path, f"use only one of {_or(keys)}", key=True)]
-    branches: dict[int, list[ValidationError]] = {}
-    for sub in error.context:
-        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    branches = _by_branch(error.context)
     own = {i: [e for e in errs if not e.relative_path] for i, errs in branches.items()}
-    fitting = [i for i in branches if not any(e.validator == "type" for e in own[i])]
+    fitting = [i for i in branches if not _of_keyword(own[i], "type")]
     if not fitting:
-        types = [t for errs in own.values() for e in errs if e.validator == "type"
-                 for t in _expected_types(e)]  # fmt: skip
-        return [pack.error(path, *_type_message(types, instance))]
-    missing = {i: [e for e in own[i] if e.validator == "required"] for i in fitting}
+        return [pack.error(path, *_type_message(_types_asked(own), instance))]
+    missing = {i: _of_keyword(own[i], "required") for i in fitting}
     if all(missing.values()):
-        if any(key in instance for key in schema.get("dependentRequired", {})):
-            return []  # the dependentRequired error already names the key to add
-        shapes = [_parts(missing[i][0])[2] for i in fitting]
-        keys = [next(k for k in shape if k not in instance) for shape in shapes]
-        return [pack.error(path, f"missing one of {_or(keys)}", key=True)]
+        return _missing_one_of(pack, path, instance, schema, [missing[i][0] for i in fitting])
     best = min(fitting, key=lambda i: (len(missing[i]), i))
     return [found for sub in branches[best] for found in _explain(pack, sub)]
+
+
+def _overlapping_keys(branches: list[dict[str, Any]], instance: Any) -> list[str]:
+    """The first required key of each alternative that the value satisfies."""
+    shapes = [branch.get("required", []) for branch in branches]
+    return [shape[0] for shape in shapes if shape and set(shape) <= set(instance)]
+
+
+def _by_branch(context: Iterable[ValidationError]) -> dict[int, list[ValidationError]]:
+    """A oneOf/anyOf error's sub-errors grouped by the alternative that raised them."""
+    branches: dict[int, list[ValidationError]] = {}
+    for sub in context:
+        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
+    return branches
+
+
+def _of_keyword(errors: list[ValidationError], keyword: str) -> list[ValidationError]:
+    return [e for e in errors if e.validator == keyword]
+
+
+def _types_asked(own: dict[int, list[ValidationError]]) -> list[str]:
+    """Every type the alternatives asked for, when the value has none of them."""
+    errors = [e for errs in own.values() for e in _of_keyword(errs, "type")]
+    return [name for e in errors for name in _expected_types(e)]
+
+
+def _missing_one_of(
+    pack: LoadedPack,
+    path: DataPath,
+    instance: Any,
+    schema: dict[str, Any],
+    required: list[ValidationError],
+) -> list[PackError]:
+    """Every alternative lacks a key: name the first one each lacks, in one message."""
+    if any(key in instance for key in schema.get("dependentRequired", {})):
+        return []  # the dependentRequired error already names the key to add
+    shapes = [_parts(error)[2] for error in required]
+    keys = [next(k for k in shape if k not in instance) for shape in shapes]
+    return [pack.error(path, f"missing one of {_or(keys)}", key=True)]
 
 
 @cache

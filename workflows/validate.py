@@ -7,7 +7,7 @@ from pathlib import Path
 from engine.records.versions import PackSource
 from engine.specs.build import build_pack_spec, jsonable
 from workflows.errors import PackError, PackInvalid
-from workflows.loader import LoadedPack, load_pack, load_pack_from_files
+from workflows.loader import LoadedPack, load_pack
 from workflows.schema import schema_errors
 
 
@@ -37,9 +37,5 @@ def source_of(pack: LoadedPack) -> PackSource:
 
 
 def checked_source(folder: str | Path) -> PackSource:
+    """The same for a pack folder on disk (the CLI, the tests and the benches publish these)."""
     return source_of(load_pack(folder))
-
-
-def checked_files(name: str, files: dict[str, str], display_folder: str) -> PackSource:
-    """The same for files edited in memory (the admin's YAML editor)."""
-    return source_of(load_pack_from_files(name, files, display_folder))
