@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.unit.test_settings import PRODUCT, ROOT
+from tests.packaging.test_dependencies import ROOT, shipped_modules
 
 
 def imports(path: Path) -> set[str]:
@@ -20,10 +20,8 @@ def imports(path: Path) -> set[str]:
 
 
 def product_modules() -> list[Path]:
-    paths = [ROOT / "webapp.py"]
-    for name in PRODUCT:
-        paths += (ROOT / name).rglob("*.py")
-    return paths
+    """Every shipped module but the entry point itself."""
+    return [path for path in shipped_modules() if path != ROOT / "wsgi.py"]
 
 
 def test_no_product_module_imports_the_entry_point() -> None:
