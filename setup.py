@@ -14,7 +14,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 
-class BuildWithCatalogs(build_py):
+class BuildWithCatalogs(build_py):  # type: ignore[misc]  # setuptools' commands are untyped
     """build_py, then each web/translations/*/LC_MESSAGES/*.po compiled beside its copy."""
 
     def run(self) -> None:

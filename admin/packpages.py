@@ -70,8 +70,8 @@ def _other_rows(tid: str, rtype: dict[str, Any]) -> list[Row]:
 def _followup_label(tid: str, title: str, when: str) -> str:
     """Two whole messages rather than one with a slot, so each translates as a sentence."""
     if when == "every":
-        return _("%(type)s · 跟进 %(title)s（每隔）", type=tid, title=title)
-    return _("%(type)s · 跟进 %(title)s（之后）", type=tid, title=title)
+        return str(_("%(type)s · 跟进 %(title)s（每隔）", type=tid, title=title))
+    return str(_("%(type)s · 跟进 %(title)s（之后）", type=tid, title=title))
 
 
 def _campaign_rows(cid: str, campaign: dict[str, Any]) -> list[Row]:

@@ -22,7 +22,7 @@ from engine.errors import CareloopError
 from engine.records import drafts
 from engine.records.versions import latest_version
 from engine.specs.build import build_pack_spec
-from engine.store.models import PackVersion, Record
+from engine.store.models import PackDraft, PackVersion, Record
 from web import current_services as services
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files
@@ -45,7 +45,7 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                     .group_by(Record.pack)
                 ).all()
             )
-            with_drafts = {d.pack for d in uow.session.scalars(select(drafts.PackDraft))}
+            with_drafts = {d.pack for d in uow.session.scalars(select(PackDraft))}
         rows = [
             {"pack": p, "version": v, "open": open_counts.get(p, 0), "draft": p in with_drafts}
             for p, v in latest

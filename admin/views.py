@@ -48,7 +48,7 @@ class RecordAdmin(ReadOnlyView):
         )
     }
 
-    @action("reassign", _l("批量改派"))  # type: ignore[untyped-decorator]
+    @action("reassign", _l("批量改派"))
     def action_reassign(self, ids: list[str]) -> Any:
         return self.render(
             "admin_packs/bulk.html",
@@ -122,9 +122,7 @@ class CustomerAdmin(ReadOnlyView):
             return False  # supervisors read customers; only operations erase them
         return bool(super().is_action_allowed(name))
 
-    @action(  # type: ignore[untyped-decorator]
-        "erase", "删除个人数据", "永久删除所选客户的个人数据？记录的统计与审计日志保留。"
-    )
+    @action("erase", "删除个人数据", "永久删除所选客户的个人数据？记录的统计与审计日志保留。")
     def action_erase(self, ids: list[str]) -> None:
         """Erasure on request (R-8.3), through the engine, one customer at a time."""
         if current_user.role != "operations":
@@ -217,7 +215,7 @@ class OutboxAdmin(ReadOnlyView):
     column_filters = ("status", "channel")
     column_default_sort = ("id", True)
 
-    @action("resend", _l("重新发送"), _l("重新发送所选的消息？"))  # type: ignore[untyped-decorator]
+    @action("resend", _l("重新发送"), _l("重新发送所选的消息？"))
     def action_resend(self, ids: list[str]) -> None:
         """Dead letters go back to the queue, attempts from zero."""
         session = self.session.session
@@ -250,7 +248,7 @@ class TokenAdmin(SecureModelView):
     column_list = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
     column_exclude_list = ("token_hash",)
 
-    @action("revoke", _l("吊销"), _l("吊销所选令牌？"))  # type: ignore[untyped-decorator]
+    @action("revoke", _l("吊销"), _l("吊销所选令牌？"))
     def action_revoke(self, ids: list[str]) -> None:
         session = self.session.session
         result = session.execute(

@@ -203,7 +203,7 @@ def _insert_key(text: str, mapping: MappingNode, key: str, value: object) -> str
         separator = "" if before.endswith("{") else ", "
         entry = f"{separator}{_flow(key)}: {_flow(value)}"
         return before + entry + text[len(before) :]
-    column = mapping.value[0][0].start_mark.column
+    column: int = mapping.value[0][0].start_mark.column
     at = _line_end(text, _end(mapping.value[-1][1]))
     line = " " * column + f"{_flow(key)}: {_flow(value)}\n"
     if at == len(text) and not text.endswith("\n"):
