@@ -22,7 +22,7 @@ from api.problems import PROBLEM, field_errors, problem
 from api.schemas import Problem
 from api.views import blp
 from engine.errors import CareloopError
-from web.errors import status_of
+from web.errors import PROBLEM_TITLES, status_of
 
 PREFIX = "/api/v1"
 MAX_BODY = 1024 * 1024
@@ -100,7 +100,7 @@ def engine_error(error: CareloopError) -> Any:
     errors = [
         {"path": f"/fields/{name}", "message": str(message)} for name, message in fields.items()
     ]
-    return problem(status, status.phrase, str(error), errors=errors or None)
+    return problem(status, PROBLEM_TITLES[status], str(error), errors=errors or None)
 
 
 @blp.errorhandler(IntegrityError)

@@ -34,6 +34,13 @@ STATUSES: tuple[tuple[type[CareloopError], HTTPStatus], ...] = (
     (CareloopError, HTTPStatus.UNPROCESSABLE_ENTITY),
 )
 
+# Problem titles as RFC 9110 names them (Python's HTTPStatus still says "Unprocessable Entity").
+PROBLEM_TITLES = {
+    HTTPStatus.NOT_FOUND: "Not Found",
+    HTTPStatus.CONFLICT: "Conflict",
+    HTTPStatus.UNPROCESSABLE_ENTITY: "Unprocessable Content",
+}
+
 PAGE_TITLES = {
     HTTPStatus.NOT_FOUND: _l("找不到要找的内容"),
     HTTPStatus.CONFLICT: _l("这一步与记录的当前状态冲突"),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from api import engine_error
 from engine.delivery.idempotency import IdempotencyConflict
 from engine.errors import (
     CareloopError,
@@ -90,3 +91,12 @@ def test_no_face_relabels_builtin_errors_as_the_clients_fault(tmp_path: Path) ->
     }
     assert not handled & {Exception, ValueError, TypeError, LookupError, RuntimeError}
     assert CareloopError in handled
+
+
+def test_the_apis_problem_titles_are_rfc_9110s(tmp_path: Path) -> None:
+    app = web_app(tmp_path)
+    with app.test_request_context():
+        answer = engine_error(InvalidInput("required: 联系电话", fields={"contact": "required"}))
+    assert answer.status_code == 422
+    assert answer.get_json()["title"] == "Unprocessable Content"
+    assert answer.get_json()["errors"] == [{"path": "/fields/contact", "message": "required"}]
