@@ -33,7 +33,15 @@ def create_app(
     settings = load() if settings is None else settings
     configure_engine_keys(settings)
     app = Flask(__name__)
-    app.config.from_mapping(DATABASE_URL=settings.database_url, SECRET_KEY=settings.secret_key)
+    # Secure cookies unless told otherwise (plain-http development on 127.0.0.1): a default,
+    # so CARELOOP_SESSION_COOKIE_SECURE and a test config can still say otherwise.
+    secure = not settings.insecure_cookies
+    app.config.from_mapping(
+        DATABASE_URL=settings.database_url,
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_SECURE=secure,
+    )
     app.config.from_prefixed_env("CARELOOP")
     if test_config:
         app.config.update(test_config)
@@ -43,7 +51,7 @@ def create_app(
     ops_web.init_app(app, settings)
     ops_status.init_app(app)
     web.init_app(app)  # languages first: every face renders through them
-    signin.init_app(app, insecure_cookies=settings.insecure_cookies)
+    signin.init_app(app)
     api.init_app(app)
     forms.init_app(app)
     dashboard.init_app(app)

@@ -79,7 +79,8 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def init_app(app: Flask, *, insecure_cookies: bool = False) -> None:
+def init_app(app: Flask) -> None:
+    """Sessions, CSRF and sign-in; whether cookies are Secure is the app's config (webapp.py)."""
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
@@ -89,10 +90,6 @@ def init_app(app: Flask, *, insecure_cookies: bool = False) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
     )
-    # Secure cookies unless told otherwise (plain-http development on 127.0.0.1).
-    secure = not insecure_cookies
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"

@@ -16,6 +16,7 @@ from engine.access import tokens
 from engine.access.signin import MAX_FAILURES
 from engine.store.models import ApiToken
 from engine.time.clock import VirtualClock
+from ops.settings import Settings
 from tests.conftest import SHANGHAI, web_app
 from tests.integration.test_permissions import PASSWORD, add_staff
 from wsgi import create_app, services
@@ -113,3 +114,12 @@ def test_api_tokens_are_stored_only_as_a_hash(app: Flask) -> None:
     assert plain not in repr(tuple(row))  # in no column
     assert row.token_hash == hashlib.sha256(plain.encode()).hexdigest()
     assert row.prefix == plain[:10]  # enough to recognise it in a list, not to use it
+
+
+def test_session_cookies_are_secure_unless_the_settings_say_insecure(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cookies.db"
+    secure = create_app(settings=Settings.for_tests(database_url=url, insecure_cookies=False))
+    assert secure.config["SESSION_COOKIE_SECURE"] and secure.config["REMEMBER_COOKIE_SECURE"]
+    plain = create_app(settings=Settings.for_tests(database_url=url, insecure_cookies=True))
+    assert not plain.config["SESSION_COOKIE_SECURE"]
+    assert not plain.config["REMEMBER_COOKIE_SECURE"]
