@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 from engine.access import users
 from engine.records.intake import NewRecord
 from signin.auth import hash_password
-from tests.browser.conftest import ROOT, LiveServer, screenshot
+from tests.browser.conftest import LiveServer, screenshot
+from tests.conftest import ROOT
 from workflows.validate import checked_source
 from wsgi import services
 

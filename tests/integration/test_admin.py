@@ -49,6 +49,7 @@ def admin_paths(app: Flask) -> list[tuple[str, str]]:
         path = re.sub(r"<int:[a-z_]+>", "1", rule.rule)
         path = re.sub(r"<[a-z_]+>", "after_sales", path).replace("<export_type>", "csv")
         path = re.sub(r"<[^>]+>", "csv", path)
+        assert rule.methods is not None
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.append((method, path))
     return paths

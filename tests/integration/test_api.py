@@ -29,7 +29,7 @@ from schedules.worker import senders_for
 from wsgi import create_app, services
 
 PHONE = "13812345678"
-RECORD = {
+RECORD: dict[str, Any] = {
     "pack": "after_sales",
     "type": "feedback",
     "channel": "online_chat",
@@ -93,6 +93,7 @@ def test_every_api_endpoint_requires_a_token(app: Flask, client: FlaskClient) ->
         if not rule.rule.startswith("/api/v1") or rule.rule in public:
             continue
         path = re.sub(r"<int[^>]*>", "1", rule.rule).replace("<string:number>", "C-1")
+        assert rule.methods is not None
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method, json={})
             assert response.status_code == 401, (method, path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -45,7 +46,7 @@ def fill(url: str, clock: VirtualClock, pack: PackSource) -> None:
     engine.dispose()
 
 
-def sample(url: str) -> tuple[object, ...]:
+def sample(url: str) -> tuple[tuple[str | None, str | None, list[Any]], dict[str, int]]:
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
         customer = session.scalars(select(Customer)).one()

@@ -148,8 +148,8 @@ def test_xss_in_record_fields_is_escaped_everywhere_it_is_shown(app: Flask) -> N
     for path in ("/records/2", "/queue", "/admin/record/", "/admin/supervise/2"):
         body = client.get(path).get_data(as_text=True)
         assert not any(raw in body for raw in RAW), path
-    body = client.post("/records/2/reveal", data={"csrf_token": csrf_of(client, "/records/2")})
-    text = body.get_data(as_text=True)
+    revealed = client.post("/records/2/reveal", data={"csrf_token": csrf_of(client, "/records/2")})
+    text = revealed.get_data(as_text=True)
     assert ESCAPED in text and not any(raw in text for raw in RAW)
 
 

@@ -28,8 +28,17 @@ from tests.conftest import SHANGHAI
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def at(*parts: int, tz: ZoneInfo = SHANGHAI) -> datetime:
-    return datetime(*parts, tzinfo=tz)  # type: ignore[misc]
+def at(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    *,
+    tz: ZoneInfo = SHANGHAI,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=tz)
 
 
 def run_at(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -175,7 +176,9 @@ def test_every_route_answers_each_principal_as_the_table_says(app: Flask) -> Non
                 continue  # a bearer token is not a web session: checked below
             if path.startswith("/logout"):  # each sign-out on a session of its own
                 client = client_for(app, principal)
-            kwargs = {"json": {}} if path.startswith("/api/") and method in WRITE else {}
+            kwargs: dict[str, Any] = (
+                {"json": {}} if path.startswith("/api/") and method in WRITE else {}
+            )
             response = client.open(path, method=method, **kwargs)
             assert response.status_code < 500, (principal, method, path)
             if principal in allowed(method, path):

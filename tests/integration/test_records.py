@@ -6,6 +6,7 @@ Every test here runs on SQLite and on PostgreSQL (the `db_engine` fixture).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -25,17 +26,17 @@ FIELDS = {
 }
 
 
-def new(priority: str = "P1", **extra: object) -> NewRecord:
+def new(priority: str = "P1", received_at: datetime | None = None) -> NewRecord:
     return NewRecord(
         record_type="feedback",
-        fields={**FIELDS, **extra.pop("fields", {})},
+        fields=dict(FIELDS),
         channel="phone",
         priority=priority,
-        **extra,
-    )  # type: ignore[arg-type]
+        received_at=received_at,
+    )
 
 
-def events(services: Services, record_id: int) -> list[tuple[str, str | None, dict]]:
+def events(services: Services, record_id: int) -> list[tuple[str, str | None, dict[str, Any]]]:
     with services.session_factory() as session:
         rows = session.scalars(
             select(RecordEvent).where(RecordEvent.record_id == record_id).order_by(RecordEvent.id)

@@ -8,6 +8,7 @@ here. Every test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import pytest
@@ -54,6 +55,12 @@ def desk(services: Services, after_sales: PackSource) -> Services:
         )
         uow.commit()
     return services
+
+
+def present(timer_ids: Sequence[int | None]) -> list[int]:
+    """The timer ids of rows that each belong to a timer (a missing one fails the comparison)."""
+    assert None not in timer_ids, timer_ids
+    return [timer_id for timer_id in timer_ids if timer_id is not None]
 
 
 def create(services: Services, number: str) -> int:
@@ -161,8 +168,8 @@ def test_a_batch_with_a_poison_timer_leaves_no_trace_of_its_first_attempt(
         events = session.scalars(
             select(RecordEvent.timer_id).where(RecordEvent.timer_id.is_not(None))
         ).all()
-        assert sorted(events) == sorted(f.timer_id for f in result.fired)  # once each
+        assert sorted(present(events)) == sorted(f.timer_id for f in result.fired)  # once each
         notifications = session.scalars(select(Notification.timer_id)).all()
-        assert sorted(notifications) == sorted(f.timer_id for f in result.fired)
+        assert sorted(present(notifications)) == sorted(f.timer_id for f in result.fired)
         assert session.get_one(Record, first).priority == "P0"
         assert session.get_one(Record, second).priority == "P1"  # its breach did not happen

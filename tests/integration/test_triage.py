@@ -69,9 +69,15 @@ def record(app: Flask, description: str) -> int:
 
 
 def ids(app: Flask, kind: str) -> int:
-    model = {"article": Article, "problem": KnownProblem}[kind]
+    models: dict[str, type[Article] | type[KnownProblem]] = {
+        "article": Article,
+        "problem": KnownProblem,
+    }
+    model = models[kind]
     with services(app).session_factory() as session:
-        return session.query(model).order_by(model.id).first().id  # type: ignore[attr-defined]
+        first = session.query(model).order_by(model.id).first()
+        assert isinstance(first, (Article, KnownProblem))
+        return first.id
 
 
 def test_a_new_record_shows_similar_known_problems_articles_and_cases(app: Flask) -> None:

@@ -10,13 +10,13 @@ import itertools
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from engine.errors import InvalidInput
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.services import Services
-from engine.store.models import EarlyWarning, Notification, OutboxMessage, Record
+from engine.store.models import EarlyWarning, Model, Notification, OutboxMessage, Record
 from engine.time.clock import VirtualClock
 from schedules.worker import InsightJob
 from workflows.loader import load_pack_from_files
@@ -63,7 +63,7 @@ def complaint(
     )
 
 
-def count(services: Services, model: type, *where: object) -> int:
+def count(services: Services, model: type[Model], *where: ColumnElement[bool]) -> int:
     with services.uow() as uow:
         return int(uow.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 

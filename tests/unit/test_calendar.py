@@ -25,8 +25,10 @@ def cn_workdays(**changes: object) -> BusinessCalendar:
     return BusinessCalendar.from_config("cn_workdays", {**CN_WORKDAYS, **changes})
 
 
-def sh(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)
+def sh(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=SHANGHAI)
 
 
 def standard_day(day: date) -> list[tuple[datetime, datetime]]:
@@ -323,7 +325,7 @@ def errors_of(**changes: object) -> list[CalendarError]:
     ],
 )
 def test_every_config_error_names_its_path_and_how_to_fix_it(
-    changes: dict, path: tuple, message: str
+    changes: dict[str, object], path: tuple[str | int, ...], message: str
 ) -> None:
     errors = errors_of(**changes)
     assert [error.path for error in errors] == [path]
@@ -345,7 +347,7 @@ def test_every_config_error_names_its_path_and_how_to_fix_it(
         ({"holidays": {"country": "US", "subdivision": "CAL"}}, "did you mean 'CA'?"),
     ],
 )
-def test_misspellings_get_a_did_you_mean_hint(changes: dict, hint: str) -> None:
+def test_misspellings_get_a_did_you_mean_hint(changes: dict[str, object], hint: str) -> None:
     assert [error.hint for error in errors_of(**changes)] == [hint]
 
 

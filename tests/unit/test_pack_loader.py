@@ -66,7 +66,9 @@ def test_the_shipped_after_sales_pack_loads_with_its_files_merged() -> None:
     assert pack.name == "after_sales"
     assert list(pack.files) == ["care.yaml", "feedback.yaml", "pack.yaml", "warnings.yaml"]
     assert pack.data["name"] == "after_sales"
-    assert pack.data["record_types"]["feedback"]["initial"] == "pending"
+    record_types = pack.data["record_types"]
+    assert isinstance(record_types, dict)
+    assert record_types["feedback"]["initial"] == "pending"
     assert re.fullmatch(r"[0-9a-f]{64}", pack.source_hash)
 
 
@@ -118,7 +120,9 @@ def test_sub_folders_and_other_files_are_not_part_of_the_pack(pack_dir: Path) ->
         "pack.yaml",
         "warnings.yaml",
     ]
-    assert "fax" in pack.data["channels"] and "phone" in pack.data["channels"]
+    channels = pack.data["channels"]
+    assert isinstance(channels, dict)
+    assert "fax" in channels and "phone" in channels
 
 
 def test_invalid_yaml_reports_file_line_and_column_of_the_problem(pack_dir: Path) -> None:
@@ -170,7 +174,9 @@ def test_record_types_split_across_files_are_merged(pack_dir: Path) -> None:
     )
     (pack_dir / "complaint.yaml").write_text(complaint, encoding="utf-8")
     pack = load_pack(pack_dir)
-    assert set(pack.data["record_types"]) == {"feedback", "care_task", "early_warning", "complaint"}
+    record_types = pack.data["record_types"]
+    assert isinstance(record_types, dict)
+    assert set(record_types) == {"feedback", "care_task", "early_warning", "complaint"}
     initial = position(complaint, "initial:", "new")
     assert pack.where(("record_types", "complaint", "initial")) == (
         "after_sales/complaint.yaml",
@@ -249,6 +255,7 @@ def test_an_impossible_date_stays_text_for_the_schema_to_report() -> None:
 def test_merge_keys_work_and_explicit_keys_override_them() -> None:
     text = "base: &b {within: 2h, calendar: x}\nP1:\n  <<: *b\n  within: 4h\n"
     data, marks = load_yaml(text, "t.yaml")
+    assert isinstance(data, dict)
     assert data["P1"] == {"within": "4h", "calendar": "x"}
     assert marks.locate(("P1", "within")) == (4, 11)
     assert marks.locate(("P1", "calendar")) == (1, 33)

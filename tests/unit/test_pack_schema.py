@@ -81,7 +81,9 @@ def test_every_mapping_in_the_schema_is_closed_and_documented_for_editors() -> N
     for node in mappings:
         assert node["additionalProperties"] is False, node.get("title")
         assert node.get("title") and node.get("description"), node
-        for name, prop in node.get("properties", {}).items():
+        properties = node.get("properties", {})
+        assert isinstance(properties, dict)
+        for name, prop in properties.items():
             assert "title" in prop or "$ref" in prop, name
 
 
