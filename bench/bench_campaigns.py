@@ -143,8 +143,15 @@ def main() -> None:
             services = Services(make_session_factory(engine), VirtualClock(NOW))
             services.publish(source, by="bench")
             seed(engine, args.n)
-            ours = median_of(args.runs, lambda s=services: selection(s, "birthday_greeting")[0])
-            baseline = median_of(args.runs, lambda e=engine: python_predicate(e)[0])
+
+            def ours_seconds(s: Services = services) -> float:
+                return selection(s, "birthday_greeting")[0]
+
+            def baseline_seconds(e: Engine = engine) -> float:
+                return python_predicate(e)[0]
+
+            ours = median_of(args.runs, ours_seconds)
+            baseline = median_of(args.runs, baseline_seconds)
             _, audience = selection(services, "birthday_greeting")
             _, expected = python_predicate(engine)
             label = f"7 birthday audience of {args.n:,}"

@@ -24,6 +24,7 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
@@ -204,20 +205,20 @@ def main() -> None:
             seed(engine, args.n)
             counts = {}
             for days in PERIODS:
-                counts[days] = median_of(args.runs, lambda e=engine, d=days: count_seconds(e, d))
+                counts[days] = median_of(args.runs, partial(count_seconds, engine, days))
             for days in PERIODS:
-                ours = median_of(args.runs, lambda e=engine, d=days: dashboard_seconds(e, d))
+                ours = median_of(args.runs, partial(dashboard_seconds, engine, days))
                 label = f"8 dashboard w/o rollup, {days} d of {args.n:,}"
                 Row(label, kind, "ms", ours * 1000, counts[days] * 1000, GOAL, False).print()
             for run in ("first", "again"):
                 took, rolled = rollup_seconds(engine)
                 print(f"8 daily rollup, {run} run: {took * 1000:,.1f} ms, {rolled} days ({kind})")
             for days in PERIODS:
-                ours = median_of(args.runs, lambda e=engine, d=days: dashboard_seconds(e, d))
+                ours = median_of(args.runs, partial(dashboard_seconds, engine, days))
                 label = f"8 dashboard, {days} days of {args.n:,}"
                 Row(label, kind, "ms", ours * 1000, counts[days] * 1000, GOAL, False).print()
-            ours = median_of(args.runs, lambda e=engine: admin_list_p95(e))
-            base = median_of(args.runs, lambda e=engine: count_seconds(e, None))
+            ours = median_of(args.runs, partial(admin_list_p95, engine))
+            base = median_of(args.runs, partial(count_seconds, engine, None))
             label = f"8 admin record list of {args.n:,}"
             Row(label, kind, "ms p95", ours * 1000, base * 1000, "p95 ≤ 300 ms", False).print()
 

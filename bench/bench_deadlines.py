@@ -216,9 +216,9 @@ def main() -> None:
         ours_rate, btd_rate, hourly_rate = rates(
             args.runs,
             [
-                (samples, lambda s, cal=c.calendar: ours(cal, s)),
-                (few["btd"], lambda s, r=rule: btd(r, s)),
-                (few["hourly"], lambda s, c=c: hourly(c, s)),
+                (samples, partial(ours, c.calendar)),
+                (few["btd"], partial(btd, rule)),
+                (few["hourly"], partial(hourly, c)),
             ],
         )
         goal = f">= {GOAL_RATIO}x, >= {GOAL_RATE:,}/s"

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select
 
-from bench.common import ROOT, Row, arguments, backends, database, timed
+from bench.common import ROOT, Row, arguments, backends, database, table_of, timed
 from bench.data import CustomerShape, Generator
 from engine.customers.profiles import tier_rank
 from engine.records import intake
@@ -42,10 +42,10 @@ PACK = "after_sales"
 # A Monday morning in Shanghai; the intakes arrived over the two weeks before.
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 GOAL = 0.25
-RECORDS = Record.__table__
-CUSTOMERS = Customer.__table__
+RECORDS = table_of(Record)
+CUSTOMERS = table_of(Customer)
 # What an intake writes besides the record (and, on first contact, its customer).
-CHILDREN = (RecordEvent.__table__, SlaClock.__table__, Timer.__table__)
+CHILDREN = (table_of(RecordEvent), table_of(SlaClock), table_of(Timer))
 WRITTEN = (CUSTOMERS, RECORDS, *CHILDREN)
 Written = dict[str, list[dict[str, Any]]]  # table name: rows, by id
 

@@ -158,11 +158,11 @@ def insert_timers(engine: Engine, count: int, owners: list[tuple[int, int]]) -> 
             rows = []
             for g in range(first, min(first + CHUNK, count)):
                 record, clock = owners[g % len(owners)]
-                kind, name, clocked = KINDS[g % len(KINDS)]
+                kind, name, on_clock = KINDS[g % len(KINDS)]
                 rows.append(
                     {
                         "record_id": record,
-                        "clock_id": clock if clocked else None,
+                        "clock_id": clock if on_clock else None,
                         "kind": kind,
                         "name": name,
                         "step": 2 if kind == "sla_escalation" else None,
@@ -177,9 +177,10 @@ def insert_timers(engine: Engine, count: int, owners: list[tuple[int, int]]) -> 
 
 def pending(engine: Engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(
+        count: int = conn.execute(
             text("SELECT count(*) FROM timers WHERE status = 'pending'")
         ).scalar_one()
+        return count
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
@@ -200,9 +201,9 @@ def main() -> None:
                 flush=True,
             )
             for kind, label in (("case", "search cases"), ("article", "search articles")):
-                figure = median_of(args.runs, lambda k=kind, e=engine: p95(e, k, ours))
+                figure = median_of(args.runs, partial(p95, engine, kind, ours))
                 baseline = median_of(
-                    args.runs, lambda k=kind, e=engine: p95(e, k, like_scan, BASELINE_BUDGET)
+                    args.runs, partial(p95, engine, kind, like_scan, BASELINE_BUDGET)
                 )
                 Row(
                     label,

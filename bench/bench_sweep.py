@@ -69,7 +69,7 @@ from sqlalchemy import (
     update,
 )
 
-from bench.common import PG_ADMIN_URL, ROOT, Row, arguments, backends, database
+from bench.common import PG_ADMIN_URL, ROOT, Row, arguments, backends, database, table_of
 from bench.seed import Counts, Seeder, utc_now
 from engine.store.db import make_engine
 from engine.store.models import RecordEvent, Timer
@@ -84,8 +84,8 @@ BACKLOG = timedelta(hours=12)  # how long the scheduler has been down in the swe
 LATE = timedelta(days=3)  # and in the catch-up bench
 GOAL_RATIO, GOAL_RATE, GOAL_CATCH_UP = 0.33, 10_000, 120.0
 CARELOOP = str(Path(sys.executable).parent / "careloop")
-TIMERS = Timer.__table__
-EVENTS = RecordEvent.__table__
+TIMERS = table_of(Timer)
+EVENTS = table_of(RecordEvent)
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,7 @@ def check(engine: Engine, since: datetime, reported: int) -> dict[str, Any]:
         events = scalar(select(func.count()).select_from(EVENTS).where(run_events))
         distinct = scalar(select(func.count(func.distinct(EVENTS.c.timer_id))).where(run_events))
         has_effect = exists().where(EVENTS.c.timer_id == TIMERS.c.id)
-        found = {
+        found: dict[str, Any] = {
             "fired": timers(fired),
             "events": events,
             "duplicates": events - distinct,

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, Table, create_engine, text
+from sqlalchemy.orm import DeclarativeBase
 
 from engine.store.db import make_engine
 from engine.store.migrate import upgrade
@@ -70,6 +71,13 @@ def database(kind: str) -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """A model's table: SQLAlchemy types `__table__` as the wider `FromClause`."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 def median_of(runs: int, measure: Callable[[], float]) -> float:

@@ -122,7 +122,8 @@ MESSAGE_IDS = {
 
 def pick(rng: random.Random, weighted: Sequence[tuple[T, int]]) -> T:
     """One value by its weight: the mixes above are shares, not equal chances."""
-    values, weights = zip(*weighted, strict=True)
+    values = [value for value, _ in weighted]
+    weights = [weight for _, weight in weighted]
     return rng.choices(values, weights)[0]
 
 

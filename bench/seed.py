@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Engine, Table, insert, text
 
-from bench.common import ROOT
+from bench.common import ROOT, table_of
 from engine.records.versions import latest_version
 from engine.services import Services
 from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm
@@ -67,8 +67,8 @@ DEPARTMENTS = {
     "other": "service_desk",
 }
 PRODUCTS = ("washer", "fridge", "air conditioner", "oven", "dishwasher", "water heater")
-TABLES = (Customer.__table__, Record.__table__, SlaClock.__table__, Timer.__table__)
-EVENTS = RecordEvent.__table__
+TABLES = tuple(table_of(model) for model in (Customer, Record, SlaClock, Timer))
+EVENTS = table_of(RecordEvent)
 CHUNK = 2_000  # records per transaction when writing
 
 
@@ -266,7 +266,7 @@ class Seeder:
         clocks: list[dict[str, Any]] = []
         timers: list[dict[str, Any]] = []
         for term in self._terms(priority).values():
-            clock = {"id": next(self._ids["clock"]), "record_id": record_id}
+            clock: dict[str, Any] = {"id": next(self._ids["clock"]), "record_id": record_id}
             clock.update(self._plan_clock(term, received_at))
             clocks.append(clock)
             for kind, due in (

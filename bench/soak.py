@@ -274,7 +274,7 @@ def check(url: str, ledger: Ledger, started: datetime, bound: float) -> dict[str
     """The verdict, from the database alone."""
     engine = make_engine(url)
     with engine.connect() as conn:
-        stored = dict(
+        stored: dict[int, str] = dict(
             conn.execute(
                 text("SELECT id, external_id FROM records WHERE external_id LIKE 'soak-%'")
             ).all()
@@ -288,7 +288,7 @@ def check(url: str, ledger: Ledger, started: datetime, bound: float) -> dict[str
         )
         acknowledged = Counter(ledger.transitions)
         lost_transitions = sum((acknowledged - applied).values())
-        timers = dict(
+        timers: dict[str, int] = dict(
             conn.execute(text("SELECT status, count(*) FROM timers GROUP BY status")).all()
         )
         overdue = conn.scalar(
@@ -298,7 +298,7 @@ def check(url: str, ledger: Ledger, started: datetime, bound: float) -> dict[str
             {"t": datetime.now(UTC) - timedelta(seconds=bound)},
         )
         # A fired timer's effect is one history event carrying its id (unique: never two).
-        effects = dict(
+        effects: dict[str, int] = dict(
             conn.execute(
                 text(
                     "SELECT t.status, count(e.id) FROM timers t "
