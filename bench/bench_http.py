@@ -38,6 +38,7 @@ from bench.common import ROOT, Row, database, wait_for
 from engine.access import tokens
 from engine.services import Services
 from engine.store.db import make_session_factory
+from ops.settings import configure_engine_keys, load
 from workflows.validate import checked_source
 
 RECORD = {
@@ -126,6 +127,7 @@ def paced(url: str, token: str, rate: float, seconds: float) -> dict[str, float]
 
 
 def main() -> None:
+    configure_engine_keys(load())  # personal data with the configured keys, as the app
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)

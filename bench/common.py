@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from engine.store.db import make_engine
 from engine.store.migrate import upgrade
+from ops.settings import configure_engine_keys, load
 
 PG_ADMIN_URL = os.environ.get(
     "CARELOOP_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -38,6 +39,9 @@ def arguments(description: str, small: int, full: int) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs; the median is printed")
     parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
     args = parser.parse_args()
+    # A bench writes customers' personal data like the app does: with the configured keys
+    # (`make bench` runs with CARELOOP_INSECURE_DEV=1, the public development keys).
+    configure_engine_keys(load())
     args.n = args.n or (full if args.full else small)
     return args
 

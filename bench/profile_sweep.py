@@ -18,9 +18,11 @@ from bench.bench_sweep import BACKLOG, BATCH, SMALL, TIMERS_PER_DUE, checkpoint,
 from bench.common import database
 from engine.services import Services
 from engine.store.db import make_session_factory
+from ops.settings import configure_engine_keys, load
 
 
 def main() -> None:
+    configure_engine_keys(load())  # personal data with the configured keys, as the app
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=SMALL, help="due timers")
     parser.add_argument("--db", choices=["sqlite", "pg"], default="pg")

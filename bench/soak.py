@@ -48,6 +48,7 @@ from engine.access import tokens  # noqa: E402
 from engine.services import Services  # noqa: E402
 from engine.store.db import make_engine, make_session_factory  # noqa: E402
 from engine.store.migrate import upgrade  # noqa: E402
+from ops.settings import configure_engine_keys, load  # noqa: E402
 from workflows.validate import checked_source  # noqa: E402
 
 PG_BIN = Path(os.environ.get("CARELOOP_SOAK_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -379,6 +380,7 @@ def check(url: str, ledger: Ledger, started: datetime, bound: float) -> dict[str
 
 
 def main() -> int:
+    configure_engine_keys(load())  # personal data with the configured keys, as the app
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="load time (default 10)")
     parser.add_argument("--writers", type=int, default=4, help="API client threads")
