@@ -38,7 +38,7 @@ run: publish
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict engine
+	$(BIN)/mypy --strict .
 
 test: lint
 	$(BIN)/python -m pytest
