@@ -137,6 +137,26 @@ class MessageSent(NoteAdded):
     KIND: ClassVar[str] = "message.out"
 
 
+@dataclass(frozen=True)
+class ThreadPosted(Event):
+    """A message joined the record's thread: from the customer, to them, or a note.
+
+    The history names the message, not its text: the thread keeps the text, encrypted.
+    """
+
+    direction: str  # in, out, note
+    message: int
+    channel: str | None
+    KINDS: ClassVar[dict[str, str]] = {"in": "message.in", "out": "message.out", "note": "note"}
+
+    @property
+    def kind(self) -> str:
+        return self.KINDS[self.direction]
+
+    def changes(self) -> dict[str, Any]:
+        return {"message": self.message, "channel": self.channel}
+
+
 # What an agent may write on a timeline, by the kind the API names it with.
 NOTES: dict[str, type[NoteAdded]] = {e.KIND: e for e in (NoteAdded, MessageReceived, MessageSent)}
 

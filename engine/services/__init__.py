@@ -3,12 +3,13 @@
 The web, the API, the CLI, the scheduler and the simulator all call these;
 none of them touches the store's tables directly.
 
-One class for all of them, `Services`, assembled from a class per area (records, customers,
-knowledge, insight) that share `ServiceBase`; callers only ever see `Services`.
+One class for all of them, `Services`, assembled from a class per area (records, conversation,
+customers, knowledge, insight) that share `ServiceBase`; callers only ever see `Services`.
 """
 
 from __future__ import annotations
 
+from engine.services.conversation import ConversationServices
 from engine.services.customers import CustomerServices
 from engine.services.insight import InsightServices
 from engine.services.knowledge import KnowledgeServices
@@ -17,5 +18,7 @@ from engine.services.records import RecordServices
 __all__ = ["Services"]
 
 
-class Services(RecordServices, CustomerServices, KnowledgeServices, InsightServices):
+class Services(
+    RecordServices, ConversationServices, CustomerServices, KnowledgeServices, InsightServices
+):
     """Use cases bound to a session factory, a clock and a spec cache."""

@@ -64,9 +64,35 @@ class RecordTypeBuilder(ProblemLog):
             name: self.followup((*path, "followups", name), name, f, stages, ctx)
             for name, f in section(data, "followups").items()
         }
+        customer_reply = data.get("customer_reply")
+        if customer_reply is not None:
+            self.check_customer_reply((*path, "customer_reply"), customer_reply, transitions)
         return RecordTypeSpec(
-            tid, data.get("title", tid), fields, stages, initial, transitions, sla, followups
+            tid,
+            data.get("title", tid),
+            fields,
+            stages,
+            initial,
+            transitions,
+            sla,
+            followups,
+            customer_reply,
         )
+
+    def check_customer_reply(
+        self, path: Path, xid: str, transitions: Mapping[str, TransitionSpec]
+    ) -> None:
+        """The customer's own message takes it, so it can ask nobody for a field."""
+        if not self.reference(path, "transition", xid, transitions):
+            return
+        required = [f.field for f in transitions[xid].form if f.required]
+        if required:
+            self.problem(
+                path,
+                f"transition '{xid}' asks for {', '.join(required)}, which a customer's "
+                "message cannot give",
+                "choose a transition whose form has no required field",
+            )
 
     def check_field_names(self, path: Path, data: Mapping[str, Any]) -> None:
         """A field may not shadow what the record or its form already has (RESERVED_FIELDS)."""
@@ -167,7 +193,11 @@ class RecordTypeBuilder(ProblemLog):
                 (*path, "targets", name, "met_by", on), t["met_by"][on], stages
             )
             targets[name] = SlaTargetSpec(
-                name, t.get("title", name), on, selector or StageSelector()
+                name,
+                t.get("title", name),
+                on,
+                selector or StageSelector(),
+                bool(t["met_by"].get("first_reply", False)),
             )
         policies: dict[str, dict[str, SlaTerm]] = {}
         for priority, terms in data["policies"].items():

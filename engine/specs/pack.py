@@ -128,6 +128,7 @@ class SlaTargetSpec:
     title: str
     met_on: Literal["leaving", "entering"]
     met_by: StageSelector
+    met_by_first_reply: bool = False  # the first reply to the customer meets it too
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class RecordTypeSpec:
     transitions: dict[str, TransitionSpec]
     sla: SlaSpec | None = None
     followups: dict[str, FollowUpSpec] = field(default_factory=dict)
+    customer_reply: str | None = None  # the transition a customer's message takes
 
     def stage(self, stage_id: str) -> StageSpec:
         try:

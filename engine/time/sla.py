@@ -181,6 +181,24 @@ def on_stage_change(
             _resume(session, pack, record, clock, now, actor)
 
 
+def on_first_reply(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    now: datetime,
+    actor: str,
+) -> None:
+    """The first reply to the customer meets the targets whose `met_by` says `first_reply`."""
+    if rtype.sla is None:
+        return
+    for clock in record.clocks:
+        target = rtype.sla.targets.get(clock.target)
+        if clock.met_at is None and target is not None and target.met_by_first_reply:
+            _meet(session, pack, record, clock, now, actor)
+    record.next_deadline = nearest_deadline(record)
+
+
 def _meets(on: str, was: bool, now_in: bool) -> bool:
     return (was and not now_in) if on == "leaving" else (now_in and not was)
 

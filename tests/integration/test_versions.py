@@ -123,5 +123,6 @@ def _without_waiting_stage(source: PackSource) -> PackSource:
     end = text.index("      # R-3.1 Technical")
     text = text[:start] + text[end:]
     text = text.replace("      waiting_customer: {kind: waiting, title: 等待客户}\n", "")
+    text = text.replace("    customer_reply: customer_replied\n", "")  # its transition is gone too
     files = {**source.files, "feedback.yaml": text}
     return source_of(load_pack_from_files(source.name, files, str(Path("workflows/after_sales"))))

@@ -27,6 +27,7 @@ from engine.events import (
     SlaStopped,
     SlaWarned,
     StageEntered,
+    ThreadPosted,
     WarningEscalated,
 )
 
@@ -40,6 +41,9 @@ KINDS: list[tuple[Event, str]] = [
     (NoteAdded("called back"), "note"),
     (MessageReceived("still broken"), "message.in"),
     (MessageSent("on our way"), "message.out"),
+    (ThreadPosted("in", 7, "email"), "message.in"),
+    (ThreadPosted("out", 8, "email"), "message.out"),
+    (ThreadPosted("note", 9, None), "note"),
     (SlaReplanned("resolution", "P3", "P1", AT), "sla.resolution.replanned"),
     (SlaMet("first_response", AT, True, 600), "sla.first_response.met"),
     (SlaPaused("resolution", 600), "sla.resolution.paused"),

@@ -243,7 +243,7 @@ def test_met_by_needs_exactly_one_of_leaving_or_entering(pack_dir: Path) -> None
     edit(
         pack_dir,
         "feedback.yaml",
-        "met_by: {leaving: {stages: [pending]}}",
+        "met_by: {leaving: {stages: [pending]}, first_reply: true}",
         "met_by: {leaving: {stages: [pending]}, entering: {kinds: [active]}}",
     )
     text = edit(pack_dir, "feedback.yaml", "met_by: {entering: {kinds: [resolved]}}", "met_by: {}")

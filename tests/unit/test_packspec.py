@@ -75,3 +75,27 @@ def test_an_unknown_form_field_suggests_the_right_one(data: dict[str, Any]) -> N
     assert spec is None
     assert found[0].message == "unknown field 'satisfction'"
     assert found[0].hint == "did you mean 'satisfaction'?"
+
+
+def test_the_customer_reply_and_first_reply_keys_are_read(data: dict[str, Any]) -> None:
+    spec, found = build_pack_spec(data)
+    assert found == [] and spec is not None
+    feedback = spec.record_type("feedback")
+    assert feedback.customer_reply == "customer_replied"
+    assert feedback.sla is not None and feedback.sla.targets["respond"].met_by_first_reply
+    assert not feedback.sla.targets["resolve"].met_by_first_reply
+
+
+def test_a_customer_reply_transition_must_exist_and_ask_for_nothing(
+    data: dict[str, Any],
+) -> None:
+    unknown = copy.deepcopy(data)
+    unknown["record_types"]["feedback"]["customer_reply"] = "customer_repled"
+    assert problems(unknown) == [
+        (("record_types", "feedback", "customer_reply"), "unknown transition 'customer_repled'")
+    ]
+    asks = copy.deepcopy(data)
+    asks["record_types"]["feedback"]["customer_reply"] = "wait_for_customer"
+    ((path, message),) = problems(asks)
+    assert path == ("record_types", "feedback", "customer_reply")
+    assert "asks for wait_reason" in message

@@ -16,7 +16,16 @@ FORBIDDEN = {"flask", "flask_admin", "flask_wtf", "flask_login", "wtforms", "aps
 ADAPTERS = {"workflows", "forms", "admin", "schedules", "wsgi", "cli", "api", "ops", "portal"}
 
 # Subpackages that may import the store (SQLAlchemy and engine.store): all but the specs.
-STORE_USERS = {"time", "records", "customers", "insight", "knowledge", "delivery", "access"}
+STORE_USERS = {
+    "time",
+    "records",
+    "conversation",
+    "customers",
+    "insight",
+    "knowledge",
+    "delivery",
+    "access",
+}
 # Modules of those subpackages that are pure calculators all the same: values in, values out.
 PURE_MODULES = {
     "engine.time.clock",

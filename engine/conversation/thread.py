@@ -1,0 +1,219 @@
+"""A record's thread (issue #20): the customer's messages, the answers, internal notes.
+
+Each message is a row of its own (text encrypted) and a history line that names it. A reply
+by email goes out through the outbox in the same transaction, addressed to the customer's
+contact, and needs their consent to service messages; a reply by another channel records
+a contact the agent made outside Careloop (a phone call). The first reply meets the SLA
+targets whose `met_by` says `first_reply`; a customer's message takes the record type's
+`customer_reply` transition where it can, which resumes clocks paused while waiting on them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidInput
+from engine.events import ThreadPosted
+from engine.records import transitions
+from engine.records.journal import add_event
+from engine.specs.pack import PackSpec
+from engine.store.models import Customer, OutboxMessage, Record, ThreadMessage
+from engine.time import sla
+
+MAX_TEXT = 20_000
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# What the thread shows of an outbound message, by its outbox row's status.
+OUTBOX_STATES = {"pending": "queued", "sending": "queued", "sent": "sent", "dead": "failed"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message as the desk and the API show it, with its delivery state."""
+
+    message: ThreadMessage
+    state: str  # received, internal, recorded (made outside), queued, sent, failed
+    error: str | None = None
+
+
+def thread_of(session: Session, record_id: int) -> list[Entry]:
+    """The record's messages, oldest first, each with its outbox row: one query."""
+    rows = session.execute(
+        select(ThreadMessage, OutboxMessage)
+        .outerjoin(OutboxMessage, OutboxMessage.id == ThreadMessage.outbox_id)
+        .where(ThreadMessage.record_id == record_id)
+        .order_by(ThreadMessage.id)
+    ).all()
+    return [_entry(message, outbox) for message, outbox in rows]
+
+
+def _entry(message: ThreadMessage, outbox: OutboxMessage | None) -> Entry:
+    if message.direction == "in":
+        return Entry(message, "received")
+    if message.direction == "note":
+        return Entry(message, "internal")
+    if outbox is None:
+        return Entry(message, "recorded")
+    state = OUTBOX_STATES.get(outbox.status, outbox.status)
+    return Entry(message, state, outbox.last_error if state == "failed" else None)
+
+
+def add_note(
+    session: Session, record: Record, text: str, *, actor: str, now: datetime
+) -> ThreadMessage:
+    """An internal note: on the thread for colleagues, never sent to the customer."""
+    return _post(session, record, "note", None, _checked(text), actor=actor, now=now)
+
+
+def reply(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    text: str,
+    *,
+    channel: str,
+    actor: str,
+    now: datetime,
+    subject: str | None = None,
+) -> ThreadMessage:
+    """Answer the customer on `channel`; by email it is queued for delivery at once."""
+    body = _checked(text)
+    if pack.channels and channel not in pack.channels:
+        raise InvalidInput(
+            f"'{channel}' is not a channel of {pack.name}", fields={"channel": channel}
+        )
+    outbox = _email(record, body, subject, now) if channel == "email" else None
+    first = not _has_replied(session, record.id)
+    message = _post(session, record, "out", channel, body, actor=actor, now=now, outbox=outbox)
+    if first:
+        rtype = pack.record_type(record.record_type)
+        sla.on_first_reply(session, pack, rtype, record, now, actor)
+    return message
+
+
+def receive(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    text: str,
+    *,
+    channel: str,
+    author: str,
+    now: datetime,
+    subject: str | None = None,
+    external_id: str | None = None,
+) -> ThreadMessage | None:
+    """The customer wrote: join the thread once per channel message, and move the record on.
+
+    None when the same channel message (`external_id`) was taken before.
+    """
+    if external_id is not None and _known(session, channel, external_id):
+        return None
+    message = _post(
+        session,
+        record,
+        "in",
+        channel,
+        _checked(text),
+        actor=author,
+        now=now,
+        subject=subject,
+        external_id=external_id,
+    )
+    rtype = pack.record_type(record.record_type)
+    step = rtype.transitions.get(rtype.customer_reply or "")
+    if step is not None and record.is_open and record.stage in step.sources:
+        transitions.apply_transition(session, pack, record, step.id, {}, actor=author, now=now)
+    return message
+
+
+def _checked(text: str) -> str:
+    body = text.strip()
+    if not body:
+        raise InvalidInput("the message is empty", fields={"text": "required"})
+    if len(body) > MAX_TEXT:
+        raise InvalidInput(
+            f"the message is longer than {MAX_TEXT} characters", fields={"text": "too long"}
+        )
+    return body
+
+
+def _email(record: Record, body: str, subject: str | None, now: datetime) -> OutboxMessage:
+    customer: Customer | None = record.customer
+    address = (customer.contact or "").strip() if customer is not None else ""
+    if customer is None or not EMAIL.match(address):
+        raise InvalidInput(
+            f"record {record.id} has no customer email address to answer",
+            fields={"channel": "the customer has no email address"},
+        )
+    if not customer.consent_service:
+        raise InvalidInput(
+            f"customer {customer.number} has not agreed to service messages",
+            fields={"channel": "no consent to service messages"},
+        )
+    return OutboxMessage(
+        record_id=record.id,
+        channel="email",
+        recipient=address,
+        subject=subject or f"[#{record.id}]",
+        body=body,
+        payload={"record": record.id},
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _has_replied(session: Session, record_id: int) -> bool:
+    found = session.scalar(
+        select(ThreadMessage.id)
+        .where(ThreadMessage.record_id == record_id, ThreadMessage.direction == "out")
+        .limit(1)
+    )
+    return found is not None
+
+
+def _known(session: Session, channel: str, external_id: str) -> bool:
+    found = session.scalar(
+        select(ThreadMessage.id).where(
+            ThreadMessage.channel == channel, ThreadMessage.external_id == external_id
+        )
+    )
+    return found is not None
+
+
+def _post(
+    session: Session,
+    record: Record,
+    direction: str,
+    channel: str | None,
+    body: str,
+    *,
+    actor: str,
+    now: datetime,
+    subject: str | None = None,
+    external_id: str | None = None,
+    outbox: OutboxMessage | None = None,
+) -> ThreadMessage:
+    if outbox is not None:
+        session.add(outbox)
+        session.flush()
+    message = ThreadMessage(
+        record_id=record.id,
+        direction=direction,
+        channel=channel,
+        author=actor,
+        subject=subject,
+        body=body,
+        external_id=external_id,
+        outbox_id=outbox.id if outbox is not None else None,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    add_event(session, record, now, ThreadPosted(direction, message.id, channel), actor=actor)
+    record.updated_at = now
+    return message

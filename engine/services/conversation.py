@@ -1,0 +1,97 @@
+"""Use cases of a record's thread: read it, answer the customer, note, take their message in."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from engine.conversation import thread
+from engine.records import transitions
+from engine.services.base import ServiceBase, conflict_on_stale
+from engine.store.models import ThreadMessage
+
+
+class ConversationServices(ServiceBase):
+    """The thread of a record (issue #20); each write is one transaction with its effects."""
+
+    def thread(self, record_id: int) -> list[thread.Entry]:
+        with self.uow() as uow:
+            transitions.get_record(uow.session, record_id)  # NotFound before an empty list
+            return thread.thread_of(uow.session, record_id)
+
+    def reply(
+        self, record_id: int, text: str, *, channel: str, actor: str, subject: str | None = None
+    ) -> ThreadMessage:
+        """Answer the customer; by email it is queued in the outbox with the reply."""
+        with self.uow() as uow:
+            record = transitions.get_record(uow.session, record_id)
+            spec = self.specs.get(uow.session, record.pack_version_id)
+            with conflict_on_stale(record_id):
+                message = thread.reply(
+                    uow.session,
+                    spec,
+                    record,
+                    text,
+                    channel=channel,
+                    actor=actor,
+                    now=self.clock.now(),
+                    subject=subject,
+                )
+                uow.commit()
+            return message
+
+    def note(self, record_id: int, text: str, *, actor: str) -> ThreadMessage:
+        """An internal note on the thread, never sent."""
+        with self.uow() as uow:
+            record = transitions.get_record(uow.session, record_id)
+            message = thread.add_note(uow.session, record, text, actor=actor, now=self.clock.now())
+            uow.commit()
+            return message
+
+    def receive(
+        self,
+        record_id: int,
+        text: str,
+        *,
+        channel: str,
+        author: str = "customer",
+        subject: str | None = None,
+        external_id: str | None = None,
+    ) -> ThreadMessage | None:
+        """The customer's message joins the thread once; None if it was taken before.
+
+        Two pollers taking one message at once: the unique channel id lets one commit, and
+        the other's IntegrityError says it was taken.
+        """
+        try:
+            return self._receive(record_id, text, channel, author, subject, external_id)
+        except IntegrityError:
+            if external_id is None:
+                raise
+            return None
+
+    def _receive(
+        self,
+        record_id: int,
+        text: str,
+        channel: str,
+        author: str,
+        subject: str | None,
+        external_id: str | None,
+    ) -> ThreadMessage | None:
+        with self.uow() as uow:
+            record = transitions.get_record(uow.session, record_id)
+            spec = self.specs.get(uow.session, record.pack_version_id)
+            with conflict_on_stale(record_id):
+                message = thread.receive(
+                    uow.session,
+                    spec,
+                    record,
+                    text,
+                    channel=channel,
+                    author=author,
+                    now=self.clock.now(),
+                    subject=subject,
+                    external_id=external_id,
+                )
+                uow.commit()
+            return message
