@@ -275,3 +275,52 @@ class AnswerOut(ma.Schema):
 class AnswerPage(ma.Schema):
     query = ma.fields.String()
     items = ma.fields.List(ma.fields.Nested(AnswerOut))
+
+
+class MessageIn(Strict):
+    direction = ma.fields.String(
+        load_default="out",
+        validate=validate.OneOf(["in", "out", "note"]),
+        metadata={
+            "description": "`out`: a reply to the customer (email goes out through the outbox); "
+            "`note`: internal, never sent; `in`: a message the customer sent on a channel "
+            "Careloop does not read itself."
+        },
+    )
+    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    channel = ma.fields.String(
+        validate=NAME,
+        allow_none=True,
+        metadata={"description": "Required for `in` and `out`: one of the pack's channels."},
+    )
+    subject = ma.fields.String(validate=validate.Length(max=300), allow_none=True)
+    external_id = ma.fields.String(
+        validate=validate.Length(min=1, max=300),
+        allow_none=True,
+        metadata={"description": "For `in`: the channel's own message id; a repeat is taken once."},
+    )
+
+
+class MessageOut(ma.Schema):
+    id = ma.fields.Integer()
+    record_id = ma.fields.Integer()
+    direction = ma.fields.String()
+    channel = ma.fields.String(allow_none=True)
+    author = ma.fields.String()
+    subject = ma.fields.String(allow_none=True)
+    text = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Only for tokens with the `personal` scope; null otherwise."},
+    )
+    state = ma.fields.String(
+        metadata={
+            "description": "received, internal, recorded (a contact made outside Careloop), "
+            "queued, sent or failed"
+        }
+    )
+    error = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class MessagePage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(MessageOut))

@@ -1,0 +1,103 @@
+"""`/api/v1/records/{id}/messages`: a record's thread for integrations (issue #20).
+
+Replies and notes written here are the desk's: an email reply goes out through the outbox,
+the first reply meets the respond target, a customer's message (`in`) resumes clocks paused
+while waiting on them. The text is personal data: only tokens with the `personal` scope read
+it back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from api import schemas
+from api.auth import current_token, may_see_personal_data, require
+from api.idempotent import idempotent
+from api.views import SECURITY, blp
+from engine.conversation.thread import Entry
+from engine.errors import InvalidInput
+from web import DB_ID
+from web import current_services as services
+
+
+@blp.route(f"/records/<{DB_ID}:record_id>/messages")
+class Messages(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("read")
+    @blp.response(200, schemas.MessagePage)
+    def get(self, record_id: int) -> dict[str, Any]:
+        """The record's thread, oldest first, with each outbound message's delivery state."""
+        personal = may_see_personal_data()
+        return {"items": [_present(e, personal) for e in services().thread(record_id)]}
+
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @idempotent
+    @blp.arguments(schemas.MessageIn)
+    @blp.response(201, schemas.MessageOut)
+    def post(self, data: dict[str, Any], record_id: int) -> Any:
+        """Reply to the customer, add an internal note, or add a message the customer sent.
+
+        An `in` message whose `external_id` this record's thread already holds answers 200
+        with that message: a channel pushing it twice is harmless.
+        """
+        actor = f"api:{current_token().name}"
+        direction: str = data["direction"]
+        channel: str = data.get("channel") or ""
+        if direction != "note" and not channel:
+            raise InvalidInput("give the channel", fields={"channel": "required"})
+        if direction == "note":
+            message = services().note(record_id, data["text"], actor=actor)
+        elif direction == "out":
+            message = services().reply(
+                record_id, data["text"], channel=channel, actor=actor, subject=data.get("subject")
+            )
+        else:
+            taken = services().receive(
+                record_id,
+                data["text"],
+                channel=channel,
+                author=actor,
+                subject=data.get("subject"),
+                external_id=data.get("external_id"),
+            )
+            if taken is None:
+                return _earlier(record_id, channel, data["external_id"]), 200
+            message = taken
+        (entry,) = [e for e in services().thread(record_id) if e.message.id == message.id]
+        return _present(entry, may_see_personal_data())
+
+
+def _earlier(record_id: int, channel: str, external_id: str) -> dict[str, Any]:
+    for entry in services().thread(record_id):
+        if (entry.message.channel, entry.message.external_id) == (channel, external_id):
+            return _present(entry, may_see_personal_data())
+    raise ConflictingMessage(external_id, channel)
+
+
+class ConflictingMessage(InvalidInput):
+    """The channel message joined another record's thread before."""
+
+    def __init__(self, external_id: str, channel: str) -> None:
+        super().__init__(
+            f"message {external_id} on {channel} belongs to another record",
+            fields={"external_id": "taken by another record"},
+        )
+
+
+def _present(entry: Entry, personal: bool) -> dict[str, Any]:
+    message = entry.message
+    return {
+        "id": message.id,
+        "record_id": message.record_id,
+        "direction": message.direction,
+        "channel": message.channel,
+        "author": message.author,
+        "subject": message.subject,
+        "text": message.body if personal else None,
+        "state": entry.state,
+        "error": entry.error,
+        "created_at": message.created_at,
+    }
