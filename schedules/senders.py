@@ -56,6 +56,11 @@ class SmtpSender:
         email["Subject"] = message.subject
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = f"<{message_key(message)}@careloop>"
+        # A reply to the customer threads under their mail in their client.
+        if message.payload.get("in_reply_to"):
+            email["In-Reply-To"] = " ".join(message.payload["in_reply_to"])
+        if message.payload.get("references"):
+            email["References"] = " ".join(message.payload["references"])
         email.set_content(message.body)
         client_class = smtplib.SMTP_SSL if self.implicit_tls else smtplib.SMTP
         with client_class(self.host, self.port, timeout=TIMEOUT) as client:

@@ -86,7 +86,7 @@ def reply(
         raise InvalidInput(
             f"'{channel}' is not a channel of {pack.name}", fields={"channel": channel}
         )
-    outbox = _email(record, body, subject, now) if channel == "email" else None
+    outbox = _email(session, record, body, subject, now) if channel == "email" else None
     first = not _has_replied(session, record.id)
     message = _post(session, record, "out", channel, body, actor=actor, now=now, outbox=outbox)
     if first:
@@ -142,7 +142,9 @@ def _checked(text: str) -> str:
     return body
 
 
-def _email(record: Record, body: str, subject: str | None, now: datetime) -> OutboxMessage:
+def _email(
+    session: Session, record: Record, body: str, subject: str | None, now: datetime
+) -> OutboxMessage:
     customer: Customer | None = record.customer
     address = (customer.contact or "").strip() if customer is not None else ""
     if customer is None or not EMAIL.match(address):
@@ -155,15 +157,53 @@ def _email(record: Record, body: str, subject: str | None, now: datetime) -> Out
             f"customer {customer.number} has not agreed to service messages",
             fields={"channel": "no consent to service messages"},
         )
+    earlier = _email_ids(session, record.id)
     return OutboxMessage(
         record_id=record.id,
         channel="email",
         recipient=address,
-        subject=subject or f"[#{record.id}]",
+        subject=reply_subject(subject or _last_subject(session, record.id), record.id),
         body=body,
-        payload={"record": record.id},
+        # The customer's mail client threads the answer under their mail (RFC 5322 3.6.4).
+        payload={"record": record.id, "in_reply_to": earlier[-1:], "references": earlier},
         created_at=now,
         next_attempt_at=now,
+    )
+
+
+def reply_subject(subject: str | None, record_id: int) -> str:
+    """`Re: <their subject> [#id]`: the reference lets a reply without headers find its record."""
+    reference = f"[#{record_id}]"
+    text = (subject or "").strip()
+    if reference in text:
+        text = text.replace(reference, "").strip()
+    if text and not text.lower().startswith(("re:", "回复：", "回复:")):
+        text = f"Re: {text}"
+    return f"{text} {reference}".strip()
+
+
+def _email_ids(session: Session, record_id: int) -> list[str]:
+    """The Message-IDs of the customer's mail on this thread, oldest first (at most 20)."""
+    found = session.scalars(
+        select(ThreadMessage.external_id)
+        .where(
+            ThreadMessage.record_id == record_id,
+            ThreadMessage.channel == "email",
+            ThreadMessage.direction == "in",
+            ThreadMessage.external_id.is_not(None),
+        )
+        .order_by(ThreadMessage.id.desc())
+        .limit(20)
+    )
+    return [mail_id for mail_id in found if mail_id is not None][::-1]
+
+
+def _last_subject(session: Session, record_id: int) -> str | None:
+    return session.scalar(
+        select(ThreadMessage.subject)
+        .where(ThreadMessage.record_id == record_id, ThreadMessage.subject.is_not(None))
+        .order_by(ThreadMessage.id.desc())
+        .limit(1)
     )
 
 

@@ -8,15 +8,22 @@ Every test runs on SQLite and on PostgreSQL (the `db_engine` fixture).
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from engine.delivery.outbox import deliver_due
 from engine.errors import InvalidInput, NotFound
 from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import OutboxMessage, RecordEvent, SlaClock, ThreadMessage
 from engine.time.clock import VirtualClock
+from schedules.senders import SmtpSender
+from tests.integration.test_outbox import free_port
 
 EMAIL_CUSTOMER = {
     "customer_no": "C-7",
@@ -155,3 +162,53 @@ def test_empty_or_huge_text_and_unknown_records_are_refused(services: Services) 
         services.note(record_id, "长" * 20_001, actor="li")
     with pytest.raises(NotFound):
         services.thread(999_999)
+
+
+def test_an_email_reply_threads_under_the_customers_mail_in_their_client(
+    services: Services, clock: VirtualClock
+) -> None:
+    record_id = new_record(services)
+    services.receive(
+        record_id,
+        "洗衣机还是漏水",
+        channel="email",
+        subject="洗衣机漏水",
+        external_id="<first@example.com>",
+    )
+    services.receive(
+        record_id,
+        "照片见附件",
+        channel="email",
+        subject="Re: 洗衣机漏水",
+        external_id="<second@example.com>",
+    )
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        services.reply(record_id, "工程师明天上门。", channel="email", actor="li")
+        sender = SmtpSender(f"smtp://127.0.0.1:{controller.port}?from=desk@example.com")
+        delivery = deliver_due(services.session_factory, {"email": sender}, clock.now())
+    finally:
+        controller.stop()
+    assert delivery.sent == 1
+    (raw,) = handler.received
+    mail = message_from_bytes(raw, policy=default)
+    assert mail["Subject"] == f"Re: 洗衣机漏水 [#{record_id}]"
+    assert mail["In-Reply-To"] == "<second@example.com>"
+    assert mail["References"] == "<first@example.com> <second@example.com>"
+    assert mail["To"] == "wangfang@example.com"
+    assert mail.get_content().strip() == "工程师明天上门。"
+    (entry,) = [e for e in services.thread(record_id) if e.message.direction == "out"]
+    assert entry.state == "sent"
+
+
+class Inbox:
+    """A real SMTP peer (aiosmtpd) that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # noqa: N802
+        self.received.append(envelope.content)
+        return "250 OK"
