@@ -20,6 +20,7 @@ from engine.specs.build_care import CareBuilder
 from engine.specs.build_records import PackContext, RecordTypeBuilder
 from engine.specs.insight import InsightSpec, build_insight
 from engine.specs.pack import (
+    IntakeSpec,
     MessageSpec,
     Option,
     PackSpec,
@@ -78,6 +79,12 @@ class _Builder(RecordTypeBuilder, CareBuilder):
         tiers, campaigns = self.care(
             data, record_types, departments, priority_ids, channels, messages, calendars
         )
+        intake = {
+            channel: self.intake(
+                ("intake", channel), i, channels, departments, record_types, context
+            )
+            for channel, i in section(data, "intake").items()
+        }
         return PackSpec(
             name=data["name"],
             title=data["title"],
@@ -95,6 +102,7 @@ class _Builder(RecordTypeBuilder, CareBuilder):
             complaint_categories=tuple(entries(data, "complaint_categories")),
             tiers=tiers,
             campaigns=campaigns,
+            intake=intake,
             insight=self.insight(data, record_types, priority_ids),
         )
 
@@ -168,3 +176,46 @@ class _Builder(RecordTypeBuilder, CareBuilder):
         path: Path = ("routing", index)
         self.reference((*path, "department"), "department", rule["department"], departments)
         return RoutingRule(rule["department"], self.expression((*path, "when"), rule.get("when")))
+
+    def intake(
+        self,
+        path: Path,
+        data: Mapping[str, Any],
+        channels: Mapping[str, Option],
+        departments: Mapping[str, Option],
+        record_types: Mapping[str, RecordTypeSpec],
+        ctx: PackContext,
+    ) -> IntakeSpec:
+        """A channel's intake names a channel, a record type with a text field, a priority."""
+        channel = str(path[-1])
+        self.reference(path, "channel", channel, channels)
+        department = data.get("department")
+        if department is not None:
+            self.reference((*path, "department"), "department", department, departments)
+        rtype = record_types.get(data["record_type"])
+        if not self.reference(
+            (*path, "record_type"), "record type", data["record_type"], record_types
+        ):
+            rtype = None
+        priority = data.get("priority")
+        if priority is not None:
+            self.reference((*path, "priority"), "priority", priority, ctx.priorities)
+        text_field = data.get("text_field") or _first_text_field(rtype)
+        if rtype is not None and text_field not in rtype.fields:
+            self.problem(
+                (*path, "text_field"),
+                f"record type '{rtype.id}' has no text field '{text_field}'",
+                "name a text field of the record type as text_field",
+            )
+        return IntakeSpec(
+            channel, data["record_type"], priority, data.get("department"), text_field
+        )
+
+
+def _first_text_field(rtype: RecordTypeSpec | None) -> str:
+    """The record type's first required text field: where a message's words belong."""
+    if rtype is None:
+        return ""
+    texts = [f for f in rtype.fields.values() if f.type == "text"]
+    chosen = next((f for f in texts if f.required), texts[0] if texts else None)
+    return chosen.id if chosen is not None else ""

@@ -226,6 +226,17 @@ class MessageSpec:
 
 
 @dataclass(frozen=True)
+class IntakeSpec:
+    """What a message on a channel creates when it belongs to no record (issue #20)."""
+
+    channel: str
+    record_type: str
+    priority: str | None
+    department: str | None
+    text_field: str
+
+
+@dataclass(frozen=True)
 class PackSpec:
     name: str
     title: str
@@ -243,6 +254,7 @@ class PackSpec:
     complaint_categories: tuple[str, ...] = ()
     tiers: dict[str, TierSpec] = field(default_factory=dict)
     campaigns: dict[str, CampaignSpec] = field(default_factory=dict)
+    intake: dict[str, IntakeSpec] = field(default_factory=dict)
 
     @property
     def care_task_types(self) -> frozenset[str]:

@@ -99,3 +99,26 @@ def test_a_customer_reply_transition_must_exist_and_ask_for_nothing(
     ((path, message),) = problems(asks)
     assert path == ("record_types", "feedback", "customer_reply")
     assert "asks for wait_reason" in message
+
+
+def test_a_channels_intake_is_read_and_checked(data: dict[str, Any]) -> None:
+    spec, found = build_pack_spec(data)
+    assert found == [] and spec is not None
+    email = spec.intake["email"]
+    assert (email.record_type, email.priority, email.text_field) == (
+        "feedback",
+        "P2",
+        "description",
+    )
+    wrong = copy.deepcopy(data)
+    wrong["intake"] = {
+        "fax": {"record_type": "feedbak", "priority": "P9", "department": "nowhere"},
+        "email": {"record_type": "feedback", "text_field": "colour"},
+    }
+    assert [(p, m) for p, m in problems(wrong)] == [
+        (("intake", "fax"), "unknown channel 'fax'"),
+        (("intake", "fax", "department"), "unknown department 'nowhere'"),
+        (("intake", "fax", "record_type"), "unknown record type 'feedbak'"),
+        (("intake", "fax", "priority"), "unknown priority 'P9'"),
+        (("intake", "email", "text_field"), "record type 'feedback' has no text field 'colour'"),
+    ]
