@@ -60,6 +60,8 @@ class Settings:
     rollup_seconds: float = 3600.0  # CARELOOP_ROLLUP_SECONDS
     monitor_seconds: float = 60.0  # CARELOOP_MONITOR_SECONDS
     smtp_url: str | None = None  # CARELOOP_SMTP_URL
+    mailboxes: str = ""  # CARELOOP_MAILBOXES: imap(s):// URLs the scheduler polls (issue #20)
+    mail_seconds: float = 60.0  # CARELOOP_MAIL_SECONDS
     webhook_url: str | None = None  # CARELOOP_WEBHOOK_URL
     webhook_secret: str = ""  # CARELOOP_WEBHOOK_SECRET
     metrics_token: str = ""  # CARELOOP_METRICS_TOKEN
@@ -192,6 +194,13 @@ def _smtp_url(raw: str) -> str:
     return raw
 
 
+def _mailboxes(raw: str) -> str:
+    from schedules.mailsources import mail_sources
+
+    mail_sources(raw)  # each URL checked; the message never repeats a password
+    return raw.strip()
+
+
 def _webhook_url(raw: str) -> str:
     _or_unset(raw)
     parts = urlsplit(raw)
@@ -241,6 +250,8 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_ROLLUP_SECONDS", "rollup_seconds", _seconds),
     ("CARELOOP_MONITOR_SECONDS", "monitor_seconds", _seconds),
     ("CARELOOP_SMTP_URL", "smtp_url", _smtp_url),
+    ("CARELOOP_MAILBOXES", "mailboxes", _mailboxes),
+    ("CARELOOP_MAIL_SECONDS", "mail_seconds", _seconds),
     ("CARELOOP_WEBHOOK_URL", "webhook_url", _webhook_url),
     ("CARELOOP_WEBHOOK_SECRET", "webhook_secret", _text),
     ("CARELOOP_METRICS_TOKEN", "metrics_token", _text),
