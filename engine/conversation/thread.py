@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.conversation.mail import subject_with_reference
 from engine.errors import InvalidInput
 from engine.events import ThreadPosted
 from engine.records import transitions
@@ -172,14 +173,11 @@ def _email(
 
 
 def reply_subject(subject: str | None, record_id: int) -> str:
-    """`Re: <their subject> [#id]`: the reference lets a reply without headers find its record."""
-    reference = f"[#{record_id}]"
+    """`Re: <their subject> [CL-id]`: the reference lets a reply without headers find its record."""
     text = (subject or "").strip()
-    if reference in text:
-        text = text.replace(reference, "").strip()
     if text and not text.lower().startswith(("re:", "回复：", "回复:")):
         text = f"Re: {text}"
-    return f"{text} {reference}".strip()
+    return subject_with_reference(text, record_id)
 
 
 def _email_ids(session: Session, record_id: int) -> list[str]:

@@ -67,7 +67,7 @@ def test_the_first_email_reply_meets_the_respond_target_and_is_queued_once(
         mail = [m for m in outbox if m.channel == "email" and m.record_id == record_id]
         assert [m.recipient for m in mail] == ["wangfang@example.com"] * 2
         assert mail[0].body == "您好，我们已收到，工程师今天联系您。"
-        assert f"[#{record_id}]" in mail[0].subject
+        assert f"[CL-{record_id}]" in mail[0].subject
     entries = services.thread(record_id)
     assert [(e.message.direction, e.state) for e in entries] == [("out", "queued")] * 2
     assert [e.message.author for e in entries] == ["li", "li"]
@@ -194,7 +194,7 @@ def test_an_email_reply_threads_under_the_customers_mail_in_their_client(
     assert delivery.sent == 1
     (raw,) = handler.received
     mail = message_from_bytes(raw, policy=default)
-    assert mail["Subject"] == f"Re: 洗衣机漏水 [#{record_id}]"
+    assert mail["Subject"] == f"Re: 洗衣机漏水 [CL-{record_id}]"
     assert mail["In-Reply-To"] == "<second@example.com>"
     assert mail["References"] == "<first@example.com> <second@example.com>"
     assert mail["To"] == "wangfang@example.com"

@@ -2,7 +2,8 @@
 
 Which parts may touch the database is said here, once: every subpackage but `specs` may
 import `engine.store`; the pure calculators (pack specs, clocks, calendars, durations,
-expressions, segmentation, masking, keys) may not, directly or through another engine module.
+expressions, segmentation, masking, keys, the mail reader) may not, directly or through
+another engine module.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ PURE_MODULES = {
     "engine.access.crypto",
     "engine.access.masking",
     "engine.records.fieldvalues",
+    "engine.conversation.mail",
+    "engine.conversation.mailtext",
+    "engine.conversation.mailparts",
+    "engine.conversation.htmltext",
+    "engine.conversation.quoting",
     "engine.errors",
 }
 STORE = ("engine.store", "sqlalchemy")
