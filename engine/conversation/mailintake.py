@@ -1,0 +1,180 @@
+"""Mail into records (issue #20): a new mail makes a record, a reply joins its own.
+
+A reply is known by its headers first — In-Reply-To or References naming a mail of the
+thread or one Careloop sent — and only then by the `[CL-id]` in its subject, which counts
+only when the sender is that record's customer: a guessed number lets nobody write into
+another customer's record. Automatic mail (auto-replies, bounces, lists) makes nothing, so
+an autoresponder answering our acknowledgement cannot start a loop. The same Message-ID is
+taken once (the thread's unique channel id settles a race between two pollers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.access.crypto import lookup_hash
+from engine.conversation import thread
+from engine.conversation.mail import InboundMail
+from engine.errors import InvalidInput
+from engine.records import intake
+from engine.specs.pack import IntakeSpec, PackSpec, RecordTypeSpec
+from engine.store.models import Customer, OutboxMessage, PackVersion, Record, ThreadMessage
+
+OUR_MESSAGE_ID = re.compile(r"^<careloop-outbox-(\d+)@careloop>$")
+# A mail's own date is believed only this far back (a wrong clock, a resent old mail).
+TRUSTED_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    """What became of one mail: created or joined a record, or why it made nothing."""
+
+    action: str  # created, joined, duplicate, ignored
+    record_id: int | None = None
+    reason: str = ""
+
+
+def take_mail(
+    session: Session,
+    pack: PackSpec,
+    version: PackVersion,
+    channel: str,
+    mail: InboundMail,
+    raw: bytes,
+    *,
+    spec_of: Callable[[Record], PackSpec],
+    now: datetime,
+) -> MailOutcome:
+    """One mail on `channel` of `pack`: join its record, or make one as `intake.<channel>` says."""
+    if mail.is_automatic:
+        return MailOutcome("ignored", reason=mail.automatic_reason)
+    mail_id = mail.message_id or _stand_in_id(raw)
+    if _taken(session, channel, mail_id):
+        return MailOutcome("duplicate", reason=f"{mail_id} was taken before")
+    record = _record_of(session, pack.name, mail)
+    if record is None or not record.is_open:
+        record = _new_record(session, pack, version, channel, mail, mail_id, now)
+        action = "created"
+    else:
+        action = "joined"
+    thread.receive(
+        session,
+        spec_of(record),
+        record,
+        mail.reply_text or mail.text or mail.subject or "（空邮件）",
+        channel=channel,
+        author=mail.sender_address or "customer",
+        now=now,
+        subject=mail.subject or None,
+        external_id=mail_id,
+    )
+    return MailOutcome(action, record.id)
+
+
+def _stand_in_id(raw: bytes) -> str:
+    """A mail without a Message-ID is known by its bytes: the same mail twice is one."""
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@careloop.invalid>"
+
+
+def _taken(session: Session, channel: str, mail_id: str) -> bool:
+    found = session.scalar(
+        select(ThreadMessage.id).where(
+            ThreadMessage.channel == channel, ThreadMessage.external_id == mail_id
+        )
+    )
+    return found is not None
+
+
+def _record_of(session: Session, pack: str, mail: InboundMail) -> Record | None:
+    """The record this mail answers: by its headers, else by its subject's reference."""
+    for mail_id in (mail.in_reply_to, *reversed(mail.references)):
+        if mail_id and (record := _by_header(session, pack, mail_id)) is not None:
+            return record
+    if mail.record_reference is None:
+        return None
+    record = session.get(Record, mail.record_reference)
+    if record is None or record.pack != pack or record.customer is None:
+        return None
+    customer_mail = (record.customer.contact or "").strip().lower()
+    return record if customer_mail == mail.sender_address.strip().lower() else None
+
+
+def _by_header(session: Session, pack: str, mail_id: str) -> Record | None:
+    ours = OUR_MESSAGE_ID.match(mail_id)
+    if ours is not None:
+        record_id = session.scalar(
+            select(OutboxMessage.record_id).where(OutboxMessage.id == int(ours.group(1)))
+        )
+    else:
+        record_id = session.scalar(
+            select(ThreadMessage.record_id).where(ThreadMessage.external_id == mail_id).limit(1)
+        )
+    record = session.get(Record, record_id) if record_id is not None else None
+    return record if record is not None and record.pack == pack else None
+
+
+def _new_record(
+    session: Session,
+    pack: PackSpec,
+    version: PackVersion,
+    channel: str,
+    mail: InboundMail,
+    mail_id: str,
+    now: datetime,
+) -> Record:
+    rule = pack.intake.get(channel)
+    if rule is None:
+        raise InvalidInput(
+            f"pack {pack.name} says nothing about new mail on '{channel}': add intake.{channel}",
+            fields={"channel": channel},
+        )
+    rtype = pack.record_type(rule.record_type)
+    new = intake.NewRecord(
+        record_type=rule.record_type,
+        fields=_fields(session, rtype, rule, mail),
+        channel=channel,
+        priority=rule.priority,
+        received_at=_received_at(mail, now),
+        external_id=mail_id,
+    )
+    record = intake.create_record(session, pack, version, new, actor="mail", now=now)
+    if rule.department is not None:
+        record.department = rule.department
+    return record
+
+
+def _fields(
+    session: Session, rtype: RecordTypeSpec, rule: IntakeSpec, mail: InboundMail
+) -> dict[str, str]:
+    """The customer by address (found, or numbered on first contact), the sender, the words."""
+    values: dict[str, str] = {}
+    body = mail.reply_text or mail.text
+    values[rule.text_field] = "\n\n".join(part for part in (mail.subject, body) if part) or "—"
+    for field in rtype.fields.values():
+        if field.type == "customer":
+            values[field.id] = _customer_number(session, mail.sender_address)
+        elif field.type == "contact" and mail.sender_address:
+            values[field.id] = mail.sender_address
+        elif field.mask == "name" and mail.sender_name:
+            values[field.id] = mail.sender_name
+    return values
+
+
+def _customer_number(session: Session, address: str) -> str:
+    """The customer this address belongs to, else a number made from its keyed hash."""
+    hashed = lookup_hash(address)
+    found = session.scalar(select(Customer.number).where(Customer.contact_hash == hashed))
+    return found or f"M-{(hashed or '')[:12].upper()}"
+
+
+def _received_at(mail: InboundMail, now: datetime) -> datetime:
+    if mail.date is not None and now - TRUSTED_AGE <= mail.date <= now:
+        return mail.date
+    return now
