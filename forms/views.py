@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.access.masking import mask_contact, mask_name
 from engine.access.users import LOCALES, audit, get_user
+from engine.conversation.thread import thread_of
 from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
 from engine.records import queue
@@ -236,8 +237,14 @@ def customer(number: str) -> Any:
 
 
 def _record_page(
-    record_id: int, *, forms: dict[str, Any] | None = None, status: int = 200, reveal: bool = False
+    record_id: int,
+    *,
+    forms: dict[str, Any] | None = None,
+    status: int = 200,
+    reveal: bool = False,
+    compose: dict[str, Any] | None = None,
 ) -> Any:
+    """The record page; `compose` keeps a refused reply or note as it was typed."""
     now = services().clock.now()
     with services().uow() as uow:
         current = _visible(uow.session, record_id)
@@ -272,6 +279,8 @@ def _record_page(
             revealed=reveal,
             satisfaction=survey.panel(uow.session, spec, current),
             triage=suggested,
+            thread=thread_of(uow.session, record_id),
+            compose=compose or {},
         )
     return page, status
 

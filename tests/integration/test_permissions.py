@@ -51,7 +51,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/api/v1/(openapi\.json|docs|swagger-ui/.*)$", EVERYONE),
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (("POST",), r"^/records/\d+/reveal$", READERS),
-    (("POST",), r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction)$", STAFF),
+    (("POST",), r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction|reply|note)$", STAFF),
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
     (("GET", "POST"), r"^/warnings$", STAFF),
     (("GET",), r"^/dashboard(/|$)", READERS),
@@ -217,6 +217,8 @@ def test_another_teams_record_is_hidden_from_an_agent_on_every_channel(app: Flas
     assert agent.post("/records/1/known-problem", data={"problem_id": "1"}).status_code == 404
     assert agent.post("/records/1/satisfaction", data={}).status_code == 404
     assert agent.post("/records/1/transitions/resolve", data={}).status_code == 404
+    assert agent.post("/records/1/note", data={"text": "x"}).status_code == 404
+    assert agent.post("/records/1/reply", data={"text": "x", "channel": "phone"}).status_code == 404
     assert agent.get("/admin/record/details/?id=1").status_code == 403
     assert agent.get("/admin/supervise/1").status_code == 403
     assert agent.get("/api/v1/records/1").status_code == 401  # a session is no API credential

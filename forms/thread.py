@@ -1,0 +1,125 @@
+"""The record's thread on the desk (issue #20): answer the customer, write an internal note.
+
+Thin like `views.py`: parse the form, call the engine, redirect back to the thread. What the
+engine refuses (no email address, no consent, an empty text) comes back on the record page
+with the engine's message and the typed text kept, never as a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from engine.access.masking import mask_contact, mask_name
+from engine.errors import ConflictError, InvalidInput
+from engine.specs.pack import PackSpec
+from engine.store.models import Record, ThreadMessage
+from forms.views import _record_page, _visible
+from web import DB_ID
+from web import current_services as services
+
+bp = Blueprint("thread", __name__)
+ADDRESS = re.compile(r"[^@\s<>\"',;:()\[\]]+@[^@\s<>\"',;:()\[\]]+")
+# The engine's words for what it refused (InvalidInput.fields), in the user's language.
+HINTS = {
+    "the customer has no email address": _l(
+        "客户没有邮箱地址：请改选电话等渠道，记录您已联系客户。"
+    ),
+    "no consent to service messages": _l("客户未同意接收服务消息，不能通过邮件发送。"),
+    "required": _l("请填写内容。"),
+    "too long": _l("内容过长，请缩短后重试。"),
+}
+
+
+@bp.app_context_processor
+def helpers() -> dict[str, Any]:
+    return {
+        "sender": sender,
+        "reply_channels": reply_channels,
+        "masked_error": masked_error,
+        "masked_actor": masked_actor,
+    }
+
+
+@bp.post(f"/records/<{DB_ID}:record_id>/reply")
+@login_required  # type: ignore[untyped-decorator]
+def reply(record_id: int) -> Any:
+    """Answer the customer: by email it is queued for delivery, by phone it is recorded."""
+    text = request.form.get("text", "")
+    channel = request.form.get("channel", "")
+    with services().uow() as uow:
+        _visible(uow.session, record_id)
+    typed = {"box": "reply", "text": text, "channel": channel}
+    try:
+        services().reply(record_id, text, channel=channel, actor=current_user.username)
+    except InvalidInput as exc:
+        return _refused(record_id, exc, typed)
+    except ConflictError:
+        flash(_("记录已被他人更新：以下是最新内容，请确认后重试。"), "error")
+        return _record_page(record_id, compose=typed, status=409)
+    flash(_("回复已加入发送队列。") if channel == "email" else _("回复已记录。"), "success")
+    return _back(record_id)
+
+
+@bp.post(f"/records/<{DB_ID}:record_id>/note")
+@login_required  # type: ignore[untyped-decorator]
+def note(record_id: int) -> Any:
+    """An internal note for colleagues; it never reaches the customer."""
+    text = request.form.get("text", "")
+    with services().uow() as uow:
+        _visible(uow.session, record_id)
+    try:
+        services().note(record_id, text, actor=current_user.username)
+    except InvalidInput as exc:
+        return _refused(record_id, exc, {"box": "note", "text": text})
+    flash(_("已添加内部备注。"), "success")
+    return _back(record_id)
+
+
+def sender(message: ThreadMessage) -> str:
+    """Who wrote it: staff by user name; the customer masked, never their raw contact."""
+    author = message.author.strip()
+    if message.direction != "in":
+        return author
+    if author in ("", "customer"):
+        return ""
+    return masked_actor(author) if _contact_like(author) else mask_name(author)
+
+
+def masked_actor(actor: str) -> str:
+    """A history line's actor: staff as they are, a customer's address or number masked."""
+    return mask_contact(actor) if _contact_like(actor) else actor
+
+
+def _contact_like(text: str) -> bool:
+    return "@" in text or sum(ch.isdigit() for ch in text) >= 7
+
+
+def masked_error(text: str) -> str:
+    """A delivery error as the server said it, with any address in it masked."""
+    return ADDRESS.sub(lambda found: mask_contact(found.group()), text)
+
+
+def reply_channels(spec: PackSpec, record: Record) -> tuple[list[tuple[str, str]], str]:
+    """The pack's channels to answer on, and the one preselected: the record's own."""
+    options = [(name, option.title) for name, option in spec.channels.items()]
+    if not options:  # a pack without channels: the engine takes any
+        options = [(name, name) for name in dict.fromkeys([record.channel or "email", "email"])]
+    names = [name for name, _title in options]
+    default = record.channel if record.channel in names else "email"
+    return options, default if default in names else names[0]
+
+
+def _refused(record_id: int, exc: InvalidInput, typed: dict[str, Any]) -> Any:
+    flash(_("未能保存：%(reason)s", reason=str(exc)), "error")
+    hints = [str(HINTS[str(value)]) for value in exc.fields.values() if str(value) in HINTS]
+    return _record_page(record_id, compose={**typed, "hints": hints}, status=400)
+
+
+def _back(record_id: int) -> Any:
+    return redirect(url_for("desk.record", record_id=record_id) + "#thread")
