@@ -3,7 +3,7 @@
 Also reachable as `flask --app wsgi careloop …`. The group and what its commands share are in
 cli/root.py; the commands, by area, in cli/packs.py (validate, publish, simulate, packs),
 cli/people.py (user, team, token), cli/data.py (db, kb, customer, new-data-key, backup,
-restore, tiers, rollup) and cli/serve.py (serve, scheduler).
+restore, tiers, rollup), cli/mail.py (mail-in) and cli/serve.py (serve, scheduler).
 
 What only one command needs (the pack validator and its JSON Schema, the simulator and
 Alembic, Flask for password hashing, backup, the web app) is imported inside that command:
@@ -13,11 +13,11 @@ for importing them before firing anything.
 
 from __future__ import annotations
 
-from cli import data, packs, people, serve
+from cli import data, mail, packs, people, serve
 from cli.root import careloop
 
 __all__ = ["careloop", "main"]
-_COMMANDS = (data, packs, people, serve)  # imported for their commands, which join the group
+_COMMANDS = (data, mail, packs, people, serve)  # imported for their commands, which join the group
 
 
 def main() -> None:

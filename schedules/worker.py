@@ -22,6 +22,8 @@ from engine.time.health import record_sweep
 from engine.time.timers import SweepResult
 from ops.context import correlated_job
 from ops.settings import Settings
+from schedules.mailjob import MailJob
+from schedules.mailsources import mail_sources
 from schedules.senders import SubscriptionSender, configured_senders
 
 log = logging.getLogger(__name__)
@@ -220,6 +222,16 @@ def build_scheduler(
         name="roll up the dashboard's closed days",
         next_run_time=datetime.now(UTC),
     )
+    sources = mail_sources(settings.mailboxes)
+    if sources:
+        scheduler.add_job(
+            correlated_job("mail", MailJob(services, sources)),
+            "interval",
+            seconds=settings.mail_seconds,
+            id="mail",
+            name="read the service mailboxes",
+            next_run_time=datetime.now(UTC),
+        )
     senders = senders_for(services, settings) if senders is None else senders
     if senders:
         scheduler.add_job(

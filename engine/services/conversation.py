@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.conversation import thread
+from engine.conversation import mailintake, thread
+from engine.conversation.mail import read_mail
+from engine.conversation.mailintake import MailOutcome
 from engine.records import transitions
+from engine.records.versions import latest_version
 from engine.services.base import ServiceBase, conflict_on_stale
 from engine.store.models import ThreadMessage
 
@@ -95,3 +98,28 @@ class ConversationServices(ServiceBase):
                 )
                 uow.commit()
             return message
+
+    def take_mail(self, pack: str, channel: str, raw: bytes) -> MailOutcome:
+        """One RFC 5322 mail for `pack`: joins its record or makes one (`careloop mail-in`, the
+        scheduler's mailboxes). MailUnreadable when it is no mail at all.
+
+        Two pollers taking the same mail at once: one commits, the other finds it taken.
+        """
+        mail = read_mail(raw)
+        try:
+            with self.uow() as uow:
+                version = latest_version(uow.session, pack)
+                outcome = mailintake.take_mail(
+                    uow.session,
+                    self.specs.get(uow.session, version.id),
+                    version,
+                    channel,
+                    mail,
+                    raw,
+                    spec_of=lambda record: self.specs.get(uow.session, record.pack_version_id),
+                    now=self.clock.now(),
+                )
+                uow.commit()
+                return outcome
+        except IntegrityError:
+            return MailOutcome("duplicate", reason="taken by another process at the same time")
