@@ -53,6 +53,7 @@ def test_every_command_of_the_group_is_there() -> None:
         "restore",
         "tiers",
         "rollup",
+        "mail-in",
         "serve",
         "scheduler",
     }
