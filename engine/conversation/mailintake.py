@@ -64,7 +64,7 @@ def take_mail(
         action = "created"
     else:
         action = "joined"
-    thread.receive(
+    message = thread.receive(
         session,
         spec_of(record),
         record,
@@ -75,6 +75,8 @@ def take_mail(
         subject=mail.subject or None,
         external_id=mail_id,
     )
+    if message is None:  # another process committed it between our two looks (PostgreSQL)
+        return MailOutcome("duplicate", reason=f"{mail_id} was taken meanwhile")
     return MailOutcome(action, record.id)
 
 

@@ -119,7 +119,8 @@ class ConversationServices(ServiceBase):
                     spec_of=lambda record: self.specs.get(uow.session, record.pack_version_id),
                     now=self.clock.now(),
                 )
-                uow.commit()
+                if outcome.action != "duplicate":  # a record made for a mail taken meanwhile
+                    uow.commit()  # is rolled back with it
                 return outcome
         except IntegrityError:
             return MailOutcome("duplicate", reason="taken by another process at the same time")
