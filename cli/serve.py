@@ -11,9 +11,13 @@ import json
 import click
 
 from cli.root import Runtime, careloop, pass_runtime
+from engine.services import Services
 from engine.time.health import scheduler_status
 from ops import metrics
 from ops.logs import configure as configure_logs
+from ops.settings import Settings
+from schedules.mailjob import MailJob
+from schedules.mailsources import mail_sources
 from schedules.worker import (
     CampaignJob,
     DeliverJob,
@@ -51,7 +55,11 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     help="Seconds between sweeps (default: CARELOOP_SWEEP_SECONDS or 5).",
 )
 @click.option("--batch", "batch_size", type=int, default=100, show_default=True)
-@click.option("--once", is_flag=True, help="Sweep once, print what fired, and exit.")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Run every job once (sweep, campaigns, mailboxes, outbox), print what happened, exit.",
+)
 @click.option("--status", is_flag=True, help="Print the scheduler's health and exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --status or --once: print JSON.")
 @pass_runtime
@@ -81,21 +89,7 @@ def scheduler(
                 )
         return
     if once:
-        result = SweepJob(services, batch_size=batch_size)()
-        care = CampaignJob(services)()
-        delivery = DeliverJob(services, senders_for(services, settings))()
-        outcome = {
-            "fired": len(result.fired),
-            "failed": result.failed,
-            "campaigns": care,
-            "sent": delivery.sent,
-        }
-        click.echo(
-            json.dumps(outcome)
-            if as_json
-            else f"fired {outcome['fired']}, failed {outcome['failed']}, "
-            f"campaign messages and tasks {care}, sent {delivery.sent}"
-        )
+        _once(services, settings, batch_size, as_json)
         return
     every = interval if interval is not None else settings.sweep_seconds
     click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({settings.database_url})")
@@ -107,3 +101,31 @@ def scheduler(
     build_scheduler(
         services, settings, interval=every, background=False, batch_size=batch_size
     ).start()
+
+
+def _once(services: Services, settings: Settings, batch_size: int, as_json: bool) -> None:
+    """Every job once, in the long run's order of concern: timers, campaigns, the mailboxes
+    (CARELOOP_MAILBOXES, issue #20; so cron or a test can read them without a long-running
+    worker), then the outbox, which then also sends what the mail made."""
+    result = SweepJob(services, batch_size=batch_size)()
+    care = CampaignJob(services)()
+    sources = mail_sources(settings.mailboxes)
+    mail = dict(MailJob(services, sources)()) if sources else {}
+    delivery = DeliverJob(services, senders_for(services, settings))()
+    outcome = {
+        "fired": len(result.fired),
+        "failed": result.failed,
+        "campaigns": care,
+        "mail": mail,
+        "sent": delivery.sent,
+    }
+    if as_json:
+        click.echo(json.dumps(outcome))
+        return
+    taken = ", ".join(f"{action} {count}" for action, count in sorted(mail.items()))
+    click.echo(
+        f"fired {outcome['fired']}, failed {outcome['failed']}, "
+        f"campaign messages and tasks {care}, "
+        + (f"mail {taken or 'none'}, " if sources else "")
+        + f"sent {delivery.sent}"
+    )
