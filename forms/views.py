@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.access.masking import mask_contact, mask_name
 from engine.access.users import LOCALES, audit, get_user
-from engine.conversation.thread import thread_of
+from engine.conversation.thread import thread_of, threads_of
 from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
 from engine.records import queue
@@ -221,6 +221,7 @@ def _same_site(url: str | None) -> bool:
 @bp.get("/customers/<number>")
 @login_required  # type: ignore[untyped-decorator]
 def customer(number: str) -> Any:
+    """The 360° view: profile, orders, care, and every record with its thread, newest first."""
     with services().uow() as uow:
         try:
             found, records, orders = profiles.customer_view(uow.session, number)
@@ -229,7 +230,16 @@ def customer(number: str) -> Any:
         user = me(uow.session)
         records = [r for r in records if queue.may_see(user, r)]
         now = services().clock.now()
-        rows = [{"record": r, "sla": sla_view(r, now)} for r in records]
+        threads = threads_of(uow.session, [r.id for r in records])  # one query for all (#20)
+        rows = [
+            {
+                "record": r,
+                "sla": sla_view(r, now),
+                "thread": threads[r.id],
+                "channels": services().specs.get(uow.session, r.pack_version_id).channels,
+            }
+            for r in records
+        ]
         care = profiles.customer_care(uow.session, found)
     return render_template(
         "desk/customer.html", customer=found, rows=rows, orders=orders, care=care, tz=_tz()

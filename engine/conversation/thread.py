@@ -11,6 +11,7 @@ targets whose `met_by` says `first_reply`; a customer's message takes the record
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,13 +44,25 @@ class Entry:
 
 def thread_of(session: Session, record_id: int) -> list[Entry]:
     """The record's messages, oldest first, each with its outbox row: one query."""
+    return threads_of(session, [record_id])[record_id]
+
+
+def threads_of(session: Session, record_ids: Iterable[int]) -> dict[int, list[Entry]]:
+    """Each record's messages, oldest first, each with its outbox row: one query for all
+    of them (the customer's 360° view), where `thread_of` per record would cost one each.
+    Every id asked for is a key, with an empty list when its thread is empty."""
+    threads: dict[int, list[Entry]] = {record_id: [] for record_id in record_ids}
+    if not threads:
+        return threads
     rows = session.execute(
         select(ThreadMessage, OutboxMessage)
         .outerjoin(OutboxMessage, OutboxMessage.id == ThreadMessage.outbox_id)
-        .where(ThreadMessage.record_id == record_id)
-        .order_by(ThreadMessage.id)
+        .where(ThreadMessage.record_id.in_(threads))
+        .order_by(ThreadMessage.record_id, ThreadMessage.id)
     ).all()
-    return [_entry(message, outbox) for message, outbox in rows]
+    for message, outbox in rows:
+        threads[message.record_id].append(_entry(message, outbox))
+    return threads
 
 
 def _entry(message: ThreadMessage, outbox: OutboxMessage | None) -> Entry:
