@@ -74,6 +74,8 @@ def take_mail(
         now=now,
         subject=mail.subject or None,
         external_id=mail_id,
+        files=mail.attachments,
+        refused=mail.refused_attachments,
     )
     return MailOutcome(action, record.id)
 
