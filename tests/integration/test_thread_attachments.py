@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select, text
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
+import forms.thread
 from engine.access import tokens, users
 from engine.errors import NotFound
 from engine.records.versions import PackSource
@@ -276,3 +277,15 @@ def test_the_api_lists_files_and_serves_them_to_personal_tokens_only(app: Flask)
     operation = spec["paths"][path]["get"]
     assert {"200", "403", "404"} <= set(operation["responses"])
     assert "AttachmentOut" in spec["components"]["schemas"]
+
+
+def test_a_request_above_the_upload_limit_is_turned_back_with_a_flash_not_an_error(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(forms.thread, "MAX_UPLOAD_REQUEST", 2000)  # ten 10 MiB files, in small
+    record_id, _, _ = mailed(services(app))
+    li = signed_in(app, "li")
+    url = f"/records/{record_id}/note"
+    response = post_files(li, url, {"text": "x"}, [(PDF, "a.pdf", "application/pdf")])
+    assert response.status_code == 302 and response.headers["Location"].endswith("#thread")
+    assert "文件过大" in li.get(f"/records/{record_id}").get_data(as_text=True)
