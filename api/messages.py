@@ -8,14 +8,18 @@ it back.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from flask import send_file
 from flask.views import MethodView
 
 from api import schemas
 from api.auth import current_token, may_see_personal_data, require
 from api.idempotent import idempotent
+from api.problems import problem
 from api.views import SECURITY, blp
+from engine.conversation.mail import ALLOWED_TYPES
 from engine.conversation.thread import Entry
 from engine.errors import InvalidInput
 from web import DB_ID
@@ -70,6 +74,43 @@ class Messages(MethodView):
         return _present(entry, may_see_personal_data())
 
 
+@blp.route(
+    f"/records/<{DB_ID}:record_id>/messages/<{DB_ID}:message_id>/attachments/<{DB_ID}:attachment_id>"
+)
+class MessageAttachment(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("read")
+    @blp.response(
+        200,
+        content_type="application/octet-stream",
+        description="The file's bytes, with its type (never served for a browser to run) and "
+        "its name in Content-Disposition.",
+    )
+    @blp.alt_response(403, description="The token lacks the `personal` scope.")
+    @blp.alt_response(404, description="No such file on this message of this record.")
+    def get(self, record_id: int, message_id: int, attachment_id: int) -> Any:
+        """One file of a message, for tokens with the `personal` scope only."""
+        if not may_see_personal_data():
+            return problem(
+                403, "Forbidden", "files are personal data: this needs the 'personal' scope"
+            )
+        file = services().attachment(record_id, attachment_id, message_id=message_id)
+        mimetype = (
+            file.content_type if file.content_type in ALLOWED_TYPES else "application/octet-stream"
+        )
+        response = send_file(
+            io.BytesIO(file.data),
+            mimetype=mimetype,
+            as_attachment=True,
+            download_name=file.filename,
+            conditional=False,
+            etag=False,
+            max_age=0,
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def _earlier(record_id: int, channel: str, external_id: str) -> dict[str, Any]:
     for entry in services().thread(record_id):
         if (entry.message.channel, entry.message.external_id) == (channel, external_id):
@@ -100,4 +141,8 @@ def _present(entry: Entry, personal: bool) -> dict[str, Any]:
         "state": entry.state,
         "error": entry.error,
         "created_at": message.created_at,
+        "attachments": [
+            {"id": f.id, "filename": f.filename, "content_type": f.content_type, "size": f.size}
+            for f in entry.files
+        ],
     }

@@ -301,6 +301,13 @@ class MessageIn(Strict):
     )
 
 
+class AttachmentOut(ma.Schema):
+    id = ma.fields.Integer()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer(metadata={"description": "bytes"})
+
+
 class MessageOut(ma.Schema):
     id = ma.fields.Integer()
     record_id = ma.fields.Integer()
@@ -320,6 +327,13 @@ class MessageOut(ma.Schema):
     )
     error = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
+    attachments = ma.fields.List(
+        ma.fields.Nested(AttachmentOut),
+        metadata={
+            "description": "The files kept with the message; their bytes at "
+            "`.../messages/{message_id}/attachments/{attachment_id}` (`personal` scope)."
+        },
+    )
 
 
 class MessagePage(ma.Schema):

@@ -1,22 +1,28 @@
-"""The record's thread on the desk (issue #20): answer the customer, write an internal note.
+"""The record's thread on the desk (issue #20): answer the customer, write an internal note,
+attach files and open those on the thread.
 
 Thin like `views.py`: parse the form, call the engine, redirect back to the thread. What the
-engine refuses (no email address, no consent, an empty text) comes back on the record page
-with the engine's message and the typed text kept, never as a 500.
+engine refuses (no email address, no consent, an empty text, a file of a type not allowed or
+too large) comes back on the record page with the engine's message and the typed text kept,
+never as a 500. A file is served only to whoever may see its record, as a download (pictures
+inline), never as a type a browser would run.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.access.masking import mask_contact, mask_name
-from engine.errors import ConflictError, InvalidInput
+from engine.conversation.attachments import MAX_FILES, upload
+from engine.conversation.mail import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, Attachment
+from engine.errors import ConflictError, InvalidInput, NotFound
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, ThreadMessage
 from forms.views import _record_page, _visible
@@ -33,7 +39,15 @@ HINTS = {
     "no consent to service messages": _l("客户未同意接收服务消息，不能通过邮件发送。"),
     "required": _l("请填写内容。"),
     "too long": _l("内容过长，请缩短后重试。"),
+    "file type not allowed": _l("此类文件不能上传：可上传图片、PDF、Office 文档和文本文件。"),
+    "file too large": _l("文件过大：每个文件不能超过 10 MB。"),
+    "too many files": _l("一条消息最多附 10 个文件。"),
 }
+# Shown in the page (and so served inline); every other type is only downloaded. No SVG: it
+# can carry script.
+INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp"})
+# A whole reply with its files; each file is held to MAX_ATTACHMENT_BYTES by the engine.
+MAX_UPLOAD_REQUEST = MAX_FILES * MAX_ATTACHMENT_BYTES + 1024 * 1024
 
 
 @bp.app_context_processor
@@ -43,7 +57,57 @@ def helpers() -> dict[str, Any]:
         "reply_channels": reply_channels,
         "masked_error": masked_error,
         "masked_actor": masked_actor,
+        "file_size": file_size,
+        "shown_inline": shown_inline,
+        "upload_types": ",".join(sorted(ALLOWED_TYPES)),
     }
+
+
+@bp.url_value_preprocessor
+def _allow_uploads(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A reply or a note may carry files: raise the app's 1 MiB body limit for these two.
+
+    Runs before any before_request hook (CSRF reads the form there), so the limit holds when
+    the body is parsed.
+    """
+    if endpoint in ("thread.reply", "thread.note"):
+        request.max_content_length = MAX_UPLOAD_REQUEST
+
+
+@bp.errorhandler(413)
+def _too_large(error: Exception) -> Any:
+    flash(_("文件过大：每个文件不能超过 10 MB。"), "error")
+    record_id = (request.view_args or {}).get("record_id")
+    return _back(record_id) if isinstance(record_id, int) else (str(error), 413)
+
+
+@bp.get(f"/records/<{DB_ID}:record_id>/attachments/<{DB_ID}:attachment_id>")
+@login_required  # type: ignore[untyped-decorator]
+def attachment(record_id: int, attachment_id: int) -> Any:
+    """A file of the record's thread, to whoever may see the record (404 for anyone else)."""
+    with services().uow() as uow:
+        _visible(uow.session, record_id)
+    try:
+        file = services().attachment(record_id, attachment_id)
+    except NotFound:
+        abort(404)
+    inline = shown_inline(file.content_type)
+    # Only types we accept leave as themselves (none is HTML or SVG); anything else is bytes.
+    mimetype = (
+        file.content_type if file.content_type in ALLOWED_TYPES else "application/octet-stream"
+    )
+    response = send_file(
+        io.BytesIO(file.data),
+        mimetype=mimetype,
+        as_attachment=not inline,
+        download_name=file.filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.post(f"/records/<{DB_ID}:record_id>/reply")
@@ -56,7 +120,8 @@ def reply(record_id: int) -> Any:
         _visible(uow.session, record_id)
     typed = {"box": "reply", "text": text, "channel": channel}
     try:
-        services().reply(record_id, text, channel=channel, actor=current_user.username)
+        files = _uploads()
+        services().reply(record_id, text, channel=channel, actor=current_user.username, files=files)
     except InvalidInput as exc:
         return _refused(record_id, exc, typed)
     except ConflictError:
@@ -74,11 +139,31 @@ def note(record_id: int) -> Any:
     with services().uow() as uow:
         _visible(uow.session, record_id)
     try:
-        services().note(record_id, text, actor=current_user.username)
+        services().note(record_id, text, actor=current_user.username, files=_uploads())
     except InvalidInput as exc:
         return _refused(record_id, exc, {"box": "note", "text": text})
     flash(_("已添加内部备注。"), "success")
     return _back(record_id)
+
+
+def _uploads() -> list[Attachment]:
+    """The files posted with a reply or a note, each checked by the engine (InvalidInput)."""
+    posted = [f for f in request.files.getlist("attachments") if f.filename]
+    return [
+        upload(f.filename or "", f.mimetype or "", f.read(), number)
+        for number, f in enumerate(posted, 1)
+    ]
+
+
+def file_size(size: int) -> str:
+    """A file's size as people read it: 12 KB, 3.4 MB."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def shown_inline(content_type: str) -> bool:
+    return content_type in INLINE_IMAGES
 
 
 def sender(message: ThreadMessage) -> str:

@@ -80,6 +80,20 @@ def decrypt(token: str) -> str:
         ) from None
 
 
+def encrypt_bytes(plain: bytes) -> bytes:
+    """A file's bytes as a Fernet token (ASCII bytes), like `encrypt` does for text."""
+    return _fernet(_data_keys()).encrypt(plain)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet(_data_keys()).decrypt(token)
+    except InvalidToken:
+        raise MissingKey(
+            "a stored file does not open with CARELOOP_DATA_KEY: wrong or rotated-out key"
+        ) from None
+
+
 def normalise(value: str) -> str:
     """The form lookups compare: no spaces or dashes, lower case (138-1234 5678 = 13812345678)."""
     return "".join(ch for ch in value.lower() if ch not in " -\t()")

@@ -74,6 +74,8 @@ def take_mail(
         now=now,
         subject=mail.subject or None,
         external_id=mail_id,
+        files=mail.attachments,
+        refused=mail.refused_attachments,
     )
     if message is None:  # another process committed it between our two looks (PostgreSQL)
         return MailOutcome("duplicate", reason=f"{mail_id} was taken meanwhile")

@@ -131,7 +131,7 @@ def _content_type(part: Message, filename: str) -> str:
     return declared
 
 
-def _refusal(
+def refusal(
     filename: str, content_type: str, size: int, max_bytes: int, allowed: frozenset[str]
 ) -> str | None:
     """Why a file is refused, or None. The extension counts too: "x.pdf.exe" is no PDF."""
@@ -154,7 +154,7 @@ def files_of(message: EmailMessage, max_bytes: int, allowed: frozenset[str]) -> 
         filename = safe_filename(_filename_of(part), part.get_content_type(), number)
         content_type = _content_type(part, filename)
         data = _file_bytes(part)
-        reason = _refusal(filename, content_type, len(data), max_bytes, allowed)
+        reason = refusal(filename, content_type, len(data), max_bytes, allowed)
         if reason:
             refused.append((filename, reason))
         else:

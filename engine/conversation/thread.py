@@ -11,14 +11,16 @@ targets whose `met_by` says `first_reply`; a customer's message takes the record
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.conversation.mail import subject_with_reference
+from engine.conversation import attachments
+from engine.conversation.attachments import AttachmentInfo
+from engine.conversation.mail import Attachment, subject_with_reference
 from engine.errors import InvalidInput
 from engine.events import ThreadPosted
 from engine.records import transitions
@@ -35,22 +37,24 @@ OUTBOX_STATES = {"pending": "queued", "sending": "queued", "sent": "sent", "dead
 
 @dataclass(frozen=True)
 class Entry:
-    """One message as the desk and the API show it, with its delivery state."""
+    """One message as the desk and the API show it, with its delivery state and its files."""
 
     message: ThreadMessage
     state: str  # received, internal, recorded (made outside), queued, sent, failed
     error: str | None = None
+    files: tuple[AttachmentInfo, ...] = field(default=())
 
 
 def thread_of(session: Session, record_id: int) -> list[Entry]:
-    """The record's messages, oldest first, each with its outbox row: one query."""
+    """The record's messages, oldest first, each with its outbox row and its files' names."""
     return threads_of(session, [record_id])[record_id]
 
 
 def threads_of(session: Session, record_ids: Iterable[int]) -> dict[int, list[Entry]]:
-    """Each record's messages, oldest first, each with its outbox row: one query for all
-    of them (the customer's 360° view), where `thread_of` per record would cost one each.
-    Every id asked for is a key, with an empty list when its thread is empty."""
+    """Each record's messages, oldest first, each with its outbox row and its files' names:
+    two queries for all of them (the customer's 360° view), the files' bytes unread, where
+    `thread_of` per record would cost two each. Every id asked for is a key, with an empty
+    list when its thread is empty."""
     threads: dict[int, list[Entry]] = {record_id: [] for record_id in record_ids}
     if not threads:
         return threads
@@ -60,27 +64,39 @@ def threads_of(session: Session, record_ids: Iterable[int]) -> dict[int, list[En
         .where(ThreadMessage.record_id.in_(threads))
         .order_by(ThreadMessage.record_id, ThreadMessage.id)
     ).all()
+    files = attachments.listed(session, [message.id for message, _outbox in rows])
     for message, outbox in rows:
-        threads[message.record_id].append(_entry(message, outbox))
+        entry = _entry(message, outbox, tuple(files.get(message.id, ())))
+        threads[message.record_id].append(entry)
     return threads
 
 
-def _entry(message: ThreadMessage, outbox: OutboxMessage | None) -> Entry:
+def _entry(
+    message: ThreadMessage, outbox: OutboxMessage | None, files: tuple[AttachmentInfo, ...]
+) -> Entry:
     if message.direction == "in":
-        return Entry(message, "received")
+        return Entry(message, "received", files=files)
     if message.direction == "note":
-        return Entry(message, "internal")
+        return Entry(message, "internal", files=files)
     if outbox is None:
-        return Entry(message, "recorded")
+        return Entry(message, "recorded", files=files)
     state = OUTBOX_STATES.get(outbox.status, outbox.status)
-    return Entry(message, state, outbox.last_error if state == "failed" else None)
+    return Entry(message, state, outbox.last_error if state == "failed" else None, files)
 
 
 def add_note(
-    session: Session, record: Record, text: str, *, actor: str, now: datetime
+    session: Session,
+    record: Record,
+    text: str,
+    *,
+    actor: str,
+    now: datetime,
+    files: Sequence[Attachment] = (),
 ) -> ThreadMessage:
     """An internal note: on the thread for colleagues, never sent to the customer."""
-    return _post(session, record, "note", None, _checked(text), actor=actor, now=now)
+    message = _post(session, record, "note", None, _checked(text), actor=actor, now=now)
+    attachments.attach(session, message, files, now)
+    return message
 
 
 def reply(
@@ -93,8 +109,12 @@ def reply(
     actor: str,
     now: datetime,
     subject: str | None = None,
+    files: Sequence[Attachment] = (),
 ) -> ThreadMessage:
-    """Answer the customer on `channel`; by email it is queued for delivery at once."""
+    """Answer the customer on `channel`; by email it is queued for delivery at once.
+
+    Files are kept on the thread with the reply (the outbox sends the text only, for now).
+    """
     body = _checked(text)
     if pack.channels and channel not in pack.channels:
         raise InvalidInput(
@@ -103,6 +123,7 @@ def reply(
     outbox = _email(session, record, body, subject, now) if channel == "email" else None
     first = not _has_replied(session, record.id)
     message = _post(session, record, "out", channel, body, actor=actor, now=now, outbox=outbox)
+    attachments.attach(session, message, files, now)
     if first:
         rtype = pack.record_type(record.record_type)
         sla.on_first_reply(session, pack, rtype, record, now, actor)
@@ -120,10 +141,13 @@ def receive(
     now: datetime,
     subject: str | None = None,
     external_id: str | None = None,
+    files: Sequence[Attachment] = (),
+    refused: Sequence[tuple[str, str]] = (),
 ) -> ThreadMessage | None:
     """The customer wrote: join the thread once per channel message, and move the record on.
 
-    None when the same channel message (`external_id`) was taken before.
+    None when the same channel message (`external_id`) was taken before. `files` are stored
+    with the message; `refused` ones (name, reason) are named in an internal note under it.
     """
     if external_id is not None and _known(session, channel, external_id):
         return None
@@ -138,6 +162,9 @@ def receive(
         subject=subject,
         external_id=external_id,
     )
+    attachments.attach(session, message, files, now)
+    if (note := attachments.refused_note(refused)) is not None:
+        _post(session, record, "note", None, note, actor="mail", now=now)
     rtype = pack.record_type(record.record_type)
     step = rtype.transitions.get(rtype.customer_reply or "")
     if step is not None and record.is_open and record.stage in step.sources:

@@ -1,11 +1,15 @@
-"""Use cases of a record's thread: read it, answer the customer, note, take their message in."""
+"""Use cases of a record's thread: read it, answer the customer, note, take their message in,
+open one of its files."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.exc import IntegrityError
 
-from engine.conversation import mailintake, thread
-from engine.conversation.mail import read_mail
+from engine.conversation import attachments, mailintake, thread
+from engine.conversation.attachments import StoredFile
+from engine.conversation.mail import Attachment, read_mail
 from engine.conversation.mailintake import MailOutcome
 from engine.records import transitions
 from engine.records.versions import latest_version
@@ -21,8 +25,26 @@ class ConversationServices(ServiceBase):
             transitions.get_record(uow.session, record_id)  # NotFound before an empty list
             return thread.thread_of(uow.session, record_id)
 
+    def attachment(
+        self, record_id: int, attachment_id: int, *, message_id: int | None = None
+    ) -> StoredFile:
+        """One file of record `record_id`'s thread (of message `message_id`, if given), opened.
+
+        NotFound for a file of another record: whoever may see this record sees only its files.
+        """
+        with self.uow() as uow:
+            transitions.get_record(uow.session, record_id)
+            return attachments.fetch(uow.session, record_id, attachment_id, message_id)
+
     def reply(
-        self, record_id: int, text: str, *, channel: str, actor: str, subject: str | None = None
+        self,
+        record_id: int,
+        text: str,
+        *,
+        channel: str,
+        actor: str,
+        subject: str | None = None,
+        files: Sequence[Attachment] = (),
     ) -> ThreadMessage:
         """Answer the customer; by email it is queued in the outbox with the reply."""
         with self.uow() as uow:
@@ -38,15 +60,20 @@ class ConversationServices(ServiceBase):
                     actor=actor,
                     now=self.clock.now(),
                     subject=subject,
+                    files=files,
                 )
                 uow.commit()
             return message
 
-    def note(self, record_id: int, text: str, *, actor: str) -> ThreadMessage:
+    def note(
+        self, record_id: int, text: str, *, actor: str, files: Sequence[Attachment] = ()
+    ) -> ThreadMessage:
         """An internal note on the thread, never sent."""
         with self.uow() as uow:
             record = transitions.get_record(uow.session, record_id)
-            message = thread.add_note(uow.session, record, text, actor=actor, now=self.clock.now())
+            message = thread.add_note(
+                uow.session, record, text, actor=actor, now=self.clock.now(), files=files
+            )
             uow.commit()
             return message
 

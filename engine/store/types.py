@@ -1,11 +1,11 @@
-"""Column types: every stored time is timezone-aware UTC; personal text is stored encrypted."""
+"""Column types: every stored time is timezone-aware UTC; personal text and files are encrypted."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Text
+from sqlalchemy import DateTime, LargeBinary, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -48,3 +48,19 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else crypto.decrypt(value)
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """A file encrypted with Fernet on the way in, decrypted on the way out (R-8.3, issue #20).
+
+    The binary sibling of `EncryptedText`: customers' photos and scans are personal data too.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> Any:
+        return None if value is None else crypto.encrypt_bytes(bytes(value))
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else crypto.decrypt_bytes(bytes(value))

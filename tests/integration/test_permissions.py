@@ -50,6 +50,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/(static|desk-static|admin/static|admin-assets)/", EVERYONE),
     (("GET",), r"^/api/v1/(openapi\.json|docs|swagger-ui/.*)$", EVERYONE),
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
+    (("GET",), r"^/records/\d+/attachments/\d+$", STAFF),  # the record page's own check
     (("POST",), r"^/records/\d+/reveal$", READERS),
     (("POST",), r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction|reply|note)$", STAFF),
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
@@ -63,6 +64,8 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET", "POST"), r"^/admin/supervise/", READERS),
     (("GET", "POST"), r"^/admin/(article|articleversion|knownproblem)/", READERS),
     (("GET", "POST"), r"^/admin/", OPERATIONS),
+    # A file is personal data: `read` alone gets 403 (test_thread_attachments opens one).
+    (("GET",), r"^/api/v1/records/\d+/messages/\d+/attachments/\d+$", ()),
     (("GET",), r"^/api/v1/", READ_TOKEN),  # scopes do not nest: write does not read
     (WRITE, r"^/api/v1/", WRITE_TOKEN),
 ]

@@ -5,7 +5,7 @@ Imports every area so `Model.metadata` (Alembic's target) holds all tables; re-e
 
 from engine.store.models.access import ApiToken, AuditEntry, SignInFailure, Team, User
 from engine.store.models.base import NAMING_CONVENTION, Model
-from engine.store.models.conversation import ThreadMessage
+from engine.store.models.conversation import ThreadAttachment, ThreadMessage
 from engine.store.models.customers import (
     CampaignOccasion,
     CampaignRun,
@@ -30,6 +30,7 @@ from engine.store.models.records import Notification, Record, RecordEvent, SlaCl
 from engine.store.models.scheduler import SchedulerHeartbeat
 
 __all__ = [
+    "ThreadAttachment",
     "ThreadMessage",
     "NAMING_CONVENTION",
     "Model",
