@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.access.crypto import lookup_hash
@@ -26,6 +26,8 @@ from engine.store.models import (
     OutboxMessage,
     Record,
     RecordEvent,
+    ThreadAttachment,
+    ThreadMessage,
 )
 
 TOMBSTONE = "[已删除]"
@@ -63,6 +65,8 @@ def _records(session: Session, customer: Customer) -> list[Record]:
 def export(session: Session, customer: Customer) -> dict[str, Any]:
     """Everything stored about the customer, readable (JSON-ready)."""
     orders = session.scalars(select(Order).where(Order.customer_id == customer.id)).all()
+    records = _records(session, customer)
+    messages = _messages(session, [r.id for r in records])
     return {
         "number": customer.number,
         "name": customer.name,
@@ -97,10 +101,42 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
                 "received_at": r.received_at.isoformat(),
                 "closed_at": r.closed_at.isoformat() if r.closed_at else None,
                 "fields": r.fields,
+                "messages": messages.get(r.id, []),
             }
-            for r in _records(session, customer)
+            for r in records
         ],
     }
+
+
+def _messages(session: Session, record_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each record's thread as the customer may ask for it (issue #20), files by name."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not record_ids:
+        return found
+    names: dict[int, list[str]] = {}
+    for message_id, filename in session.execute(
+        select(ThreadAttachment.message_id, ThreadAttachment.filename)
+        .join(ThreadMessage, ThreadMessage.id == ThreadAttachment.message_id)
+        .where(ThreadMessage.record_id.in_(record_ids))
+        .order_by(ThreadAttachment.id)
+    ):
+        names.setdefault(message_id, []).append(filename)
+    for m in session.scalars(
+        select(ThreadMessage)
+        .where(ThreadMessage.record_id.in_(record_ids), ThreadMessage.direction != "note")
+        .order_by(ThreadMessage.id)
+    ):
+        found.setdefault(m.record_id, []).append(
+            {
+                "direction": m.direction,
+                "channel": m.channel,
+                "subject": m.subject,
+                "text": m.body,
+                "at": m.created_at.isoformat(),
+                "attachments": names.get(m.id, []),
+            }
+        )
+    return found
 
 
 def erase(
@@ -120,6 +156,7 @@ def erase(
             if any(k in names for k in event.changes):
                 changes = event.changes.items()
                 event.changes = {k: _scrub(v) if k in names else v for k, v in changes}
+    _erase_threads(session, [r.id for r in records])
     occasions = select(CampaignOccasion.id).where(CampaignOccasion.customer_id == customer.id)
     for message in session.scalars(
         select(OutboxMessage).where(OutboxMessage.occasion_id.in_(occasions))
@@ -146,3 +183,42 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [TOMBSTONE if v else v for v in value]
     return TOMBSTONE if value else value
+
+
+def _erase_threads(session: Session, record_ids: list[int]) -> None:
+    """The conversation goes too (issue #20): every text, file and address, set-based.
+
+    A message keeps its place, direction, channel and time (the record's history still counts
+    it); its channel id becomes a meaningless one, so a mail id naming the person's domain
+    goes while the thread's uniqueness holds.
+    """
+    if not record_ids:
+        return
+    in_threads = ThreadMessage.record_id.in_(record_ids)
+    messages = select(ThreadMessage.id).where(in_threads)
+    session.execute(delete(ThreadAttachment).where(ThreadAttachment.message_id.in_(messages)))
+    session.execute(
+        update(ThreadMessage)
+        .where(in_threads)
+        .values(body=TOMBSTONE, subject=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(ThreadMessage)
+        .where(in_threads, ThreadMessage.direction == "in")
+        .values(author=TOMBSTONE)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(ThreadMessage)
+        .where(in_threads, ThreadMessage.external_id.is_not(None))
+        .values(external_id=literal("erased-") + cast(ThreadMessage.id, String))
+        .execution_options(synchronize_session=False)
+    )
+    replies = select(ThreadMessage.outbox_id).where(
+        in_threads, ThreadMessage.outbox_id.is_not(None)
+    )
+    for message in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(replies))):
+        message.recipient, message.subject, message.body = TOMBSTONE, TOMBSTONE, TOMBSTONE
+        if message.status == "pending":
+            message.status, message.last_error = "dead", "customer erased"
