@@ -24,18 +24,20 @@ OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clie
 
 
 def agent(live_server: LiveServer) -> None:
-    """The agent 周洁 of the service desk, added once for the tests of this module."""
+    """The agent 徐静 of the service desk, added once for the tests of this module.
+
+    A name of its own: the live server and its users are shared by every browser test."""
     service = services(live_server.app)
     with service.uow() as uow:
-        if uow.session.scalar(select(User).where(User.username == "zhou")) is None:
+        if uow.session.scalar(select(User).where(User.username == "xu")) is None:
             users.add_user(
                 uow.session,
-                "zhou",
+                "xu",
                 "agent",
                 PASSWORD,
                 hash_password,
                 service.clock.now(),
-                display_name="周洁",
+                display_name="徐静",
                 team="service_desk",
             )
             uow.commit()
@@ -94,7 +96,7 @@ def by_phone(live_server: LiveServer) -> int:
 def sign_in(page: Page, live_server: LiveServer) -> None:
     agent(live_server)
     page.goto("/login")
-    page.get_by_label("用户名").fill("zhou")
+    page.get_by_label("用户名").fill("xu")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name="工作队列")).to_be_visible()
