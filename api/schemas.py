@@ -322,7 +322,7 @@ class MessageOut(ma.Schema):
     state = ma.fields.String(
         metadata={
             "description": "received, internal, recorded (a contact made outside Careloop), "
-            "queued, sent or failed"
+            "queued, sent, failed or bounced"
         }
     )
     error = ma.fields.String(allow_none=True)

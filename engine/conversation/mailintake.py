@@ -28,6 +28,8 @@ from engine.specs.pack import IntakeSpec, PackSpec, RecordTypeSpec
 from engine.store.models import Customer, OutboxMessage, PackVersion, Record, ThreadMessage
 
 OUR_MESSAGE_ID = re.compile(r"^<careloop-outbox-(\d+)@careloop>$")
+# Where a delivery report quotes the mail that failed (RFC 3464): our Message-ID, anywhere in it.
+OURS_IN_REPORT = re.compile(rb"<careloop-outbox-(\d+)@careloop>")
 # A mail's own date is believed only this far back (a wrong clock, a resent old mail).
 TRUSTED_AGE = timedelta(days=7)
 
@@ -36,7 +38,7 @@ TRUSTED_AGE = timedelta(days=7)
 class MailOutcome:
     """What became of one mail: created or joined a record, or why it made nothing."""
 
-    action: str  # created, joined, duplicate, ignored
+    action: str  # created, joined, duplicate, ignored, bounced
     record_id: int | None = None
     reason: str = ""
 
@@ -54,7 +56,9 @@ def take_mail(
 ) -> MailOutcome:
     """One mail on `channel` of `pack`: join its record, or make one as `intake.<channel>` says."""
     if mail.is_automatic:
-        return MailOutcome("ignored", reason=mail.automatic_reason)
+        return _bounce(session, pack.name, mail, raw) or MailOutcome(
+            "ignored", reason=mail.automatic_reason
+        )
     mail_id = mail.message_id or _stand_in_id(raw)
     if _taken(session, channel, mail_id):
         return MailOutcome("duplicate", reason=f"{mail_id} was taken before")
@@ -80,6 +84,32 @@ def take_mail(
     if message is None:  # another process committed it between our two looks (PostgreSQL)
         return MailOutcome("duplicate", reason=f"{mail_id} was taken meanwhile")
     return MailOutcome(action, record.id)
+
+
+def _bounce(session: Session, pack: str, mail: InboundMail, raw: bytes) -> MailOutcome | None:
+    """A bounce of a mail we sent (R-3.2's contacts must reach the customer): its message is
+    marked `bounced` on the thread, with the report's reason, and is not tried again."""
+    if not _is_bounce(mail):
+        return None  # an auto-reply quoting our Message-ID is no failed delivery
+    found = OURS_IN_REPORT.search(raw)
+    if found is None:
+        return None
+    message = session.get(OutboxMessage, int(found.group(1)))
+    if message is None or message.record_id is None:
+        return None
+    record = session.get(Record, message.record_id)
+    if record is None or record.pack != pack:
+        return None
+    message.status = "bounced"
+    message.last_error = (mail.reply_text or mail.text or mail.subject)[:500] or "bounced"
+    return MailOutcome("bounced", record.id, reason=f"outbox message {message.id}")
+
+
+def _is_bounce(mail: InboundMail) -> bool:
+    """A delivery report (RFC 3464) or the mail system's own notice, not a person's auto-reply."""
+    reason = mail.automatic_reason.lower()
+    daemon = mail.sender_address.lower().startswith(("mailer-daemon@", "postmaster@"))
+    return daemon or reason.startswith(("multipart/report", "return-path: <>"))
 
 
 def _stand_in_id(raw: bytes) -> str:

@@ -32,7 +32,13 @@ from engine.time import sla
 MAX_TEXT = 20_000
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # What the thread shows of an outbound message, by its outbox row's status.
-OUTBOX_STATES = {"pending": "queued", "sending": "queued", "sent": "sent", "dead": "failed"}
+OUTBOX_STATES = {
+    "pending": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "dead": "failed",
+    "bounced": "bounced",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class Entry:
     """One message as the desk and the API show it, with its delivery state and its files."""
 
     message: ThreadMessage
-    state: str  # received, internal, recorded (made outside), queued, sent, failed
+    state: str  # received, internal, recorded (made outside), queued, sent, failed, bounced
     error: str | None = None
     files: tuple[AttachmentInfo, ...] = field(default=())
 
@@ -81,7 +87,9 @@ def _entry(
     if outbox is None:
         return Entry(message, "recorded", files=files)
     state = OUTBOX_STATES.get(outbox.status, outbox.status)
-    return Entry(message, state, outbox.last_error if state == "failed" else None, files)
+    return Entry(
+        message, state, outbox.last_error if state in ("failed", "bounced") else None, files
+    )
 
 
 def add_note(

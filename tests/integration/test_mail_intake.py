@@ -135,3 +135,41 @@ def test_a_strangers_mail_with_a_records_reference_makes_a_record_of_its_own(
     )
     joined = services.take_mail("after_sales", "email", same_customer)
     assert (joined.action, joined.record_id) == ("joined", first.record_id)
+
+
+def bounce_of(outbox_id: int) -> bytes:
+    """A delivery report (RFC 3464) as a mail system sends it, quoting our mail's headers."""
+    report = EmailMessage()
+    report["From"] = "Mail Delivery System <MAILER-DAEMON@mx.example.com>"
+    report["To"] = "service@shop.example"
+    report["Subject"] = "Undelivered Mail Returned to Sender"
+    report["Message-ID"] = "<report-1@mx.example.com>"
+    report["Auto-Submitted"] = "auto-replied"
+    report.set_content(
+        "This is the mail system: your mail could not be delivered.\n550 5.1.1 no such user"
+    )
+    quoted = EmailMessage()
+    quoted["Message-ID"] = f"<careloop-outbox-{outbox_id}@careloop>"
+    quoted["Subject"] = "Re: 洗衣机漏水"
+    quoted.set_content("工程师明天上门。")
+    report.add_attachment(quoted)
+    return report.as_bytes()
+
+
+def test_a_bounce_of_our_reply_marks_it_bounced_and_makes_nothing(services: Services) -> None:
+    first = services.take_mail("after_sales", "email", mail("洗衣机漏水", "一直漏水"))
+    assert first.record_id is not None
+    services.reply(first.record_id, "工程师明天上门。", channel="email", actor="li")
+    with services.session_factory() as session:
+        ours = session.scalars(select(OutboxMessage.id)).one()
+    bounced = services.take_mail("after_sales", "email", bounce_of(ours))
+    assert (bounced.action, bounced.record_id) == ("bounced", first.record_id)
+    reply = [e for e in services.thread(first.record_id) if e.message.direction == "out"][0]
+    assert reply.state == "bounced" and reply.error is not None and "550" in reply.error
+    vacation = mail(
+        "自动回复", "我正在休假", message_id="<v1@example.com>",
+        Auto_Submitted="auto-replied", In_Reply_To=f"<careloop-outbox-{ours}@careloop>",
+    )  # fmt: skip
+    assert services.take_mail("after_sales", "email", vacation).action == "ignored"
+    with services.session_factory() as session:
+        assert len(session.scalars(select(Record)).all()) == 1
