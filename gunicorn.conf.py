@@ -3,21 +3,22 @@
 Flags and GUNICORN_CMD_ARGS override them (`-w 4 -b 0.0.0.0:8000`); see docs/deploy.md.
 Workers serve the web app and the API only: `create_app()` never starts a scheduler.
 
-This is gunicorn's config file, read by gunicorn before any worker builds the app: it reads
-its own variables (CARELOOP_BIND, WEB_CONCURRENCY, CARELOOP_LOG_LEVEL for gunicorn's logger,
-PROMETHEUS_MULTIPROC_DIR) from the environment itself. Careloop's settings are read by the
-app, once per worker, in ops/settings.py; tests/unit/test_settings.py exempts only this file.
+Its values come from Careloop's settings (ops/settings.py: CARELOOP_BIND, WEB_CONCURRENCY,
+CARELOOP_LOG_LEVEL, PROMETHEUS_MULTIPROC_DIR), read and checked once when gunicorn starts:
+a bad value stops it before any worker is forked, the error listing each problem. (gunicorn
+itself also reads WEB_CONCURRENCY for its default, and fails on a non-number first.)
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-bind = os.environ.get("CARELOOP_BIND", "127.0.0.1:8000")
-# WEB_CONCURRENCY is gunicorn's own default for the number of workers.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+from ops.settings import load
+
+settings = load()
+bind = settings.bind
+workers = settings.web_concurrency
 timeout = 60
 graceful_timeout = 30
 # Each worker logs one JSON line per request itself (ops/web.py), with its request id and
@@ -34,7 +35,7 @@ logconfig_dict: dict[str, Any] = {
             "stream": "ext://sys.stderr",
         }
     },
-    "root": {"handlers": ["stderr"], "level": os.environ.get("CARELOOP_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["stderr"], "level": settings.log_level},
     "loggers": {
         "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "sqlalchemy": {"level": "WARNING"},
@@ -44,7 +45,7 @@ logconfig_dict: dict[str, Any] = {
 
 def on_starting(server: Any) -> None:
     """A fresh run starts from empty Prometheus files: the old workers' counts are gone."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    folder = settings.prometheus_multiproc_dir
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         for stale in Path(folder).glob("*.db"):
@@ -54,7 +55,7 @@ def on_starting(server: Any) -> None:
 def child_exit(server: Any, worker: Any) -> None:
     """A worker that died (or was recycled) leaves its counters behind, summed, as Prometheus
     multiprocess mode wants; only its live gauges are dropped."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.prometheus_multiproc_dir:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

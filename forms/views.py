@@ -231,15 +231,23 @@ def customer(number: str) -> Any:
         records = [r for r in records if queue.may_see(user, r)]
         now = services().clock.now()
         threads = threads_of(uow.session, [r.id for r in records])  # one query for all (#20)
-        rows = [
-            {
-                "record": r,
-                "sla": sla_view(r, now),
-                "thread": threads[r.id],
-                "channels": services().specs.get(uow.session, r.pack_version_id).channels,
-            }
-            for r in records
-        ]
+        rows = []
+        for r in records:
+            spec = services().specs.get(uow.session, r.pack_version_id)
+            stages = (
+                spec.record_types[r.record_type].stages
+                if r.record_type in spec.record_types
+                else {}
+            )
+            rows.append(
+                {
+                    "record": r,
+                    "sla": sla_view(r, now),
+                    "thread": threads[r.id],
+                    "channels": spec.channels,
+                    "stage": stages[r.stage].title if r.stage in stages else r.stage,
+                }
+            )
         care = profiles.customer_care(uow.session, found)
     return render_template(
         "desk/customer.html", customer=found, rows=rows, orders=orders, care=care, tz=_tz()

@@ -1,13 +1,15 @@
 """Careloop's configuration: every CARELOOP_* variable, typed, read and checked once at start.
 
-The composition roots (`wsgi.create_app`, the `careloop` command and with it the scheduler)
+The composition roots (`webapp.create_app`, the `careloop` command and with it the scheduler,
+and gunicorn's config file)
 call `load()` once and hand the resulting `Settings` on; nothing else in the product reads
 the environment (tests/unit/test_settings.py holds everyone to that). The engine never sees
 it: its keys for personal data are injected with `configure_engine_keys()`.
 
 Lives in ops/ because how a deployment is configured is an operations concern, beside its
-logs and metrics, and every root already imports ops/. gunicorn.conf.py, gunicorn's own
-config file, keeps reading its own variables (CARELOOP_BIND, WEB_CONCURRENCY, …).
+logs and metrics, and every root already imports ops/. gunicorn.conf.py takes its bind
+address, workers, log level and Prometheus folder from here too, so a bad value stops
+gunicorn before it forks a worker, with the same list of problems.
 
 `create_app()` still runs Flask's `from_prefixed_env("CARELOOP")` after these settings, for
 Flask's own keys (`CARELOOP_MAX_CONTENT_LENGTH`, …; docs/deploy.md): those are Flask's
@@ -70,6 +72,8 @@ class Settings:
     prometheus_multiproc_dir: str | None = None  # PROMETHEUS_MULTIPROC_DIR
     log_format: str = "json"  # CARELOOP_LOG_FORMAT: json or text
     log_level: str = "INFO"  # CARELOOP_LOG_LEVEL
+    bind: str = "127.0.0.1:8000"  # CARELOOP_BIND: where gunicorn listens (gunicorn.conf.py)
+    web_concurrency: int = 2  # WEB_CONCURRENCY: gunicorn's workers (gunicorn.conf.py)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -235,6 +239,16 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def _workers(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number of workers") from None
+    if not 1 <= value <= 64:
+        raise ValueError(f"{raw!r} is not a number of workers (1 to 64)")
+    return value
+
+
 # (variable, field, parser): the parser raises ValueError with what is wrong, never the secret.
 VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_DATABASE_URL", "database_url", _database_url),
@@ -260,4 +274,6 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", _or_unset),
     ("CARELOOP_LOG_FORMAT", "log_format", _log_format),
     ("CARELOOP_LOG_LEVEL", "log_level", _log_level),
+    ("CARELOOP_BIND", "bind", _or_unset),
+    ("WEB_CONCURRENCY", "web_concurrency", _workers),
 )

@@ -60,7 +60,7 @@ def take_mail(
             "ignored", reason=mail.automatic_reason
         )
     mail_id = mail.message_id or _stand_in_id(raw)
-    if _taken(session, channel, mail_id):
+    if thread.is_taken(session, channel, mail_id):
         return MailOutcome("duplicate", reason=f"{mail_id} was taken before")
     record = _record_of(session, pack.name, mail)
     if record is None or not record.is_open:
@@ -115,15 +115,6 @@ def _is_bounce(mail: InboundMail) -> bool:
 def _stand_in_id(raw: bytes) -> str:
     """A mail without a Message-ID is known by its bytes: the same mail twice is one."""
     return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@careloop.invalid>"
-
-
-def _taken(session: Session, channel: str, mail_id: str) -> bool:
-    found = session.scalar(
-        select(ThreadMessage.id).where(
-            ThreadMessage.channel == channel, ThreadMessage.external_id == mail_id
-        )
-    )
-    return found is not None
 
 
 def _record_of(session: Session, pack: str, mail: InboundMail) -> Record | None:

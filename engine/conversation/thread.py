@@ -157,7 +157,7 @@ def receive(
     None when the same channel message (`external_id`) was taken before. `files` are stored
     with the message; `refused` ones (name, reason) are named in an internal note under it.
     """
-    if external_id is not None and _known(session, channel, external_id):
+    if external_id is not None and is_taken(session, channel, external_id):
         return None
     message = _post(
         session,
@@ -262,7 +262,8 @@ def _has_replied(session: Session, record_id: int) -> bool:
     return found is not None
 
 
-def _known(session: Session, channel: str, external_id: str) -> bool:
+def is_taken(session: Session, channel: str, external_id: str) -> bool:
+    """Whether this channel message (an email's Message-ID) is on a thread already."""
     found = session.scalar(
         select(ThreadMessage.id).where(
             ThreadMessage.channel == channel, ThreadMessage.external_id == external_id

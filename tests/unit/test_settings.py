@@ -115,7 +115,7 @@ def reads_the_environment(path: Path) -> bool:
 
 
 def test_no_product_module_but_the_settings_reads_the_environment() -> None:
-    paths = shipped_modules()  # every module the wheel ships
+    paths = [*shipped_modules(), ROOT / "gunicorn.conf.py"]  # the wheel's, and gunicorn's
     assert SETTINGS in paths and ROOT / "wsgi.py" in paths
     readers = [
         str(path.relative_to(ROOT))
@@ -124,3 +124,10 @@ def test_no_product_module_but_the_settings_reads_the_environment() -> None:
     ]
     assert readers == [], "read the environment in ops/settings.py, then pass the settings on"
     assert reads_the_environment(SETTINGS)
+
+
+def test_gunicorns_bind_and_workers_are_settings_too() -> None:
+    settings = Settings.from_environ({"CARELOOP_BIND": "0.0.0.0:9000", "WEB_CONCURRENCY": "4"})
+    assert (settings.bind, settings.web_concurrency) == ("0.0.0.0:9000", 4)
+    with pytest.raises(SettingsError, match="WEB_CONCURRENCY: 'many' is not a number of workers"):
+        Settings.from_environ({"WEB_CONCURRENCY": "many"})
