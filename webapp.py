@@ -17,6 +17,7 @@ import forms
 import portal
 import signin
 import web
+from engine.customers.surveylinks import SurveyLinks
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from ops import status as ops_status
@@ -51,7 +52,8 @@ def create_app(
     ops_web.init_app(app, settings)
     ops_status.init_app(app)
     web.init_app(app)  # languages first: every face renders through them
-    signin.init_app(app)
+    signin.init_app(app)  # resolves SECRET_KEY, which signs the survey links
+    app.extensions["careloop"].links = SurveyLinks(app.config["SECRET_KEY"], settings.public_url)
     api.init_app(app)
     forms.init_app(app)
     dashboard.init_app(app)

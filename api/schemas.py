@@ -338,3 +338,22 @@ class MessageOut(ma.Schema):
 
 class MessagePage(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(MessageOut))
+
+
+class DeadlineIn(Strict):
+    deadline = ma.fields.AwareDateTime(
+        required=True,
+        metadata={"description": "The new deadline (ISO 8601 with offset), after the current one."},
+    )
+    reason = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "Why it moves; the customer is told (R-3.2)."},
+    )
+
+
+class DeadlineOut(ma.Schema):
+    target = ma.fields.String(metadata={"description": "The SLA target whose deadline moved."})
+    old_deadline = ma.fields.AwareDateTime()
+    new_deadline = ma.fields.AwareDateTime()
+    reason = ma.fields.String()

@@ -93,7 +93,10 @@ def simulate_command(scenario: Path, as_json: bool) -> None:
         click.echo(json.dumps(timeline.as_json(), ensure_ascii=False))
     else:
         for event in timeline.events:
-            click.echo(f"{event['at']}  {event['ref']:<12} {event['kind']}")
+            detail = " ".join(
+                str(event[k]) for k in ("contact", "channel", "reason", "detail") if k in event
+            )
+            click.echo(f"{event['at']}  {event['ref']:<12} {event['kind']} {detail}".rstrip())
         click.echo("")
         for ref, state in timeline.records.items():
             deadlines = ", ".join(f"{k} {v}" for k, v in state["deadlines"].items())

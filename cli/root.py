@@ -7,10 +7,12 @@ command with one line per problem (ops/settings.py), never a traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from engine.customers.surveylinks import SurveyLinks
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from ops.observed import ObservedServices
@@ -34,11 +36,20 @@ class Runtime:
         return self._engine
 
     def services(self) -> Services:
-        return Services(make_session_factory(self.engine))
+        return Services(make_session_factory(self.engine), links=self.survey_links())
 
     def observed(self) -> ObservedServices:
         """Services counted for /metrics, as the scheduler runs them."""
-        return ObservedServices(make_session_factory(self.engine))
+        return ObservedServices(make_session_factory(self.engine), links=self.survey_links())
+
+    def survey_links(self) -> SurveyLinks:
+        """Signed with the web app's secret, so the links the scheduler sends open its survey."""
+        from flask import Flask
+
+        from signin.auth import secret_key
+
+        secret = self.settings.secret_key or secret_key(Path(Flask("webapp").instance_path))
+        return SurveyLinks(secret, self.settings.public_url)
 
     def close(self) -> None:
         if self._engine is not None:

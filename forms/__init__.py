@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from forms import kb_pages, thread, views
+from forms import deadlines, kb_pages, thread, views
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(kb_pages.bp)
     app.register_blueprint(thread.bp)
+    app.register_blueprint(deadlines.bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,15 @@ _SLA_WORDS = {
     "stopped": "停止",
     "escalated": "升级",
     "replanned": "重新计算",
+    "extended": "延期",
+}
+# Why a promised contact was not sent (engine.events.contacts.SKIP_REASONS).
+_SKIPPED = {
+    "no_customer": "无客户",
+    "no_consent": "客户未同意接收服务消息",
+    "replied": "坐席已联系过客户",
+    "moved_on": "记录已进入其他阶段",
+    "unreachable": "无法通过该渠道送达",
 }
 _OTHER = {
     "assigned": "分派",
@@ -98,9 +108,14 @@ _OTHER = {
 }
 
 
-def event_label(kind: str, rtype: RecordTypeSpec | None) -> str:
-    """A history event in words: 进入「处理中」, 首次响应 预警, 跟进：进度更新."""
+def event_label(
+    kind: str, rtype: RecordTypeSpec | None, changes: Mapping[str, Any] | None = None
+) -> str:
+    """A history event in words: 进入「处理中」, 首次响应 预警, 跟进：进度更新,
+    已告知客户：受理确认, 未告知客户：进度告知（坐席已联系过客户）."""
     head, _, rest = kind.partition(".")
+    if head == "contact":
+        return _contact_label(rest, rtype, changes or {})
     if head == "stage" and rtype is not None and rest in rtype.stages:
         return f"进入「{rtype.stages[rest].title}」"
     if head == "sla" and rtype is not None and rtype.sla is not None:
@@ -110,6 +125,16 @@ def event_label(kind: str, rtype: RecordTypeSpec | None) -> str:
     if head == "followup" and rtype is not None and rest in rtype.followups:
         return f"跟进：{rtype.followups[rest].title}"
     return _OTHER.get(kind, kind)
+
+
+def _contact_label(what: str, rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
+    name = str(changes.get("contact", ""))
+    contact = rtype.contacts.get(name) if rtype is not None else None
+    title = contact.title if contact is not None else name
+    if what == "sent":
+        return f"已告知客户：{title}"
+    reason = str(changes.get("reason", ""))
+    return f"未告知客户：{title}（{_SKIPPED.get(reason, reason)}）"
 
 
 def local(moment: datetime | None, tz: str) -> str:

@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from engine.access.masking import mask_contact, mask_name
 from engine.conversation.attachments import MAX_FILES, upload
 from engine.conversation.mail import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, Attachment
+from engine.conversation.thread import SYSTEM_AUTHOR
 from engine.errors import ConflictError, InvalidInput, NotFound
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, ThreadMessage
@@ -169,6 +170,8 @@ def shown_inline(content_type: str) -> bool:
 def sender(message: ThreadMessage) -> str:
     """Who wrote it: staff by user name; the customer masked, never their raw contact."""
     author = message.author.strip()
+    if author == SYSTEM_AUTHOR:
+        return str(_("自动消息"))
     if message.direction != "in":
         return author
     if author in ("", "customer"):
@@ -178,6 +181,8 @@ def sender(message: ThreadMessage) -> str:
 
 def masked_actor(actor: str) -> str:
     """A history line's actor: staff as they are, a customer's address or number masked."""
+    if actor == SYSTEM_AUTHOR:
+        return str(_("自动消息"))
     return mask_contact(actor) if _contact_like(actor) else actor
 
 

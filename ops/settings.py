@@ -65,6 +65,8 @@ class Settings:
     mailboxes: str = ""  # CARELOOP_MAILBOXES: imap(s):// URLs the scheduler polls (issue #20)
     mail_seconds: float = 60.0  # CARELOOP_MAIL_SECONDS
     webhook_url: str | None = None  # CARELOOP_WEBHOOK_URL
+    # Where customers open Careloop's public pages (the survey links in their messages).
+    public_url: str = "http://127.0.0.1:5000"  # CARELOOP_PUBLIC_URL
     webhook_secret: str = ""  # CARELOOP_WEBHOOK_SECRET
     metrics_token: str = ""  # CARELOOP_METRICS_TOKEN
     metrics_port: int = 0  # CARELOOP_METRICS_PORT (0: a scheduler serves no /metrics)
@@ -213,6 +215,15 @@ def _webhook_url(raw: str) -> str:
     return raw
 
 
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ValueError(
+            f"{raw!r} is not an http:// or https:// address such as https://desk.example.com"
+        )
+    return raw.strip().rstrip("/")
+
+
 def _port(raw: str) -> int:
     if not raw:
         return 0
@@ -268,6 +279,7 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_MAIL_SECONDS", "mail_seconds", _seconds),
     ("CARELOOP_WEBHOOK_URL", "webhook_url", _webhook_url),
     ("CARELOOP_WEBHOOK_SECRET", "webhook_secret", _text),
+    ("CARELOOP_PUBLIC_URL", "public_url", _public_url),
     ("CARELOOP_METRICS_TOKEN", "metrics_token", _text),
     ("CARELOOP_METRICS_PORT", "metrics_port", _port),
     ("CARELOOP_METRICS_ADDR", "metrics_addr", _text),

@@ -8,14 +8,14 @@ expired one 410, a second answer 409: each a page that says so in plain words.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from sqlalchemy.orm import Session
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -23,6 +23,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from engine.access.users import get_user
 from engine.customers import satisfaction
+from engine.customers.surveylinks import SurveyLinks
 from engine.errors import InvalidInput, NotFound
 from engine.records import queue
 from engine.records.transitions import get_record
@@ -32,7 +33,6 @@ from web import DB_ID
 from web import current_services as services
 
 bp = Blueprint("survey", __name__, template_folder="templates")
-SALT = "careloop.satisfaction"
 SCORES = [SelectChoice(str(n), str(n)) for n in range(1, 6)]
 NPS = [SelectChoice("", "—"), *(SelectChoice(str(n), str(n)) for n in range(11))]
 
@@ -61,20 +61,20 @@ def _answer(form: SatisfactionForm) -> satisfaction.Answer:
     )
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+def _links() -> SurveyLinks:
+    """The app's signer (webapp.py), the one the promised contacts' links are made with."""
+    links = services().links
+    assert links is not None
+    return links
 
 
 def make_token(record_id: int, expires: datetime) -> str:
-    return str(_serializer().dumps({"r": record_id, "x": int(expires.timestamp())}))
+    return _links().token(record_id, expires)
 
 
 def read_token(token: str) -> tuple[int, datetime]:
     """The record id and expiry a link names; BadSignature when it was not signed by us."""
-    data = _serializer().loads(token)
-    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
-        raise BadSignature("unexpected payload")
-    return data["r"], datetime.fromtimestamp(int(data["x"]), tz=UTC)
+    return _links().read(token)
 
 
 def panel(session: Session, spec: PackSpec, record: Record) -> dict[str, Any] | None:

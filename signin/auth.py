@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     """Sessions, CSRF and sign-in; whether cookies are Secure is the app's config (webapp.py)."""
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+        app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -97,7 +97,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def _secret_key(instance: Path) -> str:
+def secret_key(instance: Path) -> str:
     """One generated once and kept in the instance folder, for want of CARELOOP_SECRET_KEY
     (which `create_app()` has already put into SECRET_KEY when it is set)."""
     path = instance / "secret_key"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -116,6 +117,10 @@ def after_sales() -> PackSource:
     from workflows.validate import checked_source
 
     return checked_source(ROOT / "workflows" / "after_sales")
+
+
+# The default pack's audiences (`messages.recipients`): a test puts its own in their place.
+DEFAULT_RECIPIENTS = re.compile(r"^  recipients:\n(?:    .*\n)+", re.M)
 
 
 @pytest.fixture

@@ -98,20 +98,25 @@ class _Reader:
     def step(self, index: int, data: Any, start: datetime, until: datetime) -> Step:
         path: tuple[str | int, ...] = ("steps", index)
         if not isinstance(data, dict):
-            self.fail(path, "a step is a mapping with 'at' and 'create' or 'transition'")
+            self.fail(path, "a step is a mapping with 'at' and 'create', 'transition' or 'extend'")
         at = self.moment(data, path, "at")
         if not start <= at <= until:
             self.fail((*path, "at"), "step lies outside start … until")
-        actions = [k for k in ("create", "transition") if k in data]
-        if len(actions) != 1 or set(data) - {"at", "create", "transition", "note"}:
-            self.fail(path, "a step has 'at' and exactly one of 'create' or 'transition'")
+        actions = [k for k in ACTIONS if k in data]
+        if len(actions) != 1 or set(data) - {"at", "note", *ACTIONS}:
+            self.fail(path, "a step has 'at' and exactly one of 'create', 'transition' or 'extend'")
         action = actions[0]
         body = self.require(data, path, action, dict)
         self.require(body, (*path, action), "ref", str)
-        self.require(body, (*path, action), "type" if action == "create" else "to", str)
-        if "received_at" in body:
-            body = {**body, "received_at": self.moment(body, (*path, action), "received_at")}
+        self.require(body, (*path, action), ACTIONS[action], str)
+        for key in ("received_at", "deadline"):
+            if key in body or (key == "deadline" and action == "extend"):
+                body = {**body, key: self.moment(body, (*path, action), key)}
         return Step(at, action, body["ref"], body, self.marks.locate(path)[0])
+
+
+# Each step's action and the key it needs besides `ref`: an extension's reason.
+ACTIONS = {"create": "type", "transition": "to", "extend": "reason"}
 
 
 def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:

@@ -30,6 +30,8 @@ from engine.store.models import Customer, OutboxMessage, Record, ThreadMessage
 from engine.time import sla
 
 MAX_TEXT = 20_000
+# The author of what Careloop says by itself (the promised contacts): not an agent's reply.
+SYSTEM_AUTHOR = "careloop"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # What the thread shows of an outbound message, by its outbox row's status.
 OUTBOX_STATES = {
@@ -118,19 +120,28 @@ def reply(
     now: datetime,
     subject: str | None = None,
     files: Sequence[Attachment] = (),
+    system: bool = False,
 ) -> ThreadMessage:
     """Answer the customer on `channel`; by email it is queued for delivery at once.
 
     Files are kept on the thread with the reply (the outbox sends the text only, for now).
+    A `system` message (a promised contact, Careloop's own) keeps its subject as the pack
+    wrote it and is nobody's first reply: the respond target waits for a person.
     """
     body = _checked(text)
     if pack.channels and channel not in pack.channels:
         raise InvalidInput(
             f"'{channel}' is not a channel of {pack.name}", fields={"channel": channel}
         )
-    outbox = _email(session, record, body, subject, now) if channel == "email" else None
-    first = not _has_replied(session, record.id)
-    message = _post(session, record, "out", channel, body, actor=actor, now=now, outbox=outbox)
+    outbox = (
+        _email(session, record, body, subject, now, own_subject=system)
+        if channel == "email"
+        else None
+    )
+    first = not system and not _has_replied(session, record.id)
+    message = _post(
+        session, record, "out", channel, body, actor=actor, now=now, outbox=outbox, told=system
+    )
     attachments.attach(session, message, files, now)
     if first:
         rtype = pack.record_type(record.record_type)
@@ -192,7 +203,13 @@ def _checked(text: str) -> str:
 
 
 def _email(
-    session: Session, record: Record, body: str, subject: str | None, now: datetime
+    session: Session,
+    record: Record,
+    body: str,
+    subject: str | None,
+    now: datetime,
+    *,
+    own_subject: bool = False,
 ) -> OutboxMessage:
     customer: Customer | None = record.customer
     address = (customer.contact or "").strip() if customer is not None else ""
@@ -211,7 +228,11 @@ def _email(
         record_id=record.id,
         channel="email",
         recipient=address,
-        subject=reply_subject(subject or _last_subject(session, record.id), record.id),
+        subject=(
+            subject_with_reference(subject or "", record.id)
+            if own_subject
+            else reply_subject(subject or _last_subject(session, record.id), record.id)
+        ),
         body=body,
         # The customer's mail client threads the answer under their mail (RFC 5322 3.6.4).
         payload={"record": record.id, "in_reply_to": earlier[-1:], "references": earlier},
@@ -256,7 +277,11 @@ def _last_subject(session: Session, record_id: int) -> str | None:
 def _has_replied(session: Session, record_id: int) -> bool:
     found = session.scalar(
         select(ThreadMessage.id)
-        .where(ThreadMessage.record_id == record_id, ThreadMessage.direction == "out")
+        .where(
+            ThreadMessage.record_id == record_id,
+            ThreadMessage.direction == "out",
+            ThreadMessage.author != SYSTEM_AUTHOR,
+        )
         .limit(1)
     )
     return found is not None
@@ -284,7 +309,10 @@ def _post(
     subject: str | None = None,
     external_id: str | None = None,
     outbox: OutboxMessage | None = None,
+    told: bool = False,
 ) -> ThreadMessage:
+    """Write the message; its history line too, unless `told`: a promised contact's own line
+    (`contact.sent`, written by `contacts`) names the message already."""
     if outbox is not None:
         session.add(outbox)
         session.flush()
@@ -301,6 +329,9 @@ def _post(
     )
     session.add(message)
     session.flush()
-    add_event(session, record, now, ThreadPosted(direction, message.id, channel), actor=actor)
-    record.updated_at = now
+    if not told:
+        add_event(session, record, now, ThreadPosted(direction, message.id, channel), actor=actor)
+        # Careloop's own contacts leave the record as it was: a form an agent has open
+        # stays current (`row_version`) when the acknowledgement goes out.
+        record.updated_at = now
     return message

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.customers.surveylinks import SurveyLinks
 from engine.errors import CareloopError
 from engine.records import transitions
 from engine.records.intake import NewRecord
@@ -32,12 +33,15 @@ from engine.store.models import (
     Timer,
 )
 from engine.time.clock import VirtualClock
+from engine.time.extensions import ExtensionRefused
+
+SIMULATED_SITE = "http://127.0.0.1:5000"  # where the survey links of a rehearsal point
 
 
 @dataclass(frozen=True)
 class Step:
     at: datetime
-    action: str  # "create" | "transition"
+    action: str  # "create" | "transition" | "extend"
     ref: str
     data: Mapping[str, Any]
     line: int
@@ -77,21 +81,25 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
     try:
         upgrade(engine)
         clock = VirtualClock(scenario.start)
-        services = Services(make_session_factory(engine), clock)
+        links = SurveyLinks("simulation", SIMULATED_SITE)
+        services = Services(make_session_factory(engine), clock, links=links)
         services.publish(source, by="simulation")
         _add_customers(services, scenario)
         refs: dict[str, int] = {}
+        refused: list[dict[str, str | None]] = []
         for step in sorted(scenario.steps, key=lambda s: s.at):
             _fire_until(services, clock, step.at)
             clock.set(step.at)
             try:
-                _apply(services, source.name, step, refs)
+                _apply(services, source.name, step, refs, refused)
             except CareloopError as exc:
                 raise ScenarioError(scenario.file, step.line, str(exc)) from None
         _fire_until(services, clock, scenario.until)
         clock.set(scenario.until)
         services.run_campaigns(replay_from=scenario.start)
-        return _timeline(services, source, refs)
+        timeline = _timeline(services, source, refs)
+        timeline.events = sorted([*timeline.events, *refused], key=lambda e: str(e["at"]))
+        return timeline
     finally:
         engine.dispose()
 
@@ -111,7 +119,13 @@ def _fire_until(services: Services, clock: VirtualClock, moment: datetime) -> No
         services.sweep()
 
 
-def _apply(services: Services, pack: str, step: Step, refs: dict[str, int]) -> None:
+def _apply(
+    services: Services,
+    pack: str,
+    step: Step,
+    refs: dict[str, int],
+    refused: list[dict[str, str | None]],
+) -> None:
     data = step.data
     if step.action == "create":
         if step.ref in refs:
@@ -134,6 +148,9 @@ def _apply(services: Services, pack: str, step: Step, refs: dict[str, int]) -> N
     if step.ref not in refs:
         raise CareloopError(f"unknown ref '{step.ref}': create it in an earlier step")
     record_id = refs[step.ref]
+    if step.action == "extend":
+        _extend(services, step, record_id, refused)
+        return
     with services.uow() as uow:
         record = transitions.get_record(uow.session, record_id)
         rtype = services.specs.get(uow.session, record.pack_version_id).record_type(
@@ -141,6 +158,30 @@ def _apply(services: Services, pack: str, step: Step, refs: dict[str, int]) -> N
         )
         transition_id = _transition_to(rtype, record, data["to"])
     services.transition(record_id, transition_id, data.get("fields") or {}, actor="simulation")
+
+
+def _extend(
+    services: Services, step: Step, record_id: int, refused: list[dict[str, str | None]]
+) -> None:
+    """Move the deadline (R-3.2); a step that `expect: refused` must be refused, and the
+    refusal shows on the timeline as `extension.refused` with the engine's reason."""
+    data = step.data
+    try:
+        services.extend_deadline(
+            record_id,
+            data["deadline"],
+            str(data.get("reason", "")),
+            actor="simulation",
+            override=bool(data.get("override", False)),
+        )
+    except ExtensionRefused as exc:
+        if data.get("expect") != "refused":
+            raise
+        at = step.at.isoformat()
+        refused.append({"at": at, "ref": step.ref, "kind": "extension.refused", "reason": str(exc)})
+        return
+    if data.get("expect") == "refused":
+        raise CareloopError("the extension was expected to be refused, and it was not")
 
 
 def _transition_to(rtype: RecordTypeSpec, record: Record, to: str) -> str:
@@ -206,9 +247,7 @@ def _timeline(services: Services, source: PackSource, refs: dict[str, int]) -> T
             .where(RecordEvent.record_id.in_(list(by_id)))
             .order_by(RecordEvent.at, RecordEvent.id)
         )
-        timeline.events = [
-            {"at": _iso(e.at, tz), "ref": by_id[e.record_id], "kind": e.kind} for e in events
-        ]
+        timeline.events = [_event(e, by_id, tz) for e in events]
         occasions = session.execute(
             select(CampaignOccasion, Customer.number)
             .join(Customer, Customer.id == CampaignOccasion.customer_id)
@@ -226,6 +265,21 @@ def _timeline(services: Services, source: PackSource, refs: dict[str, int]) -> T
             for o, number in occasions
         ]
     return timeline
+
+
+def _event(event: RecordEvent, by_id: Mapping[int, str], tz: Any) -> dict[str, str | None]:
+    """A history line as the timeline shows it; a contact says which, on what or why not."""
+    line: dict[str, str | None] = {
+        "at": _iso(event.at, tz),
+        "ref": by_id[event.record_id],
+        "kind": event.kind,
+    }
+    if not event.kind.startswith("contact."):
+        return line  # other changes may hold the customer's personal data
+    for key in ("contact", "channel", "reason", "detail"):
+        if key in event.changes:
+            line[key] = str(event.changes[key])
+    return line
 
 
 def _iso(moment: datetime | None, tz: Any) -> str | None:

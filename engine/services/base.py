@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.customers import tiers
+from engine.customers.surveylinks import SurveyLinks
 from engine.errors import ConflictError
 from engine.records import versions
 from engine.records.versions import SpecCache
@@ -36,17 +37,20 @@ def conflict_on_stale(record_id: int) -> Iterator[None]:
 
 
 class ServiceBase:
-    """Use cases bound to a session factory, a clock and a spec cache."""
+    """Use cases bound to a session factory, a clock, a spec cache and the survey links."""
 
     def __init__(
         self,
         session_factory: sessionmaker[Session],
         clock: Clock | None = None,
         specs: SpecCache | None = None,
+        links: SurveyLinks | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.clock = clock or SystemClock()
         self.specs = specs or SpecCache()
+        # Signs the survey links the promised contacts send; None where nothing is sent.
+        self.links = links
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from engine.access import users
+from engine.conversation import contacts
 from engine.errors import ConflictError
+from engine.events import DeadlineExtended
 from engine.insight import earlywarning
 from engine.records import intake, queue, transitions, versions
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource, PublishResult
 from engine.services.base import ServiceBase, conflict_on_stale
 from engine.store.models import Record
-from engine.time import timers
+from engine.time import extensions, timers
 
 
 class RecordServices(ServiceBase):
@@ -142,11 +145,42 @@ class RecordServices(ServiceBase):
             return record
 
     def sweep(self, *, batch_size: int = 100, max_batches: int | None = None) -> timers.SweepResult:
-        """Fire every timer due now, exactly once, oldest first."""
-        return timers.sweep(
-            self.session_factory,
-            self.specs,
-            self.clock.now(),
-            batch_size=batch_size,
-            max_batches=max_batches,
+        """Fire every timer due now, exactly once, oldest first; then send the customer
+        contacts due, those the timers just armed included (progress updates, R-3.2)."""
+        now = self.clock.now()
+        result = timers.sweep(
+            self.session_factory, self.specs, now, batch_size=batch_size, max_batches=max_batches
         )
+        result.fired.extend(contacts.send_due(self.session_factory, self.specs, self.links, now))
+        return result
+
+    def extend_deadline(
+        self,
+        record_id: int,
+        deadline: datetime,
+        reason: str,
+        *,
+        actor: str,
+        override: bool = False,
+        expected_version: int | None = None,
+    ) -> DeadlineExtended:
+        """Move the record's deadline with a reason (R-3.2); ExtensionRefused when too late
+        without `override`, which only a supervisor may give (the caller checks the role)."""
+        with self.uow() as uow:
+            record = transitions.get_record(uow.session, record_id)
+            if expected_version is not None and record.row_version != expected_version:
+                raise ConflictError(record_id)
+            spec = self.specs.get(uow.session, record.pack_version_id)
+            with conflict_on_stale(record_id):
+                event = extensions.extend(
+                    uow.session,
+                    spec,
+                    record,
+                    deadline,
+                    reason,
+                    actor=actor,
+                    now=self.clock.now(),
+                    override=override,
+                )
+                uow.commit()
+            return event

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.specs.build_care import CareBuilder
 from engine.specs.build_records import PackContext, RecordTypeBuilder
+from engine.specs.expressions import MessageTemplate
 from engine.specs.insight import InsightSpec, build_insight
 from engine.specs.pack import (
     IntakeSpec,
@@ -66,7 +67,11 @@ class _Builder(RecordTypeBuilder, CareBuilder):
         routing = tuple(
             self.routing_rule(i, r, departments) for i, r in enumerate(entries(data, "routing"))
         )
-        context = PackContext(priority_ids, list(section(data, "calendars")))
+        context = PackContext(
+            priority_ids,
+            list(section(data, "calendars")),
+            list(section(section(data, "messages"), "templates")),
+        )
         record_types = {
             tid: self.record_type(("record_types", tid), tid, t, context)
             for tid, t in section(data, "record_types").items()
@@ -156,9 +161,24 @@ class _Builder(RecordTypeBuilder, CareBuilder):
             path: Path = ("messages", "templates", name)
             subject = self.template((*path, "subject"), m["subject"])
             body = self.template((*path, "body"), m["body"])
+            by_channel = self.channel_texts(path, m, m["subject"])
             if subject is not None and body is not None:
-                specs.append(MessageSpec(name, tuple(m.get("on", [])), subject, body))
+                specs.append(MessageSpec(name, tuple(m.get("on", [])), subject, body, by_channel))
         return tuple(specs)
+
+    def channel_texts(
+        self, path: Path, data: Mapping[str, Any], subject: str
+    ) -> dict[str, tuple[MessageTemplate, MessageTemplate]]:
+        """A template's own wording per channel (an SMS is short); its subject defaults to the
+        template's. Channels are checked where the message is sent: any channel may be named."""
+        texts = {}
+        for channel, t in section(data, "channels").items():
+            where: Path = (*path, "channels", channel)
+            own_subject = self.template((*where, "subject"), t.get("subject", subject))
+            own_body = self.template((*where, "body"), t["body"])
+            if own_subject is not None and own_body is not None:
+                texts[channel] = (own_subject, own_body)
+        return texts
 
     def calendars(self, data: Mapping[str, Any]) -> dict[str, BusinessCalendar]:
         calendars = {}

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from engine.specs.build_contacts import ContactBuilder
 from engine.specs.pack import (
     CORE_FIELDS,
     RESERVED_FIELDS,
@@ -27,7 +28,7 @@ from engine.specs.pack import (
     StageSpec,
     TransitionSpec,
 )
-from engine.specs.problems import Path, ProblemLog, entries, section
+from engine.specs.problems import Path, entries, section
 
 DEFAULT_WARNING = 0.8
 
@@ -38,9 +39,10 @@ class PackContext:
 
     priorities: list[str]
     calendar_names: list[str]
+    message_names: list[str]
 
 
-class RecordTypeBuilder(ProblemLog):
+class RecordTypeBuilder(ContactBuilder):
     """Builds one record type at a time, noting problems of meaning."""
 
     def record_type(
@@ -77,6 +79,8 @@ class RecordTypeBuilder(ProblemLog):
             sla,
             followups,
             customer_reply,
+            self.contacts(path, data, stages, followups, ctx.message_names, ctx.calendar_names),
+            self.extension((*path, "extension"), data.get("extension"), sla),
         )
 
     def check_customer_reply(

@@ -41,7 +41,10 @@ RESERVED_FIELDS = FORM_ATTRIBUTES | {"stage", "id", *CORE_FIELDS}
 TEMPLATE_NAMES = (
     *("record", "subject", "audience", "target", "deadline", "title", "due_at"),
     *("customer", "campaign", "occasion"),  # what a campaign's message to a customer may use
+    # What a record's message to its customer may use besides (issue #20, R-3.2, R-3.3).
+    *("reference", "promised", "deadlines", "survey_link", "extension", "channel"),
 )
+CONTACT_EVENTS = ("created", "extended")
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,35 @@ class FollowUpSpec:
 
 
 @dataclass(frozen=True)
+class ContactSpec:
+    """A contact the process promises the customer (R-3.2, R-3.3), sent as a message of theirs.
+
+    It comes due on an event of the record (`created`, `extended`), on entering some stages,
+    or each time a follow-up fires; `after` delays it. It is skipped, and the history says
+    why, where an agent wrote to the customer within `unless_replied_within`.
+    """
+
+    name: str
+    title: str
+    message: str
+    on_event: str | None = None
+    on_entering: StageSelector | None = None
+    on_followup: str | None = None
+    after: Duration | None = None
+    calendar: str | None = None
+    unless_replied_within: Duration | None = None
+
+
+@dataclass(frozen=True)
+class ExtensionSpec:
+    """How a deadline may move (R-3.2): the target it moves, and how long before its deadline
+    the customer must be told at the latest (later only with a supervisor's override)."""
+
+    target: str
+    notice: Duration
+
+
+@dataclass(frozen=True)
 class RecordTypeSpec:
     id: str
     title: str
@@ -186,6 +218,11 @@ class RecordTypeSpec:
     sla: SlaSpec | None = None
     followups: dict[str, FollowUpSpec] = field(default_factory=dict)
     customer_reply: str | None = None  # the transition a customer's message takes (R-2.4)
+    contacts: dict[str, ContactSpec] = field(default_factory=dict)
+    extension: ExtensionSpec | None = None
+
+    def contacts_on(self, event: str) -> list[ContactSpec]:
+        return [c for c in self.contacts.values() if c.on_event == event]
 
     def stage(self, stage_id: str) -> StageSpec:
         try:
@@ -220,6 +257,12 @@ class MessageSpec:
     on: tuple[str, ...]
     subject: MessageTemplate
     body: MessageTemplate
+    # A channel's own wording (a short SMS), by channel; the default serves the others.
+    by_channel: dict[str, tuple[MessageTemplate, MessageTemplate]] = field(default_factory=dict)
+
+    def texts(self, channel: str | None) -> tuple[MessageTemplate, MessageTemplate]:
+        """Subject and body for `channel`: its own wording where the pack gives one."""
+        return self.by_channel.get(channel or "", (self.subject, self.body))
 
     def serves(self, subject: str) -> bool:
         return any(fnmatch.fnmatchcase(subject, pattern) for pattern in self.on)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.records.journal import TIMERS
 from engine.records.rows import ClockRow, RecordRow
 from engine.store.models import Record, SlaClock
+from engine.time.followups import CONTACT
 
 CLOCKS: Table = SlaClock.__table__  # type: ignore[assignment]
 RECORDS: Table = Record.__table__  # type: ignore[assignment]
@@ -38,11 +39,23 @@ class Due:
     attempts: int
 
 
-def claim(session: Session, now: datetime, limit: int, *, skip: Collection[int] = ()) -> list[Due]:
-    """Lock up to `limit` due timers that no other sweeper holds, oldest first."""
+def claim(
+    session: Session,
+    now: datetime,
+    limit: int,
+    *,
+    skip: Collection[int] = (),
+    contacts: bool = False,
+) -> list[Due]:
+    """Lock up to `limit` due timers that no other sweeper holds, oldest first.
+
+    The customer contacts (`contacts=True`) are claimed apart: they are sent through the
+    thread, one record at a time, by `conversation.contacts`, not by the set-based batch.
+    """
+    kind = TIMERS.c.kind == CONTACT if contacts else TIMERS.c.kind != CONTACT
     statement = (
         select(*(TIMERS.c[f.name] for f in fields(Due)))
-        .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now)
+        .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now, kind)
         .order_by(TIMERS.c.due_at, TIMERS.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -18,7 +18,7 @@ from engine.specs.pack import EscalationStep, FollowUpSpec, PackSpec
 from engine.time import sla
 from engine.time.claims import Due
 from engine.time.clock import iso
-from engine.time.followups import next_due
+from engine.time.followups import CONTACT, contact_due, contacts_of_followup, next_due
 
 MAX_CATCH_UP_PERIODS = 100_000
 
@@ -92,6 +92,8 @@ def _followup(
     if followup.every is not None:
         upcoming, missed = _next_period(pack, followup, timer.due_at, now)
         effects.timer(record, "followup", followup.name, upcoming, now)
+    for contact in contacts_of_followup(rtype, followup.name):  # told as well (issue #20)
+        effects.timer(record, CONTACT, contact.name, contact_due(pack, contact, now), now)
     due = FollowUpDue(followup.name, timer.due_at, _late(timer, now), missed)
     effects.event(record, now, due, timer_id=timer.id)
     return True

@@ -1,4 +1,9 @@
-"""Follow-ups (R-3.2, R-3.3): repeating while a record sits in some stages, or once after entry."""
+"""Follow-ups (R-3.2, R-3.3), repeating while a record sits in some stages or once after entry,
+and the promised customer contacts they and stage changes bring due (issue #20).
+
+A contact is a timer of kind `contact` named after it: `conversation.contacts` sends it when it
+comes due, so it is written in the same transaction as what caused it and sent exactly once.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from engine.records.journal import Arm, arm_now, cancel_timers
-from engine.specs.pack import FollowUpSpec, PackSpec, RecordTypeSpec, StageSpec
+from engine.specs.pack import ContactSpec, FollowUpSpec, PackSpec, RecordTypeSpec, StageSpec
 from engine.store.models import Record
 from engine.time.sla import offset
+
+CONTACT = "contact"
 
 
 def on_stage_change(
@@ -24,6 +31,7 @@ def on_stage_change(
     arm: Arm | None = None,
 ) -> None:
     """Arm the follow-ups whose stages the record enters; cancel those whose stages it leaves.
+    Arm the contacts its creation (`old` is None) or the stages it enters bring due.
 
     New timers go to `arm` (default: objects in the session), as in `sla.start_clocks`.
     """
@@ -38,6 +46,39 @@ def on_stage_change(
             arm(record, "followup", followup.name, next_due(pack, followup, now), now)
         elif was_in and not is_in:
             cancel_timers(session, record, kinds=["followup"], name=followup.name)
+    due = rtype.contacts_on("created") if old is None else []
+    due += [
+        c
+        for c in rtype.contacts.values()
+        if c.on_entering is not None
+        and c.on_entering.matches(new)
+        and (old is None or not c.on_entering.matches(old))
+    ]
+    for contact in due:
+        arm(record, CONTACT, contact.name, contact_due(pack, contact, now), now)
+
+
+def contacts_of_followup(rtype: RecordTypeSpec, followup: str) -> list[ContactSpec]:
+    return [c for c in rtype.contacts.values() if c.on_followup == followup]
+
+
+def arm_contacts(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    contacts: list[ContactSpec],
+    now: datetime,
+    *,
+    arm: Arm | None = None,
+) -> None:
+    """Arm `contacts` of the record from `now` (a deadline moved: `on: extended`)."""
+    arm = arm or arm_now(session)
+    for contact in contacts:
+        arm(record, CONTACT, contact.name, contact_due(pack, contact, now), now)
+
+
+def contact_due(pack: PackSpec, contact: ContactSpec, start: datetime) -> datetime:
+    return start if contact.after is None else offset(pack, contact.calendar, start, contact.after)
 
 
 def next_due(pack: PackSpec, followup: FollowUpSpec, start: datetime) -> datetime:

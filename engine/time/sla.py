@@ -104,6 +104,16 @@ def reprioritize(
         add_event(session, record, now, replanned, actor=actor)
 
 
+def replan(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime
+) -> None:
+    """Count the time used so far, then run the clock on what is left of its budget, with
+    new timers (its budget changed: a deadline moved, `time.extensions`)."""
+    _stop(pack, clock, now)
+    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
+    _restart(session, pack, record, clock, now)
+
+
 def _restart(
     session: Session, pack: PackSpec, record: Record, clock: SlaClock, now: datetime
 ) -> None:

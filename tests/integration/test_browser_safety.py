@@ -173,7 +173,6 @@ def hostile_pack(after_sales: PackSource) -> PackSource:
         files["pack.yaml"]
         .replace("title: 家电售后反馈与客户关怀", "title: '=HYPERLINK(\"http://evil\")'")
         .replace("phone: {title: 电话}", "phone: {title: '@SUM(1+1)'}")
-        .replace("messages:\n", "messages:\n  recipients:\n    supervisor: {email: [s@x.cn]}\n", 1)
         .replace("产品：{{ record.product or '未填写' }}；", XSS + "{{ record.product }}；")
     )
     return source_of(load_pack_from_files("after_sales", files, "workflows/after_sales"))

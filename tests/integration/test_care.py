@@ -112,6 +112,26 @@ def test_a_birthday_greeting_goes_out_at_nine_local_time_once(
     assert run_at(services, clock, at(2027, 11, 24, 9, 5)) == {"birthday_greeting": 1}
 
 
+def test_a_customer_with_an_email_address_gets_the_greeting_by_email(
+    services: Services, clock: VirtualClock
+) -> None:
+    """Issue #20: a campaign reaches the customer on their own channel; the messaging
+    integration (webhook) is for those Careloop knows only by phone or account."""
+    services.save_customer(
+        "C-1",
+        {
+            "name": "王芳",
+            "contact": "wangfang@example.com",
+            "birthday": date(1990, 11, 24),
+            "consent_marketing": True,
+        },
+    )
+    assert run_at(services, clock, at(2026, 11, 24, 9, 0)) == {"birthday_greeting": 1}
+    (sent,) = messages(services, "birthday_greeting")
+    assert (sent.channel, sent.recipient) == ("email", "wangfang@example.com")
+    assert sent.subject == "生日快乐，王芳！" and "生日专属优惠" in sent.body
+
+
 def test_no_marketing_message_without_marketing_consent(
     services: Services, clock: VirtualClock
 ) -> None:

@@ -165,7 +165,8 @@ def test_a_batch_writes_what_one_by_one_writes(
     for row in ours + theirs:
         row.pop("customer_id_order")
     assert ours == theirs
-    assert all(len(r["timers"]) == 4 and len(r["events"]) == 1 for r in ours)
+    # Four SLA timers and the acknowledgement to the customer each.
+    assert all(len(r["timers"]) == 5 and len(r["events"]) == 1 for r in ours)
 
 
 def test_an_invalid_intake_in_a_batch_writes_nothing(

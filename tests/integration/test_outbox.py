@@ -27,7 +27,7 @@ from engine.store.models import OutboxMessage
 from engine.time.clock import VirtualClock
 from engine.time.health import scheduler_status
 from schedules.senders import SmtpSender, WebhookSender
-from tests.conftest import SHANGHAI
+from tests.conftest import DEFAULT_RECIPIENTS, SHANGHAI
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of
 
@@ -41,7 +41,7 @@ RECIPIENTS = """
 
 @pytest.fixture
 def with_recipients(after_sales: PackSource) -> PackSource:
-    text = after_sales.files["pack.yaml"].replace("messages:\n", "messages:" + RECIPIENTS, 1)
+    text = DEFAULT_RECIPIENTS.sub(RECIPIENTS.lstrip("\n"), after_sales.files["pack.yaml"], 1)
     files = {**after_sales.files, "pack.yaml": text}
     return source_of(load_pack_from_files("after_sales", files, "workflows/after_sales"))
 

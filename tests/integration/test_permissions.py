@@ -52,7 +52,11 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (("GET",), r"^/records/\d+/attachments/\d+$", STAFF),  # the record page's own check
     (("POST",), r"^/records/\d+/reveal$", READERS),
-    (("POST",), r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction|reply|note)$", STAFF),
+    (
+        ("POST",),
+        r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction|reply|note|deadline)$",
+        STAFF,
+    ),
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
     (("GET", "POST"), r"^/warnings$", STAFF),
     (("GET",), r"^/dashboard(/|$)", READERS),

@@ -22,7 +22,7 @@ from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.store.models import OutboxMessage
 from engine.time.clock import VirtualClock
-from tests.conftest import SHANGHAI, web_app
+from tests.conftest import DEFAULT_RECIPIENTS, SHANGHAI, web_app
 from tests.integration.test_permissions import add_staff, client_for, routes
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of
@@ -39,7 +39,7 @@ RECIPIENTS = """
 
 @pytest.fixture
 def app(tmp_path: Path, after_sales: PackSource) -> Flask:
-    text = after_sales.files["pack.yaml"].replace("messages:\n", "messages:" + RECIPIENTS, 1)
+    text = DEFAULT_RECIPIENTS.sub(RECIPIENTS.lstrip("\n"), after_sales.files["pack.yaml"], 1)
     pack = source_of(
         load_pack_from_files(
             "after_sales", {**after_sales.files, "pack.yaml": text}, "workflows/after_sales"

@@ -32,13 +32,15 @@ def test_the_sweep_job_fires_due_timers_and_leaves_a_heartbeat(
     )
     clock.advance(timedelta(hours=3))
     result = SweepJob(services)()
-    assert [f.kind for f in result.fired] == ["sla_warning", "sla_breach"]
+    # The SLA timers, then the customer's acknowledgement (R-3.2; skipped: a phone number
+    # with no SMS gateway connected, and the history says so).
+    assert [f.kind for f in result.fired] == ["sla_warning", "sla_breach", "contact"]
     with services.uow() as uow:
         status = scheduler_status(uow.session, clock.now())
     assert datetime.fromisoformat(status["last_sweep_at"]) == clock.now()
     assert status["timers_due_now"] == 0
-    assert status["outbox_backlog"] == 0  # the default pack names no recipients
-    assert status["workers"][0]["total_fired"] == 2
+    assert status["outbox_backlog"] == 1  # the breach, to the supervisor's address in the pack
+    assert status["workers"][0]["total_fired"] == 3
 
 
 def test_status_shows_the_oldest_overdue_timer(services: Services, clock: VirtualClock) -> None:
@@ -51,8 +53,9 @@ def test_status_shows_the_oldest_overdue_timer(services: Services, clock: Virtua
     with services.uow() as uow:
         status = scheduler_status(uow.session, clock.now())
     assert status["last_sweep_at"] is None
-    assert status["timers_due_now"] == 2  # respond: warning at 10:36, breach at 11:00
-    assert status["oldest_overdue_seconds"] == int(timedelta(hours=5, minutes=-96).total_seconds())
+    # The acknowledgement, due at 09:00; respond: warning at 10:36, breach at 11:00.
+    assert status["timers_due_now"] == 3
+    assert status["oldest_overdue_seconds"] == int(timedelta(hours=5).total_seconds())
 
 
 def test_the_scheduler_is_a_memory_store_heartbeat_never_a_job_per_record(

@@ -22,7 +22,7 @@ from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, Timer
 from engine.time.clock import VirtualClock
-from tests.conftest import SHANGHAI
+from tests.conftest import DEFAULT_RECIPIENTS, SHANGHAI
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of
 
@@ -39,7 +39,7 @@ def at(hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def desk(services: Services, after_sales: PackSource) -> Services:
     """The pack with the supervisor reachable by email, and an integration subscribed to SLA."""
-    text = after_sales.files["pack.yaml"].replace("messages:\n", "messages:" + RECIPIENTS, 1)
+    text = DEFAULT_RECIPIENTS.sub(RECIPIENTS.lstrip("\n"), after_sales.files["pack.yaml"], 1)
     files = {**after_sales.files, "pack.yaml": text}
     services.publish(
         source_of(load_pack_from_files("after_sales", files, "workflows/after_sales")), by="ops"
@@ -73,6 +73,7 @@ def test_a_batch_writes_each_timers_effects_in_the_order_they_happened(
     desk: Services, clock: VirtualClock
 ) -> None:
     first, second = create(desk, "C-1"), create(desk, "C-2")
+    desk.sweep()  # the acknowledgements to the customers, at once (R-3.2)
     clock.set(at(13))  # P1 respond: warning 12:12, breach 13:00, both due, all in one batch
     result = desk.sweep()
     assert result.batches == 1
@@ -139,7 +140,8 @@ def test_a_breach_that_raises_the_priority_makes_an_open_form_stale_and_a_warnin
     with services.session_factory() as session:  # an agent opens the record's form now
         version = session.get_one(Record, record_id).row_version
     clock.set(at(12, 12))
-    assert [f.kind for f in services.sweep().fired] == ["sla_warning"]
+    # The warning, and the acknowledgement to the customer: neither shows on the form.
+    assert [f.kind for f in services.sweep().fired] == ["sla_warning", "contact"]
     with services.session_factory() as session:
         assert session.get_one(Record, record_id).row_version == version  # nothing shown changed
     clock.set(at(13))
@@ -161,6 +163,7 @@ def test_a_batch_with_a_poison_timer_leaves_no_trace_of_its_first_attempt(
         assert broken is not None
         broken.kind = "no_such_kind"
         session.commit()
+    services.sweep()  # the acknowledgements to the customers, at once (R-3.2)
     clock.set(at(13))
     result = services.sweep()
     assert (len(result.fired), result.failed) == (3, 1)

@@ -19,6 +19,7 @@ from engine.services import Services
 from engine.store.models import EarlyWarning, Model, Notification, OutboxMessage, Record
 from engine.time.clock import VirtualClock
 from schedules.worker import InsightJob
+from tests.conftest import DEFAULT_RECIPIENTS
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of
 
@@ -32,7 +33,7 @@ RECIPIENTS = """
 @pytest.fixture
 def told(services: Services, after_sales: PackSource) -> Services:
     """The default pack with the manager reachable by email, so the outbox shows each message."""
-    text = after_sales.files["pack.yaml"].replace("messages:\n", "messages:" + RECIPIENTS, 1)
+    text = DEFAULT_RECIPIENTS.sub(RECIPIENTS.lstrip("\n"), after_sales.files["pack.yaml"], 1)
     files = {**after_sales.files, "pack.yaml": text}
     services.publish(source_of(load_pack_from_files("after_sales", files, "x")), by="ops")
     return services

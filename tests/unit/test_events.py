@@ -9,6 +9,9 @@ import pytest
 from engine import events
 from engine.events import (
     Assigned,
+    ContactSent,
+    ContactSkipped,
+    DeadlineExtended,
     Escalated,
     Event,
     FollowUpDue,
@@ -56,6 +59,9 @@ KINDS: list[tuple[Event, str]] = [
     (SatisfactionAnswered(5, "sms"), "satisfaction.answered"),
     (WarningEscalated("yellow", "red", "三起投诉"), "warning.escalated"),
     (KnownProblemLinked(7, "运输螺栓未拆"), "known_problem.linked"),
+    (DeadlineExtended("resolve", AT, AT, "备件缺货"), "sla.resolve.extended"),
+    (ContactSent("acknowledgement", "email", 10), "contact.sent"),
+    (ContactSkipped("progress", "no_consent", "C-2"), "contact.skipped"),
 ]
 
 

@@ -26,3 +26,17 @@ def test_history_events_read_in_the_pack_s_words() -> None:
     assert event_label("followup.progress_update", feedback) == "跟进：进度更新"
     assert event_label("assigned", feedback) == "分派"
     assert event_label("something.new", feedback) == "something.new"
+
+
+def test_a_promised_contact_reads_as_sent_or_skipped_and_why() -> None:
+    spec, _ = build_pack_spec(checked_source(PACK).data)
+    assert spec is not None
+    feedback = spec.record_type("feedback")
+    sent = {"contact": "acknowledgement", "channel": "email", "message": 3}
+    skipped = {"contact": "progress", "reason": "replied"}
+    assert event_label("contact.sent", feedback, sent) == "已告知客户：受理确认"
+    assert (
+        event_label("contact.skipped", feedback, skipped)
+        == "未告知客户：进度告知（坐席已联系过客户）"
+    )
+    assert event_label("sla.resolve.extended", feedback) == "解决 延期"

@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.conversation.thread import EMAIL
 from engine.customers.campaigns.candidates import AnyRow, Candidate
 from engine.records.intake import NewRecord, create_records
 from engine.specs.care import CampaignSpec, TaskSpec
 from engine.specs.pack import PackSpec
 from engine.store.dialect import insert
-from engine.store.models import CampaignOccasion, OutboxMessage, PackVersion
+from engine.store.models import CampaignOccasion, Customer, OutboxMessage, PackVersion
 
 DONE = ("queued", "task")  # what counts towards the frequency cap
 
@@ -170,10 +171,13 @@ def _queue_messages(
     todo: Sequence[tuple[AnyRow, Candidate]],
     now: datetime,
 ) -> None:
-    """One outbox row per occasion, for the messaging integration (webhook), in one statement."""
+    """One outbox row per occasion, in one statement: by email to a customer whose contact is
+    an address, else to the messaging integration (webhook), which knows their phone or
+    WeChat account (issue #20)."""
     if not todo:
         return
     template = pack.template(campaign.message or "")
+    addresses = _email_addresses(session, [c.customer_id for _, c in todo])
     rows = []
     for occasion, c in todo:
         context = {
@@ -185,14 +189,16 @@ def _queue_messages(
                 "due_at": c.due_at.astimezone(c.zone).strftime("%Y-%m-%d %H:%M"),
             },
         }
-        subject = template.subject.render(context).strip()[:300]
-        body = template.body.render(context)
+        address = addresses.get(c.customer_id)
+        subject, body_template = template.texts("email" if address else "webhook")
+        title = subject.render(context).strip()[:300]
+        body = body_template.render(context)
         rows.append(
             {
                 "occasion_id": occasion.id,
-                "channel": "webhook",
-                "recipient": f"customer:{c.number}"[:320],
-                "subject": subject,
+                "channel": "email" if address else "webhook",
+                "recipient": (address or f"customer:{c.number}")[:320],
+                "subject": title,
                 "body": body,
                 "payload": {
                     "type": "campaign.message",
@@ -201,7 +207,7 @@ def _queue_messages(
                     "purpose": campaign.purpose,
                     "customer": c.number,
                     "occasion": c.occasion,
-                    "title": subject,
+                    "title": title,
                     "text": body,
                 },
                 "created_at": now,
@@ -211,6 +217,18 @@ def _queue_messages(
             }
         )
     session.execute(OutboxMessage.__table__.insert(), rows)  # type: ignore[attr-defined]
+
+
+def _email_addresses(session: Session, customer_ids: list[int]) -> dict[int, str]:
+    """The email addresses among these customers' contacts (decrypted for these only)."""
+    rows = session.execute(
+        select(Customer.id, Customer.contact).where(Customer.id.in_(sorted(set(customer_ids))))
+    )
+    return {
+        customer_id: contact.strip()
+        for customer_id, contact in rows
+        if contact and EMAIL.match(contact.strip())
+    }
 
 
 def _create_tasks(

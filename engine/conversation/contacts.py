@@ -1,0 +1,289 @@
+"""The contacts the process promises the customer, sent when they come due (R-3.2, R-3.3).
+
+A stage change, a follow-up or a moved deadline arms a `contact` timer in its own transaction
+(`time.followups`); this sweep claims those timers apart from the set-based SLA batch, because
+each is a message on the record's thread, written through `thread.reply` like an agent's. A
+contact is sent on the channel the customer is answered on, with their consent to service
+messages; a contact that cannot or need not be sent is skipped, and the history says why, so
+a supervisor can see that a customer was told, or why not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.access.masking import masked_fields
+from engine.conversation import thread
+from engine.conversation.addressing import answer_channel
+from engine.customers import satisfaction
+from engine.customers.surveylinks import SurveyLinks
+from engine.errors import InvalidInput
+from engine.events import ContactSent, ContactSkipped
+from engine.records.journal import TIMERS, add_event
+from engine.records.versions import SpecCache
+from engine.specs.pack import ContactSpec, PackSpec
+from engine.store.models import Record, RecordEvent, ThreadMessage
+from engine.time.claims import Due, claim
+from engine.time.timers import MAX_ATTEMPTS, Fired
+
+log = logging.getLogger(__name__)
+MAX_BATCHES = 1_000  # a sweep ends even if contacts keep coming due while it runs
+
+
+def send_due(
+    session_factory: sessionmaker[Session],
+    specs: SpecCache,
+    links: SurveyLinks | None,
+    now: datetime,
+    *,
+    batch_size: int = 50,
+) -> list[Fired]:
+    """Send or skip every contact due at `now`, once, oldest first; a record someone holds
+    is left for the next sweep, a contact that fails is retried by later sweeps."""
+    fired: list[Fired] = []
+    passed: set[int] = set()
+    for _ in range(MAX_BATCHES):
+        with session_factory() as session:
+            timers = claim(session, now, batch_size, skip=passed, contacts=True)
+            if not timers:
+                break
+            records = _lock(session, timers)
+            for timer in timers:
+                record = records.get(timer.record_id)
+                if record is None:
+                    passed.add(timer.id)
+                    continue
+                outcome = _attempt(session, specs, links, record, timer, now)
+                if outcome is None:
+                    passed.add(timer.id)
+                    continue
+                fired.append(
+                    Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack)
+                )
+            session.commit()
+    return fired
+
+
+def _lock(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
+    """The timers' records, locked in id order; one another transaction holds is left out."""
+    ids = sorted({t.record_id for t in timers})
+    found = session.scalars(
+        select(Record)
+        .where(Record.id.in_(ids))
+        .order_by(Record.id)
+        .with_for_update(skip_locked=True)
+    )
+    return {record.id: record for record in found}
+
+
+def _attempt(
+    session: Session,
+    specs: SpecCache,
+    links: SurveyLinks | None,
+    record: Record,
+    timer: Due,
+    now: datetime,
+) -> str | None:
+    """`fired` or `cancelled` with the timer marked; None after a failure, counted on it."""
+    try:
+        with session.begin_nested():
+            pack = specs.get(session, record.pack_version_id)
+            contact = pack.record_type(record.record_type).contacts.get(timer.name)
+            outcome = "cancelled" if contact is None else "fired"
+            if contact is not None:
+                _contact(session, pack, record, contact, links, now)
+            _mark(session, timer.id, outcome, now)
+            return outcome
+    except Exception as exc:  # one bad contact must not stop the others
+        log.exception("contact timer %s (%s) failed", timer.id, timer.name)
+        attempts = timer.attempts + 1
+        session.execute(
+            update(TIMERS)
+            .where(TIMERS.c.id == timer.id)
+            .values(
+                attempts=attempts,
+                last_error=f"{type(exc).__name__}: {exc}"[:500],
+                status="failed" if attempts >= MAX_ATTEMPTS else "pending",
+            )
+        )
+        return None
+
+
+def _mark(session: Session, timer_id: int, status: str, now: datetime) -> None:
+    session.execute(
+        update(TIMERS).where(TIMERS.c.id == timer_id).values(status=status, fired_at=now)
+    )
+
+
+def _contact(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    contact: ContactSpec,
+    links: SurveyLinks | None,
+    now: datetime,
+) -> None:
+    """Send the contact, or record why not: either way one line on the record's history."""
+    skipped = _reason_to_skip(session, pack, record, contact, now)
+    if skipped is not None:
+        add_event(session, record, now, ContactSkipped(contact.name, *skipped), actor="careloop")
+        return
+    channel = answer_channel(pack, record, record.customer)
+    try:
+        with session.begin_nested():  # a refused send leaves nothing behind
+            message = _send(session, pack, record, contact, channel, links, now)
+    except InvalidInput as exc:
+        skip = ContactSkipped(contact.name, "unreachable", f"{channel}: {exc}")
+        add_event(session, record, now, skip, actor="careloop")
+        return
+    sent = ContactSent(contact.name, channel, message.id)
+    add_event(session, record, now, sent, actor=thread.SYSTEM_AUTHOR)
+
+
+def _reason_to_skip(
+    session: Session, pack: PackSpec, record: Record, contact: ContactSpec, now: datetime
+) -> tuple[str, str] | None:
+    """(reason, detail) when the contact must not go out now, else None."""
+    rtype = pack.record_type(record.record_type)
+    stage = rtype.stages[record.stage]
+    if contact.on_entering is not None and not contact.on_entering.matches(stage):
+        return "moved_on", stage.title
+    if contact.on_followup is not None and not record.is_open:
+        return "moved_on", stage.title
+    customer = record.customer
+    if customer is None:
+        return "no_customer", ""
+    if not customer.consent_service:
+        return "no_consent", customer.number
+    window = contact.unless_replied_within
+    if window is not None:
+        since = now - timedelta(seconds=window.seconds())
+        if _agent_wrote_since(session, record.id, since):
+            return "replied", since.isoformat()
+    return None
+
+
+def _agent_wrote_since(session: Session, record_id: int, since: datetime) -> bool:
+    found = session.scalar(
+        select(ThreadMessage.id)
+        .where(
+            ThreadMessage.record_id == record_id,
+            ThreadMessage.direction == "out",
+            ThreadMessage.author != thread.SYSTEM_AUTHOR,
+            ThreadMessage.created_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _send(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    contact: ContactSpec,
+    channel: str,
+    links: SurveyLinks | None,
+    now: datetime,
+) -> ThreadMessage:
+    """The contact's text on the thread and, where the channel delivers, in the outbox."""
+    subject, body = pack.template(contact.message).texts(channel)
+    context = _context(session, pack, record, channel, links, now)
+    message = thread.reply(
+        session,
+        pack,
+        record,
+        body.render(context),
+        channel=channel,
+        actor=thread.SYSTEM_AUTHOR,
+        now=now,
+        subject=subject.render(context).strip()[:300],
+        system=True,
+    )
+    if message.outbox_id is None:
+        raise InvalidInput(f"Careloop cannot deliver on '{channel}'; connect a gateway for it")
+    return message
+
+
+def _context(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    channel: str,
+    links: SurveyLinks | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What a contact's template sees: the record (personal fields masked, as everywhere),
+    the customer's own name, the promised times in the pack's zone and the survey link."""
+    rtype = pack.record_type(record.record_type)
+    deadlines = {
+        c.target: _local(pack, c.deadline)
+        for c in record.clocks
+        if c.met_at is None and c.deadline is not None
+    }
+    latest = max(
+        (c for c in record.clocks if c.met_at is None and c.deadline is not None),
+        key=lambda c: c.deadline or now,
+        default=None,
+    )
+    customer = record.customer
+    return {
+        "record": {
+            **masked_fields(rtype, record.fields),
+            "id": record.id,
+            "stage": rtype.stages[record.stage].title,
+            "priority": record.priority,
+            "category": record.category,
+        },
+        "customer": {
+            "name": (customer.name or "") if customer else "",
+            "number": customer.number if customer else "",
+        },
+        "reference": f"CL-{record.id}",
+        "channel": channel,
+        "deadlines": deadlines,
+        "promised": _local(pack, latest.deadline) if latest is not None else "",
+        "survey_link": _survey_link(session, pack, record, links, now),
+        "extension": _last_extension(session, pack, record.id),
+    }
+
+
+def _local(pack: PackSpec, moment: datetime | None) -> str:
+    """A time as people in the pack's zone read it: 2026-11-23 13:00."""
+    if moment is None:
+        return ""
+    return moment.astimezone(pack.timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def _survey_link(
+    session: Session, pack: PackSpec, record: Record, links: SurveyLinks | None, now: datetime
+) -> str:
+    """The signed link to the record's survey, when the pack asks this record now (R-3.3)."""
+    question = satisfaction.question(pack, record)
+    if links is None or question is None or satisfaction.answer_of(session, record.id):
+        return ""
+    return links.link(record.id, now + question.link_valid_for)
+
+
+def _last_extension(session: Session, pack: PackSpec, record_id: int) -> dict[str, str]:
+    """The reason and the deadlines of the record's latest deadline move, for its notice."""
+    event = session.scalar(
+        select(RecordEvent)
+        .where(RecordEvent.record_id == record_id, RecordEvent.kind.like("sla.%.extended"))
+        .order_by(RecordEvent.id.desc())
+        .limit(1)
+    )
+    if event is None:
+        return {"reason": "", "old_deadline": "", "new_deadline": ""}
+    old, new = event.changes["deadline"]
+    return {
+        "reason": event.changes.get("reason", ""),
+        "old_deadline": _local(pack, datetime.fromisoformat(old)),
+        "new_deadline": _local(pack, datetime.fromisoformat(new)),
+    }
