@@ -11,7 +11,7 @@ poller gives it. Every test runs on SQLite and on PostgreSQL (the `db_engine` fi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -160,6 +160,9 @@ def test_a_bounce_report_marks_the_address_failing_and_their_next_mail_clears_it
     assert failing.contact_failing_at == clock.now()
     assert "550 5.1.1 no such user" in (failing.contact_failing_reason or "")
     assert len(history(services, record_id, "message.bounced")) == 1  # one line, two reports
+    exported = services.export_customer(failing.number)["contact_failing"]
+    assert exported is not None and exported["reason"] == failing.contact_failing_reason
+    assert datetime.fromisoformat(exported["at"]) == clock.now()
     clock.advance(timedelta(days=1))
     answer = mail(f"Re: 洗衣机漏水 [CL-{record_id}]", "收到了", message_id="<m2@example.com>")
     assert services.take_mail("after_sales", "email", answer).action == "joined"

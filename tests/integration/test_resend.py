@@ -113,6 +113,11 @@ def test_the_api_sends_a_bounced_reply_again_once_per_idempotency_key(app: Flask
     replayed = client.post(url, json={}, headers=keyed)
     assert replayed.status_code == 202 and replayed.headers["Idempotent-Replayed"] == "true"
     assert len(outbox_rows(service)) == 2  # queued once
+    with service.session_factory() as session:
+        number = session.get_one(Customer, session.get_one(Record, record_id).customer_id).number
+    customer = client.get(f"/api/v1/customers/{number}", headers=writer).get_json()["customer"]
+    assert customer["contact_failing_reason"] == "550 5.1.1 no such user"
+    assert customer["contact_failing_at"] is not None  # a resend does not clear it
     refused = client.post(url, json={}, headers=writer)  # queued now: nothing to send again
     assert refused.status_code == 422
     assert refused.get_json()["errors"] == [{"path": "/fields/message", "message": "not failed"}]
@@ -123,7 +128,9 @@ def test_the_api_sends_a_bounced_reply_again_once_per_idempotency_key(app: Flask
     elsewhere = f"/api/v1/records/{other_id}/messages/{message_id}/resend"
     assert client.post(elsewhere, json={}, headers=writer).status_code == 404
     listed = client.get(f"/api/v1/records/{record_id}/messages", headers=writer).get_json()
+    customer = client.get(f"/api/v1/customers/{number}", headers=writer).get_json()["customer"]
     assert [m["state"] for m in listed["items"] if m["direction"] == "out"] == ["queued"]
+    assert customer["contact_failing_at"] is None  # the customer wrote again: reachable
     spec = client.get("/api/v1/openapi.json").get_json()
     operation = spec["paths"]["/api/v1/records/{record_id}/messages/{message_id}/resend"]["post"]
     assert {"202", "404", "409", "422"} <= set(operation["responses"])
