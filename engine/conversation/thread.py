@@ -121,7 +121,7 @@ def reply(
 ) -> ThreadMessage:
     """Answer the customer on `channel`; by email it is queued for delivery at once.
 
-    Files are kept on the thread with the reply (the outbox sends the text only, for now).
+    Files are kept on the thread with the reply; by email they go out as its attachments.
     """
     body = _checked(text)
     if pack.channels and channel not in pack.channels:

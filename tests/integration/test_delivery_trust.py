@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine.conversation.mail import Attachment
-from engine.delivery.outbox import backoff
+from engine.delivery.outbox import MAX_ATTEMPTS, backoff
 from engine.services import Services
 from engine.store.models import Customer, OutboxMessage, Record, RecordEvent
 from engine.time.clock import VirtualClock
@@ -212,3 +212,30 @@ def test_the_files_of_a_reply_go_out_with_its_email(
         ("说明书 第2版.pdf", "application/pdf", PDF),
         ("photo.png", "image/png", b"\x89PNG"),
     ]
+
+
+def test_a_dead_letter_is_sent_again_to_the_contact_as_it_is_now(
+    services: Services, clock: VirtualClock, smtp: tuple[Mailbox, str]
+) -> None:
+    handler, url = smtp
+    handler.refuse["wangfang@example.com"] = ["451 4.3.0 try again later"] * MAX_ATTEMPTS
+    record_id = mailed_record(services)
+    reply = services.reply(record_id, "工程师明天上门。", channel="email", actor="li")
+    for _ in range(MAX_ATTEMPTS):
+        deliver(services, url)
+        clock.advance(timedelta(hours=3))
+    assert services.thread(record_id)[-1].state == "failed"
+    assert customer_of(services, record_id).contact_failing_at is None  # a 4xx says nothing
+    services.save_customer(customer_of(services, record_id).number, {"contact": "wf@example.org"})
+    services.resend(record_id, reply.id, actor="li")
+    assert deliver(services, url).sent == 1
+    dead, sent = outbox_rows(services)
+    assert (dead.status, dead.attempts, dead.recipient) == (
+        "dead",
+        MAX_ATTEMPTS,
+        "wangfang@example.com",
+    )
+    assert (sent.status, sent.attempts, sent.recipient) == ("sent", 1, "wf@example.org")
+    (raw,) = handler.received
+    assert message_from_bytes(raw, policy=default)["To"] == "wf@example.org"
+    assert services.thread(record_id)[-1].state == "sent"
