@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.conversation.mail import Attachment
-from engine.delivery.outbox import MAX_ATTEMPTS, backoff
+from engine.delivery.outbox import MAX_ATTEMPTS, backoff, deliver_due
 from engine.services import Services
 from engine.store.models import Customer, OutboxMessage, Record, RecordEvent
 from engine.time.clock import VirtualClock
@@ -239,3 +240,24 @@ def test_a_dead_letter_is_sent_again_to_the_contact_as_it_is_now(
     (raw,) = handler.received
     assert message_from_bytes(raw, policy=default)["To"] == "wf@example.org"
     assert services.thread(record_id)[-1].state == "sent"
+
+
+def test_a_bounce_stands_when_marking_what_it_means_fails(
+    services: Services, smtp: tuple[Mailbox, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    handler, url = smtp
+    handler.refuse["wangfang@example.com"] = ["550 5.1.1 no such user"]
+    record_id = mailed_record(services)
+    services.reply(record_id, "工程师明天上门。", channel="email", actor="li")
+
+    def broken(session: Session, message: OutboxMessage, now: datetime) -> None:
+        raise RuntimeError("the customers table is away")
+
+    sender = SmtpSender(url, services.outbox_files)
+    delivery = deliver_due(
+        services.session_factory, {"email": sender}, services.clock.now(), on_bounce=broken
+    )
+    assert delivery.bounced == 1
+    [row] = outbox_rows(services)
+    assert (row.status, row.lease_until) == ("bounced", None)  # not sent again after a lease
+    assert "marking what it means failed" in caplog.text
