@@ -46,11 +46,10 @@ def bounced(session: Session, message: OutboxMessage, now: datetime) -> None:
     if record is None or not _is_reply(message):
         return  # a notification to staff, a webhook: no customer's address
     reason = _reason(message.last_error or "bounced")
+    # None for a row an agent's resend replaced since (a dead letter whose first try arrived).
     thread_message = session.scalar(
         select(ThreadMessage.id).where(ThreadMessage.outbox_id == message.id)
     )
-    if thread_message is None:  # a row an agent's resend has replaced since
-        thread_message = message.payload.get("thread_message")
     add_event(session, record, now, ReplyDelivery("bounced", thread_message, message.id, reason))
     customer: Customer | None = record.customer
     if customer is not None and customer.contact_hash == lookup_hash(message.recipient):

@@ -50,7 +50,7 @@ def resend(
         )
     # The reply's own checks and threading headers: an email address, consent to service mail.
     new = thread._email(session, record, message.body, old.subject, now)
-    new.payload = {**new.payload, "resend_of": old.id, "thread_message": message.id}
+    new.payload = {**new.payload, "resend_of": old.id}
     session.add(new)
     session.flush()
     moved = session.execute(
