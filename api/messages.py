@@ -2,8 +2,8 @@
 
 Replies and notes written here are the desk's: an email reply goes out through the outbox,
 the first reply meets the respond target, a customer's message (`in`) resumes clocks paused
-while waiting on them. The text is personal data: only tokens with the `personal` scope read
-it back.
+while waiting on them. A reply that failed or bounced is sent again with `…/resend`. The text
+is personal data: only tokens with the `personal` scope read it back.
 """
 
 from __future__ import annotations
@@ -71,6 +71,34 @@ class Messages(MethodView):
                 return _earlier(record_id, channel, data["external_id"]), 200
             message = taken
         (entry,) = [e for e in services().thread(record_id) if e.message.id == message.id]
+        return _present(entry, may_see_personal_data())
+
+
+@blp.route(f"/records/<{DB_ID}:record_id>/messages/<{DB_ID}:message_id>/resend")
+class Resend(MethodView):
+    @blp.doc(security=SECURITY)
+    @require("write")
+    @idempotent
+    @blp.response(202, schemas.MessageOut)
+    @blp.alt_response(404, description="No such message on this record.")
+    @blp.alt_response(
+        409, description="Another resend of this message was queued first; read the thread."
+    )
+    @blp.alt_response(
+        422,
+        description="The message is no failed (`failed`) or bounced (`bounced`) email reply, "
+        "or the customer has no email address or no consent to service messages now.",
+    )
+    def post(self, record_id: int, message_id: int) -> Any:
+        """Send a failed or bounced email reply again, to the customer's contact as it is now.
+
+        A new delivery of the same message (the first one's outcome stays in the history);
+        the message's `state` is `queued` again. With an `Idempotency-Key`, a retried request
+        queues it once.
+        """
+        actor = f"api:{current_token().name}"
+        services().resend(record_id, message_id, actor=actor)
+        (entry,) = [e for e in services().thread(record_id) if e.message.id == message_id]
         return _present(entry, may_see_personal_data())
 
 

@@ -197,6 +197,13 @@ class CustomerOut(ma.Schema):
     number = ma.fields.String()
     name = ma.fields.String(allow_none=True)
     contact = ma.fields.String(allow_none=True)
+    contact_failing_at = ma.fields.AwareDateTime(
+        allow_none=True,
+        metadata={"description": "Since when mail to the contact bounces; null: reachable."},
+    )
+    contact_failing_reason = ma.fields.String(
+        allow_none=True, metadata={"description": "The mail server's words, addresses masked."}
+    )
     tier = ma.fields.String(allow_none=True)
     birthday = ma.fields.Date(allow_none=True)
     timezone = ma.fields.String(allow_none=True)

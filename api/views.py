@@ -321,6 +321,8 @@ def present_customer(customer: Customer) -> dict[str, Any]:
         "contact": (
             customer.contact if personal or not customer.contact else mask_contact(customer.contact)
         ),
+        "contact_failing_at": customer.contact_failing_at,
+        "contact_failing_reason": customer.contact_failing_reason,  # addresses masked
         "tier": customer.tier,
         "birthday": customer.birthday if personal or not customer.birthday else None,
         "timezone": customer.timezone,

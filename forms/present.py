@@ -104,6 +104,8 @@ _OTHER = {
     "note": "备注",
     "message.in": "客户消息",
     "message.out": "回复客户",
+    "message.bounced": "回复退信",
+    "message.resent": "重新发送回复",
     "satisfaction.answered": "满意度评价",
 }
 

@@ -1,5 +1,5 @@
 """The record's thread on the desk (issue #20): answer the customer, write an internal note,
-attach files and open those on the thread.
+attach files and open those on the thread, send a failed or bounced reply again.
 
 Thin like `views.py`: parse the form, call the engine, redirect back to the thread. What the
 engine refuses (no email address, no consent, an empty text, a file of a type not allowed or
@@ -11,7 +11,6 @@ inline), never as a type a browser would run.
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
@@ -21,6 +20,7 @@ from flask_login import current_user, login_required
 
 from engine.access.masking import mask_contact, mask_name
 from engine.conversation.attachments import MAX_FILES, upload
+from engine.conversation.bounces import masked_addresses
 from engine.conversation.mail import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, Attachment
 from engine.conversation.thread import SYSTEM_AUTHOR
 from engine.errors import ConflictError, InvalidInput, NotFound
@@ -31,7 +31,6 @@ from web import DB_ID
 from web import current_services as services
 
 bp = Blueprint("thread", __name__)
-ADDRESS = re.compile(r"[^@\s<>\"',;:()\[\]]+@[^@\s<>\"',;:()\[\]]+")
 # The engine's words for what it refused (InvalidInput.fields), in the user's language.
 HINTS = {
     "the customer has no email address": _l(
@@ -43,6 +42,7 @@ HINTS = {
     "file type not allowed": _l("此类文件不能上传：可上传图片、PDF、Office 文档和文本文件。"),
     "file too large": _l("文件过大：每个文件不能超过 10 MB。"),
     "too many files": _l("一条消息最多附 10 个文件。"),
+    "not failed": _l("只有发送失败或已退信的邮件回复可以重新发送。"),
 }
 # Shown in the page (and so served inline); every other type is only downloaded. No SVG: it
 # can carry script.
@@ -132,6 +132,25 @@ def reply(record_id: int) -> Any:
     return _back(record_id)
 
 
+@bp.post(f"/records/<{DB_ID}:record_id>/messages/<{DB_ID}:message_id>/resend")
+@login_required  # type: ignore[untyped-decorator]
+def resend(record_id: int, message_id: int) -> Any:
+    """Send a failed or bounced email reply again, to the customer's contact as it is now."""
+    with services().uow() as uow:
+        _visible(uow.session, record_id)
+    try:
+        services().resend(record_id, message_id, actor=current_user.username)
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        return _refused(record_id, exc, {"box": "reply", "text": "", "channel": "email"})
+    except ConflictError:
+        flash(_("记录已被他人更新：以下是最新内容，请确认后重试。"), "error")
+        return _record_page(record_id, status=409)
+    flash(_("已重新加入发送队列。"), "success")
+    return _back(record_id)
+
+
 @bp.post(f"/records/<{DB_ID}:record_id>/note")
 @login_required  # type: ignore[untyped-decorator]
 def note(record_id: int) -> Any:
@@ -192,7 +211,7 @@ def _contact_like(text: str) -> bool:
 
 def masked_error(text: str) -> str:
     """A delivery error as the server said it, with any address in it masked."""
-    return ADDRESS.sub(lambda found: mask_contact(found.group()), text)
+    return masked_addresses(text)
 
 
 def reply_channels(spec: PackSpec, record: Record) -> tuple[list[tuple[str, str]], str]:

@@ -6,6 +6,10 @@ messages POSTed as JSON. Integrations' subscriptions (`/api/v1/subscriptions`) c
 own URL and secret. Every POST is signed `X-Careloop-Signature: t=<unix time>,v1=<hex
 HMAC-SHA256 of "<t>.<body>">` and carries an `Idempotency-Key`, so a receiver can check
 where it came from, refuse a stale replay, and drop a repeat.
+
+An email carries the files of its reply as attachments, loaded through the `files` loader
+the composition root passes in. A recipient the SMTP server refuses for good (5xx at RCPT)
+is a `PermanentFailure`: bounced at once, never retried; a 4xx is retried with backoff.
 """
 
 from __future__ import annotations
@@ -16,16 +20,19 @@ import json
 import smtplib
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from engine.delivery.outbox import Sender
+from engine.conversation.attachments import StoredFile
+from engine.delivery.outbox import PermanentFailure, Sender
 from engine.store.models import OutboxMessage
 from ops.settings import Settings
 
 TIMEOUT = 10.0
+# The files an outbox row's email carries, by the row's id (none for a notification).
+FileLoader = Callable[[int], Sequence[StoredFile]]
 
 
 def message_key(message: OutboxMessage) -> str:
@@ -36,7 +43,7 @@ def message_key(message: OutboxMessage) -> str:
 class SmtpSender:
     """Sends one email per message over SMTP (optionally STARTTLS or implicit TLS)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, files: FileLoader | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ValueError(f"CARELOOP_SMTP_URL must look like smtp://host:25, got '{url}'")
@@ -48,6 +55,7 @@ class SmtpSender:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.sender = query.get("from", ["careloop@localhost"])[0]
+        self.files = files
 
     def send(self, message: OutboxMessage) -> None:
         email = EmailMessage()
@@ -62,13 +70,33 @@ class SmtpSender:
         if message.payload.get("references"):
             email["References"] = " ".join(message.payload["references"])
         email.set_content(message.body)
+        for file in self.files(message.id) if self.files is not None else ():
+            maintype, _, subtype = file.content_type.partition("/")
+            # A Chinese file name goes out RFC 2231 encoded (filename*=utf-8''…).
+            email.add_attachment(
+                file.data, maintype=maintype, subtype=subtype, filename=file.filename
+            )
         client_class = smtplib.SMTP_SSL if self.implicit_tls else smtplib.SMTP
         with client_class(self.host, self.port, timeout=TIMEOUT) as client:
             if self.starttls:
                 client.starttls()
             if self.username and self.password:
                 client.login(self.username, self.password)
-            client.send_message(email)
+            try:
+                client.send_message(email)
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise refusal(exc) from exc
+
+
+def refusal(exc: smtplib.SMTPRecipientsRefused) -> Exception:
+    """5xx for the recipient is for good (no such mailbox): a PermanentFailure with the
+    server's words; a 4xx (mailbox busy, greylisting) stays an error to retry."""
+    answers = exc.recipients.values()
+    if not answers or any(not 500 <= code < 600 for code, _text in answers):
+        return exc
+    return PermanentFailure(
+        "; ".join(f"{code} {text.decode(errors='replace')}" for code, text in answers)
+    )
 
 
 class WebhookSender:
@@ -126,11 +154,12 @@ def post_signed(url: str, secret: bytes, body: str, message: OutboxMessage, even
             raise RuntimeError(f"webhook answered {response.status}")
 
 
-def configured_senders(settings: Settings) -> dict[str, Sender]:
-    """The adapters the settings configure; a channel without one stays queued."""
+def configured_senders(settings: Settings, files: FileLoader | None = None) -> dict[str, Sender]:
+    """The adapters the settings configure; a channel without one stays queued. `files`
+    loads the attachments of a reply's email."""
     senders: dict[str, Sender] = {}
     if settings.smtp_url:
-        senders["email"] = SmtpSender(settings.smtp_url)
+        senders["email"] = SmtpSender(settings.smtp_url, files)
     if settings.webhook_url:
         senders["webhook"] = WebhookSender(settings.webhook_url, settings.webhook_secret)
     return senders

@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from engine.conversation import bounces
 from engine.delivery import webhooks
 from engine.delivery.outbox import Delivery, Sender, deliver_due
 from engine.services import Services
@@ -77,14 +78,18 @@ class DeliverJob:
 
     def __call__(self) -> Delivery:
         delivery = deliver_due(
-            self.services.session_factory, self.senders, self.services.clock.now()
+            self.services.session_factory,
+            self.senders,
+            self.services.clock.now(),
+            on_bounce=bounces.bounced,  # the customer's address is failing
         )
-        if delivery.sent or delivery.retried or delivery.dead:
+        if delivery.sent or delivery.retried or delivery.dead or delivery.bounced:
             log.info(
-                "outbox: %d sent, %d to retry, %d dead",
+                "outbox: %d sent, %d to retry, %d dead, %d bounced",
                 delivery.sent,
                 delivery.retried,
                 delivery.dead,
+                delivery.bounced,
             )
         return delivery
 
@@ -252,4 +257,5 @@ def senders_for(services: Services, settings: Settings = DEFAULTS) -> dict[str, 
         with services.session_factory() as session:
             return webhooks.target(session, subscription_id)
 
-    return {**configured_senders(settings), "hook": SubscriptionSender(lookup)}
+    senders = configured_senders(settings, services.outbox_files)
+    return {**senders, "hook": SubscriptionSender(lookup)}

@@ -147,3 +147,18 @@ def fetch(
     if found is None:
         raise NotFound(f"record {record_id} has no attachment {attachment_id}")
     return StoredFile(found.id, found.filename, found.content_type, found.size, found.data)
+
+
+def outgoing(session: Session, outbox_id: int) -> list[StoredFile]:
+    """The files of the reply outbox row `outbox_id` sends, opened, for the mail to carry.
+
+    Found through the thread message that points to the row, so a resent reply carries its
+    files again and a row without a message (a notification) carries none.
+    """
+    rows = session.scalars(
+        select(ThreadAttachment)
+        .join(ThreadMessage, ThreadMessage.id == ThreadAttachment.message_id)
+        .where(ThreadMessage.outbox_id == outbox_id)
+        .order_by(ThreadAttachment.id)
+    )
+    return [StoredFile(f.id, f.filename, f.content_type, f.size, f.data) for f in rows]

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access.crypto import lookup_hash
-from engine.conversation import thread
+from engine.conversation import bounces, thread
 from engine.conversation.mail import InboundMail
 from engine.errors import InvalidInput
 from engine.records import intake
@@ -56,12 +56,13 @@ def take_mail(
 ) -> MailOutcome:
     """One mail on `channel` of `pack`: join its record, or make one as `intake.<channel>` says."""
     if mail.is_automatic:
-        return _bounce(session, pack.name, mail, raw) or MailOutcome(
+        return _bounce(session, pack.name, mail, raw, now) or MailOutcome(
             "ignored", reason=mail.automatic_reason
         )
     mail_id = mail.message_id or _stand_in_id(raw)
     if thread.is_taken(session, channel, mail_id):
         return MailOutcome("duplicate", reason=f"{mail_id} was taken before")
+    bounces.reachable(session, mail.sender_address)
     record = _record_of(session, pack.name, mail)
     if record is None or not record.is_open:
         record = _new_record(session, pack, version, channel, mail, mail_id, now)
@@ -86,9 +87,12 @@ def take_mail(
     return MailOutcome(action, record.id)
 
 
-def _bounce(session: Session, pack: str, mail: InboundMail, raw: bytes) -> MailOutcome | None:
+def _bounce(
+    session: Session, pack: str, mail: InboundMail, raw: bytes, now: datetime
+) -> MailOutcome | None:
     """A bounce of a mail we sent (R-3.2's contacts must reach the customer): its message is
-    marked `bounced` on the thread, with the report's reason, and is not tried again."""
+    marked `bounced` on the thread, with the report's reason, and is not tried again; the
+    address is failing (`bounces`), once however many reports come."""
     if not _is_bounce(mail):
         return None  # an auto-reply quoting our Message-ID is no failed delivery
     found = OURS_IN_REPORT.search(raw)
@@ -100,8 +104,10 @@ def _bounce(session: Session, pack: str, mail: InboundMail, raw: bytes) -> MailO
     record = session.get(Record, message.record_id)
     if record is None or record.pack != pack:
         return None
-    message.status = "bounced"
-    message.last_error = (mail.reply_text or mail.text or mail.subject)[:500] or "bounced"
+    if message.status != "bounced":
+        message.status = "bounced"
+        message.last_error = (mail.reply_text or mail.text or mail.subject)[:500] or "bounced"
+        bounces.bounced(session, message, now)
     return MailOutcome("bounced", record.id, reason=f"outbox message {message.id}")
 
 

@@ -124,7 +124,7 @@ def reply(
 ) -> ThreadMessage:
     """Answer the customer on `channel`; by email it is queued for delivery at once.
 
-    Files are kept on the thread with the reply (the outbox sends the text only, for now).
+    Files are kept on the thread with the reply; by email they go out as its attachments.
     A `system` message (a promised contact, Careloop's own) keeps its subject as the pack
     wrote it and is nobody's first reply: the respond target waits for a person.
     """

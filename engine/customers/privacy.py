@@ -71,6 +71,12 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
         "number": customer.number,
         "name": customer.name,
         "contact": customer.contact,
+        "contact_failing": {  # mail to the contact bounced (issue #20)
+            "at": customer.contact_failing_at.isoformat(),
+            "reason": customer.contact_failing_reason,
+        }
+        if customer.contact_failing_at
+        else None,
         "tier": customer.tier,
         "birthday": customer.birthday.isoformat() if customer.birthday else None,
         "timezone": customer.timezone,

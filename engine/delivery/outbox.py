@@ -8,13 +8,14 @@ leased while it is being sent; a failure backs off exponentially and, after
 `MAX_ATTEMPTS`, the message becomes a dead letter for operators to see. A
 sender that dies between sending and recording it may send once more after
 the lease runs out, so every message carries a stable id receivers can
-deduplicate on (the email Message-ID, the webhook's Idempotency-Key).
+deduplicate on (the email Message-ID, the webhook's Idempotency-Key). A receiver that
+refuses a message for good (no such mailbox) makes it `bounced` at once, without retries.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -38,6 +39,16 @@ class Sender(Protocol):
     """An adapter that delivers one message or raises; the engine knows no SMTP or HTTP."""
 
     def send(self, message: OutboxMessage) -> None: ...
+
+
+class PermanentFailure(Exception):
+    """The receiver refused the message for good (an unknown mailbox): trying again cannot
+    help. A sender raises it with the receiver's words; 4xx-like answers stay plain errors,
+    retried with backoff."""
+
+
+# What else a bounce means (the customer's address fails), in the bounce's transaction.
+BounceHook = Callable[[Session, OutboxMessage, datetime], None]
 
 
 def compose(
@@ -142,6 +153,7 @@ class Delivery:
     sent: int
     retried: int
     dead: int
+    bounced: int = 0
 
 
 def deliver_due(
@@ -150,15 +162,19 @@ def deliver_due(
     now: datetime,
     *,
     batch_size: int = 50,
+    on_bounce: BounceHook | None = None,
 ) -> Delivery:
     """Lease due messages, send each outside any transaction, then record the outcome."""
     with session_factory() as session:
         leased = _lease(session, now, batch_size, list(senders))
         session.commit()
-    sent = retried = dead = 0
+    sent = retried = dead = bounced = 0
     for message in leased:
         try:
             senders[message.channel].send(message)
+        except PermanentFailure as exc:
+            _bounced(session_factory, message.id, now, exc, on_bounce)
+            bounced += 1
         except Exception as exc:  # every adapter error is a failed attempt
             outcome = _failed(session_factory, message.id, now, exc)
             retried += outcome == "pending"
@@ -166,7 +182,7 @@ def deliver_due(
         else:
             _sent(session_factory, message.id, now)
             sent += 1
-    return Delivery(sent, retried, dead)
+    return Delivery(sent, retried, dead, bounced)
 
 
 def _lease(session: Session, now: datetime, limit: int, channels: list[str]) -> list[OutboxMessage]:
@@ -213,6 +229,29 @@ def _failed(
             message.next_attempt_at = now + backoff(message.attempts)
         session.commit()
         return message.status
+
+
+def _bounced(
+    session_factory: sessionmaker[Session],
+    message_id: int,
+    now: datetime,
+    exc: PermanentFailure,
+    on_bounce: BounceHook | None,
+) -> None:
+    """The bounce stands on its own: a hook that fails is logged, never a retry of the send."""
+    with session_factory() as session:
+        message = session.get_one(OutboxMessage, message_id)
+        message.status, message.lease_until = "bounced", None
+        message.last_error = (str(exc) or type(exc).__name__)[:500]
+        session.commit()
+        if on_bounce is None:
+            return
+        try:
+            on_bounce(session, message, now)
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.exception("outbox message %s bounced; marking what it means failed", message_id)
 
 
 def backoff(attempts: int) -> timedelta:

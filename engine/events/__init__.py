@@ -32,6 +32,7 @@ from engine.events.records import (
     MessageSent,
     NoteAdded,
     PriorityChanged,
+    ReplyDelivery,
     StageEntered,
     ThreadPosted,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "NOTES",
     "NoteAdded",
     "PriorityChanged",
+    "ReplyDelivery",
     "SKIP_REASONS",
     "SatisfactionAnswered",
     "SlaBreached",

@@ -122,5 +122,23 @@ class ThreadPosted(Event):
         return {"message": self.message, "channel": self.channel}
 
 
+@dataclass(frozen=True)
+class ReplyDelivery(Event):
+    """Our reply did not reach the customer (`bounced`, with the server's words, addresses
+    masked), or an agent sent it again (`resent`, as outbox row `outbox`)."""
+
+    what: str  # bounced, resent
+    message: int | None
+    outbox: int
+    reason: str = ""
+
+    @property
+    def kind(self) -> str:
+        return f"message.{self.what}"
+
+    def changes(self) -> dict[str, Any]:
+        return {"message": self.message, "outbox": self.outbox, "reason": self.reason}
+
+
 # What an agent may write on a timeline, by the kind the API names it with.
 NOTES: dict[str, type[NoteAdded]] = {e.KIND: e for e in (NoteAdded, MessageReceived, MessageSent)}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.conversation import attachments, mailintake, thread
+from engine.conversation import attachments, mailintake, resend, thread
 from engine.conversation.attachments import StoredFile
 from engine.conversation.mail import Attachment, read_mail
 from engine.conversation.mailintake import MailOutcome
@@ -64,6 +64,22 @@ class ConversationServices(ServiceBase):
                 )
                 uow.commit()
             return message
+
+    def resend(self, record_id: int, message_id: int, *, actor: str) -> ThreadMessage:
+        """Send a failed or bounced email reply again, as a new outbox row (`resend`)."""
+        with self.uow() as uow:
+            record = transitions.get_record(uow.session, record_id)
+            with conflict_on_stale(record_id):
+                message = resend.resend(
+                    uow.session, record, message_id, actor=actor, now=self.clock.now()
+                )
+                uow.commit()
+            return message
+
+    def outbox_files(self, outbox_id: int) -> list[StoredFile]:
+        """The files a reply's outbox row carries: the email sender's loader."""
+        with self.uow() as uow:
+            return attachments.outgoing(uow.session, outbox_id)
 
     def note(
         self, record_id: int, text: str, *, actor: str, files: Sequence[Attachment] = ()

@@ -24,6 +24,10 @@ class Customer(Model):
     name: Mapped[str | None] = mapped_column(EncryptedText())
     contact: Mapped[str | None] = mapped_column(EncryptedText())
     contact_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Since when mail to the contact bounces, and the server's words (addresses masked):
+    # the desk warns before an email reply (R-3.2's contacts must reach the customer).
+    contact_failing_at: Mapped[datetime | None]
+    contact_failing_reason: Mapped[str | None] = mapped_column(String(200))
     # A tier set by hand (API, import, admin); it wins over the pack's computed tier.
     tier: Mapped[str | None] = mapped_column(String(32))
     # A VIP's own agent: their records go straight to them (R-5.2).
@@ -44,8 +48,12 @@ class Customer(Model):
 
     @validates("contact")
     def _hash_contact(self, _key: str, value: str | None) -> str | None:
-        """Keep the lookup hash in step with the contact, whoever sets it."""
-        self.contact_hash = lookup_hash(value)
+        """Keep the lookup hash in step with the contact, whoever sets it; another contact is
+        no longer known to fail."""
+        hashed = lookup_hash(value)
+        if hashed != self.contact_hash:
+            self.contact_failing_at = self.contact_failing_reason = None
+        self.contact_hash = hashed
         return value
 
 
