@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.access.masking import mask_contact, mask_name
+from engine.conversation.addressing import answer_channel
 from engine.conversation.attachments import MAX_FILES, upload
 from engine.conversation.mail import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, Attachment
 from engine.errors import ConflictError, InvalidInput, NotFound
@@ -191,13 +192,16 @@ def masked_error(text: str) -> str:
 
 
 def reply_channels(spec: PackSpec, record: Record) -> tuple[list[tuple[str, str]], str]:
-    """The pack's channels to answer on, and the one preselected: the record's own."""
+    """The pack's channels to answer on, and the one preselected: the customer's preferred
+    one, else the pack's answer to the record's channel (`answering`), else the record's own."""
     options = [(name, option.title) for name, option in spec.channels.items()]
     if not options:  # a pack without channels: the engine takes any
         options = [(name, name) for name in dict.fromkeys([record.channel or "email", "email"])]
     names = [name for name, _title in options]
-    default = record.channel if record.channel in names else "email"
-    return options, default if default in names else names[0]
+    for default in (answer_channel(spec, record, record.customer), record.channel, "email"):
+        if default in names:
+            return options, default
+    return options, names[0]
 
 
 def _refused(record_id: int, exc: InvalidInput, typed: dict[str, Any]) -> Any:

@@ -74,6 +74,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
         "tier": customer.tier,
         "birthday": customer.birthday.isoformat() if customer.birthday else None,
         "timezone": customer.timezone,
+        "preferred_channel": customer.preferred_channel,
         "since": customer.since.isoformat() if customer.since else None,
         "consent": {
             "service": customer.consent_service,
