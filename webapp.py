@@ -52,7 +52,7 @@ def create_app(
     ops_status.init_app(app)
     web.init_app(app)  # languages first: every face renders through them
     signin.init_app(app)
-    api.init_app(app)
+    api.init_app(app, settings)
     forms.init_app(app)
     dashboard.init_app(app)
     portal.init_app(app)

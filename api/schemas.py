@@ -331,7 +331,7 @@ class MessageOut(ma.Schema):
     state = ma.fields.String(
         metadata={
             "description": "received, internal, recorded (a contact made outside Careloop), "
-            "queued, sent, failed or bounced"
+            "queued, sent, delivered (the gateway's receipt says so), failed or bounced"
         }
     )
     error = ma.fields.String(allow_none=True)
