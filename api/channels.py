@@ -48,18 +48,20 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def gateway_signed(view: View) -> View:
-    """Refuse a request for a channel without a gateway (404) or without the gateway's
-    signature over this body, made within the last 5 minutes (401)."""
+    """Refuse a request without the gateway's signature over this body, made within the last
+    5 minutes (401), or for a channel without a gateway (404)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         gateways: Gateways = current_app.extensions[EXTENSION]
         channel = kwargs["channel"]
-        if channel not in gateways.channels or not gateways.secret:
-            return problem(404, "Not Found", f"no gateway is set up for channel '{channel}'")
+        if not gateways.secret:
+            return problem(404, "Not Found", "no gateway is set up (CARELOOP_GATEWAYS)")
         refused = _refusal(gateways.secret, request.headers.get("X-Careloop-Signature", ""))
-        if refused is not None:
+        if refused is not None:  # checked first: a stranger learns nothing of our channels
             return problem(401, "Unauthorized", refused)
+        if channel not in gateways.channels:
+            return problem(404, "Not Found", f"no gateway is set up for channel '{channel}'")
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -82,6 +84,8 @@ def _refusal(secret: bytes, header: str) -> str | None:
 @blp.route("/channels/<string:channel>/messages")
 class ChannelMessages(MethodView):
     @blp.doc(security=SIGNED)
+    @blp.alt_response(401, description="No valid signature of this body from the last 5 minutes.")
+    @blp.alt_response(404, description="No gateway for this channel (or no such pack).")
     @gateway_signed
     @blp.arguments(schemas.ChannelQuery, location="query", as_kwargs=True)
     @blp.arguments(schemas.ChannelMessageIn)
@@ -104,6 +108,8 @@ class ChannelMessages(MethodView):
 @blp.route("/channels/<string:channel>/receipts")
 class ChannelReceipts(MethodView):
     @blp.doc(security=SIGNED)
+    @blp.alt_response(401, description="No valid signature of this body from the last 5 minutes.")
+    @blp.alt_response(404, description="No gateway for this channel (or no such pack).")
     @gateway_signed
     @blp.arguments(schemas.ReceiptIn)
     @blp.response(200, schemas.ReceiptOut)

@@ -126,14 +126,14 @@ def test_an_sms_joins_the_record_its_text_names_when_its_customer_sent_it(
     older = by_phone(services)
     clock.advance(timedelta(minutes=5))
     newer = by_phone(services)
+    latest = services.take_gateway_message("after_sales", "sms", sms("m-2", "还在等"))
+    assert (latest.action, latest.record_id) == ("joined", newer)
     asking = sms("m-1", f"CL-{older} 修好了吗")
     taken = services.take_gateway_message("after_sales", "sms", asking)
     assert (taken.action, taken.record_id) == ("joined", older)
     entry = services.thread(older)[-1]
     message = entry.message
     assert (message.direction, message.channel, entry.state) == ("in", "sms", "received")
-    latest = services.take_gateway_message("after_sales", "sms", sms("m-2", "还在等"))
-    assert (latest.action, latest.record_id) == ("joined", newer)
 
 
 def test_another_phone_naming_a_record_gets_a_record_of_its_own(services: Services) -> None:
