@@ -37,6 +37,9 @@ HINTS = {
     "the customer has no email address": _l(
         "客户没有邮箱地址：请改选电话等渠道，记录您已联系客户。"
     ),
+    "the customer has no phone number": _l(
+        "客户没有手机号：请改选其他渠道，或先在客户资料中补充手机号。"
+    ),
     "no consent to service messages": _l("客户未同意接收服务消息，不能通过邮件发送。"),
     "required": _l("请填写内容。"),
     "too long": _l("内容过长，请缩短后重试。"),
