@@ -117,7 +117,8 @@ def attachment(record_id: int, attachment_id: int) -> Any:
 @bp.post(f"/records/<{DB_ID}:record_id>/reply")
 @login_required  # type: ignore[untyped-decorator]
 def reply(record_id: int) -> Any:
-    """Answer the customer: by email it is queued for delivery, by phone it is recorded."""
+    """Answer the customer: by email, SMS or WeChat it is queued for delivery, by phone it is
+    recorded."""
     text = request.form.get("text", "")
     channel = request.form.get("channel", "")
     with services().uow() as uow:
@@ -125,13 +126,16 @@ def reply(record_id: int) -> Any:
     typed = {"box": "reply", "text": text, "channel": channel}
     try:
         files = _uploads()
-        services().reply(record_id, text, channel=channel, actor=current_user.username, files=files)
+        message = services().reply(
+            record_id, text, channel=channel, actor=current_user.username, files=files
+        )
     except InvalidInput as exc:
         return _refused(record_id, exc, typed)
     except ConflictError:
         flash(_("记录已被他人更新：以下是最新内容，请确认后重试。"), "error")
         return _record_page(record_id, compose=typed, status=409)
-    flash(_("回复已加入发送队列。") if channel == "email" else _("回复已记录。"), "success")
+    queued = message.outbox_id is not None
+    flash(_("回复已加入发送队列。") if queued else _("回复已记录。"), "success")
     return _back(record_id)
 
 

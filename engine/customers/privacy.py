@@ -172,6 +172,7 @@ def erase(
     customer.birthday = None
     customer.birth_md = None
     customer.timezone = None
+    customer.preferred_channel = None
     customer.consent_service = False
     customer.consent_marketing = False
     customer.consent_at = now

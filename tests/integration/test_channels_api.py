@@ -172,7 +172,9 @@ def test_a_receipt_shows_delivered_on_the_desk_and_in_the_api(
     agent.post("/login", data={"username": "li", "password": PASSWORD})
     page = agent.get(f"/records/{record_id}").get_data(as_text=True)
     assert '<option value="sms" selected>' in thread_section(page)  # a caller: answered by SMS
-    agent.post(f"/records/{record_id}/reply", data={"text": "明早上门。", "channel": "sms"})
+    sent = agent.post(f"/records/{record_id}/reply", data={"text": "明早上门。", "channel": "sms"})
+    assert sent.status_code == 302
+    assert "回复已加入发送队列。" in agent.get(f"/records/{record_id}").get_data(as_text=True)
     agent.post(f"/records/{record_id}/reply", data={"text": "改为下午。", "channel": "sms"})
     first, second = [e.message.outbox_id for e in services(app).thread(record_id)]
     receipts = "/api/v1/channels/sms/receipts"
