@@ -4,9 +4,9 @@ Each message is a row of its own (text encrypted) and a history line that names 
 by email, or by SMS or WeChat through the team's gateway (`addressing`), goes out through the
 outbox in the same transaction, addressed to the customer's contact, and needs their consent
 to service messages; a reply by another channel records a contact the agent made outside
-Careloop (a phone call). The first reply meets the SLA
-targets whose `met_by` says `first_reply`; a customer's message takes the record type's
-`customer_reply` transition where it can, which resumes clocks paused while waiting on them.
+Careloop (a phone call). The first reply meets the SLA targets whose `met_by` says
+`first_reply`; a customer's message takes the record type's `customer_reply` transition
+where it can, which resumes clocks paused while waiting on them.
 """
 
 from __future__ import annotations
