@@ -54,7 +54,7 @@ def create_app(
     web.init_app(app)  # languages first: every face renders through them
     signin.init_app(app)  # resolves SECRET_KEY, which signs the survey links
     app.extensions["careloop"].links = SurveyLinks(app.config["SECRET_KEY"], settings.public_url)
-    api.init_app(app)
+    api.init_app(app, settings)
     forms.init_app(app)
     dashboard.init_app(app)
     portal.init_app(app)

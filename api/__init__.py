@@ -18,11 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
-from api import deadlines, messages  # noqa: F401  (their routes join the blueprint)
+from api import channels, deadlines, messages  # noqa: F401  (their routes join the blueprint)
 from api.problems import PROBLEM, field_errors, problem
 from api.schemas import Problem
 from api.views import blp
 from engine.errors import CareloopError
+from ops.settings import Settings
 from web.errors import PROBLEM_TITLES, status_of
 
 PREFIX = "/api/v1"
@@ -59,7 +60,7 @@ class CareloopApi(Api):  # type: ignore[misc]
         )
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is no limit at all
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config.update(
@@ -75,7 +76,18 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "An API token"}
     )
+    api.spec.components.security_scheme(
+        "gatewaySignature",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Careloop-Signature",
+            "description": "t=<unix time>,v1=<hex HMAC-SHA256 of '<t>.<body>'> with "
+            "CARELOOP_GATEWAY_SECRET (docs/channels.md)",
+        },
+    )
     api.register_blueprint(blp)
+    channels.init_app(app, settings)
 
     @app.get(f"{PREFIX}/swagger-ui/<path:filename>")
     def swagger_ui_assets(filename: str) -> Any:

@@ -183,6 +183,14 @@ class CustomerIn(Strict):
         metadata={"description": "IANA zone; campaigns fire at the customer's local time."},
     )
     since = ma.fields.Date(allow_none=True, metadata={"description": "Customer since (tenure)."})
+    preferred_channel = ma.fields.String(
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$"),
+        allow_none=True,
+        metadata={
+            "description": "The channel they want answers on (sms, wechat, email…); over the "
+            "pack's `answering.by_channel`. Null: the pack decides."
+        },
+    )
     consent_service = ma.fields.Boolean(metadata={"description": "Service messages allowed."})
     consent_marketing = ma.fields.Boolean(
         metadata={"description": "Marketing messages allowed (R-8.3); false by default."}
@@ -208,6 +216,7 @@ class CustomerOut(ma.Schema):
     birthday = ma.fields.Date(allow_none=True)
     timezone = ma.fields.String(allow_none=True)
     since = ma.fields.Date(allow_none=True)
+    preferred_channel = ma.fields.String(allow_none=True)
     consent_service = ma.fields.Boolean()
     consent_marketing = ma.fields.Boolean()
     consent_at = ma.fields.AwareDateTime(allow_none=True)
@@ -329,7 +338,7 @@ class MessageOut(ma.Schema):
     state = ma.fields.String(
         metadata={
             "description": "received, internal, recorded (a contact made outside Careloop), "
-            "queued, sent, failed or bounced"
+            "queued, sent, delivered (the gateway's receipt says so), failed or bounced"
         }
     )
     error = ma.fields.String(allow_none=True)

@@ -327,6 +327,7 @@ def present_customer(customer: Customer) -> dict[str, Any]:
         "birthday": customer.birthday if personal or not customer.birthday else None,
         "timezone": customer.timezone,
         "since": customer.since,
+        "preferred_channel": customer.preferred_channel,
         "consent_service": customer.consent_service,
         "consent_marketing": customer.consent_marketing,
         "consent_at": customer.consent_at,

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from engine.access.masking import mask_contact, mask_name
+from engine.conversation.addressing import answer_channel
 from engine.conversation.attachments import MAX_FILES, upload
 from engine.conversation.bounces import masked_addresses
 from engine.conversation.mail import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, Attachment
@@ -35,6 +36,9 @@ bp = Blueprint("thread", __name__)
 HINTS = {
     "the customer has no email address": _l(
         "客户没有邮箱地址：请改选电话等渠道，记录您已联系客户。"
+    ),
+    "the customer has no phone number": _l(
+        "客户没有手机号：请改选其他渠道，或先在客户资料中补充手机号。"
     ),
     "no consent to service messages": _l("客户未同意接收服务消息，不能通过邮件发送。"),
     "required": _l("请填写内容。"),
@@ -114,7 +118,8 @@ def attachment(record_id: int, attachment_id: int) -> Any:
 @bp.post(f"/records/<{DB_ID}:record_id>/reply")
 @login_required  # type: ignore[untyped-decorator]
 def reply(record_id: int) -> Any:
-    """Answer the customer: by email it is queued for delivery, by phone it is recorded."""
+    """Answer the customer: by email, SMS or WeChat it is queued for delivery, by phone it is
+    recorded."""
     text = request.form.get("text", "")
     channel = request.form.get("channel", "")
     with services().uow() as uow:
@@ -122,13 +127,16 @@ def reply(record_id: int) -> Any:
     typed = {"box": "reply", "text": text, "channel": channel}
     try:
         files = _uploads()
-        services().reply(record_id, text, channel=channel, actor=current_user.username, files=files)
+        message = services().reply(
+            record_id, text, channel=channel, actor=current_user.username, files=files
+        )
     except InvalidInput as exc:
         return _refused(record_id, exc, typed)
     except ConflictError:
         flash(_("记录已被他人更新：以下是最新内容，请确认后重试。"), "error")
         return _record_page(record_id, compose=typed, status=409)
-    flash(_("回复已加入发送队列。") if channel == "email" else _("回复已记录。"), "success")
+    queued = message.outbox_id is not None
+    flash(_("回复已加入发送队列。") if queued else _("回复已记录。"), "success")
     return _back(record_id)
 
 
@@ -215,13 +223,16 @@ def masked_error(text: str) -> str:
 
 
 def reply_channels(spec: PackSpec, record: Record) -> tuple[list[tuple[str, str]], str]:
-    """The pack's channels to answer on, and the one preselected: the record's own."""
+    """The pack's channels to answer on, and the one preselected: the customer's preferred
+    one, else the pack's answer to the record's channel (`answering`), else the record's own."""
     options = [(name, option.title) for name, option in spec.channels.items()]
     if not options:  # a pack without channels: the engine takes any
         options = [(name, name) for name in dict.fromkeys([record.channel or "email", "email"])]
     names = [name for name, _title in options]
-    default = record.channel if record.channel in names else "email"
-    return options, default if default in names else names[0]
+    for default in (answer_channel(spec, record, record.customer), record.channel, "email"):
+        if default in names:
+            return options, default
+    return options, names[0]
 
 
 def _refused(record_id: int, exc: InvalidInput, typed: dict[str, Any]) -> Any:

@@ -24,6 +24,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ from urllib.parse import urlsplit
 DEFAULT_DATABASE_URL = "sqlite:///instance/careloop.db"
 LOG_FORMATS = ("json", "text")
 OFF = ("0", "false", "no")
+OUTBOX_OWN = ("email", "webhook", "hook")  # the outbox channels with senders of their own
+CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,15}$")  # as long as an outbox row's channel may be
 
 
 class SettingsError(ValueError):
@@ -68,6 +71,9 @@ class Settings:
     # Where customers open Careloop's public pages (the survey links in their messages).
     public_url: str = "http://127.0.0.1:5000"  # CARELOOP_PUBLIC_URL
     webhook_secret: str = ""  # CARELOOP_WEBHOOK_SECRET
+    # CARELOOP_GATEWAYS: "sms=https://gw/sms wechat=https://gw/wx", SMS/WeChat/chat (issue #20)
+    gateways: tuple[tuple[str, str], ...] = ()
+    gateway_secret: str = ""  # CARELOOP_GATEWAY_SECRET: signs what goes out and what comes in
     metrics_token: str = ""  # CARELOOP_METRICS_TOKEN
     metrics_port: int = 0  # CARELOOP_METRICS_PORT (0: a scheduler serves no /metrics)
     metrics_addr: str = "127.0.0.1"  # CARELOOP_METRICS_ADDR
@@ -92,6 +98,8 @@ class Settings:
                 problems.append(f"{variable}: {exc}")
             except _Unset:
                 continue
+        if values.get("gateways") and not values.get("gateway_secret"):
+            problems.append("CARELOOP_GATEWAY_SECRET: required with CARELOOP_GATEWAYS")
         if problems:
             raise SettingsError(problems)
         return cls(**values)
@@ -224,6 +232,25 @@ def _public_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _gateways(raw: str) -> tuple[tuple[str, str], ...]:
+    """`channel=url` pairs separated by spaces, one gateway per channel."""
+    pairs: dict[str, str] = {}
+    for entry in raw.split():
+        channel, _, url = entry.partition("=")
+        if channel in OUTBOX_OWN:
+            raise ValueError(f"{channel} has its own sender; name a gateway channel (sms, wechat)")
+        if not CHANNEL.match(channel):
+            raise ValueError(f"{channel!r} is not a channel id (write sms=https://gw.example/sms)")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            # Never echo it: the URL may hold a password.
+            raise ValueError(f"the URL of {channel} is not an http:// or https:// URL")
+        if channel in pairs:
+            raise ValueError(f"{channel} is given two gateways")
+        pairs[channel] = url
+    return tuple(pairs.items())
+
+
 def _port(raw: str) -> int:
     if not raw:
         return 0
@@ -280,6 +307,8 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_WEBHOOK_URL", "webhook_url", _webhook_url),
     ("CARELOOP_WEBHOOK_SECRET", "webhook_secret", _text),
     ("CARELOOP_PUBLIC_URL", "public_url", _public_url),
+    ("CARELOOP_GATEWAYS", "gateways", _gateways),
+    ("CARELOOP_GATEWAY_SECRET", "gateway_secret", _text),
     ("CARELOOP_METRICS_TOKEN", "metrics_token", _text),
     ("CARELOOP_METRICS_PORT", "metrics_port", _port),
     ("CARELOOP_METRICS_ADDR", "metrics_addr", _text),

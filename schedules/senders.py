@@ -3,9 +3,11 @@
 `CARELOOP_SMTP_URL`: smtp://user:password@host:port?from=careloop@example.com&starttls=1
 (smtps:// for implicit TLS). `CARELOOP_WEBHOOK_URL` and `CARELOOP_WEBHOOK_SECRET`: staff
 messages POSTed as JSON. Integrations' subscriptions (`/api/v1/subscriptions`) carry their
-own URL and secret. Every POST is signed `X-Careloop-Signature: t=<unix time>,v1=<hex
-HMAC-SHA256 of "<t>.<body>">` and carries an `Idempotency-Key`, so a receiver can check
-where it came from, refuse a stale replay, and drop a repeat.
+own URL and secret. `CARELOOP_GATEWAYS` and `CARELOOP_GATEWAY_SECRET`: replies on SMS,
+WeChat or a chat POSTed to the team's gateway for each channel. Every POST is signed
+`X-Careloop-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">` and carries an
+`Idempotency-Key`, so a receiver can check where it came from, refuse a stale replay, and
+drop a repeat.
 
 An email carries the files of its reply as attachments, loaded through the `files` loader
 the composition root passes in. A recipient the SMTP server refuses for good (5xx at RCPT)
@@ -115,6 +117,32 @@ class WebhookSender:
         post_signed(self.url, self.secret, body, message, str(message.payload.get("subject", "")))
 
 
+class GatewaySender:
+    """POSTs a reply on SMS, WeChat or a chat to the team's gateway for that channel, signed
+    like every webhook (docs/channels.md lists the payload); the gateway answers 2xx once it
+    has taken the message and reports delivery later to `/api/v1/channels/<channel>/receipts`."""
+
+    def __init__(self, channel: str, url: str, secret: str) -> None:
+        if not secret:
+            raise ValueError("CARELOOP_GATEWAY_SECRET is required with CARELOOP_GATEWAYS")
+        self.channel = channel
+        self.url = url
+        self.secret = secret.encode()
+
+    def send(self, message: OutboxMessage) -> None:
+        body = {
+            "id": message_key(message),
+            "channel": message.channel,
+            "to": message.recipient,
+            "text": message.body,
+            "record": message.payload.get("record"),
+            "reference": message.payload.get("reference"),
+            "pack": message.payload.get("pack"),
+        }
+        text = json.dumps(body, ensure_ascii=False)
+        post_signed(self.url, self.secret, text, message, f"message.{self.channel}")
+
+
 class SubscriptionSender:
     """POSTs record events to the URL of the subscription each message names."""
 
@@ -162,4 +190,6 @@ def configured_senders(settings: Settings, files: FileLoader | None = None) -> d
         senders["email"] = SmtpSender(settings.smtp_url, files)
     if settings.webhook_url:
         senders["webhook"] = WebhookSender(settings.webhook_url, settings.webhook_secret)
+    for channel, url in settings.gateways:
+        senders[channel] = GatewaySender(channel, url, settings.gateway_secret)
     return senders

@@ -19,13 +19,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.crypto import lookup_hash
 from engine.conversation import bounces, thread
+from engine.conversation.firstcontact import FirstContact, open_record
 from engine.conversation.mail import InboundMail
-from engine.errors import InvalidInput
-from engine.records import intake
-from engine.specs.pack import IntakeSpec, PackSpec, RecordTypeSpec
-from engine.store.models import Customer, OutboxMessage, PackVersion, Record, ThreadMessage
+from engine.specs.pack import PackSpec
+from engine.store.models import OutboxMessage, PackVersion, Record, ThreadMessage
 
 OUR_MESSAGE_ID = re.compile(r"^<careloop-outbox-(\d+)@careloop>$")
 # Where a delivery report quotes the mail that failed (RFC 3464): our Message-ID, anywhere in it.
@@ -160,49 +158,15 @@ def _new_record(
     mail_id: str,
     now: datetime,
 ) -> Record:
-    rule = pack.intake.get(channel)
-    if rule is None:
-        raise InvalidInput(
-            f"pack {pack.name} says nothing about new mail on '{channel}': add intake.{channel}",
-            fields={"channel": channel},
-        )
-    rtype = pack.record_type(rule.record_type)
-    new = intake.NewRecord(
-        record_type=rule.record_type,
-        fields=_fields(session, rtype, rule, mail),
-        channel=channel,
-        priority=rule.priority,
+    contact = FirstContact(
+        address=mail.sender_address,
+        name=mail.sender_name,
+        title=mail.subject,
+        text=mail.reply_text or mail.text,
         received_at=_received_at(mail, now),
         external_id=mail_id,
     )
-    record = intake.create_record(session, pack, version, new, actor="mail", now=now)
-    if rule.department is not None:
-        record.department = rule.department
-    return record
-
-
-def _fields(
-    session: Session, rtype: RecordTypeSpec, rule: IntakeSpec, mail: InboundMail
-) -> dict[str, str]:
-    """The customer by address (found, or numbered on first contact), the sender, the words."""
-    values: dict[str, str] = {}
-    body = mail.reply_text or mail.text
-    values[rule.text_field] = "\n\n".join(part for part in (mail.subject, body) if part) or "—"
-    for field in rtype.fields.values():
-        if field.type == "customer":
-            values[field.id] = _customer_number(session, mail.sender_address)
-        elif field.type == "contact" and mail.sender_address:
-            values[field.id] = mail.sender_address
-        elif field.mask == "name" and mail.sender_name:
-            values[field.id] = mail.sender_name
-    return values
-
-
-def _customer_number(session: Session, address: str) -> str:
-    """The customer this address belongs to, else a number made from its keyed hash."""
-    hashed = lookup_hash(address)
-    found = session.scalar(select(Customer.number).where(Customer.contact_hash == hashed))
-    return found or f"M-{(hashed or '')[:12].upper()}"
+    return open_record(session, pack, version, channel, contact, actor="mail", now=now)
 
 
 def _received_at(mail: InboundMail, now: datetime) -> datetime:

@@ -1,11 +1,12 @@
 """A record's thread (issue #20): the customer's messages, the answers, internal notes.
 
 Each message is a row of its own (text encrypted) and a history line that names it. A reply
-by email goes out through the outbox in the same transaction, addressed to the customer's
-contact, and needs their consent to service messages; a reply by another channel records
-a contact the agent made outside Careloop (a phone call). The first reply meets the SLA
-targets whose `met_by` says `first_reply`; a customer's message takes the record type's
-`customer_reply` transition where it can, which resumes clocks paused while waiting on them.
+by email, or by SMS or WeChat through the team's gateway (`addressing`), goes out through the
+outbox in the same transaction, addressed to the customer's contact, and needs their consent
+to service messages; a reply by another channel records a contact the agent made outside
+Careloop (a phone call). The first reply meets the SLA targets whose `met_by` says
+`first_reply`; a customer's message takes the record type's `customer_reply` transition
+where it can, which resumes clocks paused while waiting on them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.conversation import attachments
+from engine.conversation import addressing, attachments
 from engine.conversation.attachments import AttachmentInfo
 from engine.conversation.mail import Attachment, subject_with_reference
 from engine.errors import InvalidInput
@@ -40,6 +41,7 @@ OUTBOX_STATES = {
     "sent": "sent",
     "dead": "failed",
     "bounced": "bounced",
+    "delivered": "delivered",  # the gateway's receipt says it reached the customer
 }
 
 
@@ -48,7 +50,7 @@ class Entry:
     """One message as the desk and the API show it, with its delivery state and its files."""
 
     message: ThreadMessage
-    state: str  # received, internal, recorded (made outside), queued, sent, failed, bounced
+    state: str  # received, internal, recorded (outside), queued, sent, delivered, failed, bounced
     error: str | None = None
     files: tuple[AttachmentInfo, ...] = field(default=())
 
@@ -122,7 +124,8 @@ def reply(
     files: Sequence[Attachment] = (),
     system: bool = False,
 ) -> ThreadMessage:
-    """Answer the customer on `channel`; by email it is queued for delivery at once.
+    """Answer the customer on `channel`; by email it is queued for delivery at once, on a
+    gateway channel (SMS, WeChat) once the channel's quiet hours allow (`addressing`).
 
     Files are kept on the thread with the reply; by email they go out as its attachments.
     A `system` message (a promised contact, Careloop's own) keeps its subject as the pack
@@ -133,11 +136,14 @@ def reply(
         raise InvalidInput(
             f"'{channel}' is not a channel of {pack.name}", fields={"channel": channel}
         )
-    outbox = (
-        _email(session, record, body, subject, now, own_subject=system)
-        if channel == "email"
-        else None
-    )
+    if channel == "email":
+        outbox: OutboxMessage | None = _email(
+            session, record, body, subject, now, own_subject=system
+        )
+    elif addressing.is_gateway(pack, channel):  # SMS, WeChat, chat: the team's gateway
+        outbox = addressing.gateway_message(pack, record, body, channel, now)
+    else:
+        outbox = None
     first = not system and not _has_replied(session, record.id)
     message = _post(
         session, record, "out", channel, body, actor=actor, now=now, outbox=outbox, told=system

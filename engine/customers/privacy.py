@@ -80,6 +80,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
         "tier": customer.tier,
         "birthday": customer.birthday.isoformat() if customer.birthday else None,
         "timezone": customer.timezone,
+        "preferred_channel": customer.preferred_channel,
         "since": customer.since.isoformat() if customer.since else None,
         "consent": {
             "service": customer.consent_service,
@@ -177,6 +178,7 @@ def erase(
     customer.birthday = None
     customer.birth_md = None
     customer.timezone = None
+    customer.preferred_channel = None
     customer.consent_service = False
     customer.consent_marketing = False
     customer.consent_at = now

@@ -25,7 +25,10 @@ from engine.store.models import (
 from engine.time.clock import require_aware
 
 RECENT = 50
-PROFILE = ("name", "contact", "tier", "dedicated_agent", "birthday", "timezone", "since")
+PROFILE = (
+    *("name", "contact", "tier", "dedicated_agent", "birthday", "timezone", "since"),
+    "preferred_channel",
+)
 CONSENTS = ("consent_service", "consent_marketing")
 
 

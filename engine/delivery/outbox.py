@@ -208,7 +208,9 @@ def _lease(session: Session, now: datetime, limit: int, channels: list[str]) -> 
 def _sent(session_factory: sessionmaker[Session], message_id: int, now: datetime) -> None:
     with session_factory() as session:
         message = session.get_one(OutboxMessage, message_id)
-        message.status, message.sent_at, message.lease_until = "sent", now, None
+        if message.status == "sending":  # a gateway's receipt may have come in first
+            message.status = "sent"
+        message.sent_at, message.lease_until = now, None
         session.commit()
 
 

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
-from engine.conversation import attachments, mailintake, resend, thread
+from engine.conversation import attachments, gatewayintake, mailintake, resend, thread
 from engine.conversation.attachments import StoredFile
+from engine.conversation.gatewayintake import GatewayMessage, GatewayOutcome
 from engine.conversation.mail import Attachment, read_mail
 from engine.conversation.mailintake import MailOutcome
+from engine.delivery.receipts import take_receipt
+from engine.errors import InvalidInput
 from engine.records import transitions
 from engine.records.versions import latest_version
 from engine.services.base import ServiceBase, conflict_on_stale
@@ -167,3 +170,53 @@ class ConversationServices(ServiceBase):
                 return outcome
         except IntegrityError:
             return MailOutcome("duplicate", reason="taken by another process at the same time")
+
+    def take_gateway_message(
+        self, pack: str, channel: str, message: GatewayMessage
+    ) -> GatewayOutcome:
+        """One SMS, WeChat or chat message a gateway pushed for `pack`: joins its record or
+        opens one; a repeat of the gateway's id answers with what the first one became.
+
+        Two deliveries of one message at once: one commits, the other finds it taken.
+        """
+        try:
+            with self.uow() as uow:
+                version = latest_version(uow.session, pack)
+                outcome = gatewayintake.take_message(
+                    uow.session,
+                    self.specs.get(uow.session, version.id),
+                    version,
+                    channel,
+                    message,
+                    spec_of=lambda record: self.specs.get(uow.session, record.pack_version_id),
+                    now=self.clock.now(),
+                )
+                if outcome is not None and outcome.action != "duplicate":
+                    uow.commit()
+        except IntegrityError:
+            earlier = self._taken_before(channel, message.id)
+            if earlier is None:
+                raise
+            return earlier
+        return outcome or self._taken_before(channel, message.id) or _lost(channel, message.id)
+
+    def _taken_before(self, channel: str, external_id: str) -> GatewayOutcome | None:
+        with self.uow() as uow:
+            earlier = gatewayintake.taken(uow.session, channel, external_id)
+            if earlier is None:
+                return None
+            return GatewayOutcome("duplicate", earlier.record_id, earlier.id)
+
+    def take_receipt(self, channel: str, key: str, status: str, reason: str | None) -> None:
+        """A gateway's delivery receipt: the message reached the customer, or failed."""
+        with self.uow() as uow:
+            take_receipt(uow.session, channel, key, status, reason)
+            uow.commit()
+
+
+def _lost(channel: str, external_id: str) -> GatewayOutcome:
+    """Taken by another process that then rolled back: the gateway should send it again."""
+    raise InvalidInput(
+        f"message {external_id} on {channel} was taken and let go meanwhile; send it again",
+        fields={"id": "send it again"},
+    )

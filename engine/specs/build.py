@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.specs.answering import AnsweringSpec, parse_quiet_hours
 from engine.specs.build_care import CareBuilder
 from engine.specs.build_records import PackContext, RecordTypeBuilder
 from engine.specs.expressions import MessageTemplate
@@ -108,6 +109,7 @@ class _Builder(RecordTypeBuilder, CareBuilder):
             tiers=tiers,
             campaigns=campaigns,
             intake=intake,
+            answering=self.answering(section(data, "answering"), channels),
             insight=self.insight(data, record_types, priority_ids),
         )
 
@@ -196,6 +198,34 @@ class _Builder(RecordTypeBuilder, CareBuilder):
         path: Path = ("routing", index)
         self.reference((*path, "department"), "department", rule["department"], departments)
         return RoutingRule(rule["department"], self.expression((*path, "when"), rule.get("when")))
+
+    def answering(self, data: Mapping[str, Any], channels: Mapping[str, Option]) -> AnsweringSpec:
+        """`answering:` names only the pack's channels; quiet hours are clock-time windows."""
+        known = list(channels)
+        path: Path = ("answering",)
+        by_channel = dict(section(data, "by_channel"))
+        for source, target in by_channel.items():
+            if known and self.reference((*path, "by_channel", source), "channel", source, known):
+                self.reference((*path, "by_channel", source), "channel", target, known)
+        quiet = {}
+        for name, text in section(data, "quiet_hours").items():
+            if known:
+                self.reference((*path, "quiet_hours", name), "channel", name, known)
+            window = parse_quiet_hours(str(text))
+            if window is None:
+                self.problem(
+                    (*path, "quiet_hours", name),
+                    f"'{text}' is not a window of two different clock times",
+                    'write it as "21:00-08:00" (24-hour clock, in the pack\'s timezone)',
+                )
+            else:
+                quiet[name] = window
+        if "gateways" not in data:
+            return AnsweringSpec(by_channel, quiet)
+        for i, name in enumerate(data["gateways"]):
+            if known:
+                self.reference((*path, "gateways", i), "channel", name, known)
+        return AnsweringSpec(by_channel, quiet, tuple(data["gateways"]))
 
     def intake(
         self,

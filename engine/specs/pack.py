@@ -12,6 +12,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from engine.errors import NotFound
+from engine.specs.answering import AnsweringSpec
 from engine.specs.care import CampaignSpec, TierSpec
 from engine.specs.expressions import Expression, MessageTemplate
 from engine.specs.insight import InsightSpec
@@ -298,6 +299,7 @@ class PackSpec:
     tiers: dict[str, TierSpec] = field(default_factory=dict)
     campaigns: dict[str, CampaignSpec] = field(default_factory=dict)
     intake: dict[str, IntakeSpec] = field(default_factory=dict)
+    answering: AnsweringSpec = field(default_factory=AnsweringSpec)
 
     @property
     def care_task_types(self) -> frozenset[str]:

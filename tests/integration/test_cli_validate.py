@@ -126,6 +126,22 @@ def test_the_shipped_packs_are_valid() -> None:
             "unknown department 'suply_chain'",
             id="unknown-department",
         ),
+        pytest.param(
+            "pack.yaml",
+            'quiet_hours: {sms: "21:00-08:00"}',
+            'quiet_hours: {sms: "21:00-21:00"}',
+            "quiet_hours",
+            "is not a window of two different clock times",
+            id="empty-quiet-hours",
+        ),
+        pytest.param(
+            "pack.yaml",
+            "by_channel: {phone: sms,",
+            "by_channel: {phone: smz,",
+            "by_channel",
+            "unknown channel 'smz' (did you mean 'sms'?)",
+            id="unknown-answering-channel",
+        ),
     ],
 )
 def test_each_mistake_is_one_line_with_position_and_hint(

@@ -159,13 +159,35 @@ def test_without_consent_to_service_messages_nothing_is_sent_and_history_says_wh
     ]
 
 
-def test_a_channel_careloop_cannot_deliver_on_is_a_skip_not_a_pretend_send(
-    desk: Services,
+def test_a_caller_is_told_by_sms_in_the_short_wording_after_quiet_hours(
+    desk: Services, clock: VirtualClock
 ) -> None:
+    clock.set(datetime(2026, 11, 23, 22, 30, tzinfo=clock.now().tzinfo))
     record_id = new_record(desk, contact="13800001111", channel="phone")
+    desk.sweep()
+    (sent,) = history(desk, record_id)
+    assert (sent["kind"], sent["channel"]) == ("contact.sent", "sms")
+    with desk.session_factory() as session:
+        (sms,) = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+        assert sms.recipient == "13800001111"
+        assert sms.body.startswith("【售后】您的反馈已受理（CL-")
+        # No SMS at night (pack `answering.quiet_hours`): it leaves at 08:00.
+        assert sms.next_attempt_at == datetime(2026, 11, 24, 8, 0, tzinfo=clock.now().tzinfo)
+
+
+def test_a_caller_who_left_an_address_is_answered_by_email(desk: Services) -> None:
+    record_id = new_record(desk, contact="wangfang@example.com", channel="phone")
+    desk.sweep()
+    (sent,) = history(desk, record_id)
+    assert (sent["kind"], sent["channel"]) == ("contact.sent", "email")
+
+
+def test_a_contact_no_channel_can_reach_is_a_skip_not_a_pretend_send(desk: Services) -> None:
+    record_id = new_record(desk, contact="王先生家座机", channel="walk_in")
     desk.sweep()
     (skipped,) = history(desk, record_id)
     assert (skipped["kind"], skipped["reason"]) == ("contact.skipped", "unreachable")
+    assert "sms" in skipped["detail"]
     assert desk.thread(record_id) == []
 
 

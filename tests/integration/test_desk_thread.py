@@ -68,7 +68,8 @@ def test_the_record_page_preselects_email_for_a_record_that_came_by_email(app: F
     assert '<option value="email" selected>' in thread
     assert "发送回复" in thread and "添加内部备注" in thread
     phone = signed_in(app, "li").get(f"/records/{create(app)}").get_data(as_text=True)
-    assert '<option value="phone" selected>' in thread_section(phone)
+    # A caller is answered by SMS: the pack's `answering.by_channel` (docs/channels.md).
+    assert '<option value="sms" selected>' in thread_section(phone)
 
 
 def test_an_email_reply_is_queued_in_the_outbox_and_shown_as_queued(app: Flask) -> None:

@@ -32,14 +32,14 @@ def test_the_sweep_job_fires_due_timers_and_leaves_a_heartbeat(
     )
     clock.advance(timedelta(hours=3))
     result = SweepJob(services)()
-    # The SLA timers, then the customer's acknowledgement (R-3.2; skipped: a phone number
-    # with no SMS gateway connected, and the history says so).
+    # The SLA timers, then the customer's acknowledgement, by SMS to the caller.
     assert [f.kind for f in result.fired] == ["sla_warning", "sla_breach", "contact"]
     with services.uow() as uow:
         status = scheduler_status(uow.session, clock.now())
     assert datetime.fromisoformat(status["last_sweep_at"]) == clock.now()
     assert status["timers_due_now"] == 0
-    assert status["outbox_backlog"] == 1  # the breach, to the supervisor's address in the pack
+    # The breach, to the supervisor's address in the pack, and the SMS: no sender configured.
+    assert status["outbox_backlog"] == 2
     assert status["workers"][0]["total_fired"] == 3
 
 

@@ -106,7 +106,11 @@ def test_a_batch_writes_each_timers_effects_in_the_order_they_happened(
             (first, "supervisor", "sla.respond.breach"),
             (second, "supervisor", "sla.respond.breach"),
         ]
-        messages = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        messages = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel != "sms")  # not the acknowledgements to the callers
+            .order_by(OutboxMessage.id)
+        ).all()
         assert [(m.record_id, m.channel, m.recipient, m.subject[:8]) for m in messages] == [
             (first, "hook", "1", "sla.warn"),
             (second, "hook", "1", "sla.warn"),

@@ -131,3 +131,29 @@ def test_gunicorns_bind_and_workers_are_settings_too() -> None:
     assert (settings.bind, settings.web_concurrency) == ("0.0.0.0:9000", 4)
     with pytest.raises(SettingsError, match="WEB_CONCURRENCY: 'many' is not a number of workers"):
         Settings.from_environ({"WEB_CONCURRENCY": "many"})
+
+
+def test_gateways_are_channel_url_pairs_with_one_secret_for_both_ways() -> None:
+    """Issue #20, part 3: SMS and WeChat gateways; a URL's password is never echoed."""
+    settings = Settings.from_environ(
+        {
+            "CARELOOP_GATEWAYS": " sms=https://gw.example/sms  wechat=http://u:pw@10.0.0.2/wx ",
+            "CARELOOP_GATEWAY_SECRET": "s3cret",
+        }
+    )
+    assert settings.gateways == (
+        ("sms", "https://gw.example/sms"),
+        ("wechat", "http://u:pw@10.0.0.2/wx"),
+    )
+    assert settings.gateway_secret == "s3cret"
+    for raw, problem in [
+        ("sms=https://a/sms", "CARELOOP_GATEWAY_SECRET: required with CARELOOP_GATEWAYS"),
+        ("SMS=https://a/sms", "CARELOOP_GATEWAYS: 'SMS' is not a channel id"),
+        ("email=https://a/x", "CARELOOP_GATEWAYS: email has its own sender"),
+        ("sms=ftp://u:pw@a/x", "CARELOOP_GATEWAYS: the URL of sms is not an http"),
+        ("sms=https://a/1 sms=https://a/2", "CARELOOP_GATEWAYS: sms is given two gateways"),
+    ]:
+        with pytest.raises(SettingsError) as raised:
+            Settings.from_environ({"CARELOOP_GATEWAYS": raw})
+        (line,) = raised.value.problems
+        assert line.startswith(problem) and "pw" not in line

@@ -44,6 +44,8 @@ class Customer(Model):
     consent_marketing: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None]
     consent_source: Mapped[str | None] = mapped_column(String(64))
+    # The channel they want answers on (sms, wechat, email…), over the pack's choice (issue #20).
+    preferred_channel: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
     @validates("contact")
