@@ -16,7 +16,7 @@ from engine.customers.surveylinks import SurveyLinks
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from ops.observed import ObservedServices
-from ops.settings import Settings, SettingsError, configure_engine_keys, load
+from ops.settings import Settings, SettingsError, configure_engine_keys, instance_secret, load
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,9 +46,8 @@ class Runtime:
         """Signed with the web app's secret, so the links the scheduler sends open its survey."""
         from flask import Flask
 
-        from signin.auth import secret_key
-
-        secret = self.settings.secret_key or secret_key(Path(Flask("webapp").instance_path))
+        instance = Path(Flask("webapp").instance_path)  # where the web app keeps its secret
+        secret = self.settings.secret_key or instance_secret(instance)
         return SurveyLinks(secret, self.settings.public_url)
 
     def close(self) -> None:

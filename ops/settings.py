@@ -25,8 +25,10 @@ import logging
 import math
 import os
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -318,3 +320,15 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_BIND", "bind", _or_unset),
     ("WEB_CONCURRENCY", "web_concurrency", _workers),
 )
+
+
+def instance_secret(instance: Path) -> str:
+    """The secret generated once and kept in the instance folder, for want of
+    CARELOOP_SECRET_KEY: the web app signs sessions with it, and the web app and the scheduler
+    sign the customers' survey links with it, so both must read the same file."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

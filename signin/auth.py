@@ -8,7 +8,6 @@ starts a fresh session (no fixation); a session carries the user's session gener
 from __future__ import annotations
 
 import functools
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +41,7 @@ from wtforms.validators import DataRequired, Length
 from engine.access import signin
 from engine.access.users import get_user
 from engine.store.models import User
+from ops.settings import instance_secret
 from web import current_services as services
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -83,7 +83,7 @@ def init_app(app: Flask) -> None:
     """Sessions, CSRF and sign-in; whether cookies are Secure is the app's config (webapp.py)."""
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -95,17 +95,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "请先登录。"
     app.register_blueprint(bp)
-
-
-def secret_key(instance: Path) -> str:
-    """One generated once and kept in the instance folder, for want of CARELOOP_SECRET_KEY
-    (which `create_app()` has already put into SECRET_KEY when it is set)."""
-    path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]

@@ -46,16 +46,20 @@ def on_stage_change(
             arm(record, "followup", followup.name, next_due(pack, followup, now), now)
         elif was_in and not is_in:
             cancel_timers(session, record, kinds=["followup"], name=followup.name)
+    for contact in contacts_due(rtype, old, new):
+        arm(record, CONTACT, contact.name, contact_due(pack, contact, now), now)
+
+
+def contacts_due(rtype: RecordTypeSpec, old: StageSpec | None, new: StageSpec) -> list[ContactSpec]:
+    """The contacts a creation (`old` is None) or entering `new` from `old` brings due."""
     due = rtype.contacts_on("created") if old is None else []
-    due += [
+    return due + [
         c
         for c in rtype.contacts.values()
         if c.on_entering is not None
         and c.on_entering.matches(new)
         and (old is None or not c.on_entering.matches(old))
     ]
-    for contact in due:
-        arm(record, CONTACT, contact.name, contact_due(pack, contact, now), now)
 
 
 def contacts_of_followup(rtype: RecordTypeSpec, followup: str) -> list[ContactSpec]:
