@@ -258,9 +258,19 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def scrape(url: str) -> set[str]:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        body = response.read().decode()
+def scrape(url: str, *, wait: float = 20.0) -> set[str]:
+    """The metric names at `url`; a process just started again may take a few seconds to
+    listen (longer on a busy machine), so a refused connection is retried for up to `wait`."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                body = response.read().decode()
+            break
+        except urllib.error.URLError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.25)
     return {line.split("{")[0].split(" ")[0] for line in body.splitlines() if line[:1] != "#"}
 
 

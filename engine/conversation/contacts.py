@@ -97,7 +97,7 @@ def _attempt(
             contact = pack.record_type(record.record_type).contacts.get(timer.name)
             outcome = "cancelled" if contact is None else "fired"
             if contact is not None:
-                _contact(session, pack, record, contact, links, now)
+                _contact(session, pack, record, contact, links, now, timer.id)
             _mark(session, timer.id, outcome, now)
             return outcome
     except Exception as exc:  # one bad contact must not stop the others
@@ -128,11 +128,14 @@ def _contact(
     contact: ContactSpec,
     links: SurveyLinks | None,
     now: datetime,
+    timer_id: int,
 ) -> None:
-    """Send the contact, or record why not: either way one line on the record's history."""
+    """Send the contact, or record why not: either way one line on the record's history, the
+    timer's (unique per timer: a contact cannot be told twice)."""
     skipped = _reason_to_skip(session, pack, record, contact, now)
     if skipped is not None:
-        add_event(session, record, now, ContactSkipped(contact.name, *skipped), actor="careloop")
+        skip = ContactSkipped(contact.name, *skipped)
+        add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
         return
     channel = answer_channel(pack, record, record.customer)
     try:
@@ -140,10 +143,10 @@ def _contact(
             message = _send(session, pack, record, contact, channel, links, now)
     except InvalidInput as exc:
         skip = ContactSkipped(contact.name, "unreachable", f"{channel}: {exc}")
-        add_event(session, record, now, skip, actor="careloop")
+        add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
         return
     sent = ContactSent(contact.name, channel, message.id)
-    add_event(session, record, now, sent, actor=thread.SYSTEM_AUTHOR)
+    add_event(session, record, now, sent, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
 
 
 def _reason_to_skip(
