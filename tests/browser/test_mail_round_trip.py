@@ -98,9 +98,12 @@ def raw(mail: EmailMessage, subject: str) -> bytes:
     )
 
 
-def deliver_outbox(service: Services, port: int) -> int:
+def deliver_outbox(service: Services, port: int, inbox: Inbox, address: str) -> list[EmailMessage]:
+    """Send what the outbox holds (other tests' mail too: the live server is shared) and
+    return what reached `address`."""
     senders = {"email": SmtpSender(f"smtp://127.0.0.1:{port}", service.outbox_files)}
-    return deliver_due(service.session_factory, senders, service.clock.now()).sent
+    deliver_due(service.session_factory, senders, service.clock.now())
+    return [mail for mail in inbox.mails if mail["To"] == address]
 
 
 def test_a_chinese_mail_goes_all_the_way_round(
@@ -127,8 +130,7 @@ def test_a_chinese_mail_goes_all_the_way_round(
 
     # 2. The acknowledgement, with the promised time, reaches the customer (R-3.2).
     service.sweep()
-    assert deliver_outbox(service, smtp_port) == 1
-    (ack,) = received.mails
+    (ack,) = deliver_outbox(service, smtp_port, received, address)
     assert ack["To"] == address and str(ack["Subject"]) == f"我们已收到您的反馈 [CL-{record_id}]"
     assert ack["In-Reply-To"] == first["Message-ID"]
     assert "前给您解决方案" in ack.get_content()
@@ -149,8 +151,8 @@ def test_a_chinese_mail_goes_all_the_way_round(
     # Triage (it stays with the service desk), then wait on the answer: the clocks pause (R-2.4).
     service.transition(record_id, "accept", {"category": "other", "priority": "P2"}, actor="xu")
     service.transition(record_id, "wait_for_customer", {"wait_reason": "等购买凭证"}, actor="xu")
-    assert deliver_outbox(service, smtp_port) == 1
-    reply = received.mails[-1]
+    ack_again, reply = deliver_outbox(service, smtp_port, received, address)
+    assert ack_again is ack
     assert "方便提供购买凭证吗" in reply.get_content()
 
     # 4. The customer answers their mail client's way: headers only, no reference in the subject.

@@ -154,7 +154,7 @@ def test_an_email_reply_to_a_customer_without_address_says_why_and_keeps_the_tex
     sign_in(page, live_server)
     page.goto(f"/records/{record_id}")
     thread = page.locator("#thread")
-    expect(thread.get_by_label("渠道")).to_have_value("phone")  # it came by phone
+    expect(thread.get_by_label("渠道")).to_have_value("sms")  # a caller is answered by SMS
     thread.get_by_label("渠道").select_option("email")
     thread.get_by_label("回复客户").fill("您好，已为您安排上门。")
     thread.get_by_role("button", name="发送回复").click()

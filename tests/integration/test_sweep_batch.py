@@ -89,7 +89,9 @@ def test_a_batch_writes_each_timers_effects_in_the_order_they_happened(
             kinds = [
                 (e.kind, e.at, e.changes.get("notified"), e.changes.get("priority"))
                 for e in events
-                if e.record_id == record_id and e.timer_id is not None
+                if e.record_id == record_id
+                and e.timer_id is not None
+                and not e.kind.startswith("contact.")  # the acknowledgements, swept before
             ]
             assert kinds == [
                 ("sla.respond.warning", at(13), ["owner"], None),
@@ -173,7 +175,9 @@ def test_a_batch_with_a_poison_timer_leaves_no_trace_of_its_first_attempt(
     assert (len(result.fired), result.failed) == (3, 1)
     with services.session_factory() as session:
         events = session.scalars(
-            select(RecordEvent.timer_id).where(RecordEvent.timer_id.is_not(None))
+            select(RecordEvent.timer_id).where(
+                RecordEvent.timer_id.is_not(None), RecordEvent.kind.not_like("contact.%")
+            )
         ).all()
         assert sorted(present(events)) == sorted(f.timer_id for f in result.fired)  # once each
         notifications = session.scalars(select(Notification.timer_id)).all()

@@ -99,9 +99,10 @@ def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(
             .select_from(Timer)
             .where(Timer.record_id == record.id, Timer.status == "pending")
         )
+    # Both: the acknowledgement to the customer, armed at intake, not yet swept.
     # alice met `respond` and armed resolve's two timers plus progress updates;
-    # bob met both targets and armed only the satisfaction callback.
-    assert (met, pending) == ((1, 3) if winners == ["alice"] else (2, 1))
+    # bob met both targets and armed the satisfaction callback and the result notice.
+    assert (met, pending) == ((1, 4) if winners == ["alice"] else (2, 3))
 
 
 class FirstCallRendezvous:

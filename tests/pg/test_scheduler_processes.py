@@ -41,10 +41,10 @@ def pg_engine(pg_database: str) -> Iterator[Engine]:
 
 
 def overdue_records(engine: Engine, source: PackSource, count: int) -> int:
-    """`count` P0 records received 30 days ago: 6 overdue timers each.
+    """`count` P0 records received 30 days ago: 7 overdue timers each.
 
-    Warning and breach of `respond` and `resolve`, and the manager's escalation 4 h after
-    each breach, which the breach arms when it fires.
+    Warning and breach of `respond` and `resolve`, the manager's escalation 4 h after each
+    breach, which the breach arms when it fires, and the acknowledgement to the caller (R-3.2).
     """
     services = Services(make_session_factory(engine))
     services.publish(source, by="test")
@@ -68,7 +68,7 @@ def overdue_records(engine: Engine, source: PackSource, count: int) -> int:
                 now=now,
             )
         uow.commit()
-    return count * 6
+    return count * 7
 
 
 def scheduler(url: str, *args: str) -> subprocess.Popen[str]:
@@ -109,7 +109,7 @@ def test_three_schedulers_share_10000_due_timers_each_firing_once(
     outputs = [worker.communicate(timeout=300) for worker in workers]
     assert all(worker.returncode == 0 for worker in workers), outputs
     counts = [json.loads(out.strip().splitlines()[-1])["fired"] for out, _err in outputs]
-    assert sum(counts) == expected == 10_002
+    assert sum(counts) == expected == 11_669
     assert sum(1 for c in counts if c > 0) >= 2, counts  # the work was shared
     assert effects(pg_engine) == (expected, expected, expected, 0)
 
