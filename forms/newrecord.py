@@ -154,18 +154,18 @@ def _defaults(spec: PackSpec) -> dict[str, Any]:
 def _customer(session: Session, rtype: RecordTypeSpec, form: FlaskForm) -> Customer | None:
     """The customer looked up (by number or contact), else the one whose number was typed."""
     number_field = intakeform.customer_field(rtype)
-    wanted = (form[LOOKUP].data or "").strip() or (
-        (form[number_field].data or "").strip() if number_field in form else ""
-    )
-    if not wanted:
-        return None
-    try:
-        found = find_customer(session, wanted)
-    except NotFound:
-        return None
-    if number_field in form:
-        form[number_field].data = found.number
-    return found
+    typed = form[number_field].data if number_field in form else None
+    for wanted in ((form[LOOKUP].data or "").strip(), (typed or "").strip()):
+        if not wanted:
+            continue
+        try:
+            found = find_customer(session, wanted)
+        except NotFound:
+            continue
+        if number_field in form:
+            form[number_field].data = found.number
+        return found
+    return None
 
 
 def _values(rtype: RecordTypeSpec, form: FlaskForm, customer: Customer | None) -> dict[str, Any]:

@@ -159,6 +159,15 @@ def test_an_open_record_on_the_same_subject_is_offered_and_the_call_added_to_it(
     assert (message.direction, message.body, message.channel) == ("in", "又响了，声音更大", "phone")
 
 
+def test_a_known_customer_number_typed_in_the_form_is_warned_too(app: Flask) -> None:
+    """R-1.7: without the look-up, the customer number itself finds the customer."""
+    first = create(app)
+    data = {**CALL, "customer_no": "C-1", "desk_lookup": "no such customer"}
+    page = signed_in(app, "li").post("/records/new", data=data).get_data(as_text=True)
+    assert f"添加到 #{first}" in page
+    assert len(records(app)) == 1
+
+
 def test_create_anyway_makes_a_second_record(app: Flask) -> None:
     """R-1.7: the warning advises; an agent who knows it is another matter goes on."""
     create(app)
