@@ -77,6 +77,20 @@ def test_an_agent_creates_a_record_for_a_phone_call(app: Flask) -> None:
     assert f"已创建记录 #{record_id}" in shown
 
 
+def test_in_english_the_form_speaks_english(app: Flask) -> None:
+    """The desk's own words are translated; the pack's labels are the pack's."""
+    create(app)
+    client = signed_in(app, "li")
+    client.post("/me/language", data={"locale": "en"})
+    page = client.get("/records/new").get_data(as_text=True)
+    assert "New record" in page and "Find customer" in page and "Create record" in page
+    assert "新建记录" not in page and "查找客户" not in page and "创建记录" not in page
+    data = {**CALL, "desk_lookup": "C-1"}
+    warned = client.post("/records/new", data=data).get_data(as_text=True)
+    assert "Create anyway" in warned and "Add to #1" in warned
+    assert "仍然新建" not in warned and "添加到" not in warned
+
+
 def test_the_queue_offers_new_record_to_agents_and_supervisors(app: Flask) -> None:
     """R-1.6: besides the API, a person typing at the desk."""
     for who in ("li", "zhao"):
