@@ -36,7 +36,7 @@ from signin.auth import role_required
 from web import current_services as services
 
 bp = Blueprint("newrecord", __name__, template_folder="templates")
-EXCERPT = 60
+EXCERPT = 60  # characters of the description the warning shows, the … included
 # The engine's words for a refused field (InvalidInput.fields), in the user's language.
 HINTS = {"required": _l("请填写此项。"), "give it beside the fields": _l("此项不能作为字段填写。")}
 
@@ -206,7 +206,7 @@ def _same_subject(
                 "id": record.id,
                 "stage": stages[record.stage].title if record.stage in stages else record.stage,
                 "received": record.received_at,
-                "excerpt": excerpt[:EXCERPT] + ("…" if len(excerpt) > EXCERPT else ""),
+                "excerpt": excerpt if len(excerpt) <= EXCERPT else excerpt[: EXCERPT - 1] + "…",
             }
         )
     return rows

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from engine.access import users
+from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.store.models import Record, RecordEvent, ThreadMessage
 from signin.auth import hash_password
@@ -180,6 +181,25 @@ def test_a_known_customer_number_typed_in_the_form_is_warned_too(app: Flask) -> 
     page = signed_in(app, "li").post("/records/new", data=data).get_data(as_text=True)
     assert f"添加到 #{first}" in page
     assert len(records(app)) == 1
+
+
+def test_the_warning_shows_at_most_sixty_characters_of_a_description(app: Flask) -> None:
+    services(app).create_record(
+        "after_sales",
+        NewRecord(
+            record_type="feedback",
+            channel="phone",
+            fields={
+                "customer_no": "C-1",
+                "contact": "13812345678",
+                "description": "甲" * 59 + "乙" * 41,
+            },
+        ),
+        actor="api",
+    )
+    data = {**CALL, "desk_lookup": "C-1"}
+    page = signed_in(app, "li").post("/records/new", data=data).get_data(as_text=True)
+    assert "甲" * 59 + "…" in page and "乙" not in page
 
 
 def test_create_anyway_makes_a_second_record(app: Flask) -> None:
