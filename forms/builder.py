@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -141,6 +141,29 @@ def _spec_of(rtype: RecordTypeSpec, name: str) -> FieldSpec:
     return rtype.fields[name]
 
 
+def pack_field(
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    name: str,
+    *,
+    required: bool,
+    timezone: ZoneInfo,
+    label: str | None = None,
+) -> Field:
+    """One unbound field for a record type's field or a core field, as the pack describes it:
+    a transition's form and the desk's new-record form (`forms.intakeform`) share it."""
+    spec = _spec_of(rtype, name)
+    needed = InputRequired() if spec.type == "number" else DataRequired()
+    kwargs: dict[str, Any] = {
+        "label": label or spec.label,
+        "description": spec.help or "",
+        "validators": [needed if required else Optional()],
+    }
+    if spec.type == "datetime":
+        kwargs["tz"] = timezone
+    return _CONVERTERS[spec.type](pack, spec, kwargs)
+
+
 def transition_form_class(
     pack: PackSpec,
     rtype: RecordTypeSpec,
@@ -167,16 +190,9 @@ def _build(
                 f"record type {rtype.id}: field '{item.field}' clashes with a form attribute;"
                 " rename it in the pack"
             )
-        spec = _spec_of(rtype, item.field)
-        required = InputRequired() if spec.type == "number" else DataRequired()
-        kwargs: dict[str, Any] = {
-            "label": item.label or spec.label,
-            "description": spec.help or "",
-            "validators": [required if item.required else Optional()],
-        }
-        if spec.type == "datetime":
-            kwargs["tz"] = timezone
-        fields[item.field] = _CONVERTERS[spec.type](pack, spec, kwargs)
+        fields[item.field] = pack_field(
+            pack, rtype, item.field, required=item.required, timezone=timezone, label=item.label
+        )
     # The record version the agent saw: the view passes it on as `expected_version`.
     fields["row_version"] = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     return type(f"TransitionForm_{rtype.id}_{transition.id}", (FlaskForm,), fields)
@@ -184,9 +200,14 @@ def _build(
 
 def form_values(form: FlaskForm, transition: TransitionSpec) -> dict[str, Any]:
     """The transition's filled fields as the engine takes them; blanks are left out, not ''."""
+    return values_of(form, [item.field for item in transition.form])
+
+
+def values_of(form: FlaskForm, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields' values in the shapes the engine takes; blanks are left out, not ''."""
     values: dict[str, Any] = {}
-    for item in transition.form:
-        data = form[item.field].data
+    for name in names:
+        data = form[name].data
         if isinstance(data, str):
             data = data.strip() or None
         elif isinstance(data, float):
@@ -196,7 +217,7 @@ def form_values(form: FlaskForm, transition: TransitionSpec) -> dict[str, Any]:
         elif isinstance(data, date):
             data = data.isoformat()
         if data is not None:
-            values[item.field] = data
+            values[name] = data
     return values
 
 

@@ -51,3 +51,24 @@ def list_records(
         statement = statement.where(Record.id < before_id)
     statement = statement.order_by(Record.id.desc()).limit(min(max(limit, 1), MAX_PAGE))
     return list(session.scalars(statement))
+
+
+SAME_SUBJECT = 5
+
+
+def open_same_subject(
+    session: Session, customer_id: int, record_type: str, category: str | None
+) -> list[Record]:
+    """The customer's open records of `record_type` on `category` (any, when None), newest first.
+
+    Before an agent creates a record by hand (issue #21) the desk shows these, so a second call
+    about the same fault joins the first record instead of opening another (R-1.7).
+    """
+    statement = select(Record).where(
+        Record.customer_id == customer_id,
+        Record.record_type == record_type,
+        Record.is_open.is_(True),
+    )
+    if category is not None:
+        statement = statement.where(Record.category == category)
+    return list(session.scalars(statement.order_by(Record.id.desc()).limit(SAME_SUBJECT)))

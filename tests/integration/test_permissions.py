@@ -50,6 +50,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/(static|desk-static|admin/static|admin-assets)/", EVERYONE),
     (("GET",), r"^/api/v1/(openapi\.json|docs|swagger-ui/.*)$", EVERYONE),
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
+    (("GET", "POST"), r"^/records/new$", ("agent", "supervisor")),  # a call typed in (#21)
     (("GET",), r"^/records/\d+/attachments/\d+$", STAFF),  # the record page's own check
     (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),
     (("POST",), r"^/records/\d+/reveal$", READERS),
