@@ -51,6 +51,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/api/v1/(openapi\.json|docs|swagger-ui/.*)$", EVERYONE),
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (("GET",), r"^/records/\d+/attachments/\d+$", STAFF),  # the record page's own check
+    (("GET",), r"^/records/\d+/canned$", STAFF),  # the reply box's canned texts (issue #21)
     (("POST",), r"^/records/\d+/reveal$", READERS),
     (
         ("POST",),
@@ -58,6 +59,9 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
         STAFF,
     ),
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
+    # One's own canned responses (issue #21); another's is a 404 (test_canned_responses).
+    (("GET", "POST"), r"^/me/canned(/\d+)?$", STAFF),
+    (("POST",), r"^/me/canned/\d+/delete$", STAFF),
     (("GET", "POST"), r"^/warnings$", STAFF),
     (("GET",), r"^/dashboard(/|$)", READERS),
     (("POST",), r"^/improvements$", READERS),
