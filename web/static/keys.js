@@ -70,7 +70,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && !help.hidden) { help.hidden = true; return; }
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    if (event.isComposing || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
     var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     if (key === "Enter" && (chosen < 0 || event.target !== document.body)) { return; }
     var action = actions[key];
