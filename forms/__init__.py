@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from forms import deadlines, kb_pages, newrecord, thread, views
+from forms import canned, deadlines, kb_pages, newrecord, thread, views
 
 
 def init_app(app: Flask) -> None:
@@ -15,3 +15,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(thread.bp)
     app.register_blueprint(deadlines.bp)
     app.register_blueprint(newrecord.bp)
+    app.register_blueprint(canned.bp)

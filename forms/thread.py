@@ -27,6 +27,7 @@ from engine.conversation.thread import SYSTEM_AUTHOR
 from engine.errors import ConflictError, InvalidInput, NotFound
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, ThreadMessage
+from forms.canned import apply_after_reply
 from forms.views import _record_page, _visible
 from web import DB_ID
 from web import current_services as services
@@ -137,6 +138,7 @@ def reply(record_id: int) -> Any:
         return _record_page(record_id, compose=typed, status=409)
     queued = message.outbox_id is not None
     flash(_("回复已加入发送队列。") if queued else _("回复已记录。"), "success")
+    apply_after_reply(record_id)
     return _back(record_id)
 
 

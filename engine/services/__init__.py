@@ -4,11 +4,13 @@ The web, the API, the CLI, the scheduler and the simulator all call these;
 none of them touches the store's tables directly.
 
 One class for all of them, `Services`, assembled from a class per area (records, conversation,
-customers, knowledge, insight) that share `ServiceBase`; callers only ever see `Services`.
+canned responses, customers, knowledge, insight) that share `ServiceBase`; callers only ever see
+`Services`.
 """
 
 from __future__ import annotations
 
+from engine.services.canned import CannedServices
 from engine.services.conversation import ConversationServices
 from engine.services.customers import CustomerServices
 from engine.services.insight import InsightServices
@@ -19,6 +21,11 @@ __all__ = ["Services"]
 
 
 class Services(
-    RecordServices, ConversationServices, CustomerServices, KnowledgeServices, InsightServices
+    RecordServices,
+    ConversationServices,
+    CannedServices,
+    CustomerServices,
+    KnowledgeServices,
+    InsightServices,
 ):
     """Use cases bound to a session factory, a clock and a spec cache."""

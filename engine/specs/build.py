@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.specs.answering import AnsweringSpec, parse_quiet_hours
+from engine.specs.build_canned import build_canned
 from engine.specs.build_care import CareBuilder
 from engine.specs.build_records import PackContext, RecordTypeBuilder
 from engine.specs.expressions import MessageTemplate
@@ -111,6 +112,7 @@ class _Builder(RecordTypeBuilder, CareBuilder):
             intake=intake,
             answering=self.answering(section(data, "answering"), channels),
             insight=self.insight(data, record_types, priority_ids),
+            canned_responses=build_canned(self, data, record_types),
         )
 
     def timezone(self, data: Mapping[str, Any]) -> ZoneInfo:

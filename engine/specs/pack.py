@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from engine.errors import NotFound
 from engine.specs.answering import AnsweringSpec
+from engine.specs.canned import CannedResponseSpec
 from engine.specs.care import CampaignSpec, TierSpec
 from engine.specs.expressions import Expression, MessageTemplate
 from engine.specs.insight import InsightSpec
@@ -300,6 +301,7 @@ class PackSpec:
     campaigns: dict[str, CampaignSpec] = field(default_factory=dict)
     intake: dict[str, IntakeSpec] = field(default_factory=dict)
     answering: AnsweringSpec = field(default_factory=AnsweringSpec)
+    canned_responses: tuple[CannedResponseSpec, ...] = ()  # issue #21, engine.specs.canned
 
     @property
     def care_task_types(self) -> frozenset[str]:

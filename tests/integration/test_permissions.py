@@ -53,6 +53,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET", "POST"), r"^/records/new$", ("agent", "supervisor")),  # a call typed in (#21)
     (("GET",), r"^/records/\d+/attachments/\d+$", STAFF),  # the record page's own check
     (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),
+    (("GET",), r"^/records/\d+/canned$", STAFF),  # the reply box's canned texts (issue #21)
     (("POST",), r"^/records/\d+/reveal$", READERS),
     (
         ("POST",),
@@ -60,6 +61,9 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
         STAFF,
     ),
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
+    # One's own canned responses (issue #21); another's is a 404 (test_canned_responses).
+    (("GET", "POST"), r"^/me/canned(/\d+)?$", STAFF),
+    (("POST",), r"^/me/canned/\d+/delete$", STAFF),
     (("GET", "POST"), r"^/warnings$", STAFF),
     (("GET",), r"^/dashboard(/|$)", READERS),
     (("POST",), r"^/improvements$", READERS),

@@ -5,6 +5,7 @@ Imports every area so `Model.metadata` (Alembic's target) holds all tables; re-e
 
 from engine.store.models.access import ApiToken, AuditEntry, SignInFailure, Team, User
 from engine.store.models.base import NAMING_CONVENTION, Model
+from engine.store.models.canned import CannedResponse
 from engine.store.models.conversation import ThreadAttachment, ThreadMessage
 from engine.store.models.customers import (
     CampaignOccasion,
@@ -30,6 +31,7 @@ from engine.store.models.records import Notification, Record, RecordEvent, SlaCl
 from engine.store.models.scheduler import SchedulerHeartbeat
 
 __all__ = [
+    "CannedResponse",
     "ThreadAttachment",
     "ThreadMessage",
     "NAMING_CONVENTION",
