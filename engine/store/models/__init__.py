@@ -16,6 +16,7 @@ from engine.store.models.customers import (
     SatisfactionAnswer,
 )
 from engine.store.models.delivery import IdempotencyKey, OutboxMessage, WebhookSubscription
+from engine.store.models.desk import SavedView
 from engine.store.models.insight import DailyRollup, EarlyWarning, ImprovementAction, RollupDay
 from engine.store.models.knowledge import (
     Article,
@@ -32,6 +33,7 @@ from engine.store.models.scheduler import SchedulerHeartbeat
 __all__ = [
     "ThreadAttachment",
     "ThreadMessage",
+    "SavedView",
     "NAMING_CONVENTION",
     "Model",
     # packs
