@@ -1,6 +1,6 @@
 """The queue's query string as a typed filter set: every argument optional, each one checked.
 
-A value that cannot be a filter (a NUL byte, a lone surrogate, an unknown state, a date that
+A value that cannot be a filter (a NUL byte, an unknown state, a key that is no key, a date that
 is not one) is left out and named in `ignored`, so the page says what it did not apply instead
 of failing; only a forged paging cursor is refused (400), since no page was asked for with it.
 Dates are days in the user's own zone, turned into the UTC instants the store holds.
@@ -82,12 +82,11 @@ def query_of(args: Mapping[str, str]) -> dict[str, str]:
 
 
 def _clean(value: str | None) -> str | None:
-    """The value stripped, or None for one no filter can hold (NUL, lone surrogate, too long)."""
+    """The value stripped, or None for one no filter can hold (a NUL byte, too long).
+
+    Bytes that are not UTF-8 (a lone surrogate's) arrive as U+FFFD, decoded by Werkzeug.
+    """
     if value is None or "\x00" in value or len(value) > MAX_QUERY:
-        return None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
         return None
     return value.strip() or None
 

@@ -58,6 +58,10 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
         STAFF,
     ),
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
+    (("GET",), r"^/queue/export\.(csv|xlsx)$", STAFF),  # the list its user sees, masked
+    (("POST",), r"^/queue/views(/\d+/delete)?$", STAFF),  # one's own views only
+    (("POST",), r"^/queue/bulk$", READERS),
+    (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),  # the thread's own check (#20)
     (("GET", "POST"), r"^/warnings$", STAFF),
     (("GET",), r"^/dashboard(/|$)", READERS),
     (("POST",), r"^/improvements$", READERS),
