@@ -8,7 +8,7 @@ refused record does not undo the others; the flash says how many were done and w
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -75,8 +75,9 @@ def queue_bulk() -> Response:
     """Assign the selected records to someone, or apply one transition to each of them."""
     ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) <= 9})
     action = request.form.get("action")
-    back = request.form.get("back", "")
-    target = url_for("desk.queue") + (f"?{back}" if back and "\x00" not in back else "")
+    # Back to the page the change was made from: its filters only, re-encoded.
+    back = urlencode(queuefilters.query_of(dict(parse_qsl(request.form.get("back", "")))))
+    target = url_for("desk.queue") + (f"?{back}" if back else "")
     if not ids or len(ids) > MAX_BULK or action not in ("assign", "transition"):
         flash(_("请选择 1–100 条记录和一个操作。"), "error")
         return redirect(target)
