@@ -33,6 +33,7 @@ EXPORT_MAX, EXPORT_BATCH = 5000, 500
 @bp.get("/queue", endpoint="queue")
 @login_required  # type: ignore[untyped-decorator]
 def queue_view() -> Any:
+    """The queue as filtered, sorted and paged by the arguments, with the saved views' tabs."""
     now = services().clock.now()
     with services().uow() as uow:
         user = me(uow.session)
@@ -54,7 +55,6 @@ def queue_view() -> Any:
     return render_template(
         "desk/queue.html",
         rows=rows,
-        wanted=wanted,
         next_url=next_url,
         user=user,
         args=request.args,

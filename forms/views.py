@@ -301,10 +301,6 @@ def _visible(session: Session, record_id: int) -> Record:
     return current
 
 
-def _spec(session: Session, current: Record) -> PackSpec:
-    return services().specs.get(session, current.pack_version_id)
-
-
 def _tz() -> str:
     """The signed-in user's timezone (every view here requires sign-in)."""
     return str(current_user.user.timezone)
