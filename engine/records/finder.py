@@ -4,10 +4,10 @@ One statement per page whatever the filters: every filter is a WHERE clause, the
 an EXISTS over the record's clocks, and an agent's team scope (`queue.may_see`) is part of
 the same WHERE, so another team's records are never read, let alone shown.
 
-The words of a search are matched with LIKE in the record's description and subject fields
-(every word must occur): open records are not in the knowledge base's full-text index, which
-holds articles, known problems and resolved cases only. Wildcards typed by the user are
-escaped, so `%` and `_` match themselves.
+The words of a search are matched with a case-blind LIKE in the record's description and
+subject fields (every word must occur): open records are not in the knowledge base's full-text
+index, which holds articles, known problems and resolved cases only. Wildcards typed by the
+user are escaped, so `%` and `_` match themselves.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _columns(user: User, wanted: Finder) -> list[ColumnElement[bool]]:
 def _matches(word: str) -> ColumnElement[bool]:
     """The word in any of the record's text fields (JSON values read as text, not escapes)."""
     return or_(
-        *(Record.fields[name].as_string().contains(word, autoescape=True) for name in TEXT_FIELDS)
+        *(Record.fields[name].as_string().icontains(word, autoescape=True) for name in TEXT_FIELDS)
     )
 
 

@@ -38,7 +38,7 @@ def ids(session: Session, who: User, services: Services, **wanted: Any) -> list[
 
 
 def test_search_sla_and_team_scope_find_the_same_on_both_databases(services: Services) -> None:
-    noisy = add(services, "洗衣机滚筒异响", "C-1")
+    noisy = add(services, "洗衣机滚筒异响 Drum NOISE", "C-1")
     slow = add(services, "物流 100% 太慢", "C-2")
     routed = add(services, "研发要看的问题", "C-3")
     services.transition(routed, "accept", {"category": "quality", "priority": "P1"}, actor="t")
@@ -53,6 +53,7 @@ def test_search_sla_and_team_scope_find_the_same_on_both_databases(services: Ser
         uow.commit()
         assert ids(uow.session, agent, services, words=("滚筒",)) == [noisy]
         assert ids(uow.session, agent, services, words=("100%",)) == [slow]
+        assert ids(uow.session, agent, services, words=("noise",)) == [noisy]  # case-blind
         assert ids(uow.session, agent, services, words=("0%太",)) == []
         assert ids(uow.session, agent, services, sla="breached") == [slow]
         assert set(ids(uow.session, agent, services, sla="on_track")) == {noisy}

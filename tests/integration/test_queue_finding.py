@@ -87,6 +87,7 @@ def test_a_chinese_word_of_the_description_finds_the_record(app: Flask) -> None:
     assert listed(app, "li", "q=滚筒") == [noisy]
     assert listed(app, "li", "q=物流+发货") == [other]
     assert listed(app, "li", "q=滚筒+发货") == []
+    assert listed(app, "li", "q=洗衣机异响") == [noisy]  # cut into words as the knowledge base does
     assert listed(app, "li", "q=%25") == [] and listed(app, "li", "q=_") == []
 
 
