@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
@@ -257,3 +257,24 @@ def test_the_export_is_the_filtered_list_masked_and_defused(app: Flask) -> None:
     sheet = zipfile.ZipFile(io.BytesIO(xlsx.get_data())).read("xl/worksheets/sheet1.xml").decode()
     assert "退款" in sheet and "13812345678" not in sheet and "138****5678" in sheet
     assert client.get("/queue/export.pdf").status_code == 404
+
+
+def test_the_views_counts_cost_one_statement_however_many_views(app: Flask) -> None:
+    """Counts as scalar subqueries of one SELECT: three views cost what one costs."""
+    create(app)
+    li = signed_in(app, "li")
+    bind = services(app).session_factory.kw["bind"]
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    costs = []
+    for name, query in (("一", {}), ("二", {"sla": "breached"}), ("三", {"channel": "email"})):
+        li.post("/queue/views", data={"name": name, **query})
+        statements.clear()
+        event.listen(bind, "before_cursor_execute", count)
+        assert li.get("/queue").status_code == 200
+        event.remove(bind, "before_cursor_execute", count)
+        costs.append(len(statements))
+    assert costs[0] == costs[2], costs
