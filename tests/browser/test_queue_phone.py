@@ -1,7 +1,7 @@
 """Finding work on a phone (issue #21, item 5; R-2.6): a supervisor searches the queue by a
 Chinese word, saves the view, and the page never scrolls sideways (the table does, in its box).
 
-Screenshot: tests/browser/artifacts/queue-phone.png.
+Screenshots: tests/browser/artifacts/queue-phone.png and queue-phone-en.png.
 """
 
 from __future__ import annotations
@@ -77,3 +77,12 @@ def test_a_supervisor_on_a_phone_searches_and_saves_a_view(
     expect(page.locator(".saved-view a", has_text="烘干机")).to_contain_text("1")
     screenshot(page, "queue-phone")
     assert page.evaluate(OVERFLOW) == 0  # the page itself never scrolls sideways
+
+    # The same page in English: the filters' words translated, still no sideways scroll.
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("button", name="Filter")).to_be_visible()
+    expect(page.get_by_text("Save these filters")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Subject")).to_be_visible()
+    assert page.evaluate(OVERFLOW) == 0
+    screenshot(page, "queue-phone-en")
+    page.get_by_role("button", name="中文").click()  # the shared user reads Chinese again
