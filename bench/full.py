@@ -37,6 +37,7 @@ BENCHES: dict[str, list[str]] = {
     "intake": ["--full", "--runs", "1"],
     "scheduler_memory": ["--full", "--runs", "3"],
     "queue": ["--full", "--runs", "3"],
+    "queue_filters": ["--full", "--runs", "3"],
     "sweep": ["--full", "--runs", "1"],
     "search": ["--full", "--runs", "3"],
     "campaigns": ["--full", "--runs", "3"],

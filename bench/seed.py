@@ -591,9 +591,9 @@ def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     with raw.cursor() as cursor:
         names = ", ".join(columns)
         with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
+            for row in rows:  # a column the seeder does not write (added later) is NULL
                 copy.write_row(
-                    [json.dumps(row[c]) if c in json_columns else row[c] for c in columns]
+                    [json.dumps(row[c]) if c in json_columns else row.get(c) for c in columns]
                 )
 
 

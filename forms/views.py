@@ -5,9 +5,6 @@ Thin like cosmicpython's entrypoints: parse, call the engine, render or redirect
 
 from __future__ import annotations
 
-import base64
-import json
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,7 +47,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/desk-static",
 )
-FILTERS = ("mine", "team", "unassigned", "breached")
 TIMELINE = 200
 
 
@@ -70,35 +66,6 @@ def helpers() -> dict[str, Any]:
         "role_name": lambda role: ROLES.get(role, role),
         "language": str(get_locale() or "zh"),
     }
-
-
-@bp.get("/queue", endpoint="queue")
-@login_required  # type: ignore[untyped-decorator]
-def queue_view() -> Any:
-    wanted = queue.QueueFilter(
-        **{name: request.args.get(name) == "1" for name in FILTERS},
-        channel=request.args.get("channel") or None,
-        category=request.args.get("category") or None,
-        stage=request.args.get("stage") or None,
-        pack=request.args.get("pack") or None,
-    )
-    now = services().clock.now()
-    with services().uow() as uow:
-        user = me(uow.session)
-        page = queue.queue_page(
-            uow.session, user, wanted, now, limit=25, after=_cursor(request.args.get("after"))
-        )
-        rows = [{"record": r, "sla": sla_view(r, now), "spec": _spec(uow.session, r)} for r in page]
-    next_url = None
-    if len(page) == 25:
-        following: dict[str, Any] = {
-            **request.args.to_dict(),
-            "after": _encode(queue.Cursor.after(page[-1])),
-        }
-        next_url = url_for("desk.queue", **following)
-    return render_template(
-        "desk/queue.html", rows=rows, wanted=wanted, next_url=next_url, user=user, args=request.args
-    )
 
 
 @bp.post("/queue/take")
@@ -334,28 +301,6 @@ def _visible(session: Session, record_id: int) -> Record:
     return current
 
 
-def _spec(session: Session, current: Record) -> PackSpec:
-    return services().specs.get(session, current.pack_version_id)
-
-
 def _tz() -> str:
     """The signed-in user's timezone (every view here requires sign-in)."""
     return str(current_user.user.timezone)
-
-
-def _encode(cursor: queue.Cursor) -> str:
-    deadline = cursor.deadline.isoformat() if cursor.deadline else None
-    raw = json.dumps([cursor.priority_rank, cursor.tier_rank, deadline, cursor.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _cursor(text: str | None) -> queue.Cursor | None:
-    if not text:
-        return None
-    try:
-        rank, tier, deadline, last = json.loads(base64.urlsafe_b64decode(text.encode()))
-        return queue.Cursor(
-            int(rank), int(tier), datetime.fromisoformat(deadline) if deadline else None, int(last)
-        )
-    except (ValueError, TypeError):
-        abort(400)

@@ -69,7 +69,7 @@ def queue_page(
 ) -> list[Record]:
     statement = _filtered(user, wanted, now)
     if after is not None:
-        statement = statement.where(_beyond(after))
+        statement = statement.where(beyond(after))
     statement = statement.order_by(*URGENCY).limit(min(max(limit, 1), MAX_PAGE))
     return list(
         session.scalars(
@@ -104,7 +104,7 @@ def _filtered(user: User, wanted: QueueFilter, now: datetime) -> Select[Record]:
     return statement
 
 
-def _beyond(cursor: Cursor) -> ColumnElement[bool]:
+def beyond(cursor: Cursor) -> ColumnElement[bool]:
     """Rows after the cursor in (priority, tier, deadline nulls last, id) order."""
     same_rank = and_(
         Record.priority_rank == cursor.priority_rank, Record.tier_rank == cursor.tier_rank

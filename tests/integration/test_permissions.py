@@ -64,6 +64,9 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     # One's own canned responses (issue #21); another's is a 404 (test_canned_responses).
     (("GET", "POST"), r"^/me/canned(/\d+)?$", STAFF),
     (("POST",), r"^/me/canned/\d+/delete$", STAFF),
+    (("GET",), r"^/queue/export\.(csv|xlsx)$", STAFF),  # the list its user sees, masked
+    (("POST",), r"^/queue/views(/\d+/delete)?$", STAFF),  # one's own views only
+    (("POST",), r"^/queue/bulk$", READERS),
     (("GET", "POST"), r"^/warnings$", STAFF),
     (("GET",), r"^/dashboard(/|$)", READERS),
     (("POST",), r"^/improvements$", READERS),

@@ -17,6 +17,7 @@ from engine.store.models.customers import (
     SatisfactionAnswer,
 )
 from engine.store.models.delivery import IdempotencyKey, OutboxMessage, WebhookSubscription
+from engine.store.models.desk import SavedView
 from engine.store.models.insight import DailyRollup, EarlyWarning, ImprovementAction, RollupDay
 from engine.store.models.knowledge import (
     Article,
@@ -34,6 +35,7 @@ __all__ = [
     "CannedResponse",
     "ThreadAttachment",
     "ThreadMessage",
+    "SavedView",
     "NAMING_CONVENTION",
     "Model",
     # packs
