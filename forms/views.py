@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access.masking import mask_contact, mask_name
-from engine.access.users import LOCALES, audit, get_user
+from engine.access.users import LOCALES, audit, display_names, get_user
 from engine.conversation.thread import thread_of, threads_of
 from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
@@ -68,7 +68,7 @@ def helpers() -> dict[str, Any]:
         "mask_contact": mask_contact,
         "event_label": event_label,
         "role_name": lambda role: ROLES.get(role, role),
-        "language": str(get_locale() or "zh"),
+        "language": getattr(get_locale(), "language", "zh"),  # "zh" or "en", for templates
     }
 
 
@@ -89,6 +89,7 @@ def queue_view() -> Any:
             uow.session, user, wanted, now, limit=25, after=_cursor(request.args.get("after"))
         )
         rows = [{"record": r, "sla": sla_view(r, now), "spec": _spec(uow.session, r)} for r in page]
+        names = display_names(uow.session, (r.assignee for r in page))
     next_url = None
     if len(page) == 25:
         following: dict[str, Any] = {
@@ -97,7 +98,13 @@ def queue_view() -> Any:
         }
         next_url = url_for("desk.queue", **following)
     return render_template(
-        "desk/queue.html", rows=rows, wanted=wanted, next_url=next_url, user=user, args=request.args
+        "desk/queue.html",
+        rows=rows,
+        wanted=wanted,
+        next_url=next_url,
+        user=user,
+        args=request.args,
+        names=names,
     )
 
 
@@ -185,18 +192,26 @@ def link_known_problem(record_id: int) -> Any:
 @bp.post(f"/records/<{DB_ID}:record_id>/reveal")
 @role_required("supervisor", "operations")
 def reveal(record_id: int) -> Any:
-    """Show personal data unmasked, once, and write that to the audit log (R-8.3)."""
+    """Show personal data unmasked, once, and write that and why to the audit log (R-8.3).
+
+    A reveal without a reason is refused: the log must say why someone looked.
+    """
+    reason = request.form.get("reason", "").strip()[:200]
     with services().uow() as uow:
         _visible(uow.session, record_id)
-        audit(
-            uow.session,
-            current_user.username,
-            "reveal",
-            f"record:{record_id}",
-            services().clock.now(),
-            reason=request.form.get("reason", "")[:200],
-        )
-        uow.commit()
+        if reason:
+            audit(
+                uow.session,
+                current_user.username,
+                "reveal",
+                f"record:{record_id}",
+                services().clock.now(),
+                reason=reason,
+            )
+            uow.commit()
+    if not reason:
+        flash(_("请填写查看原因：它会记入审计日志。"), "error")
+        return _record_page(record_id, status=400)
     return _record_page(record_id, reveal=True)
 
 
@@ -299,6 +314,7 @@ def _record_page(
             triage=suggested,
             thread=thread_of(uow.session, record_id),
             compose=compose or {},
+            names=display_names(uow.session, [current.assignee]),
         )
     return page, status
 
