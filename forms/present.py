@@ -7,7 +7,7 @@ Chinese, the source language.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engine.access.masking import masked_fields
-from engine.specs.pack import RecordTypeSpec
+from engine.specs.pack import PackSpec, RecordTypeSpec
 from engine.store.models import Record, SlaClock
 
 
@@ -87,6 +87,11 @@ def shown_fields(
         for name, spec in rtype.fields.items()
         if values.get(name) not in (None, "")
     ]
+
+
+def tier_titles(specs: Iterable[PackSpec]) -> dict[str, str]:
+    """Each tier key the packs define with its title (高价值客户, not high_value)."""
+    return {key: tier.title for spec in specs for key, tier in spec.tiers.items()}
 
 
 ROLES = {"agent": _l("坐席"), "supervisor": _l("主管"), "operations": _l("运营")}

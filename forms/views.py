@@ -25,6 +25,7 @@ from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
 from engine.records import queue
 from engine.records.transitions import get_record
+from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, RecordEvent, User
 from forms.builder import form_values, transition_form_class
@@ -36,6 +37,7 @@ from forms.present import (
     local,
     shown_fields,
     sla_view,
+    tier_titles,
 )
 from forms.triage import triage
 from portal import survey
@@ -264,8 +266,16 @@ def customer(number: str) -> Any:
                 }
             )
         care = profiles.customer_care(uow.session, found)
+        latest = [services().specs.of(v) for v in latest_versions(uow.session)]
     return render_template(
-        "desk/customer.html", customer=found, rows=rows, orders=orders, care=care, tz=_tz()
+        "desk/customer.html",
+        customer=found,
+        rows=rows,
+        orders=orders,
+        care=care,
+        tz=_tz(),
+        packs={spec.name: spec.title for spec in latest},
+        tiers=tier_titles(latest),
     )
 
 
