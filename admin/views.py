@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from admin import formats
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
 from engine.access.masking import mask_contact, mask_name
 from engine.access.users import audit
@@ -45,7 +46,8 @@ class RecordAdmin(ReadOnlyView):
     column_formatters = {
         "id": lambda v, c, m, n: Markup('<a href="{}">{} {}</a>').format(
             url_for("supervise.record", record_id=m.id), m.id, _("处理")
-        )
+        ),
+        **formats.PACK_TITLES,
     }
 
     @action("reassign", _l("批量改派"))

@@ -140,6 +140,7 @@ def test_the_admin_speaks_chinese_with_local_times_and_one_packs_menu(app: Flask
     assert "列表" in page and ">List<" not in page  # Flask-Admin's own words, in Chinese
     assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", page)  # no UTC microseconds
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}\s*<", page)
+    assert re.search(r">\s*待受理\s*<", page) and not re.search(r">\s*pending\s*<", page)
     home = signed_in(app, "qian").get("/admin/").get_data(as_text=True)  # sees every view
     menu = home[home.index("<nav") : home.index("</nav>")]
     assert len(re.findall(r">\s*流程包\s*<", menu)) == 1
