@@ -74,6 +74,22 @@ def test_a_forbidden_page_says_so_in_the_users_language(app: Flask) -> None:
     assert "You may not open this page" in english.get_data(as_text=True)
 
 
+def test_a_wrong_method_and_a_bug_of_ours_are_pages_too(tmp_path: Path) -> None:
+    app = web_app(tmp_path)
+
+    def boom() -> str:
+        raise ValueError("a bug of ours")
+
+    app.add_url_rule("/boom", "boom", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    wrong = client.get("/queue/take")
+    assert wrong.status_code == 405 and "不支持这种访问方式" in wrong.get_data(as_text=True)
+    broken = client.get("/boom")
+    text = broken.get_data(as_text=True)
+    assert broken.status_code == 500 and "服务器出错了" in text and "a bug of ours" not in text
+
+
 def test_the_api_keeps_answering_problem_json(app: Flask) -> None:
     answer = app.test_client().get("/api/v1/no-such-thing")
     assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
