@@ -24,7 +24,9 @@ from engine.access.users import audit
 from engine.customers import imports, profiles
 from engine.errors import CareloopError, NotFound
 from engine.records.queue import ASSIGN_METHODS
+from engine.records.versions import latest_versions
 from engine.store.models import ApiToken, Customer, OutboxMessage, Record, User
+from forms.present import tier_titles
 from web import current_services as services
 
 
@@ -159,6 +161,7 @@ class CustomerCareView(Guarded, BaseView):  # type: ignore[misc]
             except NotFound:
                 abort(404)
             care = profiles.customer_care(uow.session, found)
+            latest = [services().specs.of(v) for v in latest_versions(uow.session)]
             return self.render(
                 "admin_packs/customer.html",
                 customer=found,
@@ -166,6 +169,8 @@ class CustomerCareView(Guarded, BaseView):  # type: ignore[misc]
                 orders=orders,
                 care=care,
                 tz=str(current_user.user.timezone),
+                packs={spec.name: spec.title for spec in latest},
+                tiers=tier_titles(latest),
             )
 
 
