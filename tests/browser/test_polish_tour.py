@@ -118,6 +118,12 @@ def test_the_tour_reads_in_one_language_and_fits_a_phone(
         "not_found": "/no-such-page",
     }
     allowed = list(tour["pack_words"])  # type: ignore[call-overload]
+    page.goto("/queue")
+    out, everywhere = page.locator("header.top form.inline").last.locator("button").all()
+    first, second = out.bounding_box(), everywhere.bounding_box()
+    assert first is not None and second is not None
+    apart = second["x"] - (first["x"] + first["width"])  # 退出 | 退出所有设备, not run together
+    assert apart >= 12 or second["y"] >= first["y"] + first["height"], apart
     for name, path in pages.items():
         response = page.goto(path)
         screenshot(page, f"tour_{language}_{width}_{name}")
