@@ -18,6 +18,7 @@ import portal
 import signin
 import web
 from engine.customers.surveylinks import SurveyLinks
+from engine.knowledge import segment
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from ops import status as ops_status
@@ -61,6 +62,10 @@ def create_app(
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply there.
     signin.csrf.exempt(app.blueprints["api"])
     admin.init_app(app, app.extensions["careloop"])
+    # jieba's dictionary loads in the background now, not in the first search of the day (the
+    # first 领取下一条 waited seconds for it). Tests leave it lazy: most never search.
+    if app.config.setdefault("WARM_SEGMENTER", not app.testing):
+        segment.warm()
     return app
 
 

@@ -54,7 +54,9 @@ def init_app(app: Flask, services: Services) -> None:
         theme=Bootstrap4Theme(),
         csp_nonce_generator=csp_nonce,  # its inline scripts run under our CSP
     )
-    admin.add_view(PacksView(name=_l("流程包"), endpoint="packs"))
+    # One 流程包 menu: drafts and publishing, then the published versions (not a link and a
+    # menu both called 流程包).
+    admin.add_view(PacksView(name=_l("草稿与发布"), endpoint="packs", category=_l("流程包")))
     admin.add_view(
         views.VersionAdmin(PackVersion, store, name=_l("已发布版本"), category=_l("流程包"))
     )

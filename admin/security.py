@@ -10,6 +10,8 @@ from flask_admin.contrib.sqla import ModelView
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from admin import formats
+
 OPERATIONS: tuple[str, ...] = ("operations",)
 READERS: tuple[str, ...] = ("operations", "supervisor")
 
@@ -44,6 +46,9 @@ class SecureModelView(Guarded, ModelView):  # type: ignore[misc]
     """
 
     form_base_class = FlaskForm
+    column_type_formatters = formats.LIST  # local times to the minute, not UTC microseconds
+    column_type_formatters_detail = formats.DETAIL
+    column_type_formatters_export = formats.EXPORT
     can_delete = False
     can_set_page_size = True
     page_size = 50

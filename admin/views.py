@@ -17,13 +17,16 @@ from sqlalchemy import select, update
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from admin import formats
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
 from engine.access.masking import mask_contact, mask_name
 from engine.access.users import audit
 from engine.customers import imports, profiles
 from engine.errors import CareloopError, NotFound
 from engine.records.queue import ASSIGN_METHODS
+from engine.records.versions import latest_versions
 from engine.store.models import ApiToken, Customer, OutboxMessage, Record, User
+from forms.present import tier_titles
 from web import current_services as services
 
 
@@ -45,7 +48,8 @@ class RecordAdmin(ReadOnlyView):
     column_formatters = {
         "id": lambda v, c, m, n: Markup('<a href="{}">{} {}</a>').format(
             url_for("supervise.record", record_id=m.id), m.id, _("处理")
-        )
+        ),
+        **formats.PACK_TITLES,
     }
 
     @action("reassign", _l("批量改派"))
@@ -157,6 +161,7 @@ class CustomerCareView(Guarded, BaseView):  # type: ignore[misc]
             except NotFound:
                 abort(404)
             care = profiles.customer_care(uow.session, found)
+            latest = [services().specs.of(v) for v in latest_versions(uow.session)]
             return self.render(
                 "admin_packs/customer.html",
                 customer=found,
@@ -164,6 +169,8 @@ class CustomerCareView(Guarded, BaseView):  # type: ignore[misc]
                 orders=orders,
                 care=care,
                 tz=str(current_user.user.timezone),
+                packs={spec.name: spec.title for spec in latest},
+                tiers=tier_titles(latest),
             )
 
 

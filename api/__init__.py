@@ -24,7 +24,7 @@ from api.schemas import Problem
 from api.views import blp
 from engine.errors import CareloopError
 from ops.settings import Settings
-from web.errors import PROBLEM_TITLES, status_of
+from web.errors import PROBLEM_TITLES, http_page, status_of
 
 PREFIX = "/api/v1"
 MAX_BODY = 1024 * 1024
@@ -48,8 +48,8 @@ class CareloopApi(Api):  # type: ignore[misc]
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
     def handle_http_exception(self, error: HTTPException) -> Any:
-        if not request.path.startswith(PREFIX):
-            return error
+        if not request.path.startswith(PREFIX):  # the web faces: a page, not problem+json
+            return http_page(error)
         data = getattr(error, "data", None) or {}
         errors = field_errors(data["messages"]) if "messages" in data else None
         detail = data.get("message") or error.description

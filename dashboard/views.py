@@ -55,8 +55,8 @@ class View:
     channel: str | None
     team: str | None
     department: str | None
-    packs: list[str]
-    teams: list[str]
+    packs: dict[str, str]  # name → title, for the pack picker
+    teams: dict[str, str]  # name → its department's title in this pack (the name if none)
 
     def kpi_filter(self) -> kpis.KpiFilter:
         return improvement.kpi_filter(
@@ -87,7 +87,11 @@ def _view(session: Session) -> View:
     if team is not None and team not in teams:
         abort(400, f"unknown team '{team}'")
     department = teams.get(team) if team else None
-    return View(spec, start, end, label, channel, team, department, packs, list(teams))
+    titles = {p: services().latest_spec(session, p).title for p in packs}
+    # A team reads as its department's title in this pack (rnd → 研发部), else as its name.
+    departments = spec.departments
+    shown = {t: departments[d].title if d in departments else t for t, d in teams.items()}
+    return View(spec, start, end, label, channel, team, department, titles, shown)
 
 
 def _period(tz: ZoneInfo) -> tuple[datetime, datetime, str]:

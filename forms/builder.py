@@ -21,14 +21,13 @@ from wtforms.fields import (
     DateField,
     DateTimeLocalField,
     FloatField,
-    IntegerField,
+    HiddenField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import HiddenInput
 
 from engine.specs.pack import (
     CORE_FIELDS,
@@ -193,9 +192,15 @@ def _build(
         fields[item.field] = pack_field(
             pack, rtype, item.field, required=item.required, timezone=timezone, label=item.label
         )
-    # The record version the agent saw: the view passes it on as `expected_version`.
-    fields["row_version"] = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    # The record version the agent saw: the view passes it on as `expected_version`. A
+    # HiddenField, so pages render it with the hidden tags and never as a labelled input.
+    fields["row_version"] = HiddenField(validators=[InputRequired()], filters=[_version])
     return type(f"TransitionForm_{rtype.id}_{transition.id}", (FlaskForm,), fields)
+
+
+def _version(value: Any) -> int | None:
+    """The posted row version as a number; anything else fails the form (WTForms' filters)."""
+    return None if value in (None, "") else int(value)
 
 
 def form_values(form: FlaskForm, transition: TransitionSpec) -> dict[str, Any]:

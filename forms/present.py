@@ -1,15 +1,23 @@
-"""How records look to people: SLA state and countdown, masked fields, local times."""
+"""How records look to people: SLA state and countdown, masked fields, local times.
+
+Words here go through the catalog (gettext, or lazy_gettext for the tables read at import), so
+an English user reads the history and countdowns in English; outside a request they stay in
+Chinese, the source language.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from engine.access.masking import masked_fields
-from engine.specs.pack import RecordTypeSpec
+from engine.specs.pack import PackSpec, RecordTypeSpec
 from engine.store.models import Record, SlaClock
 
 
@@ -54,10 +62,12 @@ def countdown(seconds: int | None) -> str:
     minutes = abs(seconds) // 60
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    text = (
-        (f"{days}天" if days else "") + (f"{hours}小时" if hours or days else "") + f"{mins:02d}分"
-    )
-    return ("超时 " if late else "剩余 ") + text
+    parts = [_("%(days)d天", days=days)] if days else []
+    if hours or days:
+        parts.append(_("%(hours)d小时", hours=hours))
+    parts.append(_("%(minutes)02d分", minutes=mins))
+    text = "".join(parts).strip()  # English units carry their own spaces
+    return str(_("超时 %(time)s", time=text) if late else _("剩余 %(time)s", time=text))
 
 
 def shown_fields(
@@ -79,34 +89,39 @@ def shown_fields(
     ]
 
 
-ROLES = {"agent": "坐席", "supervisor": "主管", "operations": "运营"}
+def tier_titles(specs: Iterable[PackSpec]) -> dict[str, str]:
+    """Each tier key the packs define with its title (高价值客户, not high_value)."""
+    return {key: tier.title for spec in specs for key, tier in spec.tiers.items()}
+
+
+ROLES = {"agent": _l("坐席"), "supervisor": _l("主管"), "operations": _l("运营")}
 _SLA_WORDS = {
-    "warning": "预警",
-    "breached": "超时",
-    "met": "达成",
-    "paused": "暂停",
-    "resumed": "恢复计时",
-    "stopped": "停止",
-    "escalated": "升级",
-    "replanned": "重新计算",
-    "extended": "延期",
+    "warning": _l("预警"),
+    "breached": _l("超时"),
+    "met": _l("达成"),
+    "paused": _l("暂停"),
+    "resumed": _l("恢复计时"),
+    "stopped": _l("停止"),
+    "escalated": _l("升级"),
+    "replanned": _l("重新计算"),
+    "extended": _l("延期"),
 }
 # Why a promised contact was not sent (engine.events.contacts.SKIP_REASONS).
 _SKIPPED = {
-    "no_customer": "无客户",
-    "no_consent": "客户未同意接收服务消息",
-    "replied": "坐席已联系过客户",
-    "moved_on": "记录已进入其他阶段",
-    "unreachable": "无法通过该渠道送达",
+    "no_customer": _l("无客户"),
+    "no_consent": _l("客户未同意接收服务消息"),
+    "replied": _l("坐席已联系过客户"),
+    "moved_on": _l("记录已进入其他阶段"),
+    "unreachable": _l("无法通过该渠道送达"),
 }
 _OTHER = {
-    "assigned": "分派",
-    "note": "备注",
-    "message.in": "客户消息",
-    "message.out": "回复客户",
-    "message.bounced": "回复退信",
-    "message.resent": "重新发送回复",
-    "satisfaction.answered": "满意度评价",
+    "assigned": _l("分派"),
+    "note": _l("备注"),
+    "message.in": _l("客户消息"),
+    "message.out": _l("回复客户"),
+    "message.bounced": _l("回复退信"),
+    "message.resent": _l("重新发送回复"),
+    "satisfaction.answered": _l("满意度评价"),
 }
 
 
@@ -115,18 +130,18 @@ def event_label(
 ) -> str:
     """A history event in words: 进入「处理中」, 首次响应 预警, 跟进：进度更新,
     已告知客户：受理确认, 未告知客户：进度告知（坐席已联系过客户）."""
-    head, _, rest = kind.partition(".")
+    head, _dot, rest = kind.partition(".")
     if head == "contact":
         return _contact_label(rest, rtype, changes or {})
     if head == "stage" and rtype is not None and rest in rtype.stages:
-        return f"进入「{rtype.stages[rest].title}」"
+        return str(_("进入「%(stage)s」", stage=rtype.stages[rest].title))
     if head == "sla" and rtype is not None and rtype.sla is not None:
-        target, _, what = rest.partition(".")
+        target, _dot, what = rest.partition(".")
         title = rtype.sla.targets[target].title if target in rtype.sla.targets else target
         return f"{title} {_SLA_WORDS.get(what, what)}"
     if head == "followup" and rtype is not None and rest in rtype.followups:
-        return f"跟进：{rtype.followups[rest].title}"
-    return _OTHER.get(kind, kind)
+        return str(_("跟进：%(title)s", title=rtype.followups[rest].title))
+    return str(_OTHER.get(kind, kind))
 
 
 def _contact_label(what: str, rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
@@ -134,9 +149,10 @@ def _contact_label(what: str, rtype: RecordTypeSpec | None, changes: Mapping[str
     contact = rtype.contacts.get(name) if rtype is not None else None
     title = contact.title if contact is not None else name
     if what == "sent":
-        return f"已告知客户：{title}"
+        return str(_("已告知客户：%(title)s", title=title))
     reason = str(changes.get("reason", ""))
-    return f"未告知客户：{title}（{_SKIPPED.get(reason, reason)}）"
+    why = _SKIPPED.get(reason, reason)
+    return str(_("未告知客户：%(title)s（%(reason)s）", title=title, reason=why))
 
 
 def local(moment: datetime | None, tz: str) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from dashboard import export
+from engine.access.users import display_names
 from engine.records import finder, savedviews
 from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
@@ -44,6 +45,7 @@ def queue_view() -> Any:
         rows = queuerows.rows_of(page, _specs(uow.session, page), now)
         views = _views(uow.session, user, now)
         options = _options(uow.session)
+        names = display_names(uow.session, (r.assignee for r in page))  # people, not logins
     if parsed.ignored:
         flash(_("未应用无效的筛选条件：%(names)s", names=", ".join(parsed.ignored)), "warning")
     next_url = None
@@ -62,6 +64,7 @@ def queue_view() -> Any:
         options=options,
         query=urlencode(query),
         transitions=_transitions(rows),
+        names=names,
     )
 
 

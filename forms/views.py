@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access.masking import mask_contact, mask_name
-from engine.access.users import LOCALES, audit, get_user
+from engine.access.users import LOCALES, audit, display_names, get_user
 from engine.conversation.thread import thread_of, threads_of
 from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
 from engine.records import queue
 from engine.records.transitions import get_record
+from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, RecordEvent, User
 from forms.builder import form_values, transition_form_class
@@ -33,6 +34,7 @@ from forms.present import (
     local,
     shown_fields,
     sla_view,
+    tier_titles,
 )
 from forms.triage import triage
 from portal import survey
@@ -64,7 +66,7 @@ def helpers() -> dict[str, Any]:
         "mask_contact": mask_contact,
         "event_label": event_label,
         "role_name": lambda role: ROLES.get(role, role),
-        "language": str(get_locale() or "zh"),
+        "language": getattr(get_locale(), "language", "zh"),  # "zh" or "en", for templates
     }
 
 
@@ -152,18 +154,26 @@ def link_known_problem(record_id: int) -> Any:
 @bp.post(f"/records/<{DB_ID}:record_id>/reveal")
 @role_required("supervisor", "operations")
 def reveal(record_id: int) -> Any:
-    """Show personal data unmasked, once, and write that to the audit log (R-8.3)."""
+    """Show personal data unmasked, once, and write that and why to the audit log (R-8.3).
+
+    A reveal without a reason is refused: the log must say why someone looked.
+    """
+    reason = request.form.get("reason", "").strip()[:200]
     with services().uow() as uow:
         _visible(uow.session, record_id)
-        audit(
-            uow.session,
-            current_user.username,
-            "reveal",
-            f"record:{record_id}",
-            services().clock.now(),
-            reason=request.form.get("reason", "")[:200],
-        )
-        uow.commit()
+        if reason:
+            audit(
+                uow.session,
+                current_user.username,
+                "reveal",
+                f"record:{record_id}",
+                services().clock.now(),
+                reason=reason,
+            )
+            uow.commit()
+    if not reason:
+        flash(_("请填写查看原因：它会记入审计日志。"), "error")
+        return _record_page(record_id, status=400)
     return _record_page(record_id, reveal=True)
 
 
@@ -216,8 +226,16 @@ def customer(number: str) -> Any:
                 }
             )
         care = profiles.customer_care(uow.session, found)
+        latest = [services().specs.of(v) for v in latest_versions(uow.session)]
     return render_template(
-        "desk/customer.html", customer=found, rows=rows, orders=orders, care=care, tz=_tz()
+        "desk/customer.html",
+        customer=found,
+        rows=rows,
+        orders=orders,
+        care=care,
+        tz=_tz(),
+        packs={spec.name: spec.title for spec in latest},
+        tiers=tier_titles(latest),
     )
 
 
@@ -266,6 +284,7 @@ def _record_page(
             triage=suggested,
             thread=thread_of(uow.session, record_id),
             compose=compose or {},
+            names=display_names(uow.session, [current.assignee]),
         )
     return page, status
 

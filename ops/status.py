@@ -1,5 +1,5 @@
 """What operators and their monitors ask the running app: alive, ready, the scheduler's state,
-and a status page of the published packs.
+and a status page of the published packs (at /status; `/` is the staff's front door).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
         with services().session_factory() as session:
             return jsonify(scheduler_status(session, services().clock.now()))
 
-    @app.get("/")
+    @app.get("/status")
     def status() -> str:
         with services().session_factory() as session:
             latest = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app
 
 from engine.services import Services
-from web import errors, languages, security
+from web import errors, home, languages, security
 
 # Ids in URLs: positive and within a 64-bit column, so no path can overflow the database.
 DB_ID = "int(min=1, max=9223372036854775807)"
@@ -32,4 +32,5 @@ def init_app(app: Flask) -> None:
     languages.init_app(app)
     security.init_app(app)  # headers on every answer: CSP, no-store, frame-ancestors
     errors.init_app(app)  # engine errors the views leave alone, as pages
+    home.init_app(app)  # `/` sends each role to its work
     app.register_blueprint(bp)

@@ -4,6 +4,11 @@ The API answers with problem+json (`api`), pages in the user's language; both ta
 from `status_of`, so a refused transition is the same 409 everywhere. Only errors the engine
 raises on purpose (`CareloopError`) are the client's: anything else is a bug of ours, which
 Flask logs and answers with a 500, never relabelled as bad input.
+
+HTTP errors (an unknown URL, `abort(404)`, a 403 for the wrong role, a 500) reach `http_page`
+through the API's handler (flask-smorest owns the app's one `HTTPException` handler, and a
+second registration would replace it): outside `/api/v1` they become a page in the site's
+layout, never Werkzeug's bare English one.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from http import HTTPStatus
 
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from engine.delivery.idempotency import IdempotencyConflict
 from engine.errors import (
@@ -42,15 +49,45 @@ PROBLEM_TITLES = {
 }
 
 PAGE_TITLES = {
+    HTTPStatus.BAD_REQUEST: _l("请求无效"),
+    HTTPStatus.FORBIDDEN: _l("没有权限访问此页面"),
     HTTPStatus.NOT_FOUND: _l("找不到要找的内容"),
+    HTTPStatus.METHOD_NOT_ALLOWED: _l("不支持这种访问方式"),
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: _l("提交的内容过大"),
+    HTTPStatus.INTERNAL_SERVER_ERROR: _l("服务器出错了"),
     HTTPStatus.CONFLICT: _l("这一步与记录的当前状态冲突"),
     HTTPStatus.UNPROCESSABLE_ENTITY: _l("输入的内容无法处理"),
+}
+
+# What to do next, in the user's words (Werkzeug's descriptions are English and technical).
+PAGE_HINTS = {
+    HTTPStatus.BAD_REQUEST: _l("页面提交的内容不完整或已过期，请返回后重试。"),
+    HTTPStatus.FORBIDDEN: _l("你的角色不能使用这项功能；如需要，请联系主管或运营人员。"),
+    HTTPStatus.NOT_FOUND: _l("地址可能有误，或者这条内容不存在、不属于你的团队。"),
+    HTTPStatus.METHOD_NOT_ALLOWED: _l("请通过页面上的按钮或链接操作。"),
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: _l("请减小文件或内容后重试。"),
+    HTTPStatus.INTERNAL_SERVER_ERROR: _l("问题已记录，请稍后重试；如果一直出现，请联系运营人员。"),
 }
 
 
 def status_of(error: CareloopError) -> HTTPStatus:
     """The HTTP status of an engine error, the same on every face."""
     return next(status for kind, status in STATUSES if isinstance(error, kind))
+
+
+CSRF_HINT = _l("页面已过期或缺少安全令牌（CSRF）：请刷新页面后重试。")
+
+
+def http_page(error: HTTPException) -> tuple[str, int]:
+    """An HTTP error as a page in the user's language, with the site's layout and a way home."""
+    code = error.code or HTTPStatus.INTERNAL_SERVER_ERROR
+    status = HTTPStatus(code)
+    # A missing or stale CSRF token is the usual 400 of a page left open: say so by name.
+    hint = CSRF_HINT if isinstance(error, CSRFError) else PAGE_HINTS.get(status, "")
+    page = render_template(
+        "web/error.html", title=PAGE_TITLES.get(status, status.phrase), detail=hint, status=status
+    )
+    return page, code
 
 
 def init_app(app: Flask) -> None:

@@ -89,6 +89,18 @@ def get_active(session: Session, username: str) -> User:
     return user
 
 
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Each username's display name, in one query for a whole page (the owner column reads
+    people's names, not their sign-in names); unknown names map to themselves at the caller."""
+    wanted = {name for name in usernames if name}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(User.username, User.display_name).where(User.username.in_(wanted))
+    ).all()
+    return {username: display or username for username, display in rows}
+
+
 def audit(
     session: Session, actor: str, action: str, subject: str, now: datetime, **detail: Any
 ) -> None:

@@ -2,8 +2,10 @@
 
 Customers write 快递一直没到, not 快递 一直 没 到: full-text engines split on
 spaces and punctuation, so both the indexed text and the question are cut
-into words here and joined by spaces. Loading jieba's dictionary takes about
-half a second and logs to stderr, so it happens once, lazily, silenced.
+into words here and joined by spaces. Loading jieba's dictionary takes seconds
+on a busy machine and logs to stderr, so it happens once, silenced: lazily, or
+ahead of the first search through `warm` (the web app calls it at start, so the
+first 领取下一条 does not wait for it).
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ def _jieba(search: bool) -> Callable[[str], Iterable[str]]:
             modes: Any = {True: jieba.cut_for_search, False: jieba.cut}
             _cuts.update(modes)
         return _cuts[search]
+
+
+def warm() -> threading.Thread:
+    """Load the dictionary now, in a daemon thread, so no request waits for it."""
+    thread = threading.Thread(
+        target=_jieba, args=(True,), name="careloop-segmenter-warmup", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def words(text: str, *, search: bool = True) -> list[str]:

@@ -10,10 +10,10 @@ from tests.browser.conftest import LiveServer, screenshot
 
 
 def test_status_page_lists_the_published_pack(page: Page, live_server: LiveServer) -> None:
-    response = page.goto("/")
+    response = page.goto("/status")
 
     assert response is not None and response.ok
-    assert page.url == f"{live_server.url}/"
+    assert page.url == f"{live_server.url}/status"
     expect(page).to_have_title("Careloop")
     expect(page.get_by_role("heading", name="Careloop")).to_be_visible()
     row = page.get_by_role("row").filter(has_text="after_sales")

@@ -334,7 +334,7 @@ def test_a_customer_s_care_page_shows_consent_tiers_history_and_occasions_masked
     assert page.status_code == 200
     assert "13812345678" not in text and "王小明" not in text and "1990" not in text
     assert "门店登记" in text and "营销消息 ✓" in text  # consent, its source
-    assert "high_value" in text and "spend_percentile ≥ 0.9" in text  # the tier and its rule
+    assert "高价值客户" in text and "spend_percentile ≥ 0.9" in text  # the tier (titled), its rule
     assert "consent" in text and "granted" in text  # the history of the consent
     assert "birthday_greeting" in text and "birthday:2026" in text
     assert signed_in(app, "ops").get("/admin/customer_care/C-404").status_code == 404

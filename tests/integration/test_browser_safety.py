@@ -105,7 +105,7 @@ def test_no_get_changes_state(app: Flask) -> None:
 def test_headers_on_pages_json_and_exports(app: Flask) -> None:
     client = signed_in(app, "operations")
     pages = ["/records/1", "/customers/C-1", "/queue", "/admin/customer/", "/dashboard"]
-    pages += ["/dashboard/export.csv", "/login", "/"]
+    pages += ["/dashboard/export.csv", "/login", "/status"]
     for path in pages:
         response = client.get(path)
         assert response.status_code == 200, path
@@ -148,7 +148,10 @@ def test_xss_in_record_fields_is_escaped_everywhere_it_is_shown(app: Flask) -> N
     for path in ("/records/2", "/queue", "/admin/record/", "/admin/supervise/2"):
         body = client.get(path).get_data(as_text=True)
         assert not any(raw in body for raw in RAW), path
-    revealed = client.post("/records/2/reveal", data={"csrf_token": csrf_of(client, "/records/2")})
+    revealed = client.post(
+        "/records/2/reveal",
+        data={"csrf_token": csrf_of(client, "/records/2"), "reason": "客户来电核对"},
+    )
     text = revealed.get_data(as_text=True)
     assert ESCAPED in text and not any(raw in text for raw in RAW)
 

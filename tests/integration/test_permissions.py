@@ -42,7 +42,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("POST",), r"^/logout$", STAFF),
     (("POST",), r"^/logout/everywhere$", STAFF),
     (("GET", "POST"), r"^/survey/[^/]+$", EVERYONE),  # the signed link is the permission
-    (("GET",), r"^/status/scheduler$", EVERYONE),
+    (("GET",), r"^/status(/scheduler)?$", EVERYONE),  # the packs' status page, counts
     (("GET",), r"^/(healthz|readyz)$", EVERYONE),
     # Counts only, to a client on this machine or one with the scrape token, signed in or not
     # (tests/ops/test_metrics.py checks who else is refused).
@@ -60,6 +60,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
         r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction|reply|note|deadline)$",
         STAFF,
     ),
+    (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),  # the record page's own check
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
     # One's own canned responses (issue #21); another's is a 404 (test_canned_responses).
     (("GET", "POST"), r"^/me/canned(/\d+)?$", STAFF),

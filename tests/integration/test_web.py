@@ -21,7 +21,7 @@ def client_with_pack(tmp_path: Path, after_sales: PackSource) -> FlaskClient:
 
 
 def test_the_status_page_lists_published_packs(tmp_path: Path, after_sales: PackSource) -> None:
-    response = client_with_pack(tmp_path, after_sales).get("/")
+    response = client_with_pack(tmp_path, after_sales).get("/status")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "after_sales" in page and "v1" in page

@@ -141,7 +141,7 @@ def test_a_database_that_does_not_answer_is_a_503_to_retry(tmp_path: Path) -> No
         }
     )
     client = app.test_client()
-    page = client.get("/")
+    page = client.get("/status")
     assert page.status_code == 503 and page.headers["Retry-After"] == "5"
     assert page.get_json()["detail"] == "database unavailable, retry"
     assert client.get("/readyz").status_code == 503
