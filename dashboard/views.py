@@ -7,6 +7,7 @@ hand on /warnings; supervisors create improvement actions from a warning or a to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -79,19 +80,23 @@ def _view(session: Session) -> View:
     spec = services().latest_spec(session, name)
     tz = spec.timezone
     start, end, label = _period(tz)
-    channel = request.args.get("channel") or None
-    if channel is not None and channel not in spec.channels:
-        abort(400, f"unknown channel '{channel}'")
+    channel = _chosen("channel", spec.channels)
     teams = {t.name: t.department for t in session.scalars(select(Team).order_by(Team.name))}
-    team = request.args.get("team") or None
-    if team is not None and team not in teams:
-        abort(400, f"unknown team '{team}'")
+    team = _chosen("team", teams)
     department = teams.get(team) if team else None
     titles = {p: services().latest_spec(session, p).title for p in packs}
     # A team reads as its department's title in this pack (rnd → 研发部), else as its name.
     departments = spec.departments
     shown = {t: departments[d].title if d in departments else t for t, d in teams.items()}
     return View(spec, start, end, label, channel, team, department, titles, shown)
+
+
+def _chosen(name: str, known: Mapping[str, object]) -> str | None:
+    """The `name` argument when given, which must be one of `known` (else 400)."""
+    value = request.args.get(name) or None
+    if value is not None and value not in known:
+        abort(400, f"unknown {name} '{value}'")
+    return value
 
 
 def _period(tz: ZoneInfo) -> tuple[datetime, datetime, str]:

@@ -22,10 +22,10 @@ def supervisor(live_server: LiveServer) -> None:
     """The supervisor 周敏, added once: the live server's users are shared by every test."""
     service = services(live_server.app)
     with service.uow() as uow:
-        if uow.session.scalar(select(User).where(User.username == "zhou")) is None:
+        if uow.session.scalar(select(User).where(User.username == "zhou_queue")) is None:
             users.add_user(
                 uow.session,
-                "zhou",
+                "zhou_queue",
                 "supervisor",
                 PASSWORD,
                 hash_password,
@@ -57,7 +57,7 @@ def test_a_supervisor_on_a_phone_searches_and_saves_a_view(
     )
     page.set_viewport_size(PHONE)
     page.goto("/login")
-    page.get_by_label("用户名").fill("zhou")
+    page.get_by_label("用户名").fill("zhou_queue")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name="工作队列")).to_be_visible()

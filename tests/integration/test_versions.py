@@ -124,5 +124,9 @@ def _without_waiting_stage(source: PackSource) -> PackSource:
     text = text[:start] + text[end:]
     text = text.replace("      waiting_customer: {kind: waiting, title: 等待客户}\n", "")
     text = text.replace("    customer_reply: customer_replied\n", "")  # its transition is gone too
-    files = {**source.files, "feedback.yaml": text}
+    # The canned response that waits on the customer after sending goes with the stage.
+    canned = source.files["pack.yaml"].replace(
+        "    transition: wait_for_customer\n    set: {wait_reason: 等待客户提供购买凭证}\n", ""
+    )
+    files = {**source.files, "feedback.yaml": text, "pack.yaml": canned}
     return source_of(load_pack_from_files(source.name, files, str(Path("workflows/after_sales"))))

@@ -90,7 +90,7 @@ def test_gunicorn_serves_the_app_with_two_workers(tmp_path: Path) -> None:
         ]
         assert sum(served) >= 21, text  # every worker's count, added up from the shared folder
         assert "careloop_outbox_backlog 0.0" in text and "careloop_database_up 1.0" in text
-        assert get(f"{base}/", {"X-Request-Id": "page-1"})[0] == 200
+        assert get(f"{base}/status", {"X-Request-Id": "page-1"})[0] == 200
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         _, stderr = server.communicate(timeout=60)
