@@ -3,10 +3,12 @@ and a real IMAP server (Dovecot, tests/mailserver.py) for the mail tests of issu
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,7 @@ from engine.store.migrate import upgrade
 from engine.store.models import Model
 from engine.time.clock import VirtualClock
 from ops.settings import Settings, configure_engine_keys
+from signin import auth as signin_auth
 from tests.mailserver import ImapServer, MailServerUnavailable, running_dovecot
 
 # Tests encrypt personal data with the public development keys (engine/crypto.py).
@@ -32,6 +35,9 @@ os.environ.setdefault("CARELOOP_INSECURE_DEV", "1")
 # …handed to the engine as every composition root does (ops/settings.py): tests that build
 # Services or migrate without an app or a command need them too.
 configure_engine_keys(Settings.for_tests())
+# scrypt costs 0.1–0.3 s a hash on the CI machine and the suite makes thousands of staff: one
+# round of PBKDF2 instead (tests/unit/test_settings.py keeps scrypt the production method).
+signin_auth.PASSWORD_METHOD = "pbkdf2:sha256:1"
 ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PG_URL = os.environ.get(
@@ -58,10 +64,13 @@ def require_pg() -> None:
         pytest.skip("PostgreSQL does not answer")
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file per run; each test copies it (faster than migrating anew)."""
-    path = tmp_path_factory.mktemp("template") / "careloop.db"
+_template_folder = tempfile.TemporaryDirectory(prefix="careloop-template-")
+
+
+@functools.cache
+def migrated_sqlite() -> Path:
+    """One migrated SQLite file per test process; each test copies it (faster than migrating)."""
+    path = Path(_template_folder.name) / "careloop.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     engine.dispose()
@@ -97,7 +106,7 @@ def db_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
     """A migrated, empty database: every engine test runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         path = tmp_path / "careloop.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        shutil.copy(migrated_sqlite(), path)
         engine = make_engine(f"sqlite:///{path}")
     else:
         engine = make_engine(request.getfixturevalue("pg_database"))
@@ -135,10 +144,8 @@ def web_app(tmp_path: Path, *, pack: PackSource | None = None, **config: object)
     """The whole app on a fresh migrated SQLite file; sign-in works over plain http."""
     from wsgi import create_app, services
 
+    shutil.copy(migrated_sqlite(), tmp_path / "web.db")
     url = f"sqlite:///{tmp_path}/web.db"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
     app = create_app(
         {
             "DATABASE_URL": url,

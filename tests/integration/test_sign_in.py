@@ -4,6 +4,8 @@ API tokens stored only as hashes (ASVS 6.3.1, 7.2.4, 7.4.3, 6.4 / 9.x for tokens
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -123,3 +125,10 @@ def test_session_cookies_are_secure_unless_the_settings_say_insecure(tmp_path: P
     plain = create_app(settings=Settings.for_tests(database_url=url, insecure_cookies=True))
     assert not plain.config["SESSION_COOKIE_SECURE"]
     assert not plain.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_passwords_are_stored_with_scrypt_outside_the_test_suite() -> None:
+    """The suite hashes cheaply (tests/conftest.py); a real process keeps Werkzeug's scrypt."""
+    code = "from signin.auth import hash_password; print(hash_password('x'))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.startswith("scrypt:"), run.stdout

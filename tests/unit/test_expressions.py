@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from jinja2.exceptions import SecurityError
 
-from engine.specs.expressions import ExpressionError, compile_expression
+from engine.specs.expressions import ExpressionError, compile_expression, compile_template
 
 NAMES = ("record", "customer", "form")
 
@@ -44,3 +45,23 @@ def test_an_unknown_name_suggests_the_right_one() -> None:
 def test_a_syntax_error_is_an_expression_error() -> None:
     with pytest.raises(ExpressionError, match="does not parse"):
         compile_expression("record.priority ==", NAMES)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 'x' * 1000000000 }}",
+        "{{ 1000000000 * 'x' }}",
+        "{{ [1] * 10**8 }}",
+        "{{ 9 ** 99999999 }}",
+    ],
+)
+def test_arithmetic_that_would_build_gigabytes_is_neither_folded_nor_run(source: str) -> None:
+    """R-8.1: compiling a pack's text costs no memory; rendering such a text is refused."""
+    template = compile_template(source, [])
+    with pytest.raises(SecurityError):
+        template.render({})
+
+
+def test_ordinary_arithmetic_still_works() -> None:
+    assert compile_template("{{ '-' * 3 }}{{ 2 ** 10 }}{{ 6 * 7 }}", []).render({}) == "---102442"
