@@ -23,6 +23,7 @@ from engine.records import drafts
 from engine.records.versions import latest_version
 from engine.specs.build import build_pack_spec
 from engine.store.models import PackDraft, PackVersion, Record
+from forms.present import local
 from web import current_services as services
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files
@@ -236,8 +237,29 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 impact=effect,
                 failed=failed,
                 error_lines=_error_lines(errors),
+                active_tab=_first_tab(bool(draft), errors, failed),
+                local_time=lambda moment: local(moment, str(current_user.user.timezone)),
                 **_structured(loaded.data if loaded is not None else {}),
             )
+
+
+# The tab a form of each kind lives on, so a refused save opens where its red fields are.
+_TAB_OF_FORM = {
+    "values": "pane-values",
+    "calendar": "pane-calendars",
+    "routing": "pane-routing",
+    "form": "pane-forms",
+    "choices": "pane-forms",
+}
+
+
+def _first_tab(draft: bool, errors: list[str], failed: dict[str, Any] | None) -> str:
+    """Where the page opens: the YAML's errors, a refused form, else the preview of a draft."""
+    if errors:
+        return "pane-yaml"
+    if failed is not None:
+        return _TAB_OF_FORM.get(str(failed.get("kind")), "pane-values")
+    return "pane-preview" if draft else "pane-values"
 
 
 def _published(session: Any, pack: str) -> PackVersion:

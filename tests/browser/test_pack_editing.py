@@ -57,6 +57,7 @@ def test_operations_change_p1_resolve_to_two_working_days(
     page.get_by_label("用户名").fill("ops_wu")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    page.locator("#pack-tabs").get_by_role("tab", name="时限与常改项").click()
     expect(page.get_by_role("heading", name="SLA 时限（按优先级）")).to_be_visible()
 
     page.get_by_label("feedback P1 resolve").fill("2 working days")
@@ -65,6 +66,9 @@ def test_operations_change_p1_resolve_to_two_working_days(
     expect(page.locator("#diff")).to_contain_text("-          resolve: {within: 3 working days")
     expect(page.locator("#impact")).to_contain_text("条未关闭记录保留在原版本上")
     screenshot(page, "pack_preview")
+    page.locator("#pack-tabs").get_by_role("tab", name="步骤的表单字段").click()
+    page.mouse.wheel(0, 5000)  # far down a long tab, the publish bar is still at hand
+    expect(page.locator("#publish")).to_be_in_viewport()
 
     page.locator("#publish").click()
     expect(page.get_by_text("已发布 after_sales")).to_be_visible()
@@ -82,6 +86,7 @@ def test_a_broken_yaml_edit_shows_the_line_and_publishes_nothing(
     page.get_by_role("button", name="登录").click()
     files = len(list((ROOT / "workflows" / "after_sales").glob("*.yaml")))
     expect(page.locator(".CodeMirror")).to_have_count(files)  # one editor per file, served here
+    page.locator("#pack-tabs").get_by_role("tab", name="YAML").click()
     text = page.locator('textarea[name="file:feedback.yaml"]').input_value()
     page.evaluate(
         """([name, value]) => document.querySelector(`textarea[name="${name}"]`)
@@ -111,6 +116,7 @@ def test_operations_add_an_extra_closed_day_in_the_calendar_form(
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
 
+    page.locator("#pack-tabs").get_by_role("tab", name="工作日历").click()
     page.locator("#calendars summary", has_text="cn_workdays").click()
     closed = page.get_by_label("cn_workdays 额外休息日")
     closed.fill("2026-13-01")  # not a date: shown at the field, nothing saved
