@@ -25,6 +25,7 @@ from engine.records.transitions import get_record
 from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, RecordEvent, User
+from forms import carewords
 from forms.builder import form_values, transition_form_class
 from forms.present import (
     ROLES,
@@ -236,6 +237,9 @@ def customer(number: str) -> Any:
         tz=_tz(),
         packs={spec.name: spec.title for spec in latest},
         tiers=tier_titles(latest),
+        campaigns=carewords.campaign_titles(latest),
+        outcome=carewords.outcome,
+        history_line=carewords.history_line,
     )
 
 

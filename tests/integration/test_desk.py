@@ -267,7 +267,14 @@ def test_the_customer_view_shows_tier_consent_and_care_with_the_birthday_masked(
     assert "first_purchase_within 3 months" in page
     assert "营销消息 ✓" in page and "shop" in page
     assert "**-11-24" in page and "1990" not in page
-    assert "tier_potential" in page and "task" in page
+    assert "<td>潜力客户</td>" in page and "已建任务" in page  # the campaign, not tier_potential
+    assert "客户等级（家电售后反馈与客户关怀）：— → 潜力客户" in page
+    assert "营销消息：同意" in page
+    english = signed_in(app, "li")
+    english.post("/me/language", data={"locale": "en"})
+    page = english.get("/customers/C-9").get_data(as_text=True)
+    assert "Task created" in page and "marketing messages: granted" in page
+    assert "task</td>" not in page and "tier_potential" not in page
 
 
 def test_each_user_reads_in_their_own_language(app: Flask) -> None:
