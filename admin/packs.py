@@ -253,7 +253,7 @@ _TAB_OF_FORM = {
 }
 
 
-def _first_tab(draft: bool, errors: list[str], failed: dict[str, Any] | None) -> str:
+def _first_tab(draft: bool, errors: list[PackError], failed: dict[str, Any] | None) -> str:
     """Where the page opens: the YAML's errors, a refused form, else the preview of a draft."""
     if errors:
         return "pane-yaml"

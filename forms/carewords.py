@@ -43,12 +43,14 @@ def history_line(event: CustomerEvent, tiers: dict[str, str], packs: dict[str, s
     if event.kind == "consent":
         what = str(CONSENTS.get(event.old_value or "", event.old_value or ""))
         change = str(CONSENT_CHANGES.get(event.new_value or "", event.new_value or ""))
-        return _("%(what)s：%(change)s", what=what, change=change)
+        return str(_("%(what)s：%(change)s", what=what, change=change))
     if event.kind == "tier":
-        return _(
-            "客户等级（%(pack)s）：%(old)s → %(new)s",
-            pack=packs.get(event.pack or "", event.pack or ""),
-            old=tiers.get(event.old_value or "", event.old_value or "—"),
-            new=tiers.get(event.new_value or "", event.new_value or "—"),
+        return str(
+            _(
+                "客户等级（%(pack)s）：%(old)s → %(new)s",
+                pack=packs.get(event.pack or "", event.pack or ""),
+                old=tiers.get(event.old_value or "", event.old_value or "—"),
+                new=tiers.get(event.new_value or "", event.new_value or "—"),
+            )
         )
     return f"{event.kind}: {event.old_value or '—'} → {event.new_value or '—'}"
