@@ -226,7 +226,7 @@ def _context(
     the customer's own name, the promised times in the pack's zone and the survey link."""
     rtype = pack.record_type(record.record_type)
     deadlines = {
-        c.target: _local(pack, c.deadline)
+        c.target: pack.local_minute(c.deadline)
         for c in record.clocks
         if c.met_at is None and c.deadline is not None
     }
@@ -251,17 +251,10 @@ def _context(
         "reference": f"CL-{record.id}",
         "channel": channel,
         "deadlines": deadlines,
-        "promised": _local(pack, latest.deadline) if latest is not None else "",
+        "promised": pack.local_minute(latest.deadline) if latest is not None else "",
         "survey_link": _survey_link(session, pack, record, links, now),
         "extension": _last_extension(session, pack, record.id),
     }
-
-
-def _local(pack: PackSpec, moment: datetime | None) -> str:
-    """A time as people in the pack's zone read it: 2026-11-23 13:00."""
-    if moment is None:
-        return ""
-    return moment.astimezone(pack.timezone).strftime("%Y-%m-%d %H:%M")
 
 
 def _survey_link(
@@ -287,6 +280,6 @@ def _last_extension(session: Session, pack: PackSpec, record_id: int) -> dict[st
     old, new = event.changes["deadline"]
     return {
         "reason": event.changes.get("reason", ""),
-        "old_deadline": _local(pack, datetime.fromisoformat(old)),
-        "new_deadline": _local(pack, datetime.fromisoformat(new)),
+        "old_deadline": pack.local_minute(datetime.fromisoformat(old)),
+        "new_deadline": pack.local_minute(datetime.fromisoformat(new)),
     }

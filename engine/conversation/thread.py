@@ -11,7 +11,6 @@ where it can, which resumes clocks paused while waiting on them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +32,6 @@ from engine.time import sla
 MAX_TEXT = 20_000
 # The author of what Careloop says by itself (the promised contacts): not an agent's reply.
 SYSTEM_AUTHOR = "careloop"
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # What the thread shows of an outbound message, by its outbox row's status.
 OUTBOX_STATES = {
     "pending": "queued",
@@ -219,7 +217,7 @@ def _email(
 ) -> OutboxMessage:
     customer: Customer | None = record.customer
     address = (customer.contact or "").strip() if customer is not None else ""
-    if customer is None or not EMAIL.match(address):
+    if customer is None or not addressing.EMAIL.match(address):
         raise InvalidInput(
             f"record {record.id} has no customer email address to answer",
             fields={"channel": "the customer has no email address"},

@@ -142,10 +142,8 @@ def _target_title(pack: PackSpec, record: RecordView, target: str | None) -> str
 
 
 def _local(pack: PackSpec, moment: str | None) -> str:
-    """An ISO time as people in the pack's zone read it: 2026-11-23 13:00."""
-    if not moment:
-        return ""
-    return datetime.fromisoformat(moment).astimezone(pack.timezone).strftime("%Y-%m-%d %H:%M")
+    """An ISO time from a notification's detail, as people in the pack's zone read it."""
+    return pack.local_minute(datetime.fromisoformat(moment) if moment else None)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -313,6 +314,12 @@ class PackSpec:
 
     def template(self, name: str) -> MessageSpec:
         return next(m for m in self.messages if m.name == name)
+
+    def local_minute(self, moment: datetime | None) -> str:
+        """A time as people in the pack's zone read it in messages: 2026-11-23 13:00."""
+        if moment is None:
+            return ""
+        return moment.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
 
     # Satisfaction, monitors, warnings and KPI targets (issue #8): see engine.insightspec.
     insight: InsightSpec = field(default_factory=InsightSpec)

@@ -57,18 +57,18 @@ def extend(
     if new_deadline <= old:
         raise InvalidInput(
             "the new deadline must come after the current one",
-            fields={"deadline": f"after {_local(pack, old)}"},
+            fields={"deadline": f"after {pack.local_minute(old)}"},
         )
     if now >= old:
         raise ExtensionRefused(
-            f"the deadline ({_local(pack, old)}) has passed: a breach stays a breach",
+            f"the deadline ({pack.local_minute(old)}) has passed: a breach stays a breach",
             fields={"deadline": "passed"},
         )
     notice = timedelta(seconds=rtype.extension.notice.seconds())
     if now > old - notice and not override:
         raise ExtensionRefused(
             f"the customer must be told at least {rtype.extension.notice.text} before the "
-            f"deadline ({_local(pack, old)}); a supervisor may still move it",
+            f"deadline ({pack.local_minute(old)}); a supervisor may still move it",
             fields={"deadline": "too late to move without a supervisor"},
         )
     _move(session, pack, record, clock, old, new_deadline, now)
@@ -78,10 +78,6 @@ def extend(
     record.updated_at = now
     followups.arm_contacts(session, pack, record, rtype.contacts_on("extended"), now)
     return event
-
-
-def _local(pack: PackSpec, moment: datetime) -> str:
-    return moment.astimezone(pack.timezone).strftime("%Y-%m-%d %H:%M")
 
 
 def _open_clock(record: Record, target: str) -> SlaClock:

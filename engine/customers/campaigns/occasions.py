@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.conversation.thread import EMAIL
+from engine.conversation.addressing import EMAIL
 from engine.customers.campaigns.candidates import AnyRow, Candidate
 from engine.records.intake import NewRecord, create_records
 from engine.specs.care import CampaignSpec, TaskSpec
