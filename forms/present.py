@@ -133,6 +133,8 @@ def event_label(
     head, _dot, rest = kind.partition(".")
     if head == "contact":
         return _contact_label(rest, rtype, changes or {})
+    if kind == "record.merged":  # the survivor's side of a merge (issue #21)
+        return str(_("合并了记录 #%(id)s", id=(changes or {}).get("merged", "")))
     if head == "stage" and rtype is not None and rest in rtype.stages:
         return str(_("进入「%(stage)s」", stage=rtype.stages[rest].title))
     if head == "sla" and rtype is not None and rtype.sla is not None:
