@@ -111,6 +111,21 @@ def merged_into(session: Session, record_id: int) -> int | None:
     return session.scalar(select(RecordMerge.merged_into).where(RecordMerge.record_id == record_id))
 
 
+def survivor_of(session: Session, record: Record) -> Record:
+    """The record a merged one lives on as (through a chain of merges); others are themselves.
+
+    A customer's message naming a merged record (its reference in a subject, a reply to its
+    old mail) belongs to the survivor's conversation.
+    """
+    for _level in range(MAX_DEPTH):
+        into = merged_into(session, record.id) if not record.is_open else None
+        found = session.get(Record, into) if into is not None else None
+        if found is None:
+            return record
+        record = found
+    return record
+
+
 def merged_ids(session: Session, record_id: int) -> list[int]:
     """Every record merged into this one, directly or through a record merged into it
     (one query per level of the chain), oldest merge first within a level."""

@@ -28,6 +28,7 @@ from engine.store.models import (
 )
 from tests.conftest import ROOT
 from tests.integration.test_desk import make_app, row_version, signed_in
+from tests.integration.test_mail_intake import mail
 from wsgi import services as app_services
 
 
@@ -129,6 +130,29 @@ def chat(services: Services, number: str | None = None) -> int:
     fields = {"question": "营业时间？"} | ({"customer_no": number} if number else {})
     new = NewRecord(record_type="chat_consult", fields=fields, channel="online_chat")
     return services.create_record("retail", new, actor="li").id
+
+
+def test_the_customers_later_mail_about_the_merged_record_joins_the_survivor(
+    services: Services,
+) -> None:
+    """R-1.7: by the merged record's reference in the subject, or in reply to its mail."""
+    first = services.take_mail("after_sales", "email", mail("洗衣机漏水", "一直漏水"))
+    second = services.take_mail(
+        "after_sales", "email", mail("还是漏水", "地面全湿了", message_id="<m2@example.com>")
+    )
+    assert first.record_id is not None and second.record_id is not None
+    assert first.record_id != second.record_id
+    services.merge_records(second.record_id, first.record_id, actor="li")
+    by_reference = mail(
+        f"Re: 还是漏水 [CL-{second.record_id}]", "补充：是滚筒的", message_id="<m3@example.com>"
+    )
+    joined = services.take_mail("after_sales", "email", by_reference)
+    assert (joined.action, joined.record_id) == ("joined", first.record_id)
+    in_reply = mail(
+        "Re: 还是漏水", "照片见附件", message_id="<m4@example.com>", In_Reply_To="<m2@example.com>"
+    )
+    joined = services.take_mail("after_sales", "email", in_reply)
+    assert (joined.action, joined.record_id) == ("joined", first.record_id)
 
 
 def test_the_survivor_takes_the_customer_when_it_had_none(services: Services) -> None:
