@@ -45,19 +45,16 @@ def merge_records(record_id: int) -> Any:
     if typed["direction"] not in DIRECTIONS:
         typed["direction"] = "into_this"
     version = request.form.get("row_version", "")
+    missing: CareloopError | None = None
     with services().uow() as uow:
         _visible(uow.session, record_id)
         try:
-            other: int | None = _visible(uow.session, merge.find(uow.session, typed["other"]).id).id
-        except NotFound:
-            other = None
-        except InvalidInput as exc:
-            refused: InvalidInput | None = exc
-        else:
-            refused = None
-    if refused is not None:
-        return _refused(record_id, refused, typed)
-    if other is None:
+            other = _visible(uow.session, merge.find(uow.session, typed["other"]).id).id
+        except (NotFound, InvalidInput) as exc:  # rendered below, once this session is closed
+            missing = exc
+    if isinstance(missing, InvalidInput):
+        return _refused(record_id, missing, typed)
+    if missing is not None:
         flash(_("没有编号为 %(number)s 的记录。", number=typed["other"]), "error")
         return _record_page(record_id, status=404, compose=typed)
     duplicate, survivor = (

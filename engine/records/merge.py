@@ -62,13 +62,13 @@ def merge(
 ) -> Merged:
     """Move the duplicate's thread to the survivor and close the duplicate as merged into it."""
     check(session, duplicate, survivor)
-    if survivor.customer_id is None and duplicate.customer_id is not None:
-        survivor.customer_id = duplicate.customer_id
-    moved = _move_thread(session, duplicate.id, survivor.id)
     rtype = pack.record_type(duplicate.record_type)
     closed = next((s for s in rtype.stages.values() if s.is_closed), None)
     if closed is None:
         raise TransitionRefused(f"record type {rtype.id} has no closed stage to merge into")
+    if survivor.customer_id is None and duplicate.customer_id is not None:
+        survivor.customer_id = duplicate.customer_id
+    moved = _move_thread(session, duplicate.id, survivor.id)
     changes = {"merged_into": survivor.id}
     enter_stage(session, pack, rtype, duplicate, closed, VIA, changes, actor=actor, now=now)
     session.add(

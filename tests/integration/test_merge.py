@@ -272,10 +272,31 @@ def test_a_refused_merge_says_why_in_the_users_language(app: Flask) -> None:
     page = client.post(f"/records/{one}/merge", data={"other": str(one), "direction": "into_this"})
     assert page.status_code == 422
     assert "不能合并到它自己" in page.get_data(as_text=True)
+    page = client.post(f"/records/{one}/merge", data={"other": "#987654", "direction": "into_this"})
+    assert page.status_code == 404
+    assert "没有编号为 #987654 的记录" in page.get_data(as_text=True)
+    assert 'value="#987654"' in page.get_data(as_text=True)  # what was typed stays
     client.post("/me/language", data={"locale": "en"})
     page = client.post(f"/records/{one}/merge", data={"other": "x", "direction": "into_this"})
     assert page.status_code == 422
     assert "Enter a record number" in page.get_data(as_text=True)
+
+
+def test_a_merge_from_a_stale_page_is_refused_and_keeps_what_was_typed(app: Flask) -> None:
+    service = app_services(app)
+    survivor, duplicate = feedback(service), feedback(service)
+    client = signed_in(app, "li")
+    seen = row_version(app, survivor)
+    service.note(survivor, "同事刚补充了情况", actor="zhao")  # the record moves on meanwhile
+    service.transition(survivor, "accept", {"category": "other", "priority": "P2"}, actor="zhao")
+    typed = {"other": str(duplicate), "direction": "into_other", "row_version": seen}
+    page = client.post(f"/records/{survivor}/merge", data=typed)
+    assert page.status_code == 409
+    text = page.get_data(as_text=True)
+    assert "您填写的内容已保留" in text
+    assert f'value="{duplicate}"' in text and 'value="into_other" checked' in text
+    with app_services(app).session_factory() as session:
+        assert session.get_one(Record, duplicate).is_open
 
 
 def test_the_api_merges_once_for_a_retried_key_and_documents_the_route(app: Flask) -> None:
