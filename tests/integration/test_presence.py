@@ -7,6 +7,7 @@ client, its clock swapped for a virtual one.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -140,3 +141,23 @@ def test_a_stale_transition_form_reloads_the_record_and_keeps_what_was_typed(
         data=prefixed("wait_for_customer", wait_reason="等客户发送故障照片", row_version=fresh),
     )
     assert again.status_code == 302
+
+
+def test_the_heartbeat_needs_the_pages_csrf_token_in_its_header(
+    tmp_path: Path, after_sales: PackSource
+) -> None:
+    """presence.js sends the token the page carries as X-CSRFToken; without it, 400."""
+    app = make_app(tmp_path, after_sales)  # CSRF on, as served
+    record_id = create(app)
+    client = app.test_client()
+    login = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login)
+    token = token or re.search(r'name="csrf_token" value="([^"]+)"', login)
+    assert token is not None
+    client.post("/login", data={"username": "li", "password": PASSWORD, "csrf_token": token[1]})
+    page = client.get(f"/records/{record_id}").get_data(as_text=True)
+    found = re.search(r'data-csrf="([^"]+)"', page)
+    assert found is not None
+    assert client.post(f"/records/{record_id}/presence").status_code == 400
+    answer = client.post(f"/records/{record_id}/presence", headers={"X-CSRFToken": found[1]})
+    assert answer.status_code == 200 and answer.get_json()["others"] == []
