@@ -246,6 +246,7 @@ def test_an_agent_merges_a_duplicate_from_the_record_page_and_both_pages_say_so(
     gone = client.get(f"/records/{duplicate}").get_data(as_text=True)
     assert 'id="merged-banner"' in gone and f'href="/records/{survivor}"' in gone
     assert 'id="merge"' not in gone  # a merged record offers no second merge
+    assert f"合并到 #{survivor}，进入「已关闭」" in gone  # its history says where it went
 
 
 def test_the_desk_refuses_a_record_of_another_team_as_not_found(app: Flask) -> None:
