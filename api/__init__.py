@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
-from api import channels, deadlines, messages  # noqa: F401  (their routes join the blueprint)
+from api import channels, deadlines, merge, messages  # noqa: F401  (their routes join the blueprint)
 from api.problems import PROBLEM, field_errors, problem
 from api.schemas import Problem
 from api.views import blp

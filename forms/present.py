@@ -131,10 +131,13 @@ def event_label(
     """A history event in words: 进入「处理中」, 首次响应 预警, 跟进：进度更新,
     已告知客户：受理确认, 未告知客户：进度告知（坐席已联系过客户）."""
     head, _dot, rest = kind.partition(".")
+    said: Mapping[str, Any] = changes or {}
     if head == "contact":
-        return _contact_label(rest, rtype, changes or {})
+        return _contact_label(rest, rtype, said)
+    if kind == "record.merged":  # the survivor's side of a merge (issue #21)
+        return str(_("合并了记录 #%(id)s", id=said.get("merged", "")))
     if head == "stage" and rtype is not None and rest in rtype.stages:
-        return str(_("进入「%(stage)s」", stage=rtype.stages[rest].title))
+        return _stage_label(rtype.stages[rest].title, said)
     if head == "sla" and rtype is not None and rtype.sla is not None:
         target, _dot, what = rest.partition(".")
         title = rtype.sla.targets[target].title if target in rtype.sla.targets else target
@@ -142,6 +145,15 @@ def event_label(
     if head == "followup" and rtype is not None and rest in rtype.followups:
         return str(_("跟进：%(title)s", title=rtype.followups[rest].title))
     return str(_OTHER.get(kind, kind))
+
+
+def _stage_label(title: str, changes: Mapping[str, Any]) -> str:
+    """进入「已关闭」, or for a record closed as merged 合并到 #12，进入「已关闭」 (issue #21)."""
+    entered = str(_("进入「%(stage)s」", stage=title))
+    merged_into = changes.get("merged_into")
+    if merged_into:
+        return str(_("合并到 #%(id)s，%(entered)s", id=merged_into, entered=entered))
+    return entered
 
 
 def _contact_label(what: str, rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:

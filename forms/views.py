@@ -20,7 +20,7 @@ from engine.access.users import LOCALES, audit, display_names, get_user
 from engine.conversation.thread import thread_of, threads_of
 from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
-from engine.records import queue
+from engine.records import merge, queue
 from engine.records.transitions import get_record
 from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
@@ -109,9 +109,9 @@ def transition(record_id: int, transition_id: str) -> Any:
             actor=current_user.username,
             expected_version=form.row_version.data or None,
         )
-    except ConflictError:
-        flash(_("记录已被他人更新：以下是最新内容，请确认后重试。"), "error")
-        return _record_page(record_id, status=409)
+    except ConflictError:  # the page reloads the record and keeps what was typed (issue #21)
+        flash(_("记录已被他人更新：以下是最新内容，您填写的内容已保留，请核对后再提交。"), "error")
+        return _record_page(record_id, forms={transition_id: form}, status=409, stale=True)
     except InvalidInput as exc:
         for name, message in exc.fields.items():
             field = getattr(form, name, None)
@@ -250,8 +250,11 @@ def _record_page(
     status: int = 200,
     reveal: bool = False,
     compose: dict[str, Any] | None = None,
+    stale: bool = False,
 ) -> Any:
-    """The record page; `compose` keeps a refused reply or note as it was typed."""
+    """The record page; `compose` keeps a refused reply or note as it was typed, `forms` a
+    refused transition's form; with `stale` those forms were typed on an older version of the
+    record: they keep their values but take its current row version, to be sent again."""
     now = services().clock.now()
     with services().uow() as uow:
         current = _visible(uow.session, record_id)
@@ -262,11 +265,16 @@ def _record_page(
             t.id: (forms or {}).get(t.id) or _form(spec, current, t.id, fresh=True)
             for t in transitions
         }
+        for kept in (forms or {}).values() if stale else ():
+            kept.row_version.data = current.row_version
+            kept.form_errors = [_("记录已被他人更新，请核对后再提交。")]  # keeps it open
+        merged = merge.links(uow.session, record_id)
         suggested = triage(uow.session, current, built, request.args.get("apply"))
         events = list(
             uow.session.scalars(
-                select(RecordEvent)
-                .where(RecordEvent.record_id == record_id)
+                select(RecordEvent)  # with the history of the records merged into it
+                .where(RecordEvent.record_id.in_([record_id, *merged.merged]))
+                .order_by(*((RecordEvent.at.desc(),) if merged.merged else ()))
                 .order_by(RecordEvent.id.desc())
                 .limit(TIMELINE)
             )
@@ -289,6 +297,7 @@ def _record_page(
             thread=thread_of(uow.session, record_id),
             compose=compose or {},
             names=display_names(uow.session, [current.assignee]),
+            merged=merged,
         )
     return page, status
 

@@ -22,6 +22,7 @@ from engine.access.crypto import lookup_hash
 from engine.conversation import thread
 from engine.conversation.firstcontact import FirstContact, open_record
 from engine.conversation.mail import reference_in
+from engine.records import merge
 from engine.specs.pack import PackSpec
 from engine.store.models import Customer, PackVersion, Record, ThreadMessage
 
@@ -109,6 +110,8 @@ def _by_reference(session: Session, pack: str, message: GatewayMessage) -> Recor
     if record_id is None:
         return None
     record = session.get(Record, record_id)
+    if record is not None:  # a merged record's reference names the record it went into
+        record = merge.survivor_of(session, record)
     if record is None or record.pack != pack or not record.is_open or record.customer is None:
         return None
     return record if record.customer.contact_hash == lookup_hash(message.sender) else None

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from engine.conversation import bounces, thread
 from engine.conversation.firstcontact import FirstContact, open_record
 from engine.conversation.mail import InboundMail
+from engine.records import merge
 from engine.specs.pack import PackSpec
 from engine.store.models import OutboxMessage, PackVersion, Record, ThreadMessage
 
@@ -62,6 +63,8 @@ def take_mail(
         return MailOutcome("duplicate", reason=f"{mail_id} was taken before")
     bounces.reachable(session, mail.sender_address)
     record = _record_of(session, pack.name, mail)
+    if record is not None:  # a merged record's mail joins the record it was merged into
+        record = merge.survivor_of(session, record)
     if record is None or not record.is_open:
         record = _new_record(session, pack, version, channel, mail, mail_id, now)
         action = "created"

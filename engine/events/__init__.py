@@ -25,6 +25,7 @@ from engine.events.contacts import (
     ContactSent,
     ContactSkipped,
 )
+from engine.events.merges import RecordsMerged
 from engine.events.records import (
     NOTES,
     Assigned,
@@ -65,6 +66,7 @@ __all__ = [
     "NOTES",
     "NoteAdded",
     "PriorityChanged",
+    "RecordsMerged",
     "ReplyDelivery",
     "SKIP_REASONS",
     "SatisfactionAnswered",

@@ -4,8 +4,8 @@ The web, the API, the CLI, the scheduler and the simulator all call these;
 none of them touches the store's tables directly.
 
 One class for all of them, `Services`, assembled from a class per area (records, conversation,
-canned responses, customers, knowledge, insight) that share `ServiceBase`; callers only ever see
-`Services`.
+canned responses, customers, knowledge, insight, merging) that share `ServiceBase`; callers
+only ever see `Services`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from engine.services.conversation import ConversationServices
 from engine.services.customers import CustomerServices
 from engine.services.insight import InsightServices
 from engine.services.knowledge import KnowledgeServices
+from engine.services.merging import MergeServices
 from engine.services.records import RecordServices
 
 __all__ = ["Services"]
@@ -27,5 +28,6 @@ class Services(
     CustomerServices,
     KnowledgeServices,
     InsightServices,
+    MergeServices,
 ):
     """Use cases bound to a session factory, a clock and a spec cache."""

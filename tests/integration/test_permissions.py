@@ -57,7 +57,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("POST",), r"^/records/\d+/reveal$", READERS),
     (
         ("POST",),
-        r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction|reply|note|deadline)$",
+        r"^/records/\d+/(transitions/[^/]+|known-problem|satisfaction|reply|note|deadline|merge|presence)$",
         STAFF,
     ),
     (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),  # the record page's own check

@@ -27,6 +27,7 @@ from engine.store.models.knowledge import (
     SearchDoc,
     SynonymGroup,
 )
+from engine.store.models.merging import RecordMerge, RecordViewer
 from engine.store.models.packs import PackDraft, PackVersion
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.scheduler import SchedulerHeartbeat
@@ -36,6 +37,8 @@ __all__ = [
     "ThreadAttachment",
     "ThreadMessage",
     "SavedView",
+    "RecordMerge",
+    "RecordViewer",
     "NAMING_CONVENTION",
     "Model",
     # packs
