@@ -52,6 +52,9 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (("GET", "POST"), r"^/records/new$", ("agent", "supervisor")),  # a call typed in (#21)
     (("GET",), r"^/records/\d+/attachments/\d+$", STAFF),  # the record page's own check
+    # A record's own files (issue #21): the record page's own check, 404 for another team.
+    (("GET",), r"^/records/\d+/files/\d+(/preview)?$", STAFF),
+    (("POST",), r"^/records/\d+/files$", STAFF),
     (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),
     (("GET",), r"^/records/\d+/canned$", STAFF),  # the reply box's canned texts (issue #21)
     (("POST",), r"^/records/\d+/reveal$", READERS),
