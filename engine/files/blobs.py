@@ -10,7 +10,8 @@ Several web workers, the scheduler and other hosts may share the folder (a volum
 the same path): a file is written to a temporary name beside its final one and renamed into
 place, which is atomic on one file system, so a reader sees a whole file or none. Two workers
 storing the same file at once both rename a whole, equally valid encryption of the same bytes
-into place; the last one wins and nothing is lost. Files are never rewritten or deleted here.
+into place; the last one wins and nothing is lost. Files are never rewritten; they are deleted
+only when a customer is erased and no row names them any more (`discard`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +69,11 @@ class FileStore:
         except FileNotFoundError:
             raise BlobMissing(f"the file store has no file {address[:12]}…") from None
         return crypto.decrypt_bytes(token)
+
+    def discard(self, addresses: Iterable[str]) -> None:
+        """Delete these files (a customer erased, R-8.3); one already gone is no error."""
+        for address in addresses:
+            self.path_of(address).unlink(missing_ok=True)
 
     def path_of(self, address: str) -> Path:
         """Where `address` lives; only a 64-digit hex address is ever made into a path."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -20,7 +20,15 @@ from engine.files import images
 from engine.files.blobs import FileStore
 from engine.files.checks import Checked
 from engine.records.journal import add_event
-from engine.store.models import Record, RecordAttachment
+from engine.store.models import (
+    Record,
+    RecordAttachment,
+    RecordEvent,
+    ThreadAttachment,
+    ThreadMessage,
+)
+
+ERASED = "[已删除]"
 
 
 @dataclass(frozen=True)
@@ -108,3 +116,47 @@ def opened(
     if preview and row.preview_address is not None:
         return OpenedFile(row.filename, images.PREVIEW_TYPE, store.get(row.preview_address))
     return OpenedFile(row.filename, row.detected_type, store.get(row.address))
+
+
+def forget(session: Session, record_ids: list[int]) -> set[str]:
+    """A customer erased (R-8.3): their records' files go, and their names from the history.
+
+    Deletes the records' own files' rows and returns the addresses of every file of these
+    records, their threads' included (whose rows the erasure deletes itself), so that the
+    caller can discard those no other row names once the erasure is committed.
+    """
+    if not record_ids:
+        return set()
+    own = session.execute(
+        select(RecordAttachment.address, RecordAttachment.preview_address).where(
+            RecordAttachment.record_id.in_(record_ids)
+        )
+    ).all()
+    threads = session.scalars(
+        select(ThreadAttachment.address)
+        .join(ThreadMessage, ThreadMessage.id == ThreadAttachment.message_id)
+        .where(ThreadMessage.record_id.in_(record_ids), ThreadAttachment.address.is_not(None))
+    ).all()
+    session.execute(delete(RecordAttachment).where(RecordAttachment.record_id.in_(record_ids)))
+    for event in session.scalars(
+        select(RecordEvent).where(
+            RecordEvent.record_id.in_(record_ids), RecordEvent.kind == "attachment.added"
+        )
+    ):
+        event.changes = {**event.changes, "filename": ERASED}
+    return {a for row in own for a in row if a} | {a for a in threads if a}
+
+
+def unreferenced(session: Session, addresses: set[str]) -> set[str]:
+    """Those of `addresses` that no row names any more (identical files share one)."""
+    if not addresses:
+        return set()
+    columns = (
+        RecordAttachment.address,
+        RecordAttachment.preview_address,
+        ThreadAttachment.address,
+    )
+    named: set[str | None] = set()
+    for column in columns:
+        named.update(session.scalars(select(column).where(column.in_(addresses))))
+    return addresses - named

@@ -83,6 +83,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET", "POST"), r"^/admin/", OPERATIONS),
     # A file is personal data: `read` alone gets 403 (test_thread_attachments opens one).
     (("GET",), r"^/api/v1/records/\d+/messages/\d+/attachments/\d+$", ()),
+    (("GET",), r"^/api/v1/records/\d+/attachments/\d+$", ()),  # a record's own file, too
     # A gateway signs its body (api/channels.py); no token nor session opens these.
     (("POST",), r"^/api/v1/channels/[^/]+/(messages|receipts)$", ()),
     (("GET",), r"^/api/v1/", READ_TOKEN),  # scopes do not nest: write does not read
