@@ -81,6 +81,23 @@ def upload(filename: str, declared_type: str, data: bytes, number: int = 1) -> A
     return Attachment(name, detected or content_type, len(data), data)
 
 
+def by_content(
+    files: Sequence[Attachment],
+) -> tuple[list[Attachment], list[tuple[str, str]]]:
+    """A mail's files the parser let through, checked by their content too: those whose bytes
+    are of an allowed type (typed as they are), and (name, reason) for the others, so that a
+    page sent as `photo.jpg` is named in the note, not stored."""
+    kept: list[Attachment] = []
+    refused: list[tuple[str, str]] = []
+    for file in files:
+        detected = detect(file.data)
+        if detected in ALLOWED_TYPES:
+            kept.append(Attachment(file.filename, detected, file.size, file.data))
+        else:
+            refused.append((file.filename, f"type {detected or 'unknown'} is not allowed"))
+    return kept, refused
+
+
 def attach(
     session: Session, message: ThreadMessage, files: Sequence[Attachment], now: datetime
 ) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,7 @@ from engine.files.checks import FileTooLarge, check
 from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.models import RecordAttachment, RecordEvent
+from tests.integration.test_mail_intake import mail
 from tests.integration.test_thread_attachments import app as app  # noqa: F401  (the fixture)
 from tests.integration.test_thread_attachments import bearer, signed_in
 from wsgi import services as app_services
@@ -224,6 +228,22 @@ def test_an_erased_customer_s_files_are_deleted_those_of_others_kept(
             )
         ).all()
     assert [c["filename"] for c in changes] == ["[已删除]", "[已删除]"]
+
+
+def test_a_mailed_page_named_as_a_photo_is_named_in_a_note_not_stored(
+    services: Services, store: FileStore
+) -> None:
+    raw = mail("洗衣机漏水", "照片见附件。", message_id="<disguised@example.com>")
+    message = message_from_bytes(raw, policy=default)
+    assert isinstance(message, EmailMessage)
+    message.add_attachment(HTML, maintype="image", subtype="jpeg", filename="照片.jpg")
+    message.add_attachment(png(), maintype="image", subtype="jpeg", filename="现场.jpg")
+    outcome = services.take_mail("after_sales", "email", message.as_bytes())
+    assert outcome.record_id is not None
+    received, note = services.thread(outcome.record_id)
+    assert [(f.filename, f.content_type) for f in received.files] == [("现场.jpg", "image/png")]
+    assert "附件未保存：照片.jpg（类型不允许）" in note.message.body
+    assert len(stored_files(store)) == 1
 
 
 # The desk, on the same database ---------------------------------------------------------
