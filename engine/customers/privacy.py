@@ -70,6 +70,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
     orders = session.scalars(select(Order).where(Order.customer_id == customer.id)).all()
     records = _records(session, customer)
     messages = _messages(session, [r.id for r in records])
+    attached = files.names(session, [r.id for r in records])
     return {
         "number": customer.number,
         "name": customer.name,
@@ -112,6 +113,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
                 "closed_at": r.closed_at.isoformat() if r.closed_at else None,
                 "fields": r.fields,
                 "messages": messages.get(r.id, []),
+                "attachments": attached.get(r.id, []),  # the record's own files, by name
             }
             for r in records
         ],

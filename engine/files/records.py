@@ -101,6 +101,20 @@ def listed(session: Session, record_id: int) -> list[RecordAttachment]:
     )
 
 
+def names(session: Session, record_ids: list[int]) -> dict[int, list[str]]:
+    """Each record's own files by name, oldest first (a customer's data export, R-8.3)."""
+    found: dict[int, list[str]] = {}
+    if not record_ids:
+        return found
+    for record_id, filename in session.execute(
+        select(RecordAttachment.record_id, RecordAttachment.filename)
+        .where(RecordAttachment.record_id.in_(record_ids))
+        .order_by(RecordAttachment.id)
+    ):
+        found.setdefault(record_id, []).append(filename)
+    return found
+
+
 def opened(
     session: Session, store: FileStore, record_id: int, attachment_id: int, *, preview: bool
 ) -> OpenedFile:

@@ -216,6 +216,8 @@ def test_an_erased_customer_s_files_are_deleted_those_of_others_kept(
     services.attach_file(theirs, "说明书.pdf", "application/pdf", PDF, actor="li")
     shared = services.attach_file(others, "说明书.pdf", "application/pdf", PDF, actor="li")
     assert len(stored_files(store)) == 3  # the picture, its preview, the one PDF
+    (exported,) = services.export_customer("C-7")["records"]
+    assert exported["attachments"] == ["王芳的发票.png", "说明书.pdf"]
     assert services.erase_customer("C-7", actor="dpo") == 1
     assert services.record_files(theirs) == []
     assert {p.name for p in stored_files(store)} == {shared.address}  # still the other's
