@@ -22,6 +22,7 @@ from tests.browser.conftest import LiveServer, screenshot
 from wsgi import services
 
 PASSWORD = "attach password 1"
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 HTML = b"<!doctype html><html><script>alert(1)</script></html>"
 
 
@@ -110,6 +111,10 @@ def test_an_agent_attaches_a_photo_and_sees_it_previewed_in_both_languages(
     expect(page.locator("body")).to_contain_text("此类文件不能上传")
     expect(page.locator("#attachments li.msg-file")).to_have_count(1)
     screenshot(page, "attachments-zh")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/records/{record.id}#attachments")
+    assert page.evaluate(OVERFLOW) == 0  # nothing wider than a phone's screen
+    page.locator("#attachments").screenshot(path=str(screenshot(page, "attachments-phone")))
 
     english = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     try:
