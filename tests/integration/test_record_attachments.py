@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -132,6 +133,27 @@ def test_a_name_is_only_shown_never_a_path(
     assert (checked.filename, checked.detected_type) == (shown, detected)
     with pytest.raises(ValueError):
         FileStore(Path("/tmp/x")).path_of("../../etc/passwd")
+
+
+def test_workers_storing_at_once_leave_whole_files_and_no_temporary_ones(
+    store: FileStore,
+) -> None:
+    """Threads stand in for workers sharing the folder: each write is a rename into place."""
+    same = PDF * 20
+    distinct = [PDF + str(n).encode() for n in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        shared = list(pool.map(store.put, [same] * 8))
+        own = list(pool.map(store.put, distinct))
+    assert len(set(shared)) == 1 and store.get(shared[0]) == same
+    assert [store.get(a) for a in own] == distinct
+    assert len(stored_files(store)) == 9 and not list(store.root.rglob(".incoming-*"))
+
+
+def test_a_file_missing_from_the_store_is_not_found(store: FileStore) -> None:
+    address = store.put(PDF)
+    store.path_of(address).unlink()
+    with pytest.raises(NotFound):
+        store.get(address)
 
 
 # The engine, on SQLite and PostgreSQL ------------------------------------------------------
