@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session, object_session
+from werkzeug.exceptions import HTTPException
 
 from engine.access.users import display_names
 from engine.errors import InvalidInput, NotFound
@@ -29,6 +30,7 @@ from engine.store.models import Record, RecordAttachment
 from forms.views import _record_page, _visible
 from web import DB_ID
 from web import current_services as services
+from web.errors import http_page
 
 bp = Blueprint("files", __name__)
 # The engine's reasons (InvalidInput.fields["file"]) in the user's language.
@@ -62,10 +64,10 @@ def _allow_upload(endpoint: str | None, values: dict[str, Any] | None) -> None:
 
 
 @bp.errorhandler(413)
-def _too_large(error: Exception) -> Any:
+def _too_large(error: HTTPException) -> Any:
     record_id = (request.view_args or {}).get("record_id")
-    if not isinstance(record_id, int):
-        return str(error), 413
+    if not isinstance(record_id, int) or not current_user.is_authenticated:
+        return http_page(error)  # before sign-in was checked: the plain error page
     flash(_("文件过大：每个文件不能超过 %(limit)s。", limit=upload_limit()), "error")
     return _record_page(record_id, status=413)
 

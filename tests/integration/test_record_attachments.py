@@ -337,6 +337,9 @@ def test_a_file_over_the_limit_gets_413_naming_the_limit(
     assert way_over.status_code == 413  # refused before the body is read whole
     assert "文件过大：每个文件不能超过 2 MB" in way_over.get_data(as_text=True)
     assert app_services(app).record_files(record_id) == []
+    app.config["WTF_CSRF_ENABLED"] = True  # the form is read before sign-in is checked
+    anonymous = upload(app.test_client(), record_id, PDF * 2000, "x.pdf", "application/pdf")
+    assert anonymous.status_code == 413 and "PDF" not in anonymous.get_data(as_text=True)
 
 
 def test_a_traversal_name_is_stored_as_a_plain_name(app: Flask) -> None:
