@@ -18,7 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
-from api import channels, deadlines, merge, messages  # noqa: F401  (their routes join the blueprint)
+from api import (  # noqa: F401  (their routes join the blueprint)
+    attachments,
+    channels,
+    deadlines,
+    merge,
+    messages,
+)
 from api.problems import PROBLEM, field_errors, problem
 from api.schemas import Problem
 from api.views import blp
@@ -100,6 +106,7 @@ def init_app(app: Flask, settings: Settings) -> None:
             request.path.startswith(PREFIX)
             and request.method in ("POST", "PUT", "PATCH")
             and not request.is_json
+            and not attachments.accepts_upload()  # a record's file comes as multipart
         ):
             return problem(415, "Unsupported Media Type", "send Content-Type: application/json")
         return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from forms import canned, deadlines, kb_pages, newrecord, thread, views
+from forms import attachments, canned, deadlines, kb_pages, newrecord, thread, views
 
 # Imported for the routes they add to `views.bp` (the queue page, its export and actions,
 # merging two records, who else is on a record).
@@ -20,3 +20,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(deadlines.bp)
     app.register_blueprint(newrecord.bp)
     app.register_blueprint(canned.bp)
+    app.register_blueprint(attachments.bp)

@@ -122,6 +122,7 @@ _OTHER = {
     "message.bounced": _l("回复退信"),
     "message.resent": _l("重新发送回复"),
     "satisfaction.answered": _l("满意度评价"),
+    "attachment.added": _l("上传附件"),
 }
 
 

@@ -84,6 +84,8 @@ class Settings:
     log_level: str = "INFO"  # CARELOOP_LOG_LEVEL
     bind: str = "127.0.0.1:8000"  # CARELOOP_BIND: where gunicorn listens (gunicorn.conf.py)
     web_concurrency: int = 2  # WEB_CONCURRENCY: gunicorn's workers (gunicorn.conf.py)
+    files_dir: str = "instance/files"  # CARELOOP_FILES_DIR: attached files (docs/files.md)
+    files_max_bytes: int = 10 * 1024 * 1024  # CARELOOP_FILES_MAX_BYTES: one file's limit
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -119,10 +121,13 @@ def load() -> Settings:
 
 
 def configure_engine_keys(settings: Settings) -> None:
-    """Hand the keys for personal data to the engine, which never reads the environment."""
+    """Hand the keys for personal data, and the folder its files are kept in, to the engine,
+    which never reads the environment."""
     from engine.access import crypto
+    from engine.files import blobs
 
     crypto.configure(settings.data_key, settings.lookup_key, insecure_dev=settings.insecure_dev)
+    blobs.configure(settings.files_dir, settings.files_max_bytes)
 
 
 class _Unset(Exception):
@@ -289,6 +294,16 @@ def _workers(raw: str) -> int:
     return value
 
 
+def _bytes(raw: str) -> int:
+    """A size in bytes, or with a unit: 10485760, 10M, 512K (KiB, MiB, GiB)."""
+    text = raw.strip().upper().removesuffix("B").removesuffix("I")
+    unit = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(text[-1:], 1)
+    digits = text[:-1] if unit > 1 else text
+    if not digits.isdigit() or int(digits) * unit < 1:
+        raise ValueError(f"{raw!r} is not a size in bytes (e.g. 10485760 or 10M)")
+    return int(digits) * unit
+
+
 # (variable, field, parser): the parser raises ValueError with what is wrong, never the secret.
 VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_DATABASE_URL", "database_url", _database_url),
@@ -319,6 +334,8 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_LOG_LEVEL", "log_level", _log_level),
     ("CARELOOP_BIND", "bind", _or_unset),
     ("WEB_CONCURRENCY", "web_concurrency", _workers),
+    ("CARELOOP_FILES_DIR", "files_dir", _or_unset),
+    ("CARELOOP_FILES_MAX_BYTES", "files_max_bytes", _bytes),
 )
 
 

@@ -34,7 +34,11 @@ from tests.mailserver import ImapServer, MailServerUnavailable, running_dovecot
 os.environ.setdefault("CARELOOP_INSECURE_DEV", "1")
 # …handed to the engine as every composition root does (ops/settings.py): tests that build
 # Services or migrate without an app or a command need them too.
-configure_engine_keys(Settings.for_tests())
+# Attached files go to a folder of this run's own, never the checkout's instance/files; the
+# web apps the tests build read the same variable.
+_files_folder = tempfile.TemporaryDirectory(prefix="careloop-files-")
+os.environ.setdefault("CARELOOP_FILES_DIR", _files_folder.name)
+configure_engine_keys(Settings.for_tests(files_dir=os.environ["CARELOOP_FILES_DIR"]))
 # scrypt costs 0.1–0.3 s a hash on the CI machine and the suite makes thousands of staff: one
 # round of PBKDF2 instead (tests/unit/test_settings.py keeps scrypt the production method).
 signin_auth.PASSWORD_METHOD = "pbkdf2:sha256:1"

@@ -107,5 +107,15 @@ def lookup_hash(value: str | None) -> str | None:
     return hmac.new(key, normalise(value).encode(), hashlib.sha256).hexdigest()
 
 
+def file_address(plain: bytes) -> str:
+    """A file's name in the disk store: HMAC-SHA256 of its bytes under CARELOOP_LOOKUP_KEY.
+
+    Equal files get one name (stored once), and the name says nothing to whoever lacks the
+    key: a plain SHA-256 would let anyone holding a copy of a file learn that it is stored.
+    """
+    key = _setting("CARELOOP_LOOKUP_KEY", _keys.lookup_key, DEV_LOOKUP_KEY).encode()
+    return hmac.new(key, b"careloop-file\0" + plain, hashlib.sha256).hexdigest()
+
+
 def new_key() -> str:
     return Fernet.generate_key().decode()

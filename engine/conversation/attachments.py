@@ -6,6 +6,11 @@ The same limits hold for every way in: what a mail brings was checked by the par
 internal note under the customer's message names it and says why, so the agent can ask for it
 another way. A file is read back only through its record (and, for the API, its message): an
 id guessed in a URL opens nothing of another record.
+
+Since issue #21 the bytes go to the disk store (`engine.files.blobs`), encrypted and
+content-addressed like a record's own files; files stored before keep their encrypted bytes
+in the row, and `_bytes` reads either. An agent's upload is also checked by its content
+(`engine.files.checks.detect`): a page renamed `photo.jpg` is refused here too.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from sqlalchemy.orm import Session
 from engine.conversation.mail import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, Attachment
 from engine.conversation.mailparts import GENERIC_TYPES, TYPES, refusal, safe_filename
 from engine.errors import InvalidInput, NotFound
+from engine.files import blobs
+from engine.files.checks import detect
 from engine.store.models import ThreadAttachment, ThreadMessage
 
 MAX_FILES = 10
@@ -65,10 +72,30 @@ def upload(filename: str, declared_type: str, data: bytes, number: int = 1) -> A
         guessed, _ = TYPES.guess_type(name, strict=False)
         content_type = (guessed or "application/octet-stream").lower()
     reason = refusal(name, content_type, len(data), MAX_ATTACHMENT_BYTES, ALLOWED_TYPES)
+    detected = detect(data)
+    if reason is None and detected not in ALLOWED_TYPES:
+        reason = "type of the content is not allowed"
     if reason is not None:
         hint = "file too large" if reason.startswith("too large") else "file type not allowed"
         raise InvalidInput(f"{name}: {reason}", fields={"attachments": hint})
-    return Attachment(name, content_type, len(data), data)
+    return Attachment(name, detected or content_type, len(data), data)
+
+
+def by_content(
+    files: Sequence[Attachment],
+) -> tuple[list[Attachment], list[tuple[str, str]]]:
+    """A mail's files the parser let through, checked by their content too: those whose bytes
+    are of an allowed type (typed as they are), and (name, reason) for the others, so that a
+    page sent as `photo.jpg` is named in the note, not stored."""
+    kept: list[Attachment] = []
+    refused: list[tuple[str, str]] = []
+    for file in files:
+        detected = detect(file.data)
+        if detected in ALLOWED_TYPES:
+            kept.append(Attachment(file.filename, detected, file.size, file.data))
+        else:
+            refused.append((file.filename, f"type {detected or 'unknown'} is not allowed"))
+    return kept, refused
 
 
 def attach(
@@ -79,6 +106,7 @@ def attach(
         raise InvalidInput(
             f"at most {MAX_FILES} files on one message", fields={"attachments": "too many files"}
         )
+    store = blobs.current()
     for file in files:
         session.add(
             ThreadAttachment(
@@ -86,7 +114,7 @@ def attach(
                 filename=file.filename,
                 content_type=file.content_type,
                 size=file.size,
-                data=file.data,
+                address=store.put(file.data),
                 created_at=now,
             )
         )
@@ -146,7 +174,7 @@ def fetch(
     found = session.scalar(query)
     if found is None:
         raise NotFound(f"record {record_id} has no attachment {attachment_id}")
-    return StoredFile(found.id, found.filename, found.content_type, found.size, found.data)
+    return StoredFile(found.id, found.filename, found.content_type, found.size, _bytes(found))
 
 
 def outgoing(session: Session, outbox_id: int) -> list[StoredFile]:
@@ -161,4 +189,11 @@ def outgoing(session: Session, outbox_id: int) -> list[StoredFile]:
         .where(ThreadMessage.outbox_id == outbox_id)
         .order_by(ThreadAttachment.id)
     )
-    return [StoredFile(f.id, f.filename, f.content_type, f.size, f.data) for f in rows]
+    return [StoredFile(f.id, f.filename, f.content_type, f.size, _bytes(f)) for f in rows]
+
+
+def _bytes(row: ThreadAttachment) -> bytes:
+    """The file's bytes: from the disk store, or from the row for a file stored before it."""
+    if row.address is not None:
+        return blobs.current().get(row.address)
+    return row.data or b""

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.conversation import bounces, thread
+from engine.conversation import attachments, bounces, thread
 from engine.conversation.firstcontact import FirstContact, open_record
 from engine.conversation.mail import InboundMail
 from engine.records import merge
@@ -70,6 +70,7 @@ def take_mail(
         action = "created"
     else:
         action = "joined"
+    files, refused = attachments.by_content(mail.attachments)
     message = thread.receive(
         session,
         spec_of(record),
@@ -80,8 +81,8 @@ def take_mail(
         now=now,
         subject=mail.subject or None,
         external_id=mail_id,
-        files=mail.attachments,
-        refused=mail.refused_attachments,
+        files=files,
+        refused=[*mail.refused_attachments, *refused],
     )
     if message is None:  # another process committed it between our two looks (PostgreSQL)
         return MailOutcome("duplicate", reason=f"{mail_id} was taken meanwhile")

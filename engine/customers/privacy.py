@@ -4,12 +4,14 @@ Erasure keeps what the service needs to count and to answer for itself: records 
 their stages, times, SLA clocks, categories and satisfaction scores, history events stay,
 the audit log stays (it never held values). What identifies the person (the name, contact,
 birthday, their customer number, every personal field of their records, also in the
-history) is replaced by a tombstone.
+history) is replaced by a tombstone. Their files, the records' own and the threads', are
+deleted, rows and stored bytes (`engine.files`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.access.crypto import lookup_hash
 from engine.access.users import audit
 from engine.errors import NotFound
+from engine.files import records as files
 from engine.store.models import (
     CampaignOccasion,
     Customer,
@@ -67,6 +70,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
     orders = session.scalars(select(Order).where(Order.customer_id == customer.id)).all()
     records = _records(session, customer)
     messages = _messages(session, [r.id for r in records])
+    attached = files.names(session, [r.id for r in records])
     return {
         "number": customer.number,
         "name": customer.name,
@@ -109,6 +113,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
                 "closed_at": r.closed_at.isoformat() if r.closed_at else None,
                 "fields": r.fields,
                 "messages": messages.get(r.id, []),
+                "attachments": attached.get(r.id, []),  # the record's own files, by name
             }
             for r in records
         ],
@@ -146,10 +151,19 @@ def _messages(session: Session, record_ids: list[int]) -> dict[int, list[dict[st
     return found
 
 
+@dataclass(frozen=True)
+class Erased:
+    """How many records were scrubbed, and the stored files their rows named (`blobs`): the
+    caller discards those no other row names once the erasure is committed."""
+
+    records: int
+    files: frozenset[str]
+
+
 def erase(
     session: Session, customer: Customer, personal: PersonalFields, actor: str, now: datetime
-) -> int:
-    """Replace the person by a tombstone; returns how many records were scrubbed."""
+) -> Erased:
+    """Replace the person by a tombstone, their files and conversation deleted."""
     erased_number = f"erased-{customer.id}"
     records = _records(session, customer)
     for record in records:
@@ -163,6 +177,7 @@ def erase(
             if any(k in names for k in event.changes):
                 changes = event.changes.items()
                 event.changes = {k: _scrub(v) if k in names else v for k, v in changes}
+    forgotten = files.forget(session, [r.id for r in records])
     _erase_threads(session, [r.id for r in records])
     occasions = select(CampaignOccasion.id).where(CampaignOccasion.customer_id == customer.id)
     for message in session.scalars(
@@ -184,7 +199,7 @@ def erase(
     customer.consent_at = now
     customer.consent_source = "erasure"
     audit(session, actor, "customer.erase", f"customer:{customer.id}", now, records=len(records))
-    return len(records)
+    return Erased(len(records), frozenset(forgotten))
 
 
 def _scrub(value: Any) -> Any:

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from engine.customers import campaigns, privacy, profiles, tiers
+from engine.files import blobs
+from engine.files import records as files
 from engine.records import versions
 from engine.services.base import ServiceBase
 from engine.store.models import Customer, Order, Record
@@ -42,9 +44,12 @@ class CustomerServices(ServiceBase):
                 fields = rtype.fields.items() if rtype else ()
                 return frozenset(name for name, spec in fields if spec.is_personal)
 
-            count = privacy.erase(uow.session, customer, personal, actor, self.clock.now())
+            erased = privacy.erase(uow.session, customer, personal, actor, self.clock.now())
             uow.commit()
-            return count
+            # Once the rows are gone for good: the files no other row names (identical files
+            # are stored once). One stored that very moment may lose its bytes (docs/files.md).
+            blobs.current().discard(files.unreferenced(uow.session, set(erased.files)))
+            return erased.records
 
     def record_order(self, number: str, values: Mapping[str, Any]) -> tuple[Order, bool]:
         """Store a purchase (once per external id); the customer's tiers follow at once."""

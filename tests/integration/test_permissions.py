@@ -52,6 +52,9 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/(queue|records/\d+|customers/[^/]+)$", STAFF),
     (("GET", "POST"), r"^/records/new$", ("agent", "supervisor")),  # a call typed in (#21)
     (("GET",), r"^/records/\d+/attachments/\d+$", STAFF),  # the record page's own check
+    # A record's own files (issue #21): the record page's own check, 404 for another team.
+    (("GET",), r"^/records/\d+/files/\d+(/preview)?$", STAFF),
+    (("POST",), r"^/records/\d+/files$", STAFF),
     (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),
     (("GET",), r"^/records/\d+/canned$", STAFF),  # the reply box's canned texts (issue #21)
     (("POST",), r"^/records/\d+/reveal$", READERS),
@@ -80,6 +83,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET", "POST"), r"^/admin/", OPERATIONS),
     # A file is personal data: `read` alone gets 403 (test_thread_attachments opens one).
     (("GET",), r"^/api/v1/records/\d+/messages/\d+/attachments/\d+$", ()),
+    (("GET",), r"^/api/v1/records/\d+/attachments/\d+$", ()),  # a record's own file, too
     # A gateway signs its body (api/channels.py); no token nor session opens these.
     (("POST",), r"^/api/v1/channels/[^/]+/(messages|receipts)$", ()),
     (("GET",), r"^/api/v1/", READ_TOKEN),  # scopes do not nest: write does not read

@@ -25,6 +25,7 @@ from werkzeug.test import TestResponse, encode_multipart
 import forms.thread
 from engine.access import tokens, users
 from engine.errors import NotFound
+from engine.files import blobs
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import ThreadMessage
@@ -75,8 +76,12 @@ def test_a_gbk_mail_with_a_photo_puts_the_photo_on_the_thread_encrypted_at_rest(
     )
     assert services.attachment(record_id, photo_id).data == PHOTO
     with db_engine.connect() as connection:
-        stored = connection.scalar(text("SELECT data FROM thread_attachments"))
-    assert stored is not None and PHOTO[:4] not in bytes(stored) and b"0" * 64 not in bytes(stored)
+        data, address = connection.execute(
+            text("SELECT data, address FROM thread_attachments")
+        ).one()
+    assert data is None  # in the disk store since issue #21, encrypted there
+    stored = blobs.current().path_of(address).read_bytes()
+    assert PHOTO[:4] not in stored and b"0" * 64 not in stored
     assert note.message.direction == "note" and note.files == ()
     assert "附件未保存：setup.exe（类型不允许）" in note.message.body
     assert "附件未保存：photo.jpg.exe（扩展名不允许）" in note.message.body

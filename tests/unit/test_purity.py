@@ -26,6 +26,7 @@ STORE_USERS = {
     "knowledge",
     "delivery",
     "access",
+    "files",
 }
 # Modules of those subpackages that are pure calculators all the same: values in, values out.
 PURE_MODULES = {
@@ -42,6 +43,8 @@ PURE_MODULES = {
     "engine.conversation.mailparts",
     "engine.conversation.htmltext",
     "engine.conversation.quoting",
+    "engine.files.checks",
+    "engine.files.images",
     "engine.errors",
 }
 STORE = ("engine.store", "sqlalchemy")

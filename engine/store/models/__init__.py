@@ -18,6 +18,7 @@ from engine.store.models.customers import (
 )
 from engine.store.models.delivery import IdempotencyKey, OutboxMessage, WebhookSubscription
 from engine.store.models.desk import SavedView
+from engine.store.models.files import RecordAttachment
 from engine.store.models.insight import DailyRollup, EarlyWarning, ImprovementAction, RollupDay
 from engine.store.models.knowledge import (
     Article,
@@ -39,6 +40,7 @@ __all__ = [
     "SavedView",
     "RecordMerge",
     "RecordViewer",
+    "RecordAttachment",
     "NAMING_CONVENTION",
     "Model",
     # packs

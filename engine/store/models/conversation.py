@@ -42,7 +42,9 @@ class ThreadAttachment(Model):
     """A file that came with a message (a photo of the fault) or that an agent attached.
 
     Only files within the size and type limits are stored (`engine.conversation.mail`); the
-    bytes are encrypted, the name and type are kept plain so a thread lists them unopened.
+    name and type are kept plain so a thread lists them unopened. Since issue #21 the bytes
+    live encrypted in the disk store (`engine.files.blobs`) at `address`; rows stored before
+    keep theirs encrypted in `data`, and both are read.
     """
 
     __tablename__ = "thread_attachments"
@@ -53,5 +55,6 @@ class ThreadAttachment(Model):
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(127))
     size: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(EncryptedBytes())
+    data: Mapped[bytes | None] = mapped_column(EncryptedBytes())
+    address: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
