@@ -148,6 +148,7 @@ def web_app(tmp_path: Path, *, pack: PackSource | None = None, **config: object)
     """The whole app on a fresh migrated SQLite file; sign-in works over plain http."""
     from wsgi import create_app, services
 
+    tmp_path.mkdir(parents=True, exist_ok=True)
     shutil.copy(migrated_sqlite(), tmp_path / "web.db")
     url = f"sqlite:///{tmp_path}/web.db"
     app = create_app(
