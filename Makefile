@@ -40,8 +40,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict .
 
+# Two test processes on the two cores, then the tests that start several processes of their own
+# (schedulers, gunicorn, the soak) alone, so that no other test competes with what they time.
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 # Benchmarks at small sizes (each script takes --full for the issue's sizes): figures,
 # baselines measured in the same run, and ratios. See docs/performance.md.

@@ -49,6 +49,17 @@ PG_URL = os.environ.get(
 )
 
 
+# Tests that start processes of their own (schedulers, web workers, the soak) run after the rest,
+# alone (`make test`), where two test processes would compete with them for the cores.
+SERIAL_FOLDERS = ("tests/pg/", "tests/ops/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SERIAL_FOLDERS):
+            item.add_marker(pytest.mark.serial)
+
+
 def pg_available() -> bool:
     try:
         engine = create_engine(PG_URL, connect_args={"connect_timeout": 2})
