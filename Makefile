@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The development defaults, in this one place (README "Configuration"): a SQLite file, personal
+# data encrypted with public development keys (ops/secrets.py), cookies over plain http on
+# 127.0.0.1 and readable logs. Outside make, `careloop serve` refuses to start without keys.
 export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
-# A developer's machine: personal data encrypted with public development keys (engine/crypto.py).
 export CARELOOP_INSECURE_DEV ?= 1
+export CARELOOP_INSECURE_COOKIES ?= 1
+export CARELOOP_LOG_FORMAT ?= text
 
 .PHONY: install run test lint migrate publish bench bench-full soak clean
 
@@ -33,7 +37,7 @@ publish: migrate
 	$(BIN)/careloop user first
 
 run: publish
-	CARELOOP_INSECURE_COOKIES=1 CARELOOP_LOG_FORMAT=text $(BIN)/careloop serve --host 127.0.0.1 --port 5000
+	$(BIN)/careloop serve --host 127.0.0.1 --port 5000
 
 lint: install
 	$(BIN)/ruff check .

@@ -77,8 +77,16 @@ def _mapping(text: str) -> tuple[str, str]:
 @careloop.command(help="Run a scenario on a virtual clock and print its timeline.")
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def simulate_command(scenario: Path, as_json: bool) -> None:
+@pass_runtime
+def simulate_command(runtime: Runtime, scenario: Path, as_json: bool) -> None:
+    """A rehearsal in an in-memory database that holds nobody real: without keys of its own it
+    encrypts with the public development keys, so the README's commands work in a fresh shell."""
+    from engine.access import crypto
     from engine.records.simulation import ScenarioError, simulate
+    from ops.secrets import missing_keys
+
+    if missing_keys(runtime.settings):
+        crypto.configure("", "", insecure_dev=True)
     from workflows.scenario import check_expectations, load_scenario
     from workflows.validate import checked_source
 

@@ -49,6 +49,7 @@ def test_every_command_of_the_group_is_there() -> None:
         "token",
         "customer",
         "new-data-key",
+        "keys",
         "backup",
         "restore",
         "tiers",
