@@ -32,8 +32,10 @@ migrate: install
 	mkdir -p instance
 	$(BIN)/careloop db upgrade
 
+# Files are published unless the admin published a pack since they last were: then the
+# admin's version stays and one line says so (`careloop pack export` brings it to files).
 publish: migrate
-	$(BIN)/careloop publish --by make-run workflows/*/
+	$(BIN)/careloop publish --keep-admin --by make-run workflows/*/
 	$(BIN)/careloop user first
 
 run: publish

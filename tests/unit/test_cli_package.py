@@ -42,6 +42,7 @@ def test_every_command_of_the_group_is_there() -> None:
         "publish",
         "simulate",
         "packs",
+        "pack",
         "db",
         "kb",
         "user",
