@@ -128,12 +128,10 @@ def publish(
         .order_by(PackVersion.version.desc())
         .limit(1)
     ).first()
-    if current is not None and current.source_hash == source.source_hash:
-        if origin == FILES:
-            current.files_at = now  # the folder holds the live version (again)
-        return PublishResult(current, created=False)
-    if keep_admin and current is not None and current.files_at is None:
-        return PublishResult(current, created=False, kept=True)
+    if current is not None:
+        same = _same_or_kept(current, source, origin=origin, keep_admin=keep_admin, now=now)
+        if same is not None:
+            return same
     spec, problems = build_pack_spec(source.data)
     if spec is None:
         raise InvalidInput(f"pack {source.name} is invalid: {problems[0].message}")
@@ -159,6 +157,19 @@ def publish(
     for (rtype, old_stage), new_stage in moves.items():
         _move(session, spec, version, rtype, old_stage, new_stage, by, now)
     return PublishResult(version, created=True, moved={k: stranded[k] for k in moves})
+
+
+def _same_or_kept(
+    current: PackVersion, source: PackSource, *, origin: str, keep_admin: bool, now: datetime
+) -> PublishResult | None:
+    """No new version: the source is the newest version's, or a start keeps the admin's."""
+    if current.source_hash == source.source_hash:
+        if origin == FILES:
+            current.files_at = now  # the folder holds the live version (again)
+        return PublishResult(current, created=False)
+    if keep_admin and current.files_at is None:
+        return PublishResult(current, created=False, kept=True)
+    return None
 
 
 def stranded_records(session: Session, pack: str, spec: PackSpec) -> dict[tuple[str, str], int]:

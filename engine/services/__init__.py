@@ -13,6 +13,7 @@ from __future__ import annotations
 from engine.services.canned import CannedServices
 from engine.services.conversation import ConversationServices
 from engine.services.customers import CustomerServices
+from engine.services.imports import ImportServices
 from engine.services.insight import InsightServices
 from engine.services.knowledge import KnowledgeServices
 from engine.services.records import RecordServices
@@ -25,6 +26,7 @@ class Services(
     ConversationServices,
     CannedServices,
     CustomerServices,
+    ImportServices,
     KnowledgeServices,
     InsightServices,
 ):

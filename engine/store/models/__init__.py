@@ -19,6 +19,7 @@ from engine.store.models.customers import (
 from engine.store.models.delivery import IdempotencyKey, OutboxMessage, WebhookSubscription
 from engine.store.models.desk import SavedView
 from engine.store.models.insight import DailyRollup, EarlyWarning, ImprovementAction, RollupDay
+from engine.store.models.jobs import ImportJob
 from engine.store.models.knowledge import (
     Article,
     ArticleVersion,
@@ -36,6 +37,7 @@ __all__ = [
     "ThreadAttachment",
     "ThreadMessage",
     "SavedView",
+    "ImportJob",
     "NAMING_CONVENTION",
     "Model",
     # packs

@@ -1,4 +1,5 @@
-"""pack versions' provenance (files or admin) and when files last held them (issue #22 item 3)
+"""pack versions' provenance (files or admin) and when files last held them (issue #22 item 3);
+import jobs, the long CSV imports run by the scheduler (issue #22 item 5)
 
 Revision ID: 0026
 Revises: 0021
@@ -29,6 +30,28 @@ def upgrade() -> None:
     _origins_of_old_versions()
     with op.batch_alter_table("pack_versions") as batch:
         batch.alter_column("origin", existing_type=sa.String(length=16), nullable=False)
+    op.create_table(
+        "import_jobs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=True),
+        sa.Column("good_rows", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("created_by", sa.String(length=128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("beat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("worker", sa.String(length=128), nullable=True),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("written", sa.Integer(), nullable=False),
+        sa.Column("refused", sa.JSON(), nullable=False),
+        sa.Column("error", sa.String(length=300), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_jobs")),
+    )
+    op.create_index("ix_import_jobs_status", "import_jobs", ["status", "id"])
 
 
 def _origins_of_old_versions() -> None:
@@ -66,6 +89,8 @@ def _origins_of_old_versions() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_import_jobs_status", table_name="import_jobs")
+    op.drop_table("import_jobs")
     with op.batch_alter_table("pack_versions") as batch:
         batch.drop_column("files_at")
         batch.drop_column("origin")
