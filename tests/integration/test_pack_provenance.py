@@ -7,6 +7,7 @@ writes the live version back to files, and those publish as the same version."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,6 +153,9 @@ def test_a_publish_in_the_admin_is_recorded_as_from_the_admin(
     version = newest(service)
     assert (version.version, version.origin, version.published_by) == (2, ADMIN, "ops")
     assert version.files_at is None
+    page = client.get("/admin/packs/after_sales").get_data(as_text=True)
+    origins = re.findall(r'class="version-origin">([^<]+)<', page)
+    assert origins == ["在后台发布", "从文件发布"]  # v2, then v1
 
 
 def test_the_migration_tells_old_admin_versions_from_file_versions(tmp_path: Path) -> None:
