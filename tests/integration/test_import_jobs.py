@@ -6,6 +6,7 @@ user's language that names the limit."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -191,6 +192,12 @@ def test_a_job_that_fails_says_so_without_personal_data(ops: tuple[Flask, FlaskC
     page = client.get(page_url).get_data(as_text=True)
     assert 'data-status="failed"' in page and "RuntimeError" in page
     assert "13800000001" not in page
+    with services(app).uow() as uow:
+        uow.session.scalars(select(User).where(User.username == "ops")).one().locale = "en"
+        uow.commit()
+    english = client.get(page_url).get_data(as_text=True)
+    assert "The import failed: RuntimeError" in english
+    assert not re.search(r"[\u3000-\u9fff\uff00-\uffef]", english)  # no Chinese at all
 
 
 def test_an_upload_over_the_limit_is_a_page_in_the_users_language_naming_it(
