@@ -5,7 +5,6 @@ small, by a background job with its progress on a page of its own when long (iss
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -15,6 +14,7 @@ from flask_login import current_user
 from admin.security import Guarded
 from engine.access.users import audit
 from engine.customers import imports
+from engine.services.imports import IMPORT_ZONE
 from web import current_services as services
 
 # Up to this many rows a file is written while the page waits (set-based, well under a
@@ -37,7 +37,7 @@ class ImportView(Guarded, BaseView):  # type: ignore[misc]
         service = services()
         data = upload.read()
         try:
-            checked = imports.check(imports.decode(data), ZoneInfo("Asia/Shanghai"))
+            checked = imports.check(imports.decode(data), IMPORT_ZONE, service.clock.now())
         except ValueError as exc:
             flash(str(exc), "error")
             return self.render("admin_packs/import.html", result=None), 400

@@ -65,7 +65,7 @@ class ImportServices(ServiceBase):
             job = session.get(ImportJob, job_id)
             assert job is not None and job.data is not None
             try:
-                checked = imports.check(imports.decode(job.data), IMPORT_ZONE)
+                checked = imports.check(imports.decode(job.data), IMPORT_ZONE, self.clock.now())
             except ValueError as exc:  # not UTF-8 nor GB18030: the message names no data
                 importjobs.fail(session, job_id, str(exc), self.clock.now())
                 uow.commit()

@@ -9,7 +9,7 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,15 @@ from engine.records.versions import PackSource
 from engine.services import Services
 from engine.services.imports import IMPORT_ZONE
 from engine.store.db import make_session_factory
-from engine.store.models import AuditEntry, Customer, CustomerEvent, ImportJob, Record, User
+from engine.store.models import (
+    AuditEntry,
+    Customer,
+    CustomerEvent,
+    ImportJob,
+    Order,
+    Record,
+    User,
+)
 from engine.time.clock import VirtualClock
 from signin.auth import hash_password
 from tests.conftest import web_app
@@ -97,6 +105,27 @@ def test_an_import_is_set_based_and_matches_the_one_by_one_path(
     assert (three.consent_marketing, three.consent_source) == (True, "import")
     assert events == 1250  # the odd numbers granted marketing consent, each kept in history
     assert rank == 0  # a VIP now: served first
+
+
+def test_purchases_are_set_based_too_and_one_in_the_future_is_a_bad_row(
+    db_engine: Engine, clock: VirtualClock
+) -> None:
+    services = Services(make_session_factory(db_engine), clock=clock)
+    lines = ["customer,external_id,amount,currency,ordered_at,shipped_at"]
+    lines += [f"C-{i % 300},SO-{i},{i}.5,CNY,2026-08-01," for i in range(1500)]
+    lines.append("C-1,SO-1,1.5,CNY,2026-08-01,2026-08-03")  # a repeat: SO-1 has shipped
+    lines.append("C-2,SO-X,9,CNY,2099-01-01,")
+    checked = imports.check("\n".join(lines), IMPORT_ZONE, clock.now())
+    assert [(e.row, e.column) for e in checked.errors] == [(len(lines), "ordered_at")]
+    with statements(db_engine) as seen, services.uow() as uow:
+        assert imports.apply(uow.session, checked, clock.now()) == 1501
+        uow.commit()
+    assert len(seen) < 40, len(seen)  # before: 3 or more statements per row
+    with services.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == 300
+        assert session.scalar(select(func.count()).select_from(Order)) == 1500
+        one = session.scalars(select(Order).where(Order.external_id == "SO-1")).one()
+    assert one.shipped_at == datetime(2026, 8, 3, tzinfo=IMPORT_ZONE)
 
 
 def test_a_job_is_claimed_exactly_once_and_again_only_when_its_worker_died(
