@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The development defaults, in this one place (README "Configuration"): a SQLite file, personal
+# data encrypted with public development keys (ops/secrets.py), cookies over plain http on
+# 127.0.0.1 and readable logs. Outside make, `careloop serve` refuses to start without keys.
 export CARELOOP_DATABASE_URL ?= sqlite:///$(CURDIR)/instance/careloop.db
-# A developer's machine: personal data encrypted with public development keys (engine/crypto.py).
 export CARELOOP_INSECURE_DEV ?= 1
+export CARELOOP_INSECURE_COOKIES ?= 1
+export CARELOOP_LOG_FORMAT ?= text
 
 .PHONY: install run test lint migrate publish bench bench-full soak clean
 
@@ -28,12 +32,14 @@ migrate: install
 	mkdir -p instance
 	$(BIN)/careloop db upgrade
 
+# Files are published unless the admin published a pack since they last were: then the
+# admin's version stays and one line says so (`careloop pack export` brings it to files).
 publish: migrate
-	$(BIN)/careloop publish --by make-run workflows/*/
+	$(BIN)/careloop publish --keep-admin --by make-run workflows/*/
 	$(BIN)/careloop user first
 
 run: publish
-	CARELOOP_INSECURE_COOKIES=1 CARELOOP_LOG_FORMAT=text $(BIN)/careloop serve --host 127.0.0.1 --port 5000
+	$(BIN)/careloop serve --host 127.0.0.1 --port 5000
 
 lint: install
 	$(BIN)/ruff check .

@@ -51,7 +51,7 @@ def create_app(
     # ObservedServices: the engine's facade, counted for /metrics (ops/, issue #14).
     app.extensions["careloop"] = ObservedServices(make_session_factory(engine))
     ops_web.init_app(app, settings)
-    ops_status.init_app(app)
+    ops_status.init_app(app, settings)
     web.init_app(app)  # languages first: every face renders through them
     signin.init_app(app)  # resolves SECRET_KEY, which signs the survey links
     app.extensions["careloop"].links = SurveyLinks(app.config["SECRET_KEY"], settings.public_url)

@@ -11,7 +11,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from admin import knowledge, views
+from admin import imports, knowledge, views
 from admin.packs import PacksView
 from admin.security import HomeView
 from admin.store import AdminStore
@@ -64,7 +64,7 @@ def init_app(app: Flask, services: Services) -> None:
     admin.add_view(views.SuperviseView(name=_l("处理"), endpoint="supervise"))
     admin.add_view(views.CustomerAdmin(Customer, store, name=_l("客户"), category=_l("客户")))
     admin.add_view(views.CustomerCareView(name=_l("客户详情"), endpoint="customer_care"))
-    admin.add_view(views.ImportView(name=_l("CSV 导入"), endpoint="imports", category=_l("客户")))
+    admin.add_view(imports.ImportView(name=_l("CSV 导入"), endpoint="imports", category=_l("客户")))
     admin.add_view(knowledge.ArticleAdmin(Article, store, name=_l("文章"), category=_l("知识库")))
     admin.add_view(
         knowledge.ArticleVersionAdmin(

@@ -20,7 +20,7 @@ from admin.security import Guarded
 from engine.access.users import audit
 from engine.errors import CareloopError
 from engine.records import drafts
-from engine.records.versions import latest_version
+from engine.records.versions import ADMIN, latest_version
 from engine.specs.build import build_pack_spec
 from engine.store.models import PackDraft, PackVersion, Record
 from forms.present import local
@@ -167,7 +167,9 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
         )
         try:
             source = source_of(load_pack_from_files(pack, files, f"workflows/{pack}"))
-            result = services().publish(source, by=current_user.username, stage_map=stage_map)
+            result = services().publish(
+                source, by=current_user.username, stage_map=stage_map, origin=ADMIN
+            )
         except PackInvalid as exc:
             for error in exc.errors:
                 flash(str(error), "error")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -20,8 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from admin import formats
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
 from engine.access.masking import mask_contact, mask_name
-from engine.access.users import audit
-from engine.customers import imports, profiles
+from engine.customers import profiles
 from engine.errors import CareloopError, NotFound
 from engine.records.queue import ASSIGN_METHODS
 from engine.records.versions import latest_versions
@@ -265,42 +263,6 @@ class TokenAdmin(SecureModelView):
         )
         session.commit()
         flash(_("%(n)s 个令牌已吊销。", n=result.rowcount), "success")
-
-
-class ImportView(Guarded, BaseView):  # type: ignore[misc]
-    """CSV import of customers or purchases: checked whole, written only when clean (or asked)."""
-
-    @expose("/", methods=["GET", "POST"])
-    def index(self) -> Any:
-        if request.method == "GET":
-            return self.render("admin_packs/import.html", result=None)
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
-            flash(_("请选择一个 CSV 文件。"), "error")
-            return self.render("admin_packs/import.html", result=None), 400
-        service = services()
-        try:
-            checked = imports.check(imports.decode(upload.read()), ZoneInfo("Asia/Shanghai"))
-        except ValueError as exc:
-            flash(str(exc), "error")
-            return self.render("admin_packs/import.html", result=None), 400
-        partial = request.form.get("good_rows") == "1"
-        written = 0
-        if not checked.errors or partial:
-            with service.uow() as uow:
-                written = imports.apply(uow.session, checked, service.clock.now())
-                audit(
-                    uow.session,
-                    current_user.username,
-                    f"import.{checked.kind}",
-                    upload.filename,
-                    service.clock.now(),
-                    rows=written,
-                    bad_rows=len({e.row for e in checked.errors}),
-                )
-                uow.commit()
-        status = 400 if checked.errors and not partial else 200
-        return self.render("admin_packs/import.html", result=checked, written=written), status
 
 
 class SuperviseView(Guarded, BaseView):  # type: ignore[misc]

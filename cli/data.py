@@ -52,6 +52,7 @@ def customer() -> None:
 @click.argument("number")
 @pass_runtime
 def customer_export(runtime: Runtime, number: str) -> None:
+    runtime.require_keys()
     try:
         data = runtime.services().export_customer(number)
     except CareloopError as exc:
@@ -65,6 +66,7 @@ def customer_export(runtime: Runtime, number: str) -> None:
 @click.confirmation_option(prompt="Erase this customer's personal data for good?")
 @pass_runtime
 def customer_erase(runtime: Runtime, number: str, actor: str) -> None:
+    runtime.require_keys()
     try:
         count = runtime.services().erase_customer(number, actor=actor)
     except CareloopError as exc:
@@ -75,6 +77,20 @@ def customer_erase(runtime: Runtime, number: str, actor: str) -> None:
 @careloop.command("new-data-key", help="Print a new key for CARELOOP_DATA_KEY (Fernet).")
 def new_data_key() -> None:
     click.echo(crypto.new_key())
+
+
+@careloop.group(help="Keys for personal data (CARELOOP_DATA_KEY, CARELOOP_LOOKUP_KEY).")
+def keys() -> None:
+    pass
+
+
+@keys.command("new", help="Print a fresh CARELOOP_DATA_KEY and CARELOOP_LOOKUP_KEY, as KEY=value.")
+def keys_new() -> None:
+    """Lines an environment file (docs/deploy.md's /etc/careloop/env) takes as they are."""
+    from ops.secrets import new_keys
+
+    for name, value in new_keys().items():
+        click.echo(f"{name}={value}")
 
 
 @careloop.command("backup", help="Copy the database to FILE (consistent, while it runs).")

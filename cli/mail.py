@@ -37,6 +37,7 @@ class TryLater(CommandFailed):
 @click.option("--channel", default="email", show_default=True, help="The pack's channel.")
 @pass_runtime
 def mail_in(runtime: Runtime, pack: str, channel: str) -> None:
+    runtime.require_keys()
     raw = sys.stdin.buffer.read(MAX_MAIL_BYTES + 1)
     if len(raw) > MAX_MAIL_BYTES:
         raise NotAMail([f"mail larger than {MAX_MAIL_BYTES // 1024 // 1024} MiB"])

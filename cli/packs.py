@@ -47,8 +47,20 @@ def validate(paths: tuple[Path, ...]) -> None:
     metavar="TYPE.STAGE=STAGE",
     help="Move open records of a removed stage to a stage of the new version.",
 )
+@click.option(
+    "--keep-admin",
+    is_flag=True,
+    help="Leave a pack whose newest version was published in the admin since its files were "
+    "last published (what a server's start runs: `make run`).",
+)
 @pass_runtime
-def publish(runtime: Runtime, paths: tuple[Path, ...], by: str, mappings: tuple[str, ...]) -> None:
+def publish(
+    runtime: Runtime,
+    paths: tuple[Path, ...],
+    by: str,
+    mappings: tuple[str, ...],
+    keep_admin: bool,
+) -> None:
     from workflows.validate import checked_source
 
     stage_map = dict(_mapping(m) for m in mappings)
@@ -56,15 +68,28 @@ def publish(runtime: Runtime, paths: tuple[Path, ...], by: str, mappings: tuple[
     for path in paths:
         try:
             source = checked_source(path)
-            result = services.publish(source, by=by, stage_map=stage_map)
+            result = services.publish(source, by=by, stage_map=stage_map, keep_admin=keep_admin)
         except PackInvalid as exc:
             raise CommandFailed([str(error) for error in exc.errors]) from None
         except CareloopError as exc:
             raise CommandFailed([f"{path}: {exc}"]) from None
         version = result.version
+        if result.kept:
+            click.echo(_kept(version, path))
+            continue
         state = "published" if result.created else "unchanged"
         moved = "".join(f", moved {n} from {t}.{s}" for (t, s), n in result.moved.items())
         click.echo(f"{version.pack} v{version.version}: {state}{moved}")
+
+
+def _kept(version: PackVersion, path: Path) -> str:
+    """One line: the admin's version stays, and the two ways to bring files and it together."""
+    return (
+        f"{version.pack} v{version.version}: kept, published in the admin by "
+        f"{version.published_by} at {version.published_at:%Y-%m-%d %H:%M} UTC after the files "
+        f"were last published; `careloop pack export {version.pack}` writes it to files, "
+        f"`careloop publish {path}` publishes the files over it"
+    )
 
 
 def _mapping(text: str) -> tuple[str, str]:
@@ -77,8 +102,16 @@ def _mapping(text: str) -> tuple[str, str]:
 @careloop.command(help="Run a scenario on a virtual clock and print its timeline.")
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def simulate_command(scenario: Path, as_json: bool) -> None:
+@pass_runtime
+def simulate_command(runtime: Runtime, scenario: Path, as_json: bool) -> None:
+    """A rehearsal in an in-memory database that holds nobody real: without keys of its own it
+    encrypts with the public development keys, so the README's commands work in a fresh shell."""
+    from engine.access import crypto
     from engine.records.simulation import ScenarioError, simulate
+    from ops.secrets import missing_keys
+
+    if missing_keys(runtime.settings):
+        crypto.configure("", "", insecure_dev=True)
     from workflows.scenario import check_expectations, load_scenario
     from workflows.validate import checked_source
 
@@ -114,6 +147,42 @@ def simulate_command(scenario: Path, as_json: bool) -> None:
 simulate_command.name = "simulate"
 
 
+@careloop.group(help="One published pack.")
+def pack() -> None:
+    pass
+
+
+@pack.command("export", help="Write a pack's live version to DIR/<pack>/ as YAML files.")
+@click.argument("name")
+@click.option(
+    "--out",
+    "folder",
+    default=str(SHIPPED),
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The folder that holds the pack folders.",
+)
+@pass_runtime
+def pack_export(runtime: Runtime, name: str, folder: Path) -> None:
+    """What operations staff published in the admin, back under version control: the folder
+    holds exactly the live version, so a start then finds its files identical to it."""
+    from engine.records.versions import latest_version
+    from workflows.export import UnsafeName, write_pack
+
+    with runtime.services().session_factory() as session:
+        try:
+            version = latest_version(session, name)
+        except CareloopError as exc:
+            raise CommandFailed([str(exc)]) from None
+        files = dict(version.files)
+        number = version.version
+    try:
+        written = write_pack(folder / name, files)
+    except UnsafeName as exc:
+        raise CommandFailed([f"{name} v{number}: {exc}"]) from None
+    click.echo(f"{name} v{number}: wrote {', '.join(written)} to {folder / name}")
+
+
 @careloop.command(help="List the shipped packs and what is published of each.")
 @click.option(
     "--dir",
@@ -143,5 +212,6 @@ def packs(runtime: Runtime, folder: Path, versions: bool) -> None:
         for version in published:
             click.echo(
                 f"{version.pack} v{version.version}  {version.published_at:%Y-%m-%d %H:%M}"
-                f"  by {version.published_by}  {version.source_hash[:12]}"
+                f"  by {version.published_by} from {version.origin}"
+                f"  {version.source_hash[:12]}"
             )

@@ -12,6 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from engine.access.crypto import MissingKey
 from engine.customers.surveylinks import SurveyLinks
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
@@ -50,6 +51,15 @@ class Runtime:
         secret = self.settings.secret_key or instance_secret(instance)
         return SurveyLinks(secret, self.settings.public_url)
 
+    def require_keys(self) -> None:
+        """Refuse to go on, with one line, when a key for personal data is unset or does not
+        open what is stored (ops/secrets.py): before a long run starts, not on its first row."""
+        from ops.secrets import missing_keys, wrong_key
+
+        problem = missing_keys(self.settings) or wrong_key(self.engine)
+        if problem:
+            raise CommandFailed([problem])
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
@@ -75,7 +85,18 @@ class CommandFailed(click.ClickException):
             click.echo(line, err=True)
 
 
-@click.group(help="Careloop: configurable customer-service workflows.")
+class CareloopGroup(click.Group):
+    """The group: a key that is missing or does not open stored data, met in any command, is
+    one line and exit code 1, never a traceback through the ORM (issue #22 item 2)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MissingKey as exc:
+            raise CommandFailed([str(exc)]) from None
+
+
+@click.group(cls=CareloopGroup, help="Careloop: configurable customer-service workflows.")
 @click.pass_context
 def careloop(ctx: click.Context) -> None:
     """Read the settings once for whichever sub-command runs, and hand the engine its keys."""

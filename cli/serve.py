@@ -36,6 +36,7 @@ def serve(runtime: Runtime, host: str, port: int) -> None:
     from webapp import create_app, services
 
     settings = runtime.settings
+    runtime.require_keys()
     configure_logs(log_format=settings.log_format, level=settings.log_level)
     app = create_app(settings=settings)
     click.echo(f"Careloop on http://{host}:{port}  (database {settings.database_url})")
@@ -88,6 +89,7 @@ def scheduler(
                     f"fired {worker['total_fired']}"
                 )
         return
+    runtime.require_keys()
     if once:
         _once(services, settings, batch_size, as_json)
         return

@@ -201,7 +201,7 @@ def _data_key(raw: str) -> str:
             # Never echo it: it is a secret.
             raise ValueError(
                 f"key {number} of {len(keys)} is not a Fernet key "
-                "(32 url-safe base64-encoded bytes; `careloop new-data-key` prints one)"
+                "(32 url-safe base64-encoded bytes; `careloop keys new` prints one)"
             )
     return value
 

@@ -13,6 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine.store.migrate import is_current
 from engine.store.models import PackVersion, Record, Timer
 from engine.time.health import scheduler_status
+from ops.secrets import missing_keys
+from ops.settings import Settings
 from web import current_services as services
 
 STATUS_PAGE = """<!doctype html>
@@ -35,8 +37,9 @@ td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
 </body></html>"""
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """The probes and the status page, on the app the engine's services were built into."""
+    unready = missing_keys(settings)  # the settings do not change while the process runs
 
     @app.get("/healthz")
     def alive() -> Any:
@@ -45,7 +48,10 @@ def init_app(app: Flask) -> None:
 
     @app.get("/readyz")
     def ready() -> Any:
-        """The database answers and is migrated: only then should traffic come here."""
+        """The keys for personal data are set, the database answers and is migrated: only then
+        should traffic come here (the reason names variables, never their values)."""
+        if unready:
+            return jsonify(status=unready), 503
         engine = services().session_factory.kw["bind"]
         try:
             current = is_current(engine)

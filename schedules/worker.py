@@ -161,6 +161,21 @@ class RollupJob:
         return days
 
 
+class ImportJobRunner:
+    """The admin's long CSV imports (issue #22 item 5): the oldest waiting job, claimed once
+    whichever scheduler sweeps first, run to its end with its progress on the page."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.worker = worker_name()
+
+    def __call__(self) -> int | None:
+        job_id = self.services.run_import_job(self.worker)
+        if job_id is not None:
+            log.info("import job %d finished", job_id)
+        return job_id
+
+
 def build_scheduler(
     services: Services,
     settings: Settings = DEFAULTS,
@@ -178,8 +193,9 @@ def build_scheduler(
         interval = settings.sweep_seconds
     options = {
         "jobstores": {"default": MemoryJobStore()},
-        # Two threads: an hourly tier recompute or rollup never holds up the sweep.
-        "executors": {"default": ThreadPoolExecutor(2)},
+        # Three threads: an hourly tier recompute, a rollup or a long import never holds up
+        # the sweep.
+        "executors": {"default": ThreadPoolExecutor(3)},
         # A slow sweep is never run twice at once, and missed runs collapse into one.
         "job_defaults": {"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         "timezone": UTC,
@@ -217,6 +233,14 @@ def build_scheduler(
         seconds=settings.tier_seconds,
         id="tiers",
         name="recompute customer tiers",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        correlated_job("imports", ImportJobRunner(services)),
+        "interval",
+        seconds=interval,
+        id="imports",
+        name="run the queued CSV imports",
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -78,12 +79,36 @@ def status_of(error: CareloopError) -> HTTPStatus:
 CSRF_HINT = _l("页面已过期或缺少安全令牌（CSRF）：请刷新页面后重试。")
 
 
+def size_limit() -> str:
+    """MAX_CONTENT_LENGTH as people read it: 1 MiB, 512 KiB, 1500 bytes."""
+    limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= size:
+            return f"{limit / size:.3g} {unit}"
+    return str(_("%(n)s 字节", n=limit))
+
+
+def too_large_hint() -> str:
+    """What a 413 says: the limit by its size and by the setting that raises it (issue #22)."""
+    return str(
+        _(
+            "一次最多可提交 %(limit)s，请减小文件或内容后重试。"
+            "运营人员可通过 CARELOOP_MAX_CONTENT_LENGTH（MAX_CONTENT_LENGTH）调整上限。",
+            limit=size_limit(),
+        )
+    )
+
+
 def http_page(error: HTTPException) -> tuple[str, int]:
     """An HTTP error as a page in the user's language, with the site's layout and a way home."""
     code = error.code or HTTPStatus.INTERNAL_SERVER_ERROR
     status = HTTPStatus(code)
     # A missing or stale CSRF token is the usual 400 of a page left open: say so by name.
     hint = CSRF_HINT if isinstance(error, CSRFError) else PAGE_HINTS.get(status, "")
+    if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE and current_app.config.get(
+        "MAX_CONTENT_LENGTH"
+    ):
+        hint = too_large_hint()
     page = render_template(
         "web/error.html", title=PAGE_TITLES.get(status, status.phrase), detail=hint, status=status
     )

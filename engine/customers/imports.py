@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from engine.customers import profiles
+from engine.customers import bulk
 
 CUSTOMER_COLUMNS = ("number", "name", "contact", "tier", "dedicated_agent", "timezone")
 DATE_COLUMNS = ("birthday", "since")
@@ -55,8 +55,9 @@ def decode(data: bytes) -> str:
     raise ValueError("the file is neither UTF-8 nor GB18030 text; save it as CSV UTF-8")
 
 
-def check(text: str, tz: ZoneInfo) -> Checked:
-    """Read the CSV, tell customers from purchases by the header, check every row."""
+def check(text: str, tz: ZoneInfo, now: datetime | None = None) -> Checked:
+    """Read the CSV, tell customers from purchases by the header, check every row; with `now`,
+    a purchase in the future is a bad row (the store refuses it, R-5.3)."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     required: tuple[str, ...]
@@ -76,11 +77,26 @@ def check(text: str, tz: ZoneInfo) -> Checked:
         values = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
         row_errors: list[RowError] = []
         parsed = parse(values, number, row_errors, tz)
+        if now is not None and checked.kind == "orders":
+            _not_future(parsed, values, number, row_errors, now)
         if row_errors:
             checked.errors.extend(row_errors)
         else:
             checked.rows.append(parsed)
     return checked
+
+
+def _not_future(
+    row: Mapping[str, Any],
+    values: Mapping[str, str],
+    number: int,
+    errors: list[RowError],
+    now: datetime,
+) -> None:
+    for column in ("ordered_at", "shipped_at"):
+        moment = row.get(column)
+        if isinstance(moment, datetime) and moment > now:
+            errors.append(RowError(number, column, f"“{values[column]}”晚于现在"))
 
 
 def _customer_row(
@@ -161,14 +177,27 @@ def _moment(
 
 def apply(session: Session, checked: Checked, now: datetime) -> int:
     """Write the checked rows; customers merge by number. Returns how many rows were written."""
-    if checked.kind == "customers":
-        for row in _merged(checked.rows):
-            profiles.upsert_customer(session, row["number"], row, now)
-        return len(checked.rows)
-    for row in checked.rows:
-        profiles.upsert_customer(session, row["customer"], {}, now)
-        profiles.add_order(session, row["customer"], row, now)
+    for _ in apply_in_chunks(session, checked, now):
+        pass
     return len(checked.rows)
+
+
+def apply_in_chunks(session: Session, checked: Checked, now: datetime) -> Iterator[tuple[int, int]]:
+    """Write the checked rows a chunk at a time, set-based (engine/customers/bulk.py), yielding
+    (done, of) after each chunk: a background job commits and reports progress there.
+    Customers merge by number (counted merged); a purchase's unknown customer is created first."""
+    if checked.kind == "customers":
+        merged = _merged(checked.rows)
+        for start in range(0, len(merged), bulk.CHUNK):
+            bulk.upsert_customers(session, merged[start : start + bulk.CHUNK], now)
+            yield min(start + bulk.CHUNK, len(merged)), len(merged)
+        return
+    for start in range(0, len(checked.rows), bulk.CHUNK):
+        chunk = checked.rows[start : start + bulk.CHUNK]
+        numbers = sorted({row["customer"] for row in chunk})
+        bulk.upsert_customers(session, [{"number": number} for number in numbers], now)
+        bulk.add_orders(session, chunk, now)
+        yield start + len(chunk), len(checked.rows)
 
 
 def _merged(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

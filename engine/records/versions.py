@@ -34,11 +34,16 @@ class PackSource:
     source_hash: str
 
 
+FILES = "files"  # published with `careloop publish` from a pack folder
+ADMIN = "admin"  # published by operations staff in the admin
+
+
 @dataclass(frozen=True)
 class PublishResult:
     version: PackVersion
     created: bool
     moved: dict[tuple[str, str], int] = field(default_factory=dict)
+    kept: bool = False  # keep_admin: the admin's version stays, the files were not published
 
 
 class SpecCache:
@@ -108,16 +113,25 @@ def publish(
     now: datetime,
     stage_map: Mapping[str, str] | None = None,
     note: str | None = None,
+    origin: str = FILES,
+    keep_admin: bool = False,
 ) -> PublishResult:
-    """Store a new immutable version, unless it is identical to the newest one."""
+    """Store a new immutable version, unless it is identical to the newest one.
+
+    `origin` says where the source comes from (FILES or ADMIN). With `keep_admin` (a server's
+    start), files are not published over a newest version that their folder never held, that
+    is one published in the admin since the files were last published (issue #22 item 3).
+    """
     current = session.scalars(
         select(PackVersion)
         .where(PackVersion.pack == source.name)
         .order_by(PackVersion.version.desc())
         .limit(1)
     ).first()
-    if current is not None and current.source_hash == source.source_hash:
-        return PublishResult(current, created=False)
+    if current is not None:
+        same = _same_or_kept(current, source, origin=origin, keep_admin=keep_admin, now=now)
+        if same is not None:
+            return same
     spec, problems = build_pack_spec(source.data)
     if spec is None:
         raise InvalidInput(f"pack {source.name} is invalid: {problems[0].message}")
@@ -135,12 +149,27 @@ def publish(
         published_by=by,
         published_at=now,
         note=note,
+        origin=origin,
+        files_at=now if origin == FILES else None,
     )
     session.add(version)
     session.flush()
     for (rtype, old_stage), new_stage in moves.items():
         _move(session, spec, version, rtype, old_stage, new_stage, by, now)
     return PublishResult(version, created=True, moved={k: stranded[k] for k in moves})
+
+
+def _same_or_kept(
+    current: PackVersion, source: PackSource, *, origin: str, keep_admin: bool, now: datetime
+) -> PublishResult | None:
+    """No new version: the source is the newest version's, or a start keeps the admin's."""
+    if current.source_hash == source.source_hash:
+        if origin == FILES:
+            current.files_at = now  # the folder holds the live version (again)
+        return PublishResult(current, created=False)
+    if keep_admin and current.files_at is None:
+        return PublishResult(current, created=False, kept=True)
+    return None
 
 
 def stranded_records(session: Session, pack: str, spec: PackSpec) -> dict[tuple[str, str], int]:

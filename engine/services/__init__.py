@@ -14,6 +14,7 @@ from engine.services.canned import CannedServices
 from engine.services.conversation import ConversationServices
 from engine.services.customers import CustomerServices
 from engine.services.files import FileServices
+from engine.services.imports import ImportServices
 from engine.services.insight import InsightServices
 from engine.services.knowledge import KnowledgeServices
 from engine.services.merging import MergeServices
@@ -28,6 +29,7 @@ class Services(
     CannedServices,
     FileServices,
     CustomerServices,
+    ImportServices,
     KnowledgeServices,
     InsightServices,
     MergeServices,

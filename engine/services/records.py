@@ -25,11 +25,23 @@ class RecordServices(ServiceBase):
     """Records from intake to closing; a lost race on one record is a ConflictError."""
 
     def publish(
-        self, source: PackSource, *, by: str, stage_map: Mapping[str, str] | None = None
+        self,
+        source: PackSource,
+        *,
+        by: str,
+        stage_map: Mapping[str, str] | None = None,
+        origin: str = versions.FILES,
+        keep_admin: bool = False,
     ) -> PublishResult:
         with self.uow() as uow:
             result = versions.publish(
-                uow.session, source, by=by, now=self.clock.now(), stage_map=stage_map
+                uow.session,
+                source,
+                by=by,
+                now=self.clock.now(),
+                stage_map=stage_map,
+                origin=origin,
+                keep_admin=keep_admin,
             )
             uow.commit()
             return result

@@ -80,6 +80,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET",), r"^/admin/customer_care/", READERS),  # one customer's care page (issue #6)
     (("GET", "POST"), r"^/admin/supervise/", READERS),
     (("GET", "POST"), r"^/admin/(article|articleversion|knownproblem)/", READERS),
+    (("GET",), r"^/admin/imports/job/", OPERATIONS),  # a background import's page (issue #22)
     (("GET", "POST"), r"^/admin/", OPERATIONS),
     # A file is personal data: `read` alone gets 403 (test_thread_attachments opens one).
     (("GET",), r"^/api/v1/records/\d+/messages/\d+/attachments/\d+$", ()),

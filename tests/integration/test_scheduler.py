@@ -72,6 +72,7 @@ def test_the_scheduler_is_a_memory_store_heartbeat_never_a_job_per_record(
             "monitors",
             "campaigns",
             "tiers",
+            "imports",
             "rollup",
             "outbox",
         ]

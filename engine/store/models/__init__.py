@@ -20,6 +20,7 @@ from engine.store.models.delivery import IdempotencyKey, OutboxMessage, WebhookS
 from engine.store.models.desk import SavedView
 from engine.store.models.files import RecordAttachment
 from engine.store.models.insight import DailyRollup, EarlyWarning, ImprovementAction, RollupDay
+from engine.store.models.jobs import ImportJob
 from engine.store.models.knowledge import (
     Article,
     ArticleVersion,
@@ -41,6 +42,7 @@ __all__ = [
     "RecordMerge",
     "RecordViewer",
     "RecordAttachment",
+    "ImportJob",
     "NAMING_CONVENTION",
     "Model",
     # packs

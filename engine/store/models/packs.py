@@ -26,6 +26,13 @@ class PackVersion(Model):
     published_by: Mapped[str] = mapped_column(String(128))
     published_at: Mapped[datetime]
     note: Mapped[str | None] = mapped_column(String(500))
+    # Provenance (issue #22 item 3): "files" (`careloop publish`, its digest is source_hash) or
+    # "admin" (operations staff in the admin). files_at: when the pack's folder last held this
+    # version (published from it, or found identical to it): the one bookkeeping field that
+    # changes on an immutable version. Starting the server publishes files over the newest
+    # version only when files_at is set, so what the admin published stays the live version.
+    origin: Mapped[str] = mapped_column(String(16), default="files")
+    files_at: Mapped[datetime | None]
 
 
 class PackDraft(Model):

@@ -1,0 +1,75 @@
+"""Whether the secrets a process needs are there, and open what is stored: checked at start.
+
+`careloop serve`, `careloop scheduler` and every command that reads or writes personal data
+call `missing_keys()` before doing anything, and refuse with one line naming the variable and
+the command that makes it (`careloop keys new`); `/readyz` answers 503 with the same line, so
+a load balancer keeps traffic off a worker that would fail every write (issue #22 item 2).
+`wrong_key()` tries the data key on one stored value, so a wrong or rotated-out key is one line
+at start instead of a traceback on the first page that shows a customer.
+
+The development defaults (CARELOOP_INSECURE_DEV=1: fixed, public keys) are set in one place,
+the Makefile, and documented in the README's configuration table; never in production.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, column, select, table
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.access import crypto
+from ops.settings import Settings
+
+KEYS_COMMAND = "careloop keys new"
+
+
+def missing_keys(settings: Settings) -> str | None:
+    """One line naming every unset key and how to make them; None when nothing is missing."""
+    if settings.insecure_dev:
+        return None
+    unset = [
+        name
+        for name, value in (
+            ("CARELOOP_DATA_KEY", settings.data_key),
+            ("CARELOOP_LOOKUP_KEY", settings.lookup_key),
+        )
+        if not value.strip()
+    ]
+    if not unset:
+        return None
+    verb = "is" if len(unset) == 1 else "are"
+    return (
+        f"{' and '.join(unset)} {verb} not set: `{KEYS_COMMAND}` prints them "
+        "(CARELOOP_INSECURE_DEV=1 uses public development keys, never in production)"
+    )
+
+
+def wrong_key(engine: Engine) -> str | None:
+    """One line when the data key does not open a stored customer's value; None when it does,
+    or when nothing is stored yet (or the schema is not there: `careloop db upgrade` says so)."""
+    customers = table("customers", column("contact"), column("name"))
+    query = select(customers.c.contact, customers.c.name).where(
+        (customers.c.contact.is_not(None)) | (customers.c.name.is_not(None))
+    )
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+    except SQLAlchemyError:
+        return None
+    if row is None:
+        return None
+    try:
+        crypto.decrypt(row.contact if row.contact is not None else row.name)
+    except crypto.MissingKey as exc:
+        return str(exc)
+    return None
+
+
+def new_keys() -> dict[str, str]:
+    """A fresh pair, in the format ops/settings.py checks: a Fernet key and a long random text."""
+    return {
+        "CARELOOP_DATA_KEY": Fernet.generate_key().decode(),
+        "CARELOOP_LOOKUP_KEY": secrets.token_urlsafe(32),
+    }
