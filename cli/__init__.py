@@ -2,6 +2,7 @@
 
 Also reachable as `flask --app wsgi careloop …`. The group and what its commands share are in
 cli/root.py; the commands, by area, in cli/packs.py (validate, publish, simulate, packs),
+cli/calendars.py (calendar load),
 cli/people.py (user, team, token), cli/data.py (db, kb, customer, new-data-key, backup,
 restore, tiers, rollup), cli/mail.py (mail-in) and cli/serve.py (serve, scheduler).
 
@@ -13,11 +14,18 @@ for importing them before firing anything.
 
 from __future__ import annotations
 
-from cli import data, mail, packs, people, serve
+from cli import calendars, data, mail, packs, people, serve
 from cli.root import careloop
 
 __all__ = ["careloop", "main"]
-_COMMANDS = (data, mail, packs, people, serve)  # imported for their commands, which join the group
+_COMMANDS = (
+    calendars,
+    data,
+    mail,
+    packs,
+    people,
+    serve,
+)  # imported for their commands, which join the group
 
 
 def main() -> None:

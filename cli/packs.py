@@ -7,6 +7,7 @@ The validator and its JSON Schema and the simulator are imported inside their co
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from cli.root import CommandFailed, Runtime, careloop, pass_runtime
 from engine.errors import CareloopError
 from engine.store.models import PackVersion
+from engine.time.clock import SystemClock
 from workflows.errors import PackInvalid
 
 SHIPPED = Path(__file__).resolve().parents[1] / "workflows"
@@ -22,17 +24,29 @@ SHIPPED = Path(__file__).resolve().parents[1] / "workflows"
 
 @careloop.command(help="Check packs (schema and meaning); print file:line:column errors.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
-    from workflows.validate import checked_source
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Warn about calendars as on this day (default: today), e.g. 2026-11-15.",
+)
+def validate(paths: tuple[Path, ...], as_of: datetime | None) -> None:
+    from workflows.calendars import coverage_warnings
+    from workflows.loader import load_pack
+    from workflows.validate import source_of
 
+    now = as_of.replace(tzinfo=UTC) if as_of else SystemClock().now()
     failed: list[str] = []
     for path in paths:
         try:
-            source = checked_source(path)
+            loaded = load_pack(path)
+            source = source_of(loaded)
         except PackInvalid as exc:
             failed.extend(str(error) for error in exc.errors)
             continue
         click.echo(f"{path}: ok ({source.name}, {len(source.files)} files)")
+        for warning in coverage_warnings(loaded, now):  # a warning, not a failure
+            click.echo(str(warning), err=True)
     if failed:
         raise CommandFailed(failed)
 

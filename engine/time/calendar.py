@@ -24,7 +24,7 @@ Path = tuple[str | int, ...]
 Ranges = tuple[tuple[int, int], ...]  # (start, end) seconds after local midnight, sorted, merged
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CONFIG_KEYS = ("timezone", "hours", "holidays", "closed", "working")
+CONFIG_KEYS = ("timezone", "hours", "holidays", "closed", "working", "covered_until")
 HOLIDAY_KEYS = ("country", "subdivision")
 MAX_EMPTY_YEARS = 10  # `add` gives up after this many consecutive years without working time
 _TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d|24:00"  # 24:00 is the end of the day

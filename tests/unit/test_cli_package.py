@@ -58,4 +58,5 @@ def test_every_command_of_the_group_is_there() -> None:
         "mail-in",
         "serve",
         "scheduler",
+        "calendar",
     }

@@ -32,6 +32,8 @@ STORE_USERS = {
 PURE_MODULES = {
     "engine.time.clock",
     "engine.time.calendar",
+    "engine.time.coverage",
+    "engine.time.officialdays",
     "engine.time.durations",
     "engine.knowledge.highlight",
     "engine.knowledge.segment",
