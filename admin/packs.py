@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin import packpages
+from admin.packcalendar import load_upload
 from admin.packedit import Edit, field_of
 from admin.packforms import APPLIERS
 from admin.security import Guarded
@@ -25,6 +26,7 @@ from engine.specs.build import build_pack_spec
 from engine.store.models import PackDraft, PackVersion, Record
 from forms.present import local
 from web import current_services as services
+from workflows.calendars import coverage_warnings
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files
 from workflows.validate import pack_errors, source_of
@@ -144,6 +146,11 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
             flash(_("已保存到草稿：确认差异与影响后发布。"), "success")
         return redirect(url_for(".pack", pack=pack))
 
+    @expose("/<pack>/calendar/<calendar>/load", methods=["POST"])
+    def load_calendar(self, pack: str, calendar: str) -> Any:
+        """A year's official schedule (休/班 text or .ics) into the draft (R-2.8)."""
+        return load_upload(pack, calendar, request.files.get("schedule"), current_user.username)
+
     @expose("/<pack>/discard", methods=["POST"])
     def discard(self, pack: str) -> Any:
         with services().uow() as uow:
@@ -240,6 +247,9 @@ class PacksView(Guarded, BaseView):  # type: ignore[misc]
                 failed=failed,
                 error_lines=_error_lines(errors),
                 active_tab=_first_tab(bool(draft), errors, failed),
+                calendar_warnings=coverage_warnings(loaded, services().clock.now())
+                if loaded
+                else [],
                 local_time=lambda moment: local(moment, str(current_user.user.timezone)),
                 **_structured(loaded.data if loaded is not None else {}),
             )

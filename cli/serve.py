@@ -75,19 +75,25 @@ def scheduler(
     settings = runtime.settings
     services = runtime.observed()
     if status:
+        from workflows.calendardraft import published_coverage  # the validator: only here
+
         with services.uow() as uow:
             report = scheduler_status(uow.session, services.clock.now())
+            warnings = published_coverage(uow.session, services.clock.now())
+        report["calendar_warnings"] = [warning.as_json() for warning in warnings]
         if as_json:
-            click.echo(json.dumps(report))
+            click.echo(json.dumps(report, ensure_ascii=False))
         else:
             for key, value in report.items():
-                if key != "workers":
+                if key not in ("workers", "calendar_warnings"):
                     click.echo(f"{key}: {value}")
             for worker in report["workers"]:
                 click.echo(
                     f"worker {worker['worker']}: last sweep {worker['last_sweep_at']}, "
                     f"fired {worker['total_fired']}"
                 )
+            for warning in warnings:  # a calendar about to run out of holiday data
+                click.echo(str(warning))
         return
     runtime.require_keys()
     if once:

@@ -16,6 +16,7 @@ from engine.time.health import scheduler_status
 from ops.secrets import missing_keys
 from ops.settings import Settings
 from web import current_services as services
+from workflows.calendardraft import published_coverage
 
 STATUS_PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Careloop</title>
@@ -34,6 +35,8 @@ td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}</style>
 </td></tr>{% endfor %}
 </table>
 <p>Pending timers: {{ pending }}</p>
+{% if calendar_warnings %}<h2>日历即将缺少节假日数据 Calendars running out of holiday data</h2>
+{% for w in calendar_warnings %}<pre>{{ w }}</pre>{% endfor %}{% endif %}
 </body></html>"""
 
 
@@ -93,6 +96,10 @@ def init_app(app: Flask, settings: Settings) -> None:
             pending = session.scalar(
                 select(func.count()).select_from(Timer).where(Timer.status == "pending")
             )
+            warnings = published_coverage(session, services().clock.now())
         return render_template_string(
-            STATUS_PAGE, packs=[(v, open_counts.get(v.pack, 0)) for v in versions], pending=pending
+            STATUS_PAGE,
+            packs=[(v, open_counts.get(v.pack, 0)) for v in versions],
+            pending=pending,
+            calendar_warnings=[str(w) for w in warnings],
         )

@@ -1,5 +1,6 @@
 """A year's official schedule into a pack's draft: the CLI's `careloop calendar load` and the
-admin's upload share this, so both leave the same draft to review, rehearse and publish.
+admin's upload share this, so both leave the same draft to review, rehearse and publish. And
+the warnings of the published packs, for the scheduler's status and the /status page.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from engine.records import drafts
-from engine.records.versions import latest_version
+from engine.records.versions import latest_version, latest_versions
 from engine.time.officialdays import OfficialSchedule
-from workflows.calendars import apply_schedule
+from workflows.calendars import CoverageWarning, apply_schedule, published_warnings
 from workflows.errors import PackError, PackInvalid
 from workflows.loader import load_pack_from_files
 from workflows.validate import pack_errors
@@ -76,3 +77,8 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> str:
             )
         )
     return "".join(lines)
+
+
+def published_coverage(session: Session, now: datetime) -> list[CoverageWarning]:
+    """Coverage warnings of the newest published version of every pack."""
+    return published_warnings(((v.pack, v.files) for v in latest_versions(session)), now)
