@@ -5,6 +5,7 @@ pack's draft, whose diff shows the added dates (R-2.8). The dates are made up.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,27 @@ def test_load_refuses_a_bad_file_by_line_and_an_unknown_calendar(
     good.write_text(SCHEDULE, encoding="utf-8")
     unknown = run("calendar", "load", "after_sales", "cn_workday", str(good))
     assert unknown.exit_code == 1 and "no calendar 'cn_workday'" in unknown.stderr
+
+
+def test_the_scheduler_status_lists_the_published_calendars_that_run_out(database: str) -> None:
+    from datetime import UTC, datetime
+
+    from workflows.calendardraft import published_coverage
+
+    run("db", "upgrade")
+    run("publish", str(PACK))
+    status = run("scheduler", "--status", "--json")
+    assert status.exit_code == 0 and isinstance(
+        json.loads(status.output)["calendar_warnings"], list
+    )
+    engine = make_engine(database)
+    with make_session_factory(engine)() as session:
+        (warning,) = published_coverage(session, datetime(2026, 11, 15, tzinfo=UTC))
+        assert warning.as_json() == {
+            "pack": "after_sales",
+            "calendar": "cn_workdays",
+            "where": f"workflows/after_sales/pack.yaml:{warning.line}",
+            "year": 2027,
+        }
+        assert published_coverage(session, datetime(2026, 6, 1, tzinfo=UTC)) == []
+    engine.dispose()

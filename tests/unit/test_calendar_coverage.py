@@ -173,3 +173,12 @@ def test_a_loaded_year_adds_its_days_and_silences_the_warning() -> None:
     assert coverage_warnings(loaded, NOV_15) == []
     again = apply_schedule(loaded, "cn_workdays", schedule)
     assert again == files  # loading the same year twice changes nothing
+
+
+@pytest.mark.parametrize("name", ["schedule-example.txt", "schedule-example.ics"])
+def test_the_documented_examples_read_and_are_marked_as_made_up(name: str) -> None:
+    path = PACK.parents[1] / "docs" / "examples" / name
+    text = path.read_text(encoding="utf-8")
+    assert "EXAMPLE ONLY" in text and "made-up" in text.lower().replace("made up", "made-up")
+    schedule = read_schedule(name, path.read_bytes())
+    assert schedule.years == [2099] and date(2099, 1, 31) in schedule.working
