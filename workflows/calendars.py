@@ -123,6 +123,12 @@ def apply_schedule(pack: LoadedPack, calendar: str, schedule: OfficialSchedule) 
     if config is None:
         known = ", ".join(_calendars(pack.data)) or "none"
         raise CalendarLoadError(f"pack '{pack.name}' has no calendar '{calendar}' (known: {known})")
+    for key in ("closed", "working"):
+        if not isinstance(config.get(key) or [], list):
+            raise CalendarLoadError(f"calendars.{calendar}.{key} is not a list: fix it first")
+    declared = config.get("covered_until")
+    if declared is not None and (not isinstance(declared, int) or isinstance(declared, bool)):
+        raise CalendarLoadError(f"calendars.{calendar}.covered_until is not a year: fix it first")
     working = set(schedule.working) | _not_off(config, schedule)
     files, path = dict(pack.files), ("calendars", calendar)
     owner = pack.owner(path)
@@ -131,8 +137,8 @@ def apply_schedule(pack: LoadedPack, calendar: str, schedule: OfficialSchedule) 
         new = sorted(d for d in days if str(d) not in old)
         if new:
             files[owner] = _append(files[owner], owner, path, key, len(old), new)
-    year = max(schedule.years + [int(config.get("covered_until") or 0)])
-    if config.get("covered_until") != year:
+    year = max(schedule.years + [declared or 0])
+    if declared != year:
         files[owner] = _set_key(files[owner], owner, path, "covered_until", year)
     return files
 

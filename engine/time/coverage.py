@@ -60,8 +60,9 @@ def covered_until(config: Mapping[str, Any]) -> int | None:
     """The last year a calendar config's holiday data covers: the package's or the pack's."""
     country = _country(config)
     declared = config.get("covered_until")
+    declared = declared if isinstance(declared, int) and not isinstance(declared, bool) else None
     years = [y for y in (package_covered_until(country) if country else None, declared) if y]
-    return max((int(y) for y in years), default=None)
+    return max(years, default=None)
 
 
 def coverage_gap(

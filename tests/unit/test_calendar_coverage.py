@@ -14,7 +14,7 @@ import pytest
 
 from engine.time.coverage import coverage_gap, package_covered_until
 from engine.time.officialdays import ScheduleInvalid, read_schedule
-from workflows.calendars import apply_schedule, coverage_warnings
+from workflows.calendars import CalendarLoadError, apply_schedule, coverage_warnings
 from workflows.loader import load_pack, load_pack_from_files
 from workflows.validate import pack_errors
 
@@ -182,3 +182,20 @@ def test_the_documented_examples_read_and_are_marked_as_made_up(name: str) -> No
     assert "EXAMPLE ONLY" in text and "made-up" in text.lower().replace("made up", "made-up")
     schedule = read_schedule(name, path.read_bytes())
     assert schedule.years == [2099] and date(2099, 1, 31) in schedule.working
+
+
+def test_a_malformed_calendar_neither_crashes_the_warning_nor_takes_a_load() -> None:
+    until = package_covered_until("CN") or 2026
+    assert coverage_gap({**CN, "covered_until": "soon"}, NOV_15.replace(year=until)) is not None
+    pack = load_pack(PACK)
+    text = pack.files["pack.yaml"].replace(
+        "    holidays: {country: CN}\n", "    holidays: {country: CN}\n    closed: 2027-01-01\n", 1
+    )
+    broken = load_pack_from_files("after_sales", {**pack.files, "pack.yaml": text}, "w")
+    schedule = read_schedule("2027.txt", "2027-01-01 休\n".encode())
+    with pytest.raises(CalendarLoadError, match="cn_workdays.closed is not a list"):
+        apply_schedule(broken, "cn_workdays", schedule)
+    with pytest.raises(
+        CalendarLoadError, match="no calendar 'nope' \\(known: 24x7, cn_workdays\\)"
+    ):
+        apply_schedule(pack, "nope", schedule)
