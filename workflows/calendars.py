@@ -119,16 +119,8 @@ class CalendarLoadError(ValueError):
 def apply_schedule(pack: LoadedPack, calendar: str, schedule: OfficialSchedule) -> dict[str, str]:
     """The pack's files with `schedule` added to `calendar`: new 休 days to `closed`, new 班 days
     and weekdays the package wrongly thinks are holidays to `working`, `covered_until` raised."""
-    config = _calendars(pack.data).get(calendar)
-    if config is None:
-        known = ", ".join(_calendars(pack.data)) or "none"
-        raise CalendarLoadError(f"pack '{pack.name}' has no calendar '{calendar}' (known: {known})")
-    for key in ("closed", "working"):
-        if not isinstance(config.get(key) or [], list):
-            raise CalendarLoadError(f"calendars.{calendar}.{key} is not a list: fix it first")
+    config = _loadable(pack, calendar)
     declared = config.get("covered_until")
-    if declared is not None and (not isinstance(declared, int) or isinstance(declared, bool)):
-        raise CalendarLoadError(f"calendars.{calendar}.covered_until is not a year: fix it first")
     working = set(schedule.working) | _not_off(config, schedule)
     files, path = dict(pack.files), ("calendars", calendar)
     owner = pack.owner(path)
@@ -141,6 +133,21 @@ def apply_schedule(pack: LoadedPack, calendar: str, schedule: OfficialSchedule) 
     if declared != year:
         files[owner] = _set_key(files[owner], owner, path, "covered_until", year)
     return files
+
+
+def _loadable(pack: LoadedPack, calendar: str) -> Mapping[str, Any]:
+    """The calendar's config, refused when it is missing or what loading edits is malformed."""
+    config = _calendars(pack.data).get(calendar)
+    if config is None:
+        known = ", ".join(_calendars(pack.data)) or "none"
+        raise CalendarLoadError(f"pack '{pack.name}' has no calendar '{calendar}' (known: {known})")
+    for key in ("closed", "working"):
+        if not isinstance(config.get(key) or [], list):
+            raise CalendarLoadError(f"calendars.{calendar}.{key} is not a list: fix it first")
+    declared = config.get("covered_until")
+    if declared is not None and (not isinstance(declared, int) or isinstance(declared, bool)):
+        raise CalendarLoadError(f"calendars.{calendar}.covered_until is not a year: fix it first")
+    return config
 
 
 def _not_off(config: Mapping[str, Any], schedule: OfficialSchedule) -> set[date]:
