@@ -6,6 +6,7 @@ pack's draft, whose diff shows the added dates (R-2.8). The dates are made up.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,43 @@ def test_the_scheduler_status_lists_the_published_calendars_that_run_out(databas
         }
         assert published_coverage(session, datetime(2026, 6, 1, tzinfo=UTC)) == []
     engine.dispose()
+
+
+SCENARIO = """# A P1 received on a made-up 2027 Spring Festival eve, with the made-up notice loaded.
+pack: ..
+start: 2027-02-05T15:00:00+08:00
+until: 2027-02-17T09:00:00+08:00
+steps:
+  - at: 2027-02-05T15:00:00+08:00
+    create:
+      ref: fridge
+      type: feedback
+      priority: P1
+      channel: wechat
+      fields: {customer_no: C-2027, contact: "13900002027", description: 冷藏室不制冷}
+expect:
+  records:
+    fridge:
+      deadlines:
+        respond: 2027-02-13T10:00:00+08:00   # Fri Feb 5 3 h + the 班 Saturday 1 h
+        resolve: 2027-02-16T15:00:00+08:00   # 3 h + Sat 9 h + Mon 9 h + Tue 6 h
+"""
+
+
+def test_a_loaded_year_moves_deadlines_in_virtual_time(tmp_path: Path) -> None:
+    from engine.time.officialdays import read_schedule
+    from workflows.calendars import apply_schedule
+    from workflows.loader import load_pack
+
+    folder = tmp_path / "after_sales"
+    shutil.copytree(PACK, folder, ignore=shutil.ignore_patterns("scenarios"))
+    (folder / "scenarios").mkdir()
+    scenario = folder / "scenarios" / "spring_2027.yaml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    before = run("simulate", str(scenario))  # the package's guesses: Feb 5 off, Feb 11 back
+    assert before.exit_code == 1 and "2027-02-11" in before.output
+    schedule = read_schedule("2027.txt", SCHEDULE.encode())
+    for name, text in apply_schedule(load_pack(folder), "cn_workdays", schedule).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    after = run("simulate", str(scenario))
+    assert after.exit_code == 0, after.output
