@@ -29,6 +29,7 @@ from engine.store.models.knowledge import (
 )
 from engine.store.models.packs import PackDraft, PackVersion
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
+from engine.store.models.recordsearch import RecordSearchDoc
 from engine.store.models.scheduler import SchedulerHeartbeat
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Notification",
     "Record",
     "RecordEvent",
+    "RecordSearchDoc",
     "SlaClock",
     "Timer",
     # customers

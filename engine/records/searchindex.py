@@ -1,0 +1,182 @@
+"""The queue's full-text index of records (issue #21 item 5 at scale, R-2.6).
+
+Each record has one `RecordSearchDoc`: jieba's words (search mode, as the knowledge base cuts
+its documents) of its non-personal text fields — the description, a subject, an order or
+tracking number, a solution — joined by spaces. SQLite reads them through an FTS5 table,
+PostgreSQL through a GIN index on a stored `simple` tsvector (migration 0025), the same two
+indexes `engine.knowledge.search` uses, so a word of a description is found among a million
+records without reading them. Personal fields (a contact, a masked name: `FieldSpec.
+is_personal`, R-1.2, R-8.3) and choice keys never enter the index.
+
+The documents are kept in step by a listener on every ORM flush, in the flush's own
+transaction: whichever path creates a record (an intake batch, the API, a campaign task, an
+early warning) or writes its fields (a transition, an edit from the desk, the admin), its
+words are current when the transaction commits. A batch of new records is one INSERT of all
+their documents; records whose searched values did not change cost nothing but a comparison.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, delete, event, insert, inspect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute, Session, UOWTransaction
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
+
+from engine.errors import NotFound
+from engine.knowledge import segment
+from engine.specs.build import build_pack_spec
+from engine.specs.pack import RecordTypeSpec
+from engine.store.models import PackVersion, Record, RecordSearchDoc
+
+SEARCHED_TYPES = frozenset({"text"})  # numbers, dates and choice keys are filters, not words
+# A word the tokenizers of both databases keep: one letter or digit at least (not `_` or `%`).
+_INDEXABLE = re.compile(r"[^\W_]")
+# Latin letters and digits also match as a prefix: `xqg8` finds the model XQG80-BD14.
+_PREFIX = re.compile(r"[a-z0-9]+")
+
+
+def searched_fields(rtype: RecordTypeSpec) -> tuple[str, ...]:
+    """The fields whose words a record's document holds: text, and not personal."""
+    return tuple(
+        f.id for f in rtype.fields.values() if f.type in SEARCHED_TYPES and not f.is_personal
+    )
+
+
+def tokens(fields: Mapping[str, Any], names: Iterable[str]) -> str:
+    """The document of a record: the words of its searched fields, joined by spaces."""
+    text = "\n".join(str(fields[n]) for n in names if fields.get(n) not in (None, ""))
+    return segment.tokens(text)
+
+
+def terms(word: str) -> list[str]:
+    """What the index is asked for a word typed in the search box: its words (precise mode,
+    a subset of the search-mode words indexed), lowercased; none for a piece no index holds
+    (a lone character, `%`, `_`), which the finder then matches as typed."""
+    return [w for w in segment.words(word, search=False) if _INDEXABLE.search(w)]
+
+
+class _Fields:
+    """Searched field names per pack version and record type (versions never change)."""
+
+    def __init__(self) -> None:
+        self._names: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, session: Session, record: Record) -> tuple[str, ...]:
+        key = (record.pack_version_id, record.record_type)
+        names = self._names.get(key)
+        if names is None:
+            version = session.get(PackVersion, record.pack_version_id)
+            if version is None:
+                raise NotFound(f"pack version {record.pack_version_id} does not exist")
+            spec, problems = build_pack_spec(version.data)
+            if spec is None:
+                raise ValueError(f"stored pack {version.pack} is invalid: {problems[0].message}")
+            with self._lock:
+                for rtype in spec.record_types.values():
+                    self._names[(version.id, rtype.id)] = searched_fields(rtype)
+            names = self._names[key]
+        return names
+
+
+_FIELDS = _Fields()
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_in_step(session: Session, _flush: UOWTransaction) -> None:
+    """Write the documents of the records this flush created or whose searched text changed.
+
+    `after_flush` still sees the flush's new and dirty objects and their attribute history,
+    and the new records have their ids; the statements join the flush's transaction.
+    """
+    written: list[dict[str, Any]] = []
+    replaced: list[int] = []
+    for record in session.new:
+        if isinstance(record, Record):
+            written.append(_row(record, _FIELDS.of(session, record)))
+    for record in session.dirty:
+        if isinstance(record, Record):
+            names = _FIELDS.of(session, record)
+            if _text_changed(record, names):
+                replaced.append(record.id)
+                written.append(_row(record, names))
+    if not written:
+        return
+    connection = session.connection()
+    if replaced:
+        connection.execute(delete(RecordSearchDoc).where(RecordSearchDoc.record_id.in_(replaced)))
+    connection.execute(insert(RecordSearchDoc), written)
+
+
+def _row(record: Record, names: Sequence[str]) -> dict[str, Any]:
+    return {"record_id": record.id, "tokens": tokens(record.fields or {}, names)}
+
+
+def _text_changed(record: Record, names: Sequence[str]) -> bool:
+    history = inspect(record).attrs.fields.history
+    if not history.has_changes():
+        return False
+    before = history.deleted[0] if history.deleted else None
+    if not isinstance(before, Mapping):
+        return True  # not loaded before it was replaced: write it anew
+    after = record.fields or {}
+    return any(before.get(n) != after.get(n) for n in names)
+
+
+class HoldsWords(ColumnElement[bool]):
+    """`record_id` is a record whose document holds every one of `words` (from `terms`).
+
+    One IN over the index of the database at hand: an FTS5 MATCH on SQLite, a tsquery on the
+    GIN index on PostgreSQL. The words are bound parameters, never SQL or query syntax.
+    Not cached: the statement's text depends on how many words there are.
+    """
+
+    type = Boolean()
+    inherit_cache = False
+
+    def __init__(self, record_id: QueryableAttribute[int], words: Sequence[str]) -> None:
+        if not words:
+            raise ValueError("a search needs at least one word")
+        self.record_id = record_id.expression
+        self.words = tuple(dict.fromkeys(words))
+
+
+def holds_words(record_id: QueryableAttribute[int], words: Sequence[str]) -> ColumnElement[bool]:
+    return HoldsWords(record_id, words)
+
+
+def _bound(compiler: SQLCompiler, value: str, **kw: Any) -> str:
+    parameter: BindParameter[str] = BindParameter(None, value, unique=True)
+    return compiler.process(parameter, **kw)
+
+
+@compiles(HoldsWords, "postgresql")
+def _tsquery(element: HoldsWords, compiler: SQLCompiler, **kw: Any) -> str:
+    parts = [
+        f"to_tsquery('simple', {_bound(compiler, word + ':*', **kw)})"
+        if _PREFIX.fullmatch(word)
+        else f"plainto_tsquery('simple', {_bound(compiler, word, **kw)})"
+        for word in element.words
+    ]
+    return (
+        f"{compiler.process(element.record_id, **kw)} IN (SELECT record_id FROM "
+        f"record_search_docs WHERE search_vector @@ ({' && '.join(parts)}))"
+    )
+
+
+@compiles(HoldsWords, "sqlite")
+def _fts5(element: HoldsWords, compiler: SQLCompiler, **kw: Any) -> str:
+    match = " AND ".join(
+        '"' + word.replace('"', '""') + '"' + ("*" if _PREFIX.fullmatch(word) else "")
+        for word in element.words
+    )
+    return (
+        f"{compiler.process(element.record_id, **kw)} IN (SELECT rowid FROM "
+        f"search_fts_records WHERE search_fts_records MATCH {_bound(compiler, match, **kw)})"
+    )
