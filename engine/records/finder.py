@@ -71,11 +71,8 @@ def find_page(
     if after is not None:
         statement = statement.where(_beyond(wanted, keys, after))
     statement = statement.order_by(*(c.desc() if d else c for c, d in keys)).limit(limit)
-    return list(
-        session.scalars(
-            statement.options(selectinload(Record.customer), selectinload(Record.clocks))
-        )
-    )
+    statement = statement.options(selectinload(Record.customer), selectinload(Record.clocks))
+    return list(session.scalars(searchindex.planned(session, statement)))
 
 
 def cursor_of(wanted: Finder, record: Record) -> list[Any]:
@@ -95,7 +92,8 @@ def count_each(session: Session, user: User, finders: Sequence[Finder], now: dat
         select(func.count(Record.id)).where(*conditions(user, f, now)).scalar_subquery()
         for f in finders
     ]
-    return [int(n) for n in session.execute(select(*counts)).one()]
+    statement = searchindex.planned(session, select(*counts))
+    return [int(n) for n in session.execute(statement).one()]
 
 
 def conditions(user: User, wanted: Finder, now: datetime) -> list[ColumnElement[bool]]:
