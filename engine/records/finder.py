@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from engine.records import queue, searchindex
@@ -201,7 +212,8 @@ def sort_keys(wanted: Finder) -> list[Key]:
         return [(Record.received_at, d), (Record.id, d)]
     if wanted.sort == "deadline":
         d = wanted.descending
-        missing = case((Record.next_deadline.is_(None), 1), else_=0)
+        # The expression of `ix_records_deadline` (migration 0025), so the index is read.
+        missing = cast(Record.next_deadline.is_(None), Integer)
         return [(missing, False), (Record.next_deadline, d), (Record.id, d)]
     return [(c, False) for c in queue.URGENCY]
 

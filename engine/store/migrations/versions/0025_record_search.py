@@ -1,4 +1,4 @@
-"""records' search documents: the queue's search by a word through a full-text index (#21)
+"""records' search documents and the deadline sort's index: the queue at scale (issue #21)
 
 Revision ID: 0025
 Revises: 0021
@@ -67,9 +67,16 @@ def upgrade() -> None:
     _backfill(op.get_bind())
     if postgresql:
         op.execute(POSTGRESQL_INDEX)
+    # The queue by nearest deadline (none last) read off an index rather than sorted whole.
+    op.create_index(
+        "ix_records_deadline",
+        "records",
+        ["is_open", sa.text("CAST(next_deadline IS NULL AS INTEGER)"), "next_deadline", "id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_deadline", table_name="records")
     if op.get_bind().dialect.name != "postgresql":
         for statement in SQLITE_DOWN:
             op.execute(statement)
