@@ -40,6 +40,8 @@ SEARCHED_TYPES = frozenset({"text"})  # numbers, dates and choice keys are filte
 _INDEXABLE = re.compile(r"[^\W_]")
 # Latin letters and digits also match as a prefix: `xqg8` finds the model XQG80-BD14.
 _PREFIX = re.compile(r"[a-z0-9]+")
+# A mainland mobile number (R-1.2's contact), wherever it was typed.
+_MOBILE = re.compile(r"\+?(?:86)?1[3-9]\d{9}")
 # SQLite: a search matching at most FEW records reads them by id (5,000 lookups and a sort:
 # a few ms); beyond, walking the queue's index is cheaper (measured at 1,000,000 records).
 FEW = 5_000
@@ -54,9 +56,10 @@ def searched_fields(rtype: RecordTypeSpec) -> tuple[str, ...]:
 
 
 def tokens(fields: Mapping[str, Any], names: Iterable[str]) -> str:
-    """The document of a record: the words of its searched fields, joined by spaces."""
+    """The document of a record: the words of its searched fields, joined by spaces; a mobile
+    number a customer wrote into a description is left out (personal data, R-8.3)."""
     text = "\n".join(str(fields[n]) for n in names if fields.get(n) not in (None, ""))
-    return segment.tokens(text)
+    return " ".join(w for w in segment.words(text) if not _MOBILE.fullmatch(w))
 
 
 def terms(word: str) -> list[str]:
@@ -144,6 +147,9 @@ class HoldsWords(ColumnElement[bool]):
 
     type = Boolean()
     inherit_cache = False
+    # An IN is a truth value already: without this SQLAlchemy writes `… IN (…) = 1` on SQLite,
+    # which no index can serve (the 200,000-record bench read the whole queue for a rare word).
+    _is_implicitly_boolean = True
 
     def __init__(self, record_id: QueryableAttribute[int], words: Sequence[str]) -> None:
         if not words:

@@ -7,6 +7,7 @@ Create Date: 2026-12-07 02:30:00
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -46,6 +47,7 @@ POSTGRESQL_INDEX = (
     "CREATE INDEX ix_search_docs_vector_records ON record_search_docs USING gin (search_vector)"
 )
 CHUNK = 5_000
+MOBILE = re.compile(r"\+?(?:86)?1[3-9]\d{9}")  # left out of the documents: personal data
 
 
 def upgrade() -> None:
@@ -99,7 +101,8 @@ def _backfill(connection: sa.Connection) -> None:
         searched = names.get((version_id, record_type), ())
         values = fields if isinstance(fields, dict) else {}
         text = "\n".join(str(values[n]) for n in searched if values.get(n) not in (None, ""))
-        rows.append({"record_id": record_id, "tokens": segment.tokens(text)})
+        words = (w for w in segment.words(text) if not MOBILE.fullmatch(w))
+        rows.append({"record_id": record_id, "tokens": " ".join(words)})
         if len(rows) >= CHUNK:
             connection.execute(sa.insert(docs), rows)
             rows.clear()
