@@ -189,7 +189,7 @@ def _first_statement(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "records" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and "\nFROM records" in statement:
             seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)

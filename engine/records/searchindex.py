@@ -22,12 +22,12 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, delete, event, insert, inspect, text
+from sqlalchemy import Boolean, ColumnElement, bindparam, delete, event, insert, inspect, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute, Session, UOWTransaction
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import BindParameter, ClauseElement
+from sqlalchemy.sql.elements import ClauseElement
 
 from engine.errors import NotFound
 from engine.knowledge import segment
@@ -156,71 +156,84 @@ class HoldsWords(ColumnElement[bool]):
             raise ValueError("a search needs at least one word")
         self.record_id = record_id.expression
         self.words = tuple(dict.fromkeys(words))
-        self.few: bool | None = None  # SQLite: at most FEW matches (`planned` finds out)
+        self.few: bool | None = None  # at most FEW matches (`planned` finds out)
 
-    def fts5_match(self) -> str:
-        """The FTS5 query: every word a quoted string (never query syntax), Latin as prefix."""
-        return " AND ".join(
-            '"' + word.replace('"', '""') + '"' + ("*" if _PREFIX.fullmatch(word) else "")
-            for word in self.words
+    def matching(self, dialect: str) -> tuple[str, dict[str, str]]:
+        """The ids of the matching records as a SELECT, and its parameters.
+
+        SQLite: an FTS5 query, every word a quoted string (never query syntax). PostgreSQL:
+        one tsquery per word, AND-ed. Latin words match as a prefix on both.
+        """
+        prefix = [bool(_PREFIX.fullmatch(word)) for word in self.words]
+        if dialect == "postgresql":
+            parts = [
+                f"to_tsquery('simple', :w{n})" if p else f"plainto_tsquery('simple', :w{n})"
+                for n, p in enumerate(prefix)
+            ]
+            values = {
+                f"w{n}": w + (":*" if p else "")
+                for n, (w, p) in enumerate(zip(self.words, prefix, strict=True))
+            }
+            sql = (
+                "SELECT record_id FROM record_search_docs "
+                f"WHERE search_vector @@ ({' && '.join(parts)})"
+            )
+            return sql, values
+        match = " AND ".join(
+            '"' + word.replace('"', '""') + '"' + ("*" if p else "")
+            for word, p in zip(self.words, prefix, strict=True)
         )
+        sql = "SELECT rowid FROM search_fts_records WHERE search_fts_records MATCH :w0"
+        return sql, {"w0": match}
 
 
 def holds_words(record_id: QueryableAttribute[int], words: Sequence[str]) -> ColumnElement[bool]:
     return HoldsWords(record_id, words)
 
 
-def _bound(compiler: SQLCompiler, value: str, **kw: Any) -> str:
-    parameter: BindParameter[str] = BindParameter(None, value, unique=True)
-    return compiler.process(parameter, **kw)
+def _matching(element: HoldsWords, compiler: SQLCompiler, **kw: Any) -> str:
+    sql, values = element.matching(compiler.dialect.name)
+    query = text(sql).bindparams(*(bindparam(k, v, unique=True) for k, v in values.items()))
+    return compiler.process(query, **kw)
 
 
 @compiles(HoldsWords, "postgresql")
 def _tsquery(element: HoldsWords, compiler: SQLCompiler, **kw: Any) -> str:
-    parts = [
-        f"to_tsquery('simple', {_bound(compiler, word + ':*', **kw)})"
-        if _PREFIX.fullmatch(word)
-        else f"plainto_tsquery('simple', {_bound(compiler, word, **kw)})"
-        for word in element.words
-    ]
-    return (
-        f"{compiler.process(element.record_id, **kw)} IN (SELECT record_id FROM "
-        f"record_search_docs WHERE search_vector @@ ({' && '.join(parts)}))"
-    )
+    """Few matches: their ids first (`= ANY(ARRAY(…))`, an init plan), then those records by
+    their primary key, sorted. Many: an IN the planner joins as it sees fit."""
+    record_id = compiler.process(element.record_id, **kw)
+    if element.few:
+        return f"{record_id} = ANY(ARRAY({_matching(element, compiler, **kw)}))"
+    return f"{record_id} IN ({_matching(element, compiler, **kw)})"
 
 
 @compiles(HoldsWords, "sqlite")
 def _fts5(element: HoldsWords, compiler: SQLCompiler, **kw: Any) -> str:
     """With few matches the records are read by id and sorted; with many, the queue's index
     is walked in order and each record looked up among the matches (`+` keeps SQLite from
-    using the IN to choose the index: without statistics on FTS5 it guesses wrong)."""
+    using the IN to choose the index)."""
     walk = "" if element.few else "+"
-    match = _bound(compiler, element.fts5_match(), **kw)
-    return (
-        f"{walk}{compiler.process(element.record_id, **kw)} IN (SELECT rowid FROM "
-        f"search_fts_records WHERE search_fts_records MATCH {match})"
-    )
+    record_id = compiler.process(element.record_id, **kw)
+    return f"{walk}{record_id} IN ({_matching(element, compiler, **kw)})"
 
 
 def planned(session: Session, statement: S) -> S:
-    """The statement, its searches told on SQLite whether they match few records.
+    """The statement, each of its searches told whether it matches few records.
 
-    PostgreSQL's planner knows from the tsvector's statistics how many records a word
-    matches and picks the GIN index or the queue's index itself (bench row of issue #21).
-    SQLite knows nothing of an FTS5 table's contents, so one bounded count per search
-    decides: up to FEW matches, read them by id and sort them; more, walk the queue's index,
-    where the first page fills after about 25 / (the share of records matched) rows.
+    Neither database estimates well how many records a search matches: SQLite has no
+    statistics on an FTS5 table, and PostgreSQL's GIN costs made it walk 25,000 records of
+    the queue for two words that 850 of 500,000 records hold (1.3 s; bench row of issue #21).
+    So one bounded count per search decides: up to FEW matches, read them by id and sort
+    them; more, walk the queue's index, where a page fills after about 25 / (the share of
+    records matched) rows.
     """
-    if session.get_bind().dialect.name != "sqlite":
-        return statement
+    dialect = session.get_bind().dialect.name
     for element in visitors.iterate(statement):
         if isinstance(element, HoldsWords) and element.few is None:
+            sql, values = element.matching(dialect)
             found = session.execute(
-                text(
-                    "SELECT count(*) FROM (SELECT rowid FROM search_fts_records "
-                    "WHERE search_fts_records MATCH :match LIMIT :few)"
-                ),
-                {"match": element.fts5_match(), "few": FEW + 1},
+                text(f"SELECT count(*) FROM ({sql} LIMIT :few) AS found"),
+                {**values, "few": FEW + 1},
             ).scalar_one()
             element.few = found <= FEW
     return statement
