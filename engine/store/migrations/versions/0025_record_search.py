@@ -1,4 +1,4 @@
-"""records' search documents and the deadline sort's index: the queue at scale (issue #21)
+"""records' search documents, the deadline sort's and the priority filter's indexes (#21)
 
 Revision ID: 0025
 Revises: 0021
@@ -75,9 +75,25 @@ def upgrade() -> None:
         "records",
         ["is_open", sa.text("CAST(next_deadline IS NULL AS INTEGER)"), "next_deadline", "id"],
     )
+    # The queue filtered by one priority, in the queue's order: on `ix_records_queue` a P2
+    # filter first skipped every open P0 and P1 record.
+    op.create_index(
+        "ix_records_priority_queue",
+        "records",
+        [
+            "is_open",
+            "priority",
+            "priority_rank",
+            "tier_rank",
+            sa.text("(next_deadline IS NULL)"),
+            "next_deadline",
+            "id",
+        ],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_records_priority_queue", table_name="records")
     op.drop_index("ix_records_deadline", table_name="records")
     if op.get_bind().dialect.name != "postgresql":
         for statement in SQLITE_DOWN:
