@@ -61,10 +61,12 @@ class Request:
     after: Cursor | None
 
 
-def seed(engines: list[Engine], records: int, now: datetime) -> tuple[Counts, list[int]]:
+def seed(
+    engines: list[Engine], records: int, now: datetime, *, history: bool = True
+) -> tuple[Counts, list[int]]:
     """R open records of the queue's mix (the same in each database), and the supervisor
-    who looks at them."""
-    seeder = Seeder(engines, now)
+    who looks at them; without timers and history events if `history` is False."""
+    seeder = Seeder(engines, now, history=history)
     for _ in range(records):
         seeder.keep(seeder.realistic(now))
     counts = seeder.finish()

@@ -20,6 +20,10 @@ then are fired (with their history event carrying `timer_id`, and the clock's
 healthy system (the queue bench); an earlier moment is a scheduler that has been down
 since, leaving a backlog of due timers (the sweep bench).
 
+Each record's search document (`engine.records.searchindex`: the words of its description and
+product) is written with it; descriptions are `bench.data`'s complaints, so words occur as
+often as in real feedback, and each distinct sentence is cut by jieba once.
+
 Not modelled: notifications and outbox rows of past firings, and the priority raise a
 breach applies (the generated priority is the record's priority as it stands now, so
 the queue's mix is the one asked for).
@@ -27,6 +31,7 @@ the queue's mix is the one asked for).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import random
@@ -39,11 +44,13 @@ from typing import Any
 from sqlalchemy import JSON, Connection, Engine, Table, insert, text
 
 from bench.common import ROOT, table_of
+from bench.data import description
+from engine.records import searchindex
 from engine.records.versions import latest_version
 from engine.services import Services
 from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm
 from engine.store.db import make_session_factory
-from engine.store.models import Customer, Record, RecordEvent, SlaClock, Timer
+from engine.store.models import Customer, Record, RecordEvent, RecordSearchDoc, SlaClock, Timer
 from engine.time.calendar import BusinessCalendar
 from engine.time.followups import next_due
 from engine.time.sla import ALWAYS, offset
@@ -66,9 +73,10 @@ DEPARTMENTS = {
     "logistics": "supply_chain",
     "other": "service_desk",
 }
-PRODUCTS = ("washer", "fridge", "air conditioner", "oven", "dishwasher", "water heater")
-TABLES = tuple(table_of(model) for model in (Customer, Record, SlaClock, Timer))
+TABLES = tuple(table_of(model) for model in (Customer, Record, RecordSearchDoc, SlaClock, Timer))
 EVENTS = table_of(RecordEvent)
+HISTORY = (Timer.__tablename__, RecordEvent.__tablename__)
+ORDER = "订单号"  # bench.data's second sentence: an order number, unique to its record
 CHUNK = 2_000  # records per transaction when writing
 
 
@@ -106,8 +114,16 @@ class Seeder:
     """
 
     def __init__(
-        self, engines: Engine | Sequence[Engine], now: datetime, *, seed: int = 20261123
+        self,
+        engines: Engine | Sequence[Engine],
+        now: datetime,
+        *,
+        seed: int = 20261123,
+        history: bool = True,
     ) -> None:
+        """`history=False` leaves out the timers and history events (built, not written):
+        for benches that read records and clocks only, a third of the rows to write."""
+        self.history = history
         self.engines = [engines] if isinstance(engines, Engine) else list(engines)
         self.now = now
         self.rng = random.Random(seed)
@@ -123,6 +139,7 @@ class Seeder:
         assert len(versions) == 1, "the databases must be fresh"
         self.version_id = versions.pop()
         self.rtype: RecordTypeSpec = self.spec.record_type(RECORD_TYPE)
+        self.searched = searchindex.searched_fields(self.rtype)
         self.channels = list(self.spec.channels)
         self.categories = list(self.spec.categories)
         self._ids = {name: itertools.count(1) for name in ("record", "clock", "timer", "event")}
@@ -229,6 +246,7 @@ class Seeder:
         """
         fired_until = fired_until if fired_until is not None else received_at
         record_id = next(self._ids["record"])
+        _, product, text = description(self.rng)
         created = received_at
         record: dict[str, Any] = {
             "id": record_id,
@@ -249,8 +267,8 @@ class Seeder:
             "fields": {
                 "customer_no": None,  # set by keep()
                 "contact": f"138{self.rng.randrange(10**8):08d}",
-                "description": "The appliance stops after a few minutes.",
-                "product": self.rng.choice(PRODUCTS),
+                "description": text,
+                "product": product,
             },
             "received_at": received_at,
             "created_at": created,
@@ -491,9 +509,13 @@ class Seeder:
         draft.record["customer_id"] = customer_id
         draft.record["fields"]["customer_no"] = f"C{customer_id:08d}"
         self._pending[Record.__tablename__].append(draft.record)
+        self._pending[RecordSearchDoc.__tablename__].append(
+            {"record_id": draft.record["id"], "tokens": self._tokens(draft.record["fields"])}
+        )
         self._pending[SlaClock.__tablename__].extend(draft.clocks)
-        self._pending[Timer.__tablename__].extend(draft.timers)
-        self._pending[EVENTS.name].extend(draft.events)
+        if self.history:
+            self._pending[Timer.__tablename__].extend(draft.timers)
+            self._pending[EVENTS.name].extend(draft.events)
         counts = self.counts
         counts.records += 1
         counts.clocks += len(draft.clocks)
@@ -508,6 +530,21 @@ class Seeder:
         self._records_pending += 1
         if self._records_pending >= CHUNK:
             self._flush()
+
+    def _tokens(self, fields: dict[str, Any]) -> str:
+        """The record's document as `searchindex.tokens` makes it, each sentence cut once.
+
+        An order number is the only part unique to a record: its sentence is cut once with a
+        placeholder and the number put in after (jieba keeps a run of digits as one word)."""
+        base, order, rest = str(fields.get("description") or "").partition(ORDER)
+        values = tuple(
+            base if name == "description" else str(fields.get(name) or "") for name in self.searched
+        )
+        words = _document(self.searched, values)
+        if order:
+            sentence = _document(("description",), (ORDER + PLACEHOLDER + rest[16:],))
+            words += " " + sentence.replace(PLACEHOLDER, rest[:16])
+        return words
 
     def _customer(self, vip: bool) -> int:
         """About two records per regular customer; VIP customers return more often."""
@@ -572,6 +609,8 @@ class Seeder:
             if engine.dialect.name == "postgresql":
                 with engine.begin() as conn:
                     for table in (*TABLES, EVENTS):
+                        if "id" not in table.c:
+                            continue  # keyed by its record (the search documents)
                         conn.execute(
                             text(
                                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
@@ -581,6 +620,14 @@ class Seeder:
             if analyze:
                 vacuum_analyze(engine)
         return self.counts
+
+
+PLACEHOLDER = "1000000000000000"
+
+
+@functools.lru_cache(maxsize=8192)
+def _document(names: tuple[str, ...], values: tuple[str, ...]) -> str:
+    return searchindex.tokens(dict(zip(names, values, strict=True)), names)
 
 
 def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

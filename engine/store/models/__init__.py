@@ -32,6 +32,7 @@ from engine.store.models.knowledge import (
 from engine.store.models.merging import RecordMerge, RecordViewer
 from engine.store.models.packs import PackDraft, PackVersion
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
+from engine.store.models.recordsearch import RecordSearchDoc
 from engine.store.models.scheduler import SchedulerHeartbeat
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Notification",
     "Record",
     "RecordEvent",
+    "RecordSearchDoc",
     "SlaClock",
     "Timer",
     # customers

@@ -32,6 +32,27 @@ class Record(Model):
             "next_deadline",
             "id",
         ),
+        # The queue by nearest deadline, none last (`finder.sort_keys`, issue #21): the CAST is
+        # the finder's own expression, so both databases read the index instead of sorting.
+        Index(
+            "ix_records_deadline",
+            "is_open",
+            text("CAST(next_deadline IS NULL AS INTEGER)"),
+            "next_deadline",
+            "id",
+        ),
+        # The queue filtered by one priority, in the queue's order (issue #21): on the queue
+        # index a P2 filter first skipped every open P0 and P1 record.
+        Index(
+            "ix_records_priority_queue",
+            "is_open",
+            "priority",
+            "priority_rank",
+            "tier_rank",
+            text("(next_deadline IS NULL)"),
+            "next_deadline",
+            "id",
+        ),
         Index("ix_records_pack_stage", "pack", "record_type", "stage", "is_open"),
         # Dashboards, reviews and monitors aggregate the records received in a period: the
         # columns they group and filter by ride along, so those statements read the index only.
