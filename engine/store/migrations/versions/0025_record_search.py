@@ -1,7 +1,7 @@
 """records' search documents, the deadline sort's and the priority filter's indexes (#21)
 
 Revision ID: 0025
-Revises: 0021
+Revises: 0024
 Create Date: 2026-12-07 02:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0021"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 import jobs, the long CSV imports run by the scheduler (issue #22 item 5)
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 02:30:00
 
 Versions published before this revision: the admin wrote a `pack.publish` audit entry for
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
