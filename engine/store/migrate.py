@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -35,10 +36,35 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` on one connection, in one transaction where possible."""
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to `revision` (tests of a migration's backfill, rollbacks)."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run `step` in one transaction; on SQLite with foreign keys off until it has committed.
+
+    SQLite changes a column by copying the table and dropping the old one (Alembic's batch
+    mode), and with foreign keys on, dropping `pack_versions` under existing records fails:
+    every installation with data could not upgrade. SQLite ignores the pragma inside a
+    transaction, so it is set before BEGIN, and the keys are checked once the copy is done.
+    """
     config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # on the driver's own connection: SQLAlchemy's would BEGIN first
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        with connection.begin():
+            config.attributes["connection"] = connection
+            step(config, revision)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all() if sqlite else []
+            if broken:
+                raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def is_current(engine: Engine) -> bool:
