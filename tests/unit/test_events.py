@@ -21,6 +21,7 @@ from engine.events import (
     MessageSent,
     NoteAdded,
     PriorityChanged,
+    RecordsMerged,
     ReplyDelivery,
     SatisfactionAnswered,
     SlaBreached,
@@ -65,6 +66,7 @@ KINDS: list[tuple[Event, str]] = [
     (DeadlineExtended("resolve", AT, AT, "备件缺货"), "sla.resolve.extended"),
     (ContactSent("acknowledgement", "email", 10), "contact.sent"),
     (ContactSkipped("progress", "no_consent", "C-2"), "contact.skipped"),
+    (RecordsMerged(12, 3), "record.merged"),
 ]
 
 
