@@ -63,6 +63,8 @@ class CareloopApi(Api):  # type: ignore[misc]
 def init_app(app: Flask, settings: Settings) -> None:
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is no limit at all
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    # Hosts webhooks may reach though inside (CARELOOP_OUTBOUND_ALLOW); a test config may say.
+    app.config.setdefault("OUTBOUND_ALLOW", settings.outbound_allow)
     app.config.update(
         API_TITLE="Careloop API",
         API_VERSION="v1",

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from engine.delivery.idempotency import IdempotencyConflict
@@ -55,6 +56,7 @@ PAGE_TITLES = {
     HTTPStatus.METHOD_NOT_ALLOWED: _l("不支持这种访问方式"),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: _l("提交的内容过大"),
     HTTPStatus.INTERNAL_SERVER_ERROR: _l("服务器出错了"),
+    HTTPStatus.SERVICE_UNAVAILABLE: _l("服务暂时不可用"),
     HTTPStatus.CONFLICT: _l("这一步与记录的当前状态冲突"),
     HTTPStatus.UNPROCESSABLE_ENTITY: _l("输入的内容无法处理"),
 }
@@ -67,7 +69,19 @@ PAGE_HINTS = {
     HTTPStatus.METHOD_NOT_ALLOWED: _l("请通过页面上的按钮或链接操作。"),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: _l("请减小文件或内容后重试。"),
     HTTPStatus.INTERNAL_SERVER_ERROR: _l("问题已记录，请稍后重试；如果一直出现，请联系运营人员。"),
+    HTTPStatus.SERVICE_UNAVAILABLE: _l("数据库暂时无法连接（例如正在重启），请稍后重试。"),
 }
+
+# The database being away (a restart, a failover, a full pool): not a bug of ours and not the
+# client's fault, but a 503 that says when to come back, on every face.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.PendingRollbackError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+RETRY_AFTER = "5"
 
 
 def status_of(error: CareloopError) -> HTTPStatus:
@@ -84,6 +98,7 @@ def http_page(error: HTTPException) -> tuple[str, int]:
     status = HTTPStatus(code)
     # A missing or stale CSRF token is the usual 400 of a page left open: say so by name.
     hint = CSRF_HINT if isinstance(error, CSRFError) else PAGE_HINTS.get(status, "")
+    hint = getattr(error, "hint", None) or hint  # the error's own words (web/bounds.py)
     page = render_template(
         "web/error.html", title=PAGE_TITLES.get(status, status.phrase), detail=hint, status=status
     )
@@ -100,3 +115,23 @@ def init_app(app: Flask) -> None:
             "web/error.html", title=PAGE_TITLES[status], detail=str(error), status=status
         )
         return page, status
+
+    def database_away(error: Exception) -> Response | tuple[str, int, dict[str, str]]:
+        app.logger.warning("database unavailable: %s", type(error).__name__)
+        status = HTTPStatus.SERVICE_UNAVAILABLE
+        headers = {"Retry-After": RETRY_AFTER}
+        if request.path.startswith("/api/"):
+            from api.problems import problem  # imported here: `api` imports this module
+
+            detail = "the database is not reachable right now; retry after a few seconds"
+            return problem(status, "Service Unavailable", detail, headers=headers)
+        page = render_template(
+            "web/error.html",
+            title=PAGE_TITLES[status],
+            detail=PAGE_HINTS[status],
+            status=status,
+        )
+        return page, status, headers
+
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, database_away)
