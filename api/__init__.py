@@ -9,13 +9,14 @@ client sends can cause a 500.
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
+import flask_swagger_ui
 from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import IntegrityError
-from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from api import channels, deadlines, messages  # noqa: F401  (their routes join the blueprint)
@@ -27,6 +28,9 @@ from ops.settings import Settings
 from web.errors import PROBLEM_TITLES, http_page, status_of
 
 PREFIX = "/api/v1"
+# Swagger UI 5, the first to read OpenAPI 3.1 (4.x showed "Unable to render this definition"
+# for our description): the files flask-swagger-ui ships, served from here, no CDN.
+SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
 MAX_BODY = 1024 * 1024
 
 
@@ -94,7 +98,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.get(f"{PREFIX}/swagger-ui/<path:filename>")
     def swagger_ui_assets(filename: str) -> Any:
         """Swagger UI served from the installed package: no CDN."""
-        return send_from_directory(swagger_ui_path, filename)
+        return send_from_directory(SWAGGER_UI, filename)
 
     @app.before_request
     def json_only() -> Any:

@@ -260,3 +260,37 @@ def test_next_still_leads_back_to_a_page_of_the_site(lite: Flask) -> None:
         "/login?next=/dashboard%3Fperiod%3D7d", data={"username": "zhao", "password": PASSWORD}
     )
     assert answer.headers["Location"].endswith("/dashboard?period=7d")
+
+
+def test_the_migration_scrubs_what_was_stored_before_the_doors_checked(
+    db_engine: Engine, after_sales: PackSource
+) -> None:
+    """A NUL stored in a record's fields broke that customer's export and erasure on
+    PostgreSQL; migration 0025 replaces it (and lone surrogates) with U+FFFD, once."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.services import Services
+    from engine.store.db import make_session_factory
+    from engine.store.migrate import alembic_config
+
+    service = Services(make_session_factory(db_engine))
+    service.publish(after_sales, by="test")
+    new = NewRecord(record_type="feedback", channel="phone", fields=RECORD["fields"])
+    record_id = service.create_record("after_sales", new, actor="test").id
+    stored_json = json.dumps({**RECORD["fields"], "description": "a\x00b \ud800"})
+    with db_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE records SET fields = :f WHERE id = :id"),
+            {"f": stored_json, "id": record_id},
+        )
+    config = alembic_config(db_engine)
+    with db_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0021")
+        command.upgrade(config, "head")
+    with service.uow() as uow:
+        row = uow.session.get(Record, record_id)
+        assert row is not None and row.fields["description"] == "a\ufffdb \ufffd"
+        assert row.fields["customer_no"] == "C-22"
+    assert service.export_customer("C-22")["records"]
