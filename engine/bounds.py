@@ -90,6 +90,17 @@ def in_range_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
 
 
+def parse_id(text: str | bytes | None) -> int | None:
+    """The id written in `text` (digits only), or None when it is none or past `MAX_ID`: a
+    lookup by it would find nothing on SQLite and overflow INTEGER on PostgreSQL."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if in_range_id(value) else None
+
+
 def check_moment(value: datetime, now: datetime, name: str) -> datetime:
     """`value` unchanged when it lies between 2000-01-01 and ten years after `now`; otherwise
     InvalidInput naming the field (a record from year 1 or 1900 is a typo or an attack)."""

@@ -23,6 +23,7 @@ from engine.access import tokens, users
 from engine.errors import InvalidInput
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
+from engine.services import Services
 from engine.store.models import Record, RollupDay
 from signin.auth import hash_password
 from tests.conftest import truncate, web_app
@@ -195,6 +196,18 @@ def test_an_implausible_received_at_is_a_422(
     assert stored(app) == 0
 
 
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+08:00", "1900-01-01T00:00:00Z"])
+def test_an_order_from_year_1_or_1900_is_a_422(
+    app: Flask, bearer: dict[str, str], moment: str
+) -> None:
+    client = app.test_client()
+    assert client.post("/api/v1/records", json=body(), headers=bearer).status_code == 201
+    order = {"external_id": "o-1", "amount": 1, "ordered_at": moment}
+    answer = client.post("/api/v1/customers/C-22/orders", json=order, headers=bearer)
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    assert "ordered_at" in answer.get_data(as_text=True)
+
+
 def test_the_rollup_starts_no_earlier_than_the_bounds(app: Flask) -> None:
     """A record stored before the bounds, dated 1900, rolls up days from 2000 at the most."""
     new = NewRecord(record_type="feedback", channel="phone", fields=RECORD["fields"])
@@ -294,3 +307,27 @@ def test_the_migration_scrubs_what_was_stored_before_the_doors_checked(
         assert row is not None and row.fields["description"] == "a\ufffdb \ufffd"
         assert row.fields["customer_no"] == "C-22"
     assert service.export_customer("C-22")["records"]
+
+
+def test_a_csv_cell_with_a_nul_is_a_row_error_and_nothing_is_written() -> None:
+    from zoneinfo import ZoneInfo
+
+    from engine.customers import imports
+
+    checked = imports.check("number,name\nC-1,王\x00芳\nC-2,李雷\n", ZoneInfo("Asia/Shanghai"))
+    assert [(e.row, e.column) for e in checked.errors] == [(2, "name")]
+    assert [row["number"] for row in checked.rows] == ["C-2"]
+
+
+def test_ids_written_by_others_past_integer_find_nothing(services: Services) -> None:
+    """A gateway's receipt or a reply's In-Reply-To may carry any number: past INTEGER it is
+    no message of ours, not a DataError that stops the request or the mail job."""
+    from engine.conversation import mailintake
+    from engine.delivery import receipts
+    from engine.errors import NotFound
+
+    with services.uow() as uow:
+        with pytest.raises(NotFound):
+            receipts.take_receipt(uow.session, "sms", "careloop-outbox-99999999999", "failed", "")
+        forged = "<careloop-outbox-99999999999@careloop>"
+        assert mailintake._by_header(uow.session, "after_sales", forged) is None
