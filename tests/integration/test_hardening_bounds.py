@@ -68,6 +68,7 @@ def app(db_engine: Engine, after_sales: PackSource) -> Iterator[Flask]:
         users.add_user(
             uow.session, "amy", "supervisor", PASSWORD, hash_password, now(app), locale="en"
         )
+        users.add_user(uow.session, "ops", "operations", PASSWORD, hash_password, now(app))
         uow.commit()
     yield app
     service.session_factory.kw["bind"].dispose()
@@ -138,6 +139,13 @@ def test_an_api_id_past_the_column_is_a_404(
 def test_a_page_id_past_the_column_is_a_404_page(app: Flask, path: str) -> None:
     answer = signed_in(app).get(path)
     assert answer.status_code == 404, answer.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize("view", ["user/edit", "record/details", "apitoken/edit"])
+def test_an_admin_id_past_the_column_finds_nothing(app: Flask, view: str) -> None:
+    """Flask-Admin's `?id=`: no such row, said as Flask-Admin says it, not a DataError."""
+    answer = signed_in(app, "ops").get(f"/admin/{view}/?id=99999999999")
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:300]  # back to the list
 
 
 def test_a_cursor_past_the_column_reads_from_the_newest(app: Flask, bearer: dict[str, str]) -> None:
