@@ -339,3 +339,29 @@ def test_ids_written_by_others_past_integer_find_nothing(services: Services) -> 
             receipts.take_receipt(uow.session, "sms", "careloop-outbox-99999999999", "failed", "")
         forged = "<careloop-outbox-99999999999@careloop>"
         assert mailintake._by_header(uow.session, "after_sales", forged) is None
+
+
+def test_a_customers_message_with_a_nul_is_kept_readable(services: Services) -> None:
+    """Mail and SMS cannot be refused at a door we own: the NUL becomes U+FFFD, so the
+    message is stored on PostgreSQL too instead of failing the mail job for everyone."""
+    from engine.conversation import thread
+
+    new = NewRecord(record_type="feedback", channel="phone", fields=RECORD["fields"])
+    record_id = services.create_record("after_sales", new, actor="test").id
+    with services.uow() as uow:
+        record = uow.session.get(Record, record_id)
+        assert record is not None
+        spec = services.specs.get(uow.session, record.pack_version_id)
+        message = thread.receive(
+            uow.session,
+            spec,
+            record,
+            "hello\x00world",
+            channel="sms",
+            author="+86 138",
+            now=services.clock.now(),
+            subject="re\x00",
+        )
+        uow.commit()
+        assert message is not None and message.body == "hello\ufffdworld"
+        assert message.subject == "re\ufffd"
