@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
@@ -105,6 +105,23 @@ def http_page(error: HTTPException) -> tuple[str, int]:
     return page, code
 
 
+def unavailable_page() -> str:
+    """The 503 page; the layout names the signed-in user, whom loading needs the database: if
+    that fails too, the page is rendered for an anonymous visitor (never a 500 on a 503)."""
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def render() -> str:
+        title, hint = PAGE_TITLES[status], PAGE_HINTS[status]
+        return render_template("web/error.html", title=title, detail=hint, status=status)
+
+    try:
+        return render()
+    except UNAVAILABLE:
+        manager = current_app.login_manager  # type: ignore[attr-defined]
+        g._login_user = manager.anonymous_user()  # Flask-Login's slot for this request
+        return render()
+
+
 def init_app(app: Flask) -> None:
     """Pages answer an engine error the views did not handle with a page in the user's language."""
 
@@ -125,13 +142,7 @@ def init_app(app: Flask) -> None:
 
             detail = "the database is not reachable right now; retry after a few seconds"
             return problem(status, "Service Unavailable", detail, headers=headers)
-        page = render_template(
-            "web/error.html",
-            title=PAGE_TITLES[status],
-            detail=PAGE_HINTS[status],
-            status=status,
-        )
-        return page, status, headers
+        return unavailable_page(), status, headers
 
     for kind in UNAVAILABLE:
         app.register_error_handler(kind, database_away)

@@ -118,3 +118,16 @@ def test_scheduler_status_on_an_unmigrated_database_says_to_migrate(
     assert result.exit_code != 0
     assert "careloop db upgrade" in result.output
     assert "Traceback" not in result.output and "no such table" not in result.output
+
+
+def test_a_signed_in_user_gets_the_503_page_too(english: Flask, tmp_path: Path) -> None:
+    """The layout names the user, whom loading needs the database: the page still renders."""
+    client = english.test_client()
+    assert client.post("/login", data={"username": "amy", "password": PASSWORD}).status_code == 302
+    services(english).session_factory.kw["bind"].dispose()
+    (tmp_path / "web.db").unlink()  # the database is gone: every table is missing
+    answer = client.get("/queue")
+    assert answer.status_code == 503 and answer.headers["Retry-After"].isdigit()
+    assert "请稍后重试" in answer.get_data(as_text=True) or "try again" in answer.get_data(
+        as_text=True
+    )
