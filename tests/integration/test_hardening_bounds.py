@@ -365,3 +365,46 @@ def test_a_customers_message_with_a_nul_is_kept_readable(services: Services) -> 
         uow.commit()
         assert message is not None and message.body == "hello\ufffdworld"
         assert message.subject == "re\ufffd"
+
+
+@pytest.mark.pg
+def test_a_transition_while_postgresql_restarts_is_a_503(
+    app: Flask, bearer: dict[str, str], db_engine: Engine
+) -> None:
+    """The server drops the connection in the middle of the transition's writes, as a
+    restart does: the answer is a 503 with Retry-After, not a 500 (PendingRollbackError)."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("a server restart is PostgreSQL's")
+    from sqlalchemy import create_engine, event, text
+
+    client = app.test_client()
+    record = client.post("/api/v1/records", json=body(), headers=bearer).get_json()
+    engine = services(app).session_factory.kw["bind"]
+    admin = create_engine(db_engine.url, isolation_level="AUTOCOMMIT")
+    dropped: list[int] = []
+
+    def restart(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE records") and not dropped:
+            dropped.append(conn.connection.dbapi_connection.info.backend_pid)
+            with admin.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped[0]})
+
+    event.listen(engine, "before_cursor_execute", restart)
+    try:
+        answer = client.post(
+            f"/api/v1/records/{record['id']}/transitions",
+            json={"transition": "accept", "fields": {"category": "quality", "priority": "P1"}},
+            headers=bearer,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", restart)
+        admin.dispose()
+    assert dropped, "the transition wrote nothing"
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert answer.headers["Retry-After"].isdigit()
+    again = client.post(
+        f"/api/v1/records/{record['id']}/transitions",
+        json={"transition": "accept", "fields": {"category": "quality", "priority": "P1"}},
+        headers=bearer,
+    )
+    assert again.status_code == 200, again.get_data(as_text=True)  # back once it is back
