@@ -25,6 +25,7 @@ from ops import status as ops_status
 from ops import web as ops_web
 from ops.observed import ObservedServices
 from ops.settings import Settings, configure_engine_keys, load
+from web import bounds
 
 
 def create_app(
@@ -35,6 +36,7 @@ def create_app(
     settings = load() if settings is None else settings
     configure_engine_keys(settings)
     app = Flask(__name__)
+    bounds.init_app(app)  # first: every route's `<int:…>` compiles with its bounded converter
     # Secure cookies unless told otherwise (plain-http development on 127.0.0.1): a default,
     # so CARELOOP_SESSION_COOKIE_SECURE and a test config can still say otherwise.
     secure = not settings.insecure_cookies

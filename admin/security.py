@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from admin import formats
+from engine import bounds
 
 OPERATIONS: tuple[str, ...] = ("operations",)
 READERS: tuple[str, ...] = ("operations", "supervisor")
@@ -52,6 +53,12 @@ class SecureModelView(Guarded, ModelView):  # type: ignore[misc]
     can_delete = False
     can_set_page_size = True
     page_size = 50
+
+    def get_one(self, id: Any) -> Any:  # noqa: A002  (Flask-Admin's name)
+        """The row of `?id=`, or None (Flask-Admin says it does not exist) when the id is no
+        row's at all: past INTEGER it would be a DataError on PostgreSQL (issue #22)."""
+        number = bounds.parse_id(str(id))
+        return None if number is None else super().get_one(str(number))
 
 
 class ReadOnlyView(SecureModelView):

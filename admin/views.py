@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 
 from admin import formats
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
+from engine import bounds
 from engine.access.masking import mask_contact, mask_name
 from engine.customers import profiles
 from engine.errors import CareloopError, NotFound
@@ -311,7 +312,7 @@ class SuperviseView(Guarded, BaseView):  # type: ignore[misc]
     def bulk(self) -> Any:
         """Reassign many records at once; each goes through the engine and its history."""
         service = services()
-        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+        ids = [n for n in map(bounds.parse_id, request.form.getlist("ids")) if n is not None]
         done = 0
         for record_id in ids:
             try:

@@ -9,13 +9,14 @@ client sends can cause a 500.
 from __future__ import annotations
 
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
+import flask_swagger_ui
 from flask import Flask, request, send_from_directory
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import IntegrityError
-from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from api import (  # noqa: F401  (their routes join the blueprint)
@@ -33,6 +34,9 @@ from ops.settings import Settings
 from web.errors import PROBLEM_TITLES, http_page, status_of
 
 PREFIX = "/api/v1"
+# Swagger UI 5, the first to read OpenAPI 3.1 (4.x showed "Unable to render this definition"
+# for our description): the files flask-swagger-ui ships, served from here, no CDN.
+SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
 MAX_BODY = 1024 * 1024
 
 
@@ -69,6 +73,8 @@ class CareloopApi(Api):  # type: ignore[misc]
 def init_app(app: Flask, settings: Settings) -> None:
     if app.config.get("MAX_CONTENT_LENGTH") is None:  # Flask's default is no limit at all
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    # Hosts webhooks may reach though inside (CARELOOP_OUTBOUND_ALLOW); a test config may say.
+    app.config.setdefault("OUTBOUND_ALLOW", settings.outbound_allow)
     app.config.update(
         API_TITLE="Careloop API",
         API_VERSION="v1",
@@ -98,7 +104,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.get(f"{PREFIX}/swagger-ui/<path:filename>")
     def swagger_ui_assets(filename: str) -> Any:
         """Swagger UI served from the installed package: no CDN."""
-        return send_from_directory(swagger_ui_path, filename)
+        return send_from_directory(SWAGGER_UI, filename)
 
     @app.before_request
     def json_only() -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from engine.bounds import MAX_ID
 from engine.delivery.webhooks import EVENT_TYPES
 
 NAME = validate.Length(min=1, max=128)
@@ -130,7 +131,7 @@ class TransitionIn(Strict):
     )
     expected_version = ma.fields.Integer(
         allow_none=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "The row_version you saw; a different one is a 409."},
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
@@ -20,6 +21,7 @@ from api.idempotent import idempotent
 from engine.access.masking import mask_contact, mask_name, masked_fields
 from engine.customers import profiles
 from engine.delivery import webhooks
+from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
 from engine.records import queries
 from engine.records.intake import NewRecord
@@ -217,6 +219,7 @@ class Subscriptions(MethodView):
                 data["url"],
                 data["events"],
                 services().clock.now(),
+                policy=OutboundPolicy.allowing(current_app.config["OUTBOUND_ALLOW"]),
             )
             uow.commit()
             return subscription

@@ -12,6 +12,7 @@ import click
 
 from cli.root import Runtime, careloop, pass_runtime
 from engine.services import Services
+from engine.store.migrate import is_current
 from engine.time.health import scheduler_status
 from ops import metrics
 from ops.logs import configure as configure_logs
@@ -74,6 +75,9 @@ def scheduler(
 ) -> None:
     settings = runtime.settings
     services = runtime.observed()
+    # An unmigrated database would answer a SQL error about a missing table: say what to do.
+    if not is_current(services.session_factory.kw["bind"]):
+        raise click.ClickException("the database is not migrated: run `careloop db upgrade`")
     if status:
         from workflows.calendardraft import published_coverage  # the validator: only here
 

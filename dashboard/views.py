@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard import charts, export
+from engine import bounds
 from engine.errors import InvalidInput, NotFound
 from engine.insight import earlywarning, improvement, kpis
 from engine.specs.insight import LEVELS
@@ -272,7 +273,9 @@ def create_action() -> Any:
         deadline = datetime.fromisoformat(form.get("deadline", ""))
         if deadline.tzinfo is None:
             deadline = deadline.replace(tzinfo=ZoneInfo(str(current_user.user.timezone)))
-        warning_id = int(form["warning_id"]) if form.get("warning_id") else None
+        warning_id = bounds.parse_id(form["warning_id"]) if form.get("warning_id") else None
+        if form.get("warning_id") and warning_id is None:
+            raise ValueError(form["warning_id"])
         window_days = int(form.get("window_days") or 7)
     except ValueError:
         flash(_("截止时间或天数格式不正确。"), "error")

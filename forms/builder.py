@@ -29,6 +29,7 @@ from wtforms.fields import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from engine import bounds
 from engine.specs.pack import (
     CORE_FIELDS,
     FORM_ATTRIBUTES,
@@ -200,7 +201,12 @@ def _build(
 
 def _version(value: Any) -> int | None:
     """The posted row version as a number; anything else fails the form (WTForms' filters)."""
-    return None if value in (None, "") else int(value)
+    if value in (None, ""):
+        return None
+    number = bounds.parse_id(str(value))  # past INTEGER would overflow PostgreSQL's compare
+    if number is None:
+        raise ValueError(f"not a row version: {value!r}")
+    return number
 
 
 def form_values(form: FlaskForm, transition: TransitionSpec) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.customers.privacy import find_customer
 from engine.errors import InvalidInput, NotFound
 from engine.records import queries, queue
@@ -214,9 +215,10 @@ def _same_subject(
 
 def _same_subject_target(session: Session, customer: Customer | None, raw: str) -> Record:
     """The open record "add to #N" names: the customer's, open, and visible to the agent."""
-    if customer is None or not raw.isdigit() or len(raw) > 18:
+    number = bounds.parse_id(raw)
+    if customer is None or number is None:
         abort(404)
-    record = session.get(Record, int(raw))
+    record = session.get(Record, number)
     if record is None or record.customer_id != customer.id or not record.is_open:
         abort(404)
     if not queue.may_see(me(session), record):

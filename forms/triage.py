@@ -14,6 +14,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.knowledge import articles, search
 from engine.knowledge.search import Hit
 from engine.store.models import KnownProblem, Record
@@ -55,7 +56,8 @@ def triage(session: Session, record: Record, forms: dict[str, Any], apply: str |
 def _solution(session: Session, apply: str | None) -> str | None:
     """The solution of `kind:id`, read from the index (so never a draft article's)."""
     kind, _, ref = (apply or "").partition(":")
-    if kind not in KINDS or not ref.isdigit() or len(ref) > 18:
+    number = bounds.parse_id(ref)
+    if kind not in KINDS or number is None:
         return None
-    doc = search.document(session, kind, int(ref))
+    doc = search.document(session, kind, number)
     return doc.solution if doc is not None else None

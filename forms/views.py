@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.access.masking import mask_contact, mask_name
 from engine.access.users import LOCALES, audit, display_names, get_user
 from engine.conversation.thread import thread_of, threads_of
@@ -136,13 +137,11 @@ def link_known_problem(record_id: int) -> Any:
     """Say this record is one more instance of a known problem (R-2.1; counted for R-4.2)."""
     with services().uow() as uow:
         _visible(uow.session, record_id)
-    problem_id = request.form.get("problem_id", "")
-    if not problem_id.isdigit() or len(problem_id) > 18:
+    problem_id = bounds.parse_id(request.form.get("problem_id", ""))
+    if problem_id is None:  # not a number, or past any stored id
         abort(400)
     try:
-        problem = services().link_known_problem(
-            record_id, int(problem_id), actor=current_user.username
-        )
+        problem = services().link_known_problem(record_id, problem_id, actor=current_user.username)
     except NotFound:
         abort(404)
     except ConflictError:

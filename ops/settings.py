@@ -76,6 +76,9 @@ class Settings:
     # CARELOOP_GATEWAYS: "sms=https://gw/sms wechat=https://gw/wx", SMS/WeChat/chat (issue #20)
     gateways: tuple[tuple[str, str], ...] = ()
     gateway_secret: str = ""  # CARELOOP_GATEWAY_SECRET: signs what goes out and what comes in
+    # CARELOOP_OUTBOUND_ALLOW: hosts (by the name in the URL) webhooks and gateways may reach
+    # though they are loopback or private (engine/delivery/outbound.py); none by default
+    outbound_allow: tuple[str, ...] = ()
     metrics_token: str = ""  # CARELOOP_METRICS_TOKEN
     metrics_port: int = 0  # CARELOOP_METRICS_PORT (0: a scheduler serves no /metrics)
     metrics_addr: str = "127.0.0.1"  # CARELOOP_METRICS_ADDR
@@ -239,6 +242,15 @@ def _public_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def _host_list(raw: str) -> tuple[str, ...]:
+    """Host names or addresses separated by commas or spaces, as written in the URLs."""
+    hosts = tuple(h.strip().lower() for h in raw.replace(",", " ").split() if h.strip())
+    for host in hosts:
+        if "/" in host or "@" in host:
+            raise ValueError(f"'{host}' is not a host name; give hosts such as hooks.internal")
+    return hosts
+
+
 def _gateways(raw: str) -> tuple[tuple[str, str], ...]:
     """`channel=url` pairs separated by spaces, one gateway per channel."""
     pairs: dict[str, str] = {}
@@ -326,6 +338,7 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_PUBLIC_URL", "public_url", _public_url),
     ("CARELOOP_GATEWAYS", "gateways", _gateways),
     ("CARELOOP_GATEWAY_SECRET", "gateway_secret", _text),
+    ("CARELOOP_OUTBOUND_ALLOW", "outbound_allow", _host_list),
     ("CARELOOP_METRICS_TOKEN", "metrics_token", _text),
     ("CARELOOP_METRICS_PORT", "metrics_port", _port),
     ("CARELOOP_METRICS_ADDR", "metrics_addr", _text),

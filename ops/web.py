@@ -17,8 +17,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, abort, g, jsonify, request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from flask import Flask, Response, abort, g, request
 
 from ops import metrics
 from ops.context import accepted_or_new, request_id
@@ -45,8 +44,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
     app.after_request(_finish)
     app.teardown_request(_forget)
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(InterfaceError, _database_unavailable)  # a connection it closed
+    # The database away is a 503 with Retry-After on every face: web/errors.py (issue #22).
 
     @app.get("/metrics")
     def scrape() -> Any:
@@ -88,15 +86,6 @@ def _finish(response: Response) -> Response:
         },
     )
     return response
-
-
-def _database_unavailable(_error: Exception) -> tuple[Response, int, dict[str, str]]:
-    """The database restarting or unreachable is a 503 to retry, not a 500 to report: clients
-    retry writes with their Idempotency-Key, load balancers hold traffic back."""
-    log.warning("database unavailable", extra={"path_rule": _rule()})
-    body = jsonify(status=503, title="Service Unavailable", detail="database unavailable, retry")
-    body.mimetype = "application/problem+json"
-    return body, 503, {"Retry-After": "5"}
 
 
 def _rule() -> str:

@@ -21,18 +21,27 @@ import hmac
 import json
 import smtplib
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.conversation.attachments import StoredFile
+from engine.delivery.outbound import OutboundPolicy
 from engine.delivery.outbox import PermanentFailure, Sender
 from engine.store.models import OutboxMessage
 from ops.settings import Settings
+from schedules import pinned
 
 TIMEOUT = 10.0
+STRICT = OutboundPolicy()  # nothing allowed but public addresses
+
+
+def outbound_policy(settings: Settings) -> OutboundPolicy:
+    """The policy of CARELOOP_OUTBOUND_ALLOW: the hosts an operator trusts by name."""
+    return OutboundPolicy.allowing(settings.outbound_allow)
+
+
 # The files an outbox row's email carries, by the row's id (none for a notification).
 FileLoader = Callable[[int], Sequence[StoredFile]]
 
@@ -104,7 +113,8 @@ def refusal(exc: smtplib.SMTPRecipientsRefused) -> Exception:
 class WebhookSender:
     """POSTs each message as JSON, signed with HMAC-SHA256 over the exact body."""
 
-    def __init__(self, url: str, secret: str) -> None:
+    def __init__(self, url: str, secret: str, *, policy: OutboundPolicy = STRICT) -> None:
+        self.policy = policy
         if urlsplit(url).scheme not in ("http", "https"):
             raise ValueError(f"CARELOOP_WEBHOOK_URL must be http(s)://…, got '{url}'")
         if not secret:
@@ -114,7 +124,8 @@ class WebhookSender:
 
     def send(self, message: OutboxMessage) -> None:
         body = json.dumps({"id": message_key(message), **message.payload}, ensure_ascii=False)
-        post_signed(self.url, self.secret, body, message, str(message.payload.get("subject", "")))
+        subject = str(message.payload.get("subject", ""))
+        post_signed(self.url, self.secret, body, message, subject, self.policy)
 
 
 class GatewaySender:
@@ -122,7 +133,10 @@ class GatewaySender:
     like every webhook (docs/channels.md lists the payload); the gateway answers 2xx once it
     has taken the message and reports delivery later to `/api/v1/channels/<channel>/receipts`."""
 
-    def __init__(self, channel: str, url: str, secret: str) -> None:
+    def __init__(
+        self, channel: str, url: str, secret: str, *, policy: OutboundPolicy = STRICT
+    ) -> None:
+        self.policy = policy
         if not secret:
             raise ValueError("CARELOOP_GATEWAY_SECRET is required with CARELOOP_GATEWAYS")
         self.channel = channel
@@ -140,14 +154,17 @@ class GatewaySender:
             "pack": message.payload.get("pack"),
         }
         text = json.dumps(body, ensure_ascii=False)
-        post_signed(self.url, self.secret, text, message, f"message.{self.channel}")
+        post_signed(self.url, self.secret, text, message, f"message.{self.channel}", self.policy)
 
 
 class SubscriptionSender:
     """POSTs record events to the URL of the subscription each message names."""
 
-    def __init__(self, lookup: Callable[[int], tuple[str, str] | None]) -> None:
+    def __init__(
+        self, lookup: Callable[[int], tuple[str, str] | None], *, policy: OutboundPolicy = STRICT
+    ) -> None:
         self.lookup = lookup
+        self.policy = policy
 
     def send(self, message: OutboxMessage) -> None:
         target = self.lookup(int(message.recipient))
@@ -155,7 +172,7 @@ class SubscriptionSender:
             raise LookupError(f"subscription {message.recipient} was removed")
         url, secret = target
         body = json.dumps(message.payload, ensure_ascii=False)
-        post_signed(url, secret.encode(), body, message, message.subject)
+        post_signed(url, secret.encode(), body, message, message.subject, self.policy)
 
 
 def sign(secret: bytes, body: bytes, timestamp: int) -> str:
@@ -163,33 +180,39 @@ def sign(secret: bytes, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def post_signed(url: str, secret: bytes, body: str, message: OutboxMessage, event: str) -> None:
-    """POST `body` signed over time and body; `event` is an ASCII name such as sla.breached."""
+def post_signed(
+    url: str,
+    secret: bytes,
+    body: str,
+    message: OutboxMessage,
+    event: str,
+    policy: OutboundPolicy,
+) -> None:
+    """POST `body` signed over time and body; `event` is an ASCII name such as sla.breached.
+    Only to an address `policy` lets through, checked after resolving (engine/delivery/outbound)."""
     data = body.encode()
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Careloop-Signature": sign(secret, data, int(time.time())),
-            "X-Careloop-Event": event,
-            "Idempotency-Key": message_key(message),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-        if not 200 <= response.status < 300:
-            raise RuntimeError(f"webhook answered {response.status}")
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Careloop-Signature": sign(secret, data, int(time.time())),
+        "X-Careloop-Event": event,
+        "Idempotency-Key": message_key(message),
+    }
+    status = pinned.post(url, data, headers, policy, TIMEOUT)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"webhook answered {status}")
 
 
 def configured_senders(settings: Settings, files: FileLoader | None = None) -> dict[str, Sender]:
     """The adapters the settings configure; a channel without one stays queued. `files`
     loads the attachments of a reply's email."""
     senders: dict[str, Sender] = {}
+    policy = outbound_policy(settings)
     if settings.smtp_url:
         senders["email"] = SmtpSender(settings.smtp_url, files)
     if settings.webhook_url:
-        senders["webhook"] = WebhookSender(settings.webhook_url, settings.webhook_secret)
+        senders["webhook"] = WebhookSender(
+            settings.webhook_url, settings.webhook_secret, policy=policy
+        )
     for channel, url in settings.gateways:
-        senders[channel] = GatewaySender(channel, url, settings.gateway_secret)
+        senders[channel] = GatewaySender(channel, url, settings.gateway_secret, policy=policy)
     return senders

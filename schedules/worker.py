@@ -25,7 +25,7 @@ from ops.context import correlated_job
 from ops.settings import Settings
 from schedules.mailjob import MailJob
 from schedules.mailsources import mail_sources
-from schedules.senders import SubscriptionSender, configured_senders
+from schedules.senders import SubscriptionSender, configured_senders, outbound_policy
 
 log = logging.getLogger(__name__)
 DEFAULTS = Settings()
@@ -282,4 +282,4 @@ def senders_for(services: Services, settings: Settings = DEFAULTS) -> dict[str, 
             return webhooks.target(session, subscription_id)
 
     senders = configured_senders(settings, services.outbox_files)
-    return {**senders, "hook": SubscriptionSender(lookup)}
+    return {**senders, "hook": SubscriptionSender(lookup, policy=outbound_policy(settings))}

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app
 
+from engine.bounds import MAX_ID
 from engine.services import Services
 from web import errors, home, languages, security
 
-# Ids in URLs: positive and within a 64-bit column, so no path can overflow the database.
-DB_ID = "int(min=1, max=9223372036854775807)"
+# Ids in URLs: positive and within the INTEGER primary keys (`engine.bounds.MAX_ID`), so no
+# path can overflow the database; plain `<int:…>` is capped too (web/bounds.py).
+DB_ID = f"int(min=1, max={MAX_ID})"
 
 bp = Blueprint(
     "web",

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import Flask, current_app, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from engine.delivery.idempotency import IdempotencyConflict
@@ -56,6 +57,7 @@ PAGE_TITLES = {
     HTTPStatus.METHOD_NOT_ALLOWED: _l("不支持这种访问方式"),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: _l("提交的内容过大"),
     HTTPStatus.INTERNAL_SERVER_ERROR: _l("服务器出错了"),
+    HTTPStatus.SERVICE_UNAVAILABLE: _l("服务暂时不可用"),
     HTTPStatus.CONFLICT: _l("这一步与记录的当前状态冲突"),
     HTTPStatus.UNPROCESSABLE_ENTITY: _l("输入的内容无法处理"),
 }
@@ -68,7 +70,19 @@ PAGE_HINTS = {
     HTTPStatus.METHOD_NOT_ALLOWED: _l("请通过页面上的按钮或链接操作。"),
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: _l("请减小文件或内容后重试。"),
     HTTPStatus.INTERNAL_SERVER_ERROR: _l("问题已记录，请稍后重试；如果一直出现，请联系运营人员。"),
+    HTTPStatus.SERVICE_UNAVAILABLE: _l("数据库暂时无法连接（例如正在重启），请稍后重试。"),
 }
+
+# The database being away (a restart, a failover, a full pool): not a bug of ours and not the
+# client's fault, but a 503 that says when to come back, on every face.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.PendingRollbackError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+RETRY_AFTER = "5"
 
 
 def status_of(error: CareloopError) -> HTTPStatus:
@@ -109,10 +123,28 @@ def http_page(error: HTTPException) -> tuple[str, int]:
         "MAX_CONTENT_LENGTH"
     ):
         hint = too_large_hint()
+    hint = getattr(error, "hint", None) or hint  # the error's own words (web/bounds.py)
     page = render_template(
         "web/error.html", title=PAGE_TITLES.get(status, status.phrase), detail=hint, status=status
     )
     return page, code
+
+
+def unavailable_page() -> str:
+    """The 503 page; the layout names the signed-in user, whom loading needs the database: if
+    that fails too, the page is rendered for an anonymous visitor (never a 500 on a 503)."""
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def render() -> str:
+        title, hint = PAGE_TITLES[status], PAGE_HINTS[status]
+        return render_template("web/error.html", title=title, detail=hint, status=status)
+
+    try:
+        return render()
+    except UNAVAILABLE:
+        manager = current_app.login_manager  # type: ignore[attr-defined]
+        g._login_user = manager.anonymous_user()  # Flask-Login's slot for this request
+        return render()
 
 
 def init_app(app: Flask) -> None:
@@ -125,3 +157,17 @@ def init_app(app: Flask) -> None:
             "web/error.html", title=PAGE_TITLES[status], detail=str(error), status=status
         )
         return page, status
+
+    def database_away(error: Exception) -> Response | tuple[str, int, dict[str, str]]:
+        app.logger.warning("database unavailable: %s", type(error).__name__)
+        status = HTTPStatus.SERVICE_UNAVAILABLE
+        headers = {"Retry-After": RETRY_AFTER}
+        if request.path.startswith("/api/"):
+            from api.problems import problem  # imported here: `api` imports this module
+
+            detail = "the database is not reachable right now; retry after a few seconds"
+            return problem(status, "Service Unavailable", detail, headers=headers)
+        return unavailable_page(), status, headers
+
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, database_away)

@@ -17,6 +17,7 @@ import yaml
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from workflows.errors import PackError, PackInvalid
+from workflows.yamlmarks import BoundedLoader
 
 Path = tuple[str | int, ...]
 # A sequence edit: an int keeps that old item's text, anything else is a new item's value.
@@ -113,7 +114,7 @@ def _is_keep(entry: object) -> TypeGuard[Keep]:
 
 def _compose(text: str, file: str) -> Node:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=BoundedLoader)  # no nesting past the bound
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -173,7 +174,7 @@ def _dash_column(text: str, item: Node) -> int:
 def _data(text: str, node: Node) -> object:
     """The plain value of a composed node, for rewriting a flow collection around it."""
     end = node.end_mark.index
-    return yaml.safe_load(text[node.start_mark.index : end]) if end else None
+    return yaml.load(text[node.start_mark.index : end], Loader=BoundedLoader) if end else None
 
 
 def _replace(text: str, node: Node, value: object) -> str:

@@ -5,15 +5,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.nodes import MappingNode, Node, ScalarNode
 from yaml.reader import ReaderError
 
+from engine import bounds
 from workflows.errors import PackError, PackInvalid
 
 DataPath = tuple[str | int, ...]
 Position = tuple[int, int]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# A pack is a few thousand values; an alias bomb (each anchor a list of aliases to the one
+# before) expands 1 KB of YAML to billions. Building stops past these budgets, naming the line.
+MAX_VALUES = 200_000  # values built, aliases expanded included
+MAX_ALIASES = 1_000  # aliases to a list or mapping expanded (merge keys are aliases too)
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses nesting past `bounds.MAX_DEPTH`, before PyYAML's own
+    recursion reaches Python's stack limit (a pack nested 20,000 deep was a traceback)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > bounds.MAX_DEPTH:
+                raise ComposerError(
+                    None,
+                    None,
+                    f"nested deeper than {bounds.MAX_DEPTH} levels",
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 @dataclass(frozen=True)
@@ -42,7 +71,7 @@ class Marks:
 def load_yaml(text: str, filename: str) -> tuple[object, Marks]:
     """Parse one YAML text with positions; raise PackInvalid instead of PyYAML's tracebacks."""
     try:
-        loader = yaml.SafeLoader(text)
+        loader = BoundedLoader(text)
     except ReaderError as exc:  # control characters are rejected before parsing starts
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -55,12 +84,25 @@ def load_yaml(text: str, filename: str) -> tuple[object, Marks]:
         data = None if node is None else builder.build(node, ())
     except yaml.MarkedYAMLError as exc:
         raise PackInvalid([_syntax_error(exc, filename)]) from None
+    except _OverBudget as exc:
+        hint = "use fewer aliases (*name) and less nesting; write the values out"
+        error = PackError(filename, *_position(exc.node), (), f"the YAML {exc.problem}", hint)
+        raise PackInvalid([error]) from None
     finally:
         loader.dispose()
     if builder.errors:
         raise PackInvalid(list(dict.fromkeys(builder.errors)))
     builder.marks.values.setdefault((), (1, 1))
     return data, builder.marks
+
+
+class _OverBudget(Exception):
+    """Building stopped: the YAML expands past `MAX_VALUES`, `MAX_ALIASES` or the depth bound."""
+
+    def __init__(self, node: Node, problem: str) -> None:
+        super().__init__(problem)
+        self.node = node
+        self.problem = problem
 
 
 def _position(node: Node) -> Position:
@@ -91,11 +133,24 @@ class _Builder:
         self.marks = Marks()
         self.errors: list[PackError] = []
         self.open_nodes: set[int] = set()
+        self.built: set[int] = set()  # lists and mappings built once: another visit is an alias
+        self.values = 0
+        self.aliases = 0
 
     def build(self, node: Node, path: DataPath) -> object:
         self.marks.values[path] = _position(node)
+        self.values += 1
+        if self.values > MAX_VALUES or len(path) > bounds.MAX_DEPTH:
+            raise _OverBudget(
+                node, f"expands to more than {MAX_VALUES} values or {bounds.MAX_DEPTH} levels"
+            )
         if isinstance(node, ScalarNode):
-            return self.scalar(node)
+            return self.scalar(node, path)
+        if id(node) in self.built:
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _OverBudget(node, f"expands more than {MAX_ALIASES} aliases")
+        self.built.add(id(node))
         if id(node) in self.open_nodes:
             message = "an alias refers to a value that contains it"
             self.error(node, path, message, "YAML aliases may not loop")
@@ -108,8 +163,13 @@ class _Builder:
         finally:
             self.open_nodes.discard(id(node))
 
-    def scalar(self, node: ScalarNode) -> object:
-        """Resolve like SafeLoader; an impossible date (2024-13-01) stays text for the schema."""
+    def scalar(self, node: ScalarNode, path: DataPath) -> object:
+        """Resolve like SafeLoader; an impossible date (2024-13-01) stays text for the schema.
+        A "\\ud800" or "\\0" escape makes text no database can store: an error at its line."""
+        problem = bounds.text_problem(node.value)
+        if problem is not None:
+            self.error(node, path, f"the text {problem}", "remove the escape sequence")
+            return None
         try:
             return self.loader.construct_object(node, deep=True)
         except ValueError:

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.conversation import attachments, bounces, thread
 from engine.conversation.firstcontact import FirstContact, open_record
 from engine.conversation.mail import InboundMail
@@ -100,7 +101,8 @@ def _bounce(
     found = OURS_IN_REPORT.search(raw)
     if found is None:
         return None
-    message = session.get(OutboxMessage, int(found.group(1)))
+    number = bounds.parse_id(found.group(1))
+    message = session.get(OutboxMessage, number) if number else None
     if message is None or message.record_id is None:
         return None
     record = session.get(Record, message.record_id)
@@ -142,8 +144,9 @@ def _record_of(session: Session, pack: str, mail: InboundMail) -> Record | None:
 def _by_header(session: Session, pack: str, mail_id: str) -> Record | None:
     ours = OUR_MESSAGE_ID.match(mail_id)
     if ours is not None:
+        number = bounds.parse_id(ours.group(1))  # a forged id past INTEGER finds nothing
         record_id = session.scalar(
-            select(OutboxMessage.record_id).where(OutboxMessage.id == int(ours.group(1)))
+            select(OutboxMessage.record_id).where(OutboxMessage.id == (number or 0))
         )
     else:
         record_id = session.scalar(

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.conversation import addressing, attachments
 from engine.conversation.attachments import AttachmentInfo
 from engine.conversation.mail import Attachment, subject_with_reference
@@ -320,14 +321,16 @@ def _post(
     if outbox is not None:
         session.add(outbox)
         session.flush()
+    # Mail and gateways bring what customers' software wrote, NULs included: kept readable
+    # (U+FFFD) rather than refused, since PostgreSQL's text cannot store them (issue #22).
     message = ThreadMessage(
         record_id=record.id,
         direction=direction,
         channel=channel,
-        author=actor,
-        subject=subject,
-        body=body,
-        external_id=external_id,
+        author=bounds.scrub(actor),
+        subject=None if subject is None else bounds.scrub(subject),
+        body=bounds.scrub(body),
+        external_id=None if external_id is None else bounds.scrub(external_id),
         outbox_id=outbox.id if outbox is not None else None,
         created_at=now,
     )

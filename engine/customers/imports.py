@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.customers import bulk
 
 CUSTOMER_COLUMNS = ("number", "name", "contact", "tier", "dedicated_agent", "timezone")
@@ -75,7 +76,11 @@ def check(text: str, tz: ZoneInfo, now: datetime | None = None) -> Checked:
         return checked
     for number, raw in enumerate(reader, start=2):
         values = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-        row_errors: list[RowError] = []
+        row_errors = [
+            RowError(number, column, "含有无法保存的字符（如空字符 NUL）")
+            for column, value in values.items()
+            if bounds.text_problem(column) or bounds.text_problem(value)
+        ]
         parsed = parse(values, number, row_errors, tz)
         if now is not None and checked.kind == "orders":
             _not_future(parsed, values, number, row_errors, now)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.customers.tiers import FIRST_TIERS
 from engine.errors import InvalidInput, NotFound
 from engine.records.queue import set_tier_rank
@@ -108,7 +109,7 @@ def add_order(
 ) -> tuple[Order, bool]:
     """Record a purchase once per external id; a repeat returns the stored one (False)."""
     customer = get_customer(session, number)
-    ordered_at = require_aware(values["ordered_at"])
+    ordered_at = bounds.check_moment(require_aware(values["ordered_at"]), now, "ordered_at")
     if ordered_at > now:
         raise InvalidInput("ordered_at lies in the future", fields={"ordered_at": "in the future"})
     existing = session.scalars(
@@ -118,7 +119,7 @@ def add_order(
     ).first()
     shipped_at = values.get("shipped_at")
     if shipped_at is not None:
-        shipped_at = require_aware(shipped_at)
+        shipped_at = bounds.check_moment(require_aware(shipped_at), now, "shipped_at")
         if shipped_at > now:
             raise InvalidInput(
                 "shipped_at lies in the future", fields={"shipped_at": "in the future"}

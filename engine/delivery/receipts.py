@@ -12,6 +12,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.errors import NotFound
 from engine.store.models import OutboxMessage
 
@@ -25,7 +26,8 @@ def take_receipt(
     """Mark the message `key` names delivered or failed; NotFound for a message we did not
     send on `channel` (a gateway reports only on its own messages)."""
     found = OUR_KEY.match(key)
-    message = session.get(OutboxMessage, int(found.group(1))) if found else None
+    number = bounds.parse_id(found.group(1)) if found else None
+    message = session.get(OutboxMessage, number) if number else None
     if message is None or message.channel != channel:
         raise NotFound(f"no message '{key}' was sent on {channel}")
     message.status = RECEIPT_STATES[status]

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
 from engine.records.rows import RecordView
 from engine.store.models import OutboxMessage, Record, RecordEvent, WebhookSubscription
@@ -30,6 +31,7 @@ EVENT_TYPES = (
     "followup.due",
 )
 _CACHE = "careloop.webhook_subscriptions"
+STRICT = OutboundPolicy()
 
 
 def event_type(event: RecordEvent) -> str | None:
@@ -153,9 +155,16 @@ def _subscriptions(session: Session) -> list[WebhookSubscription]:
 
 
 def subscribe(
-    session: Session, token_id: int, url: str, events: Iterable[str], now: datetime
+    session: Session,
+    token_id: int,
+    url: str,
+    events: Iterable[str],
+    now: datetime,
+    *,
+    policy: OutboundPolicy = STRICT,
 ) -> WebhookSubscription:
-    """A new subscription with a fresh signing secret (returned once, to the caller)."""
+    """A new subscription with a fresh signing secret (returned once, to the caller); a URL
+    that points inside (loopback, private, metadata) is refused unless `policy` allows it."""
     events = sorted(set(events))
     unknown = [e for e in events if e not in EVENT_TYPES]
     if unknown or not events:
@@ -166,6 +175,7 @@ def subscribe(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("url must be an http(s) URL", fields={"url": url})
+    policy.check_saved(url)
     subscription = WebhookSubscription(
         token_id=token_id,
         url=url,

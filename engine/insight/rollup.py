@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.insight import improvement, kpis
 from engine.specs.pack import PackSpec
 from engine.store import dialect
@@ -56,7 +57,9 @@ def days_due(session: Session, f: kpis.KpiFilter, now: datetime) -> list[date]:
     today = now.astimezone(zone).date()
     if earliest is None or earliest.astimezone(zone).date() >= today:
         return []
-    first = earliest.astimezone(zone).date()
+    # Rows stored before intake bounded `received_at` (issue #22) must not make it roll a day
+    # for every day since 1900: nothing before the bounds' earliest moment is rolled.
+    first = max(earliest, bounds.EARLIEST).astimezone(zone).date()
     states = {
         s.day: s
         for s in session.scalars(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from engine import bounds
 from engine.errors import InvalidInput
 from engine.specs.pack import FieldSpec, PackSpec, RecordTypeSpec
 
@@ -59,7 +60,11 @@ _CORE_CHOICES = {
 def _text(raw: Any) -> str:
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise ValueError("expected text")
-    return str(raw).strip()
+    text = str(raw).strip()
+    problem = bounds.text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
 
 
 def _number(field: FieldSpec, raw: Any) -> int | float:
@@ -77,7 +82,7 @@ def _number(field: FieldSpec, raw: Any) -> int | float:
 
 
 def _choice(field: FieldSpec, raw: Any) -> str:
-    if str(raw) not in field.choices:
+    if not isinstance(raw, str | int | float) or str(raw) not in field.choices:
         raise ValueError(f"'{raw}' is not one of {', '.join(field.choices)}")
     return str(raw)
 

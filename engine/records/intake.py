@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.customers import tiers
 from engine.errors import InvalidInput
 from engine.events import StageEntered
@@ -146,6 +147,9 @@ def _new_record(
 ) -> Record:
     """Check one intake and add its record and clocks; its event and timers go to `batch`."""
     received_at = require_aware(new.received_at) if new.received_at else now
+    bounds.check_moment(received_at, now, "received_at")
+    if new.external_id is not None:
+        bounds.check_text(new.external_id, "external_id")
     if received_at > now:
         raise InvalidInput(
             f"received_at {received_at.isoformat()} lies in the future",

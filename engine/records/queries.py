@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from engine import bounds
 from engine.store.models import Customer, Record
 
 MAX_PAGE = 200
@@ -47,7 +48,9 @@ def list_records(
         statement = statement.join(Customer, Record.customer_id == Customer.id).where(
             Customer.number == filters.customer
         )
-    if before_id is not None:
+    # A cursor past the largest id a row can have (`bounds.MAX_ID`) comes before every record:
+    # binding it would overflow PostgreSQL's INTEGER, where SQLite just compares.
+    if before_id is not None and before_id <= bounds.MAX_ID:
         statement = statement.where(Record.id < before_id)
     statement = statement.order_by(Record.id.desc()).limit(min(max(limit, 1), MAX_PAGE))
     return list(session.scalars(statement))

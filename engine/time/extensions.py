@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from engine import bounds
 from engine.errors import InvalidInput
 from engine.events import DeadlineExtended
 from engine.records.journal import add_event
@@ -44,6 +45,7 @@ def extend(
     rtype = pack.record_type(record.record_type)
     if rtype.extension is None:
         raise ExtensionRefused(f"{rtype.title} has no deadline that may move")
+    bounds.check_moment(new_deadline, now, "deadline")  # not 9999: calendars count to it
     text = reason.strip()
     if not text or len(text) > MAX_REASON:
         raise InvalidInput(

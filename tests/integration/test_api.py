@@ -25,6 +25,7 @@ from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
 from engine.store.models import Record
+from ops.settings import Settings
 from schedules.worker import senders_for
 from wsgi import create_app, services
 
@@ -367,6 +368,8 @@ def test_subscribed_integrations_get_signed_record_events(
     server = HTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Receiver.got = []
+    app.config["OUTBOUND_ALLOW"] = ("127.0.0.1",)  # the receiver is local: allowed by name
+    local = Settings.for_tests(outbound_allow=("127.0.0.1",))
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
         bad = client.post(
@@ -389,7 +392,9 @@ def test_subscribed_integrations_get_signed_record_events(
             headers=writer,
         )
         service = services(app)
-        delivery = deliver_due(service.session_factory, senders_for(service), service.clock.now())
+        delivery = deliver_due(
+            service.session_factory, senders_for(service, local), service.clock.now()
+        )
         assert delivery.sent == 2
         assert (
             client.delete(
@@ -399,7 +404,9 @@ def test_subscribed_integrations_get_signed_record_events(
         )
         client.post("/api/v1/records", json=RECORD, headers=writer)
         assert (
-            deliver_due(service.session_factory, senders_for(service), service.clock.now()).sent
+            deliver_due(
+                service.session_factory, senders_for(service, local), service.clock.now()
+            ).sent
             == 0
         )
     finally:

@@ -49,7 +49,9 @@ def outbox_of(services: Services, record_id: int) -> list[OutboxMessage]:
 
 
 def deliver(services: Services, url: str, now: datetime) -> int:
-    settings = Settings.for_tests(gateways=(("sms", url),), gateway_secret=SECRET.decode())
+    settings = Settings.for_tests(
+        gateways=(("sms", url),), gateway_secret=SECRET.decode(), outbound_allow=("127.0.0.1",)
+    )
     return deliver_due(services.session_factory, configured_senders(settings), now).sent
 
 

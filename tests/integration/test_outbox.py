@@ -19,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from engine.delivery.outbound import OutboundPolicy
 from engine.delivery.outbox import MAX_ATTEMPTS, backoff, deliver_due
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
@@ -201,7 +202,8 @@ def test_the_webhook_gets_signed_json_without_personal_data(
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/careloop"
-        senders = {"webhook": WebhookSender(url, "s3cret")}
+        local = OutboundPolicy.allowing(["127.0.0.1"])  # the test's own receiver, by name
+        senders = {"webhook": WebhookSender(url, "s3cret", policy=local)}
         delivered = deliver_due(breached.session_factory, senders, clock.now())
         assert delivered.sent == 1, [m.last_error for m in queued(breached)]
     finally:

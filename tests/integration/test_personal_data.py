@@ -45,7 +45,8 @@ def app(tmp_path: Path, after_sales: PackSource) -> Flask:
             "after_sales", {**after_sales.files, "pack.yaml": text}, "workflows/after_sales"
         )
     )
-    app = web_app(tmp_path, pack=pack, WTF_CSRF_ENABLED=False)
+    # The hook's port 9 on this machine: allowed by name, as an operator would (issue #22).
+    app = web_app(tmp_path, pack=pack, WTF_CSRF_ENABLED=False, OUTBOUND_ALLOW=("127.0.0.1",))
     service = services(app)
     clock = VirtualClock(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI))
     service.clock = clock

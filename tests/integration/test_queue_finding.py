@@ -128,7 +128,7 @@ def test_an_agent_never_sees_another_teams_records(app: Flask) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        "stage=%00",
+        # "stage=%00": a NUL is refused at the door for every page, 400 (test_hardening_bounds)
         "priority=" + "P" * 500,
         "from=2026-13-40",
         "from=0001-01-01",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from engine.access import tokens
 from engine.delivery import webhooks
+from engine.delivery.outbound import OutboundPolicy
 from engine.errors import ConflictError
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
@@ -52,6 +53,7 @@ def desk(services: Services, after_sales: PackSource) -> Services:
             "http://127.0.0.1:9/hooks",
             ["sla.warning", "sla.breached"],
             at(8),
+            policy=OutboundPolicy.allowing(["127.0.0.1"]),  # a local hook, allowed by name
         )
         uow.commit()
     return services

@@ -143,7 +143,7 @@ def test_a_database_that_does_not_answer_is_a_503_to_retry(tmp_path: Path) -> No
     client = app.test_client()
     page = client.get("/status")
     assert page.status_code == 503 and page.headers["Retry-After"] == "5"
-    assert page.get_json()["detail"] == "database unavailable, retry"
+    assert "请稍后重试" in page.get_data(as_text=True)  # a page, in the user's language (#22)
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
     assert "careloop_database_up 0.0" in client.get("/metrics").get_data(as_text=True)

@@ -48,6 +48,7 @@ PURE_MODULES = {
     "engine.files.checks",
     "engine.files.images",
     "engine.errors",
+    "engine.bounds",
 }
 STORE = ("engine.store", "sqlalchemy")
 
@@ -120,7 +121,8 @@ def test_pure_calculators_know_no_store_not_even_through_another_module() -> Non
 
 def test_every_engine_module_belongs_to_a_named_area() -> None:
     top_level = {name for name, path in MODULES.items() if path.parent == ENGINE}
-    assert top_level <= {"engine", "engine.errors"}
+    # errors and bounds: what every area raises and refuses, values in, values out.
+    assert top_level <= {"engine", "engine.errors", "engine.bounds"}
     areas = {name.split(".")[1] for name in MODULES if name.count(".") >= 2}
     assert areas <= STORE_USERS | {"specs", "store", "services", "events"}
 
