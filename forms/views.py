@@ -226,6 +226,8 @@ def customer(number: str) -> Any:
                 }
             )
         care = profiles.customer_care(uow.session, found)
+        authors = (entry.message.author for entries in threads.values() for entry in entries)
+        names = display_names(uow.session, authors)
         latest = [services().specs.of(v) for v in latest_versions(uow.session)]
     return render_template(
         "desk/customer.html",
@@ -237,6 +239,7 @@ def customer(number: str) -> Any:
         packs={spec.name: spec.title for spec in latest},
         tiers=tier_titles(latest),
         campaigns=carewords.campaign_titles(latest),
+        names=names,
         outcome=carewords.outcome,
         history_line=carewords.history_line,
     )
@@ -278,6 +281,7 @@ def _record_page(
                 .limit(TIMELINE)
             )
         )
+        thread = thread_of(uow.session, record_id)
         page = render_template(
             "desk/record.html",
             record=current,
@@ -293,9 +297,13 @@ def _record_page(
             revealed=reveal,
             satisfaction=survey.panel(uow.session, spec, current),
             triage=suggested,
-            thread=thread_of(uow.session, record_id),
+            thread=thread,
             compose=compose or {},
-            names=display_names(uow.session, [current.assignee]),
+            # People by name: the owner, who acted in the history, who wrote our messages.
+            names=display_names(
+                uow.session,
+                [current.assignee, *(e.actor for e in events), *(t.message.author for t in thread)],
+            ),
             merged=merged,
         )
     return page, status

@@ -307,3 +307,27 @@ def test_every_message_of_the_workspace_has_its_english(tmp_path: Path) -> None:
     with po.open("rb") as handle:
         english = {m.id for m in read_po(handle) if m.id and m.string}
     assert found and found <= english, sorted(found - english)
+
+
+def test_the_record_page_names_people_not_their_sign_in_names(app: Flask) -> None:
+    """Issue #21 item 6: who acted and who wrote our messages read as people's names."""
+    service = services(app)
+    with service.uow() as uow:
+        users.add_user(
+            uow.session,
+            "sun_li",
+            "agent",
+            PASSWORD,
+            hash_password,
+            service.clock.now(),
+            display_name="孙丽",
+            team="service_desk",
+        )
+        uow.commit()
+    record_id = create(app)
+    service.transition(record_id, "accept", {"category": "other", "priority": "P2"}, actor="sun_li")
+    service.reply(record_id, "您好，已收到。", channel="phone", actor="sun_li")
+    page = signed_in(app, "li").get(f"/records/{record_id}").get_data(as_text=True)
+    assert '<span class="actor">孙丽</span>' in page
+    assert '<strong class="msg-author">孙丽</strong>' in page
+    assert "sun_li" not in page

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from engine.access import tokens
 from engine.delivery import webhooks
+from engine.delivery.outbound import OutboundPolicy
 from engine.errors import ConflictError, InvalidInput, TransitionRefused
 from engine.records import merge
 from engine.records.intake import NewRecord
@@ -101,6 +102,7 @@ def test_merging_runs_the_webhooks_and_the_case_library_as_any_closing_does(
             "http://127.0.0.1:9/h",
             ["record.transitioned"],
             services.clock.now(),
+            policy=OutboundPolicy.allowing(["127.0.0.1"]),  # the test's own address, by name
         )
         uow.commit()
     survivor, duplicate = feedback(services), feedback(services, description="洗衣机脱水时噪音很大")
