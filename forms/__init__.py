@@ -8,8 +8,9 @@ from flask import Flask
 
 from forms import canned, deadlines, kb_pages, newrecord, thread, views
 
-# Imported for the routes they add to `views.bp` (the queue page, its export and actions).
-from forms import queueactions, queuepage  # noqa: F401  # isort: skip
+# Imported for the routes they add to `views.bp` (the queue page, its export and actions; the
+# record page's corrections, tags and followers; the followers' notices).
+from forms import notices, queueactions, queuepage, recordactions  # noqa: F401  # isort: skip
 
 
 def init_app(app: Flask) -> None:

@@ -25,6 +25,7 @@ from engine.records.transitions import get_record
 from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, RecordEvent, User
+from forms import recordedit
 from forms.builder import form_values, transition_form_class
 from forms.present import (
     ROLES,
@@ -246,8 +247,10 @@ def _record_page(
     status: int = 200,
     reveal: bool = False,
     compose: dict[str, Any] | None = None,
+    edit: Any = None,
 ) -> Any:
-    """The record page; `compose` keeps a refused reply or note as it was typed."""
+    """The record page; `compose` keeps a refused reply or note as it was typed, `edit` a
+    refused or stale edit form (forms.recordedit)."""
     now = services().clock.now()
     with services().uow() as uow:
         current = _visible(uow.session, record_id)
@@ -285,6 +288,9 @@ def _record_page(
             thread=thread_of(uow.session, record_id),
             compose=compose or {},
             names=display_names(uow.session, [current.assignee]),
+            desk=recordedit.panel(
+                uow.session, me(uow.session), current, spec, rtype, _tz(), form=edit
+            ),
         )
     return page, status
 

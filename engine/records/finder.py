@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, exists, false, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.records import queue
+from engine.records import queue, tags
 from engine.store.models import Record, SlaClock, User
 
 SORTS = ("urgency", "received", "deadline")
@@ -48,6 +48,7 @@ class Finder:
     sla: str | None = None
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # exclusive
+    tags: tuple[str, ...] = ()  # every one of them on the record
     sort: str = "urgency"
     descending: bool = False
 
@@ -111,6 +112,7 @@ def conditions(user: User, wanted: Finder, now: datetime) -> list[ColumnElement[
     if wanted.received_to is not None:
         found.append(Record.received_at < wanted.received_to)
     found.extend(_matches(word) for word in wanted.words)
+    found.extend(tags.has_tag(tag) for tag in wanted.tags)
     return found
 
 

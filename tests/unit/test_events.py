@@ -14,6 +14,8 @@ from engine.events import (
     DeadlineExtended,
     Escalated,
     Event,
+    FieldsEdited,
+    FollowersChanged,
     FollowUpDue,
     KnownProblemLinked,
     Ladder,
@@ -31,6 +33,8 @@ from engine.events import (
     SlaStopped,
     SlaWarned,
     StageEntered,
+    TagsChanged,
+    TeamAssigned,
     ThreadPosted,
     WarningEscalated,
 )
@@ -65,6 +69,10 @@ KINDS: list[tuple[Event, str]] = [
     (DeadlineExtended("resolve", AT, AT, "备件缺货"), "sla.resolve.extended"),
     (ContactSent("acknowledgement", "email", 10), "contact.sent"),
     (ContactSkipped("progress", "no_consent", "C-2"), "contact.skipped"),
+    (FieldsEdited({"product": ["洗衣机", "烘干机"]}), "fields.edited"),
+    (TeamAssigned("rnd", None, "rnd"), "team.assigned"),
+    (TagsChanged(("保修",), ()), "tags.changed"),
+    (FollowersChanged(("li",), ()), "followers.changed"),
 ]
 
 

@@ -28,6 +28,7 @@ from engine.store.models.knowledge import (
     SynonymGroup,
 )
 from engine.store.models.packs import PackDraft, PackVersion
+from engine.store.models.recordmeta import RecordFollower, RecordTag
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.scheduler import SchedulerHeartbeat
 
@@ -45,6 +46,8 @@ __all__ = [
     "Notification",
     "Record",
     "RecordEvent",
+    "RecordFollower",
+    "RecordTag",
     "SlaClock",
     "Timer",
     # customers
