@@ -100,6 +100,10 @@ class RecordOut(ma.Schema):
     closed_at = ma.fields.AwareDateTime(allow_none=True)
     row_version = ma.fields.Integer()
     sla = ma.fields.List(ma.fields.Nested(ClockOut))
+    tags = ma.fields.List(ma.fields.String(), metadata={"description": "Its tags, A–Z."})
+    followers = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Usernames of staff told of its changes."}
+    )
 
 
 class RecordPage(ma.Schema):

@@ -8,9 +8,17 @@ from flask import Flask
 
 from forms import attachments, canned, deadlines, kb_pages, newrecord, thread, views
 
-# Imported for the routes they add to `views.bp` (the queue page, its export and actions,
-# merging two records, who else is on a record).
-from forms import merge, presence, queueactions, queuepage  # noqa: F401  # isort: skip
+# Imported for the routes they add to `views.bp` (the queue page, its export and actions;
+# merging two records, who else is on a record; the record page's corrections, tags and
+# followers; the followers' notices).
+from forms import (  # noqa: F401  # isort: skip
+    merge,
+    notices,
+    presence,
+    queueactions,
+    queuepage,
+    recordactions,
+)
 
 
 def init_app(app: Flask) -> None:

@@ -240,10 +240,21 @@ def initial_data(
     row_version: int,
 ) -> dict[str, Any]:
     """`data=` for a GET: stored dates are ISO text, but the date inputs render only objects."""
-    data: dict[str, Any] = {"row_version": row_version}
-    for item in transition.form:
-        value, spec = current.get(item.field), rtype.fields.get(item.field)
+    names = [item.field for item in transition.form]
+    return {"row_version": row_version, **initial_values(rtype, names, current)}
+
+
+def initial_values(
+    rtype: RecordTypeSpec, names: Iterable[str], current: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The named fields' stored values as the form's inputs take them (dates as objects)."""
+    data: dict[str, Any] = {}
+    for name in names:
+        value, spec = current.get(name), rtype.fields.get(name)
         if isinstance(value, str) and spec is not None and spec.type in ("date", "datetime"):
-            value = (date if spec.type == "date" else datetime).fromisoformat(value)
-        data[item.field] = value
+            try:
+                value = (date if spec.type == "date" else datetime).fromisoformat(value)
+            except ValueError:  # not one any more: the input starts blank
+                value = None
+        data[name] = value
     return data

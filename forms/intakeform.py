@@ -31,7 +31,7 @@ _CACHE: dict[tuple[int, str, str], type[FlaskForm]] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-class _NewRecordForm(FlaskForm):  # type: ignore[misc]
+class NulFreeForm(FlaskForm):  # type: ignore[misc]
     """Refuses a NUL anywhere: PostgreSQL stores no NUL in text, and no one types one."""
 
     def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
@@ -102,7 +102,7 @@ def _build(pack: PackSpec, rtype: RecordTypeSpec, timezone: ZoneInfo) -> type[Fl
         fields[name] = pack_field(pack, rtype, name, required=name != "category", timezone=timezone)
     for spec in intake_fields(rtype):
         fields[spec.id] = pack_field(pack, rtype, spec.id, required=False, timezone=timezone)
-    return type(f"NewRecordForm_{rtype.id}", (_NewRecordForm,), fields)
+    return type(f"NewRecordForm_{rtype.id}", (NulFreeForm,), fields)
 
 
 def pack_names(form: FlaskForm) -> list[str]:

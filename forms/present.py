@@ -7,7 +7,7 @@ Chinese, the source language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -145,6 +145,8 @@ def event_label(
         return f"{title} {_SLA_WORDS.get(what, what)}"
     if head == "followup" and rtype is not None and rest in rtype.followups:
         return str(_("跟进：%(title)s", title=rtype.followups[rest].title))
+    if kind in _DESK:
+        return _DESK[kind](rtype, changes or {})
     return str(_OTHER.get(kind, kind))
 
 
@@ -155,6 +157,47 @@ def _stage_label(title: str, changes: Mapping[str, Any]) -> str:
     if merged_into:
         return str(_("合并到 #%(id)s，%(entered)s", id=merged_into, entered=entered))
     return entered
+
+
+def _edited(rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
+    fields = rtype.fields if rtype is not None else {}
+    names = "、".join(fields[n].label if n in fields else n for n in changes)
+    return str(_("修改字段：%(fields)s", fields=names))
+
+
+def _regraded(_rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
+    old, new = (list(changes.get("priority") or []) + [None, None])[:2]
+    return str(_("调整优先级：%(old)s → %(new)s", old=old or "—", new=new or "—"))
+
+
+def _to_team(_rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
+    team = changes.get("title") or changes.get("team") or ""
+    return str(_("转交「%(team)s」的队列", team=team))
+
+
+def _retagged(_rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
+    return str(_("标签：%(change)s", change=_plus_minus(changes)))
+
+
+def _refollowed(_rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
+    return str(_("关注人：%(change)s", change=_plus_minus(changes)))
+
+
+def _plus_minus(changes: Mapping[str, Any]) -> str:
+    return " ".join(
+        [f"+{name}" for name in changes.get("added", [])]
+        + [f"−{name}" for name in changes.get("removed", [])]
+    )
+
+
+# The record page's own events (issue #21, item 2), with what changed.
+_DESK: dict[str, Callable[[RecordTypeSpec | None, Mapping[str, Any]], str]] = {
+    "fields.edited": _edited,
+    "priority.changed": _regraded,
+    "team.assigned": _to_team,
+    "tags.changed": _retagged,
+    "followers.changed": _refollowed,
+}
 
 
 def _contact_label(what: str, rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:

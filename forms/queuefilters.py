@@ -19,12 +19,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.knowledge import segment
-from engine.records import finder
+from engine.records import finder, tags
 from engine.records.finder import Finder
 from engine.store.models import User
 
 KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # pack keys and usernames
-MAX_WORDS, MAX_QUERY = 8, 100
+MAX_WORDS, MAX_QUERY, MAX_TAGS = 8, 100, 5
 STATUSES = {"open": True, "closed": False, "all": None}
 # The sort keys' types, position by position (i: integer, t: time or none).
 CURSOR_KINDS = {"urgency": "iiti", "received": "ti", "deadline": "iti"}
@@ -43,6 +43,7 @@ FILTER_ARGS = (
     "sla",
     "from",
     "to",
+    "tags",
     "sort",
     "dir",
     "mine",
@@ -103,6 +104,8 @@ def _apply(wanted: Finder, name: str, value: str, user: User) -> Finder:
         return replace(wanted, assignee=_key(value))
     if name in ("from", "to"):
         return _dated(wanted, name, value, user.timezone)
+    if name == "tags":  # a bad tag is an InvalidInput, a ValueError: the argument is ignored
+        return replace(wanted, tags=tuple(tags.split(value))[:MAX_TAGS])
     if name in ("mine", "team", "unassigned", "breached"):
         return _tab(wanted, name, value, user)
     return _choice(wanted, name, value)

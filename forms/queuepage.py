@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from dashboard import export
 from engine.access.users import display_names
-from engine.records import finder, savedviews
+from engine.records import finder, savedviews, tags
 from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, User
@@ -46,6 +46,7 @@ def queue_view() -> Any:
         views = _views(uow.session, user, now)
         options = _options(uow.session)
         names = display_names(uow.session, (r.assignee for r in page))  # people, not logins
+        tagged = tags.tags_of(uow.session, (r.id for r in page))  # the page's tags, one query
     if parsed.ignored:
         flash(_("未应用无效的筛选条件：%(names)s", names=", ".join(parsed.ignored)), "warning")
     next_url = None
@@ -65,6 +66,7 @@ def queue_view() -> Any:
         query=urlencode(query),
         transitions=_transitions(rows),
         names=names,
+        tags=tagged,
     )
 
 

@@ -26,7 +26,7 @@ from engine.records.transitions import get_record
 from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, RecordEvent, User
-from forms import carewords
+from forms import carewords, recordedit
 from forms.builder import form_values, transition_form_class
 from forms.present import (
     ROLES,
@@ -253,10 +253,12 @@ def _record_page(
     reveal: bool = False,
     compose: dict[str, Any] | None = None,
     stale: bool = False,
+    edit: Any = None,
 ) -> Any:
     """The record page; `compose` keeps a refused reply or note as it was typed, `forms` a
     refused transition's form; with `stale` those forms were typed on an older version of the
-    record: they keep their values but take its current row version, to be sent again."""
+    record: they keep their values but take its current row version, to be sent again; `edit`
+    a refused or stale edit form (forms.recordedit)."""
     now = services().clock.now()
     with services().uow() as uow:
         current = _visible(uow.session, record_id)
@@ -305,6 +307,9 @@ def _record_page(
                 [current.assignee, *(e.actor for e in events), *(t.message.author for t in thread)],
             ),
             merged=merged,
+            desk=recordedit.panel(
+                uow.session, me(uow.session), current, spec, rtype, _tz(), form=edit
+            ),
         )
     return page, status
 

@@ -41,6 +41,7 @@ from wtforms.validators import DataRequired, Length
 
 from engine.access import signin
 from engine.access.users import get_user
+from engine.records import followers
 from engine.store.models import User
 from ops.settings import instance_secret
 from web import current_services as services
@@ -54,9 +55,12 @@ csrf = CSRFProtect()
 class Account(UserMixin):  # type: ignore[misc]
     """The signed-in user as Flask-Login sees it: a detached copy of the stored user."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, unread: int = 0) -> None:
         self.user = user
         self.id = str(user.id)
+        # Notices on followed records not seen yet (the header's count, issue #21): read with
+        # the user, since a page renders its header inside its own unit of work.
+        self.unread = unread
 
     @property
     def role(self) -> str:
@@ -111,11 +115,11 @@ def load_user(session_id: str) -> Account | None:
     try:
         with services().uow() as uow:
             user = get_user(uow.session, int(user_id))
+            if generation != str(user.session_generation or 0):
+                return None  # signed out everywhere since
+            return Account(user, followers.unread(uow.session, user.id))
     except (LookupError, ValueError):
         return None
-    if generation != str(user.session_generation or 0):
-        return None  # signed out everywhere since
-    return Account(user)
 
 
 def role_required(*roles: str) -> Callable[[View], View]:

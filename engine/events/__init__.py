@@ -6,7 +6,7 @@ reports all read them, so an event's kind must never change once records carry i
 `records.journal` turns an event into its history row (`kind`, `changes` and, for a
 stage, where from and by which transition); the code that decides builds the event.
 
-The events live by area (`records`, `sla`, `contacts`, `areas`); every caller imports them
+The events live by area (`records`, `sla`, `contacts`, `areas`, `desk`); every caller imports them
 from here.
 """
 
@@ -24,6 +24,12 @@ from engine.events.contacts import (
     SKIP_REASONS,
     ContactSent,
     ContactSkipped,
+)
+from engine.events.desk import (
+    FieldsEdited,
+    FollowersChanged,
+    TagsChanged,
+    TeamAssigned,
 )
 from engine.events.merges import RecordsMerged
 from engine.events.records import (
@@ -58,6 +64,8 @@ __all__ = [
     "DeadlineExtended",
     "Escalated",
     "Event",
+    "FieldsEdited",
+    "FollowersChanged",
     "FollowUpDue",
     "KnownProblemLinked",
     "Ladder",
@@ -78,6 +86,8 @@ __all__ = [
     "SlaStopped",
     "SlaWarned",
     "StageEntered",
+    "TagsChanged",
+    "TeamAssigned",
     "ThreadPosted",
     "WarningEscalated",
 ]

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
-from engine.records import queue, searchindex
+from engine.records import queue, searchindex, tags
 from engine.store.models import Record, SlaClock, User
 
 SORTS = ("urgency", "received", "deadline")
@@ -60,6 +60,7 @@ class Finder:
     sla: str | None = None
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # exclusive
+    tags: tuple[str, ...] = ()  # every one of them on the record
     sort: str = "urgency"
     descending: bool = False
 
@@ -121,6 +122,7 @@ def conditions(user: User, wanted: Finder, now: datetime) -> list[ColumnElement[
     if wanted.received_to is not None:
         found.append(Record.received_at < wanted.received_to)
     found.extend(_search(wanted.words))
+    found.extend(tags.has_tag(tag) for tag in wanted.tags)
     return found
 
 

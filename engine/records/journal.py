@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.delivery import outbox, webhooks
 from engine.events import Event
+from engine.records import followers
 from engine.records.rows import RecordView
 from engine.specs.pack import PackSpec
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, SlaClock, Timer
@@ -43,7 +44,8 @@ def add_event(
     """Append one history entry; history is never updated or deleted.
 
     The row says what `event` says: its kind, its changes and, for a stage, where from and
-    by which transition.
+    by which transition. Subscribed integrations and the record's followers are told of it
+    in the same transaction.
     """
     row = RecordEvent(
         record=record,
@@ -58,6 +60,7 @@ def add_event(
     )
     session.add(row)
     webhooks.enqueue(session, record, row)
+    followers.tell(session, record, row)
     return row
 
 

@@ -19,24 +19,33 @@ the other's stages), with the same customer or with a customer on one side only 
 then takes it: one customer, one view, R-1.7). A closed or already merged record is neither
 merged nor merged into. Who may see which records is the caller's check (a 404 there).
 
-Tags are not combined here: the tags table comes with its own migration; when it is in, its
-merge belongs in `merge` beside the thread's move.
+The duplicate's tags and followers join the survivor's (set-based, each once); its own rows
+stay, so the merged record still reads as it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, literal, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.errors import InvalidInput, NotFound, TransitionRefused
 from engine.events import RecordsMerged
 from engine.records.journal import add_event
 from engine.records.transitions import enter_stage
 from engine.specs.pack import PackSpec
-from engine.store.models import OutboxMessage, Record, RecordMerge, ThreadMessage
+from engine.store.models import (
+    OutboxMessage,
+    Record,
+    RecordFollower,
+    RecordMerge,
+    RecordTag,
+    ThreadMessage,
+)
+from engine.store.types import UTCDateTime
 
 VIA = "merged"
 MAX_DEPTH = 32  # a chain of merges deeper than this is not followed further
@@ -69,6 +78,8 @@ def merge(
     if survivor.customer_id is None and duplicate.customer_id is not None:
         survivor.customer_id = duplicate.customer_id
     moved = _move_thread(session, duplicate.id, survivor.id)
+    _combine(session, RecordTag, RecordTag.tag, duplicate.id, survivor.id, now)
+    _combine(session, RecordFollower, RecordFollower.user_id, duplicate.id, survivor.id, now)
     changes = {"merged_into": survivor.id}
     enter_stage(session, pack, rtype, duplicate, closed, VIA, changes, actor=actor, now=now)
     session.add(
@@ -170,6 +181,22 @@ def _move_thread(session: Session, from_id: int, to_id: int) -> int:
         execution_options={"synchronize_session": False},
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _combine(
+    session: Session,
+    table: type[RecordTag] | type[RecordFollower],
+    key: InstrumentedAttribute[Any],
+    from_id: int,
+    to_id: int,
+    now: datetime,
+) -> None:
+    """Copy the duplicate's tags (or followers) to the survivor, those it lacks, in one INSERT."""
+    has = select(key).where(table.record_id == to_id)
+    rows = select(literal(to_id), key, literal(now, UTCDateTime())).where(
+        table.record_id == from_id, key.not_in(has)
+    )
+    session.execute(insert(table).from_select(["record_id", key.key, "created_at"], rows))
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 The web, the API, the CLI, the scheduler and the simulator all call these;
 none of them touches the store's tables directly.
 
-One class for all of them, `Services`, assembled from a class per area (records, conversation,
-canned responses, customers, knowledge, insight, merging) that share `ServiceBase`; callers
-only ever see `Services`.
+One class for all of them, `Services`, assembled from a class per area (records, the record
+page's corrections, conversation, canned responses, files, customers, imports, knowledge,
+insight, merging) that share `ServiceBase`; callers only ever see `Services`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from engine.services.canned import CannedServices
 from engine.services.conversation import ConversationServices
 from engine.services.customers import CustomerServices
+from engine.services.editing import EditingServices
 from engine.services.files import FileServices
 from engine.services.imports import ImportServices
 from engine.services.insight import InsightServices
@@ -25,6 +26,7 @@ __all__ = ["Services"]
 
 class Services(
     RecordServices,
+    EditingServices,
     ConversationServices,
     CannedServices,
     FileServices,

@@ -11,11 +11,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from engine.access import tokens
+from engine.access import tokens, users
 from engine.delivery import webhooks
 from engine.delivery.outbound import OutboundPolicy
 from engine.errors import ConflictError, InvalidInput, TransitionRefused
-from engine.records import merge
+from engine.records import followers, merge, tags
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.services import Services
@@ -87,6 +87,29 @@ def test_a_merge_moves_the_thread_and_closes_the_duplicate_pointing_at_the_survi
         {"merged": duplicate, "messages": 2},
         "li",
     )
+
+
+def test_the_survivor_takes_the_duplicates_tags_and_followers_each_once(
+    services: Services,
+) -> None:
+    """Issue #21 item 2: tags (and followers) combined; the duplicate keeps its own."""
+    survivor, duplicate = feedback(services), feedback(services, description="洗衣机响")
+    with services.uow() as uow:
+        s, d = uow.session.get_one(Record, survivor), uow.session.get_one(Record, duplicate)
+        now = services.clock.now()
+        users.add_user(uow.session, "wu", "agent", "pw pw pw 12", str, now, team="service_desk")
+        wu = users.get_active(uow.session, "wu")
+        tags.change(uow.session, s, add=["保修"], actor="li", now=now)
+        tags.change(uow.session, d, add=["保修", "噪音"], actor="li", now=now)
+        followers.change(uow.session, d, add=[wu], now=now)
+        uow.commit()
+
+    services.merge_records(duplicate, survivor, actor="li")
+
+    with services.session_factory() as session:
+        assert tags.tags_of(session, [survivor])[survivor] == ["保修", "噪音"]
+        assert tags.tags_of(session, [duplicate])[duplicate] == ["保修", "噪音"]
+        assert followers.usernames_of(session, [survivor])[survivor] == ["wu"]
 
 
 def test_merging_runs_the_webhooks_and_the_case_library_as_any_closing_does(

@@ -64,6 +64,10 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
         STAFF,
     ),
     (("POST",), r"^/records/\d+/messages/\d+/resend$", STAFF),  # the record page's own check
+    # The record page's corrections (issue #21): who may do which is the page's own check
+    # (engine.records.editing.allowed, test_record_edit); the notices are one's own.
+    (("POST",), r"^/records/\d+/(fields|assignee|priority|tags|followers)$", STAFF),
+    (("GET",), r"^/me/notices$", STAFF),
     (("POST",), r"^/(queue/take|me/language)$", STAFF),
     # One's own canned responses (issue #21); another's is a 404 (test_canned_responses).
     (("GET", "POST"), r"^/me/canned(/\d+)?$", STAFF),

@@ -14,6 +14,8 @@ from engine.events import (
     DeadlineExtended,
     Escalated,
     Event,
+    FieldsEdited,
+    FollowersChanged,
     FollowUpDue,
     KnownProblemLinked,
     Ladder,
@@ -32,6 +34,8 @@ from engine.events import (
     SlaStopped,
     SlaWarned,
     StageEntered,
+    TagsChanged,
+    TeamAssigned,
     ThreadPosted,
     WarningEscalated,
 )
@@ -67,6 +71,10 @@ KINDS: list[tuple[Event, str]] = [
     (ContactSent("acknowledgement", "email", 10), "contact.sent"),
     (ContactSkipped("progress", "no_consent", "C-2"), "contact.skipped"),
     (RecordsMerged(12, 3), "record.merged"),
+    (FieldsEdited({"product": ["洗衣机", "烘干机"]}), "fields.edited"),
+    (TeamAssigned("rnd", None, "rnd"), "team.assigned"),
+    (TagsChanged(("保修",), ()), "tags.changed"),
+    (FollowersChanged(("li",), ()), "followers.changed"),
 ]
 
 

@@ -31,6 +31,7 @@ from engine.store.models.knowledge import (
 )
 from engine.store.models.merging import RecordMerge, RecordViewer
 from engine.store.models.packs import PackDraft, PackVersion
+from engine.store.models.recordmeta import RecordFollower, RecordTag
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.recordsearch import RecordSearchDoc
 from engine.store.models.scheduler import SchedulerHeartbeat
@@ -54,6 +55,8 @@ __all__ = [
     "Record",
     "RecordEvent",
     "RecordSearchDoc",
+    "RecordFollower",
+    "RecordTag",
     "SlaClock",
     "Timer",
     # customers

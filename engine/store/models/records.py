@@ -187,6 +187,7 @@ class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_pending", "delivered_at", "id"),
+        Index("ix_notifications_user", "user_id", "id"),
         UniqueConstraint("timer_id", "audience", name="uq_notifications_timer_audience"),
     )
 
@@ -198,3 +199,6 @@ class Notification(Model):
     detail: Mapped[dict[str, Any]]
     delivered_at: Mapped[datetime | None]
     timer_id: Mapped[int | None] = mapped_column(ForeignKey("timers.id"))
+    # A follower's own notice (audience `follower`, issue #21): shown on their notices page,
+    # `delivered_at` set once they have seen it.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
