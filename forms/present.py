@@ -135,8 +135,6 @@ def event_label(
     said: Mapping[str, Any] = changes or {}
     if head == "contact":
         return _contact_label(rest, rtype, said)
-    if kind == "record.merged":  # the survivor's side of a merge (issue #21)
-        return str(_("合并了记录 #%(id)s", id=said.get("merged", "")))
     if head == "stage" and rtype is not None and rest in rtype.stages:
         return _stage_label(rtype.stages[rest].title, said)
     if head == "sla" and rtype is not None and rtype.sla is not None:
@@ -183,6 +181,11 @@ def _refollowed(_rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> st
     return str(_("关注人：%(change)s", change=_plus_minus(changes)))
 
 
+def _merged_here(_rtype: RecordTypeSpec | None, changes: Mapping[str, Any]) -> str:
+    """The survivor's side of a merge (issue #21)."""
+    return str(_("合并了记录 #%(id)s", id=changes.get("merged", "")))
+
+
 def _plus_minus(changes: Mapping[str, Any]) -> str:
     return " ".join(
         [f"+{name}" for name in changes.get("added", [])]
@@ -192,6 +195,7 @@ def _plus_minus(changes: Mapping[str, Any]) -> str:
 
 # The record page's own events (issue #21, item 2), with what changed.
 _DESK: dict[str, Callable[[RecordTypeSpec | None, Mapping[str, Any]], str]] = {
+    "record.merged": _merged_here,
     "fields.edited": _edited,
     "priority.changed": _regraded,
     "team.assigned": _to_team,

@@ -76,11 +76,7 @@ def check(text: str, tz: ZoneInfo, now: datetime | None = None) -> Checked:
         return checked
     for number, raw in enumerate(reader, start=2):
         values = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-        row_errors = [
-            RowError(number, column, "含有无法保存的字符（如空字符 NUL）")
-            for column, value in values.items()
-            if bounds.text_problem(column) or bounds.text_problem(value)
-        ]
+        row_errors = _unstorable(values, number)
         parsed = parse(values, number, row_errors, tz)
         if now is not None and checked.kind == "orders":
             _not_future(parsed, values, number, row_errors, now)
@@ -89,6 +85,15 @@ def check(text: str, tz: ZoneInfo, now: datetime | None = None) -> Checked:
         else:
             checked.rows.append(parsed)
     return checked
+
+
+def _unstorable(values: Mapping[str, str], number: int) -> list[RowError]:
+    """A row error per cell (or header) with text no database keeps: a NUL, a lone surrogate."""
+    return [
+        RowError(number, column, "含有无法保存的字符（如空字符 NUL）")
+        for column, value in values.items()
+        if bounds.text_problem(column) or bounds.text_problem(value)
+    ]
 
 
 def _not_future(
