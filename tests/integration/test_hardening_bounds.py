@@ -287,13 +287,12 @@ def test_the_migration_scrubs_what_was_stored_before_the_doors_checked(
     db_engine: Engine, after_sales: PackSource
 ) -> None:
     """A NUL stored in a record's fields broke that customer's export and erasure on
-    PostgreSQL; migration 0025 replaces it (and lone surrogates) with U+FFFD, once."""
-    from alembic import command
+    PostgreSQL; migration 0027 replaces it (and lone surrogates) with U+FFFD, once."""
     from sqlalchemy import text
 
     from engine.services import Services
     from engine.store.db import make_session_factory
-    from engine.store.migrate import alembic_config
+    from engine.store.migrate import downgrade, upgrade
 
     service = Services(make_session_factory(db_engine))
     service.publish(after_sales, by="test")
@@ -305,11 +304,8 @@ def test_the_migration_scrubs_what_was_stored_before_the_doors_checked(
             text("UPDATE records SET fields = :f WHERE id = :id"),
             {"f": stored_json, "id": record_id},
         )
-    config = alembic_config(db_engine)
-    with db_engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0021")
-        command.upgrade(config, "head")
+    downgrade(db_engine, "0026")
+    upgrade(db_engine)
     with service.uow() as uow:
         row = uow.session.get(Record, record_id)
         assert row is not None and row.fields["description"] == "a\ufffdb \ufffd"
