@@ -51,6 +51,13 @@ def _back(record_id: int, anchor: str = "") -> Any:
     return redirect(url_for("desk.record", record_id=record_id) + anchor)
 
 
+def _refused(record_id: int, exc: InvalidInput) -> Any:
+    """The record page again (400), with the engine's reason in the user's language."""
+    reason = next(iter(exc.fields.values()), "")
+    flash(str(HINTS.get(reason, _("此项的值无效。"))), "error")
+    return _record_page(record_id, status=400)
+
+
 def _version() -> int | None:
     text = request.form.get("row_version", "")
     return int(text) if text.isdigit() and len(text) < 10 else None
@@ -189,9 +196,7 @@ def retag(record_id: int) -> Any:
             actor=current_user.username,
         )
     except InvalidInput as exc:
-        reason = next(iter(exc.fields.values()), "")
-        flash(str(HINTS.get(reason, _("此项的值无效。"))), "error")
-        return _record_page(record_id, status=400)
+        return _refused(record_id, exc)
     return _back(record_id, "#tags")
 
 
@@ -211,9 +216,7 @@ def refollow(record_id: int) -> Any:
     try:
         services().refollow(record_id, add=add, remove=remove, actor=me_)
     except InvalidInput as exc:
-        reason = next(iter(exc.fields.values()), "")
-        flash(str(HINTS.get(reason, _("此项的值无效。"))), "error")
-        return _record_page(record_id, status=400)
+        return _refused(record_id, exc)
     if "follow" in form:
         flash(_("已关注：阶段、负责人、优先级的变化和客户的新消息会通知您。"), "success")
     elif "unfollow" in form:
