@@ -85,7 +85,9 @@ def test_a_web_app_never_starts_a_scheduler_by_itself(tmp_path: Path) -> None:
     before = {t.name for t in threading.enumerate()}
     create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/w.db"})
     after = {t.name for t in threading.enumerate()}
-    assert after == before
+    # The first app of a process warms the Chinese segmenter in a daemon thread (issue #21);
+    # nothing else may start, whichever test ran before this one.
+    assert after - before <= {"careloop-segmenter-warmup"}
 
 
 def test_the_in_process_scheduler_is_opt_out() -> None:
