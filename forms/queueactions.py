@@ -89,16 +89,19 @@ def queue_bulk() -> Response:
             done += 1
         else:
             failures[reason] = failures.get(reason, 0) + 1
-    reasons = "；".join(f"{why} ×{n}" for why, n in failures.items())
-    flash(
-        _(
-            "已处理 %(done)s 条，%(failed)s 条未能处理（%(reasons)s）",
-            done=done,
-            failed=sum(failures.values()),
-            reasons=reasons or "—",
-        ),
-        "success" if not failures else "warning",
-    )
+    if failures:
+        reasons = "；".join(f"{why} ×{n}" for why, n in failures.items())
+        flash(
+            _(
+                "已处理 %(done)s 条，%(failed)s 条未能处理（%(reasons)s）",
+                done=done,
+                failed=sum(failures.values()),
+                reasons=reasons,
+            ),
+            "warning",
+        )
+    else:
+        flash(_("已处理 %(done)s 条。", done=done), "success")
     return redirect(target)
 
 

@@ -161,6 +161,8 @@ def test_an_agent_and_a_supervisor_work_a_call_through_the_desk(
     page.locator(f"input[name=ids][value='{first}']").check()
     page.locator("#bulk select[name=assignee]").select_option(agent)
     page.locator("#bulk button[value=assign]").click()
+    done = {"zh": "已处理 1 条。", "en": "1 done."}[language]
+    expect(page.locator(".flash.success").first).to_have_text(done)
     row = page.locator(f"table.queue tbody tr[data-record='{first}']")
     expect(row).to_contain_text(PEOPLE[language][0])
     looked_at(page, live_server, language, "6_bulk_assigned")
