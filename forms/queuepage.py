@@ -83,8 +83,15 @@ def queue_export(fmt: str) -> Any:
         cells = [queuerows.export_header()]
         for page in _pages(uow.session, user, wanted, now):
             specs = _specs(uow.session, page)
+            tagged = tags.tags_of(uow.session, (r.id for r in page))  # one query a page
+            names = display_names(uow.session, (r.assignee for r in page))
             cells.extend(
-                queuerows.export_cells(row, user.timezone)
+                queuerows.export_cells(
+                    row,
+                    user.timezone,
+                    names.get(row.record.assignee or "", row.record.assignee),
+                    tagged.get(row.record.id, []),
+                )
                 for row in queuerows.rows_of(page, specs, now)
             )
     stamp = now.strftime("%Y%m%d-%H%M")

@@ -102,14 +102,16 @@ def export_header() -> list[Cell]:
         _("类别"),
         _("部门"),
         _("负责人"),
+        _("标签"),
         _("收到时间"),
         _("截止时间"),
         _("SLA"),
     ]
 
 
-def export_cells(row: Row, tz: str) -> list[Cell]:
-    """One spreadsheet line: labels rather than keys, times in the user's zone to the minute."""
+def export_cells(row: Row, tz: str, owner: str | None, tags: Sequence[str]) -> list[Cell]:
+    """One spreadsheet line: labels rather than keys, the owner's name, the tags, times in the
+    user's zone to the minute."""
     r, spec, rtype = row.record, row.spec, row.rtype
     return [
         r.id,
@@ -122,7 +124,8 @@ def export_cells(row: Row, tz: str) -> list[Cell]:
         _title(spec.channels, r.channel),
         _title(spec.categories, r.category),
         _title(spec.departments, r.department),
-        r.assignee,
+        owner,
+        ", ".join(tags),
         local(r.received_at, tz),
         local(r.next_deadline, tz),
         sla_label(row.sla.state),

@@ -6,6 +6,7 @@ owns a record; R-2.4 the SLA states; R-1.2 and R-8.3 keep personal data masked e
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -17,10 +18,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, update
 
+from engine.access import users
+from engine.records import tags
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.store.models import Record, RecordEvent, SavedView, SlaClock
-from tests.integration.test_desk import make_app, signed_in
+from signin.auth import hash_password
+from tests.integration.test_desk import PASSWORD, make_app, signed_in
 from wsgi import services
 
 
@@ -257,6 +261,31 @@ def test_the_export_is_the_filtered_list_masked_and_defused(app: Flask) -> None:
     sheet = zipfile.ZipFile(io.BytesIO(xlsx.get_data())).read("xl/worksheets/sheet1.xml").decode()
     assert "退款" in sheet and "13812345678" not in sheet and "138****5678" in sheet
     assert client.get("/queue/export.pdf").status_code == 404
+
+
+def test_the_export_names_the_owner_and_lists_the_tags(app: Flask) -> None:
+    """The spreadsheet reads as the queue does: people's names, not logins; the record's tags."""
+    service = services(app)
+    record_id = create(app, "门封漏水")
+    with service.uow() as uow:
+        users.add_user(
+            uow.session,
+            "qian",
+            "agent",
+            PASSWORD,
+            hash_password,
+            service.clock.now(),
+            display_name="钱多",
+            team="service_desk",
+        )
+        record = uow.session.get_one(Record, record_id)
+        record.assignee = "qian"
+        tags.change(uow.session, record, add=["保修", "回访"], actor="li", now=service.clock.now())
+        uow.commit()
+    text = signed_in(app, "li").get("/queue/export.csv").get_data().decode("utf-8-sig")
+    header, line = list(csv.reader(io.StringIO(text)))[:2]
+    assert line[header.index("负责人")] == "钱多"
+    assert line[header.index("标签")] == "保修, 回访"
 
 
 def test_the_views_counts_cost_one_statement_however_many_views(app: Flask) -> None:
