@@ -66,9 +66,14 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.get("/status/scheduler")
     def scheduler_health() -> Any:
-        """Counts only, no customer data: for monitors and operators."""
+        """Counts only, no customer data: for monitors and operators; with the calendars about
+        to run out of holiday data (issue #25), as `careloop scheduler --status --json` says."""
+        now = services().clock.now()
         with services().session_factory() as session:
-            return jsonify(scheduler_status(session, services().clock.now()))
+            report = scheduler_status(session, now)
+            warnings = published_coverage(session, now)
+        report["calendar_warnings"] = [warning.as_json() for warning in warnings]
+        return jsonify(report)
 
     @app.get("/status")
     def status() -> str:

@@ -123,3 +123,11 @@ def test_the_status_page_lists_the_warning(app: Flask) -> None:
     assert "cn_workdays" in page and "reaches 2027 within 60 days" in page
     services(app).clock = VirtualClock(datetime(2026, 6, 1, tzinfo=UTC))
     assert "cn_workdays" not in app.test_client().get("/status").get_data(as_text=True)
+
+
+def test_the_scheduler_status_for_monitors_carries_the_warning(app: Flask) -> None:
+    """/status/scheduler, which monitors poll, says what `scheduler --status --json` says."""
+    report = app.test_client().get("/status/scheduler").get_json()
+    assert [w["calendar"] for w in report["calendar_warnings"]] == ["cn_workdays"]
+    services(app).clock = VirtualClock(datetime(2026, 6, 1, tzinfo=UTC))
+    assert app.test_client().get("/status/scheduler").get_json()["calendar_warnings"] == []

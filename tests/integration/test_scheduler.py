@@ -117,4 +117,5 @@ def test_status_from_the_command_line_and_the_web(
         "timers_due_now",
         "oldest_overdue",
         "outbox_backlog",
+        "calendar_warnings",
     }
