@@ -1,9 +1,11 @@
 """Followers of records (issue #21, item 2): staff told when a record they follow moves.
 
-A follower is told of a stage change, a new owner or team, a new priority and a new customer
-message, by the people and processes that make them (not of their own doing). The telling is
-a `Notification` of audience `follower` for that user, written by `journal.add_event` in the
-same transaction as the history line, as webhooks are; the notices page reads them.
+A follower is told of a stage change, a new owner or team, a new priority, a new customer
+message and a missed deadline (a breach, an escalation), by the people and processes that make
+them (not of their own doing). The telling is a `Notification` of audience `follower` for that
+user, written by `journal.add_event` in the same transaction as the history line, as webhooks
+are, or for a sweep's batch by `notice_rows` (one query, one insert); the notices page reads
+them.
 A notice names the event, never the record's field values or a message's text.
 """
 
@@ -86,6 +88,10 @@ def change(
 
 
 def told_of(kind: str, from_stage: str | None) -> bool:
+    """Stage changes, owner, team and priority, customer messages, and the SLA going wrong
+    (a breach, an escalation), which no person did and which a follower most wants to know."""
+    if kind.startswith("sla."):
+        return kind.endswith((".breached", ".escalated"))
     return kind in TOLD or (kind.startswith("stage.") and from_stage is not None)
 
 
@@ -95,22 +101,52 @@ def tell(session: Session, record: Record, event: RecordEvent) -> None:
     they may still see the record is asked when the notices are shown."""
     if record.id is None or not told_of(event.kind, event.from_stage):
         return
-    detail: dict[str, Any] = {"kind": event.kind, "actor": event.actor}
-    if event.kind in SAFE_CHANGES:
-        detail["changes"] = dict(event.changes)
+    said = {"kind": event.kind, "actor": event.actor, "changes": event.changes}
     for user in followers_of(session, record.id):
-        if user.username == event.actor or not user.active:
-            continue
-        session.add(
-            Notification(
-                record_id=record.id,
-                created_at=event.at,
-                audience=FOLLOWER,
-                subject=f"follow.{event.kind}"[:96],
-                detail=detail,
-                user_id=user.id,
-            )
-        )
+        notice = _notice(record.id, event.at, said, user.id, user.username)
+        if user.active and notice is not None:
+            session.add(Notification(**notice))
+
+
+def notice_rows(session: Session, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The followers' notices of a batch's events (the scheduler's sweep), as rows to insert:
+    one query for the followers of every record the batch told of, none when it told of none."""
+    told = [e for e in events if told_of(e["kind"], e["from_stage"])]
+    if not told:
+        return []
+    following = session.execute(
+        select(RecordFollower.record_id, User.id, User.username)
+        .join(User, User.id == RecordFollower.user_id)
+        .where(RecordFollower.record_id.in_({e["record_id"] for e in told}), User.active)
+    ).all()
+    by_record: dict[int, list[tuple[int, str]]] = {}
+    for record_id, user_id, username in following:
+        by_record.setdefault(record_id, []).append((user_id, username))
+    return [
+        row
+        for e in told
+        for user_id, username in by_record.get(e["record_id"], [])
+        if (row := _notice(e["record_id"], e["at"], e, user_id, username))
+    ]
+
+
+def _notice(
+    record_id: int, at: datetime, event: dict[str, Any], user_id: int, username: str
+) -> dict[str, Any] | None:
+    """One follower's notice of one event, or None for the follower who did it."""
+    if username == event["actor"]:
+        return None
+    detail: dict[str, Any] = {"kind": event["kind"], "actor": event["actor"]}
+    if event["kind"] in SAFE_CHANGES:
+        detail["changes"] = dict(event["changes"] or {})
+    return {
+        "record_id": record_id,
+        "created_at": at,
+        "audience": FOLLOWER,
+        "subject": f"follow.{event['kind']}"[:96],
+        "detail": detail,
+        "user_id": user_id,
+    }
 
 
 def notices(

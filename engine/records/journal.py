@@ -282,6 +282,8 @@ class Effects:
             messages.extend({**_NO_MESSAGE, **row} for row in rows)
         insert_rows(self.session, OUTBOX, messages)
         insert_rows(self.session, TIMERS, self.timers)
+        # The records' followers are told of breaches and escalations (one query, one insert).
+        insert_rows(self.session, NOTIFICATIONS, followers.notice_rows(self.session, self.events))
 
 
 # Every outbox row of a batch names every column: one executemany needs one shape.

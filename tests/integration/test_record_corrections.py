@@ -230,6 +230,25 @@ def test_followers_are_told_of_stage_owner_priority_and_customer_messages(
     assert "changes" not in told[0][2] and "还是不行" not in str(told)  # no values, no text
 
 
+def test_followers_are_told_when_a_deadline_is_missed(services: Services) -> None:
+    """A breach and its escalation have no person behind them: every follower is told."""
+    staff(services)
+    record_id = create(services)
+    services.refollow(record_id, add=["li", "chen"], actor="li")
+    services.clock.advance(timedelta(days=5))  # type: ignore[attr-defined]
+    services.sweep()
+    with services.uow() as uow:
+        told = set(
+            uow.session.execute(
+                select(User.username, Notification.subject)
+                .join(User, User.id == Notification.user_id)
+                .where(Notification.subject.like("follow.sla.%"))
+            )
+        )
+    breaches = {subject for _who, subject in told if subject.endswith(".breached")}
+    assert breaches and {who for who, _s in told} == {"li", "chen"}
+
+
 def test_only_people_who_may_see_a_record_follow_it_and_see_its_notices(
     services: Services,
 ) -> None:
@@ -262,10 +281,10 @@ def test_only_people_who_may_see_a_record_follow_it_and_see_its_notices(
     assert services.refollow(record_id, remove=["li"], actor="li") == []
 
 
-def test_a_follower_s_notices_survive_the_sla_sweep_untouched(
+def test_a_follower_is_told_of_a_breach_not_of_a_warning(
     services: Services, clock: VirtualClock
 ) -> None:
-    """Timers fire in batches without followers (SLA warnings are not what they follow)."""
+    """Timers fire in batches: a warning is the desk's business, a breach the follower's."""
     staff(services)
     record_id = create(services, priority="P0")
     services.refollow(record_id, add=["li"], actor="li")
@@ -275,7 +294,7 @@ def test_a_follower_s_notices_survive_the_sla_sweep_untouched(
     clock.advance(timedelta(days=2))
     assert services.sweep().fired  # warnings and breaches fired
     with services.uow() as uow:
-        assert (
-            uow.session.scalars(select(Notification).where(Notification.user_id.is_not(None))).all()
-            == []
-        )
+        subjects = uow.session.scalars(
+            select(Notification.subject).where(Notification.user_id.is_not(None))
+        ).all()
+    assert subjects and all(s.endswith((".breached", ".escalated")) for s in subjects), subjects
