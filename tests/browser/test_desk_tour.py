@@ -127,6 +127,8 @@ def test_an_agent_and_a_supervisor_work_a_call_through_the_desk(
 
     page.locator(f"table.queue tbody tr[data-record='{first}'] a").first.click()
     expect(page).to_have_url(re.compile(rf"/records/{first}$"))
+    page.wait_for_load_state()  # the reply box's script listens before anything is typed
+    page.locator(".canned-search").click()
     page.locator(".canned-search").fill("凭证")
     page.locator(".canned-hits button").first.click()
     reply = page.locator(".reply-box textarea")
