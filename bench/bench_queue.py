@@ -31,10 +31,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, text
 
 from bench.common import Row, arguments, backends, database, median_of
-from bench.seed import Counts, Seeder, utc_now, vacuum_analyze
+from bench.seed import Counts, Seeder, add_staff, utc_now, vacuum_analyze
 from engine.records.queue import Cursor, QueueFilter, queue_page
 from engine.store.db import make_session_factory
 from engine.store.models import Record, User
@@ -73,25 +73,7 @@ def seed(
     users = []
     for engine in engines:
         with engine.begin() as conn:
-            users.append(
-                conn.execute(
-                    insert(User)
-                    .values(
-                        username=SUPERVISOR,
-                        display_name="Bench Supervisor",
-                        password_hash="!",
-                        role="supervisor",
-                        team_id=None,
-                        locale="en",
-                        timezone="Asia/Shanghai",
-                        capacity=20,
-                        categories=[],
-                        active=True,
-                        created_at=now,
-                    )
-                    .returning(User.id)
-                ).scalar_one()
-            )
+            users.append(add_staff(conn, now, SUPERVISOR, "supervisor"))
     return counts, users
 
 

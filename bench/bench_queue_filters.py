@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from bench.bench_queue import PAGE, REQUESTS, WARMUP, seed
 from bench.common import Row, arguments, backends, database, median_of
-from bench.seed import ORDER, utc_now
+from bench.seed import ORDER, add_staff, utc_now
 from engine.records.finder import Finder, cursor_of, find_page
 from engine.records.queue import QueueFilter, queue_page
 from engine.store.db import make_session_factory
@@ -205,25 +205,7 @@ def add_agent(engine: Engine, now: datetime) -> int:
         team = conn.execute(
             insert(Team).values(name="bench-rnd", department=DEPARTMENT).returning(Team.id)
         ).scalar_one()
-        return int(
-            conn.execute(
-                insert(User)
-                .values(
-                    username=AGENT,
-                    display_name="Bench Agent",
-                    password_hash="!",
-                    role="agent",
-                    team_id=team,
-                    locale="zh_CN",
-                    timezone="Asia/Shanghai",
-                    capacity=20,
-                    categories=[],
-                    active=True,
-                    created_at=now,
-                )
-                .returning(User.id)
-            ).scalar_one()
-        )
+        return add_staff(conn, now, AGENT, "agent", team_id=team)
 
 
 def an_order_number(engine: Engine) -> str:

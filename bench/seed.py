@@ -50,7 +50,15 @@ from engine.records.versions import latest_version
 from engine.services import Services
 from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm
 from engine.store.db import make_session_factory
-from engine.store.models import Customer, Record, RecordEvent, RecordSearchDoc, SlaClock, Timer
+from engine.store.models import (
+    Customer,
+    Record,
+    RecordEvent,
+    RecordSearchDoc,
+    SlaClock,
+    Timer,
+    User,
+)
 from engine.time.calendar import BusinessCalendar
 from engine.time.followups import next_due
 from engine.time.sla import ALWAYS, offset
@@ -642,6 +650,31 @@ def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
                 copy.write_row(
                     [json.dumps(row[c]) if c in json_columns else row.get(c) for c in columns]
                 )
+
+
+def add_staff(
+    conn: Connection, now: datetime, username: str, role: str, *, team_id: int | None = None
+) -> int:
+    """A bench user straight into the table (no password to hash: nobody signs in)."""
+    return int(
+        conn.execute(
+            insert(User)
+            .values(
+                username=username,
+                display_name=username,
+                password_hash="!",
+                role=role,
+                team_id=team_id,
+                locale="zh_CN",
+                timezone="Asia/Shanghai",
+                capacity=20,
+                categories=[],
+                active=True,
+                created_at=now,
+            )
+            .returning(User.id)
+        ).scalar_one()
+    )
 
 
 def vacuum_analyze(engine: Engine) -> None:
