@@ -35,8 +35,10 @@ from engine.store.models.recordmeta import RecordFollower, RecordTag
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.recordsearch import RecordSearchDoc
 from engine.store.models.scheduler import SchedulerHeartbeat
+from engine.store.models.selfservice import SelfServiceOutcome
 
 __all__ = [
+    "SelfServiceOutcome",
     "CannedResponse",
     "ThreadAttachment",
     "ThreadMessage",
