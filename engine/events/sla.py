@@ -12,19 +12,29 @@ from engine.time.clock import iso
 
 @dataclass(frozen=True)
 class SlaReplanned(Event):
-    """Triage changed the priority: the clock took the new priority's terms (R-2.1)."""
+    """The record changed (triage set the priority, R-2.1; a corrected channel, R-2.5) and the
+    clock took another SLA term, with the time already used carried over."""
 
     target: str
     old_priority: str | None
     new_priority: str
     deadline: datetime | None
+    old_term: str | None = None
+    new_term: str | None = None
+    used_seconds: int | None = None
 
     @property
     def kind(self) -> str:
         return f"sla.{self.target}.replanned"
 
     def changes(self) -> dict[str, Any]:
-        return {"priority": [self.old_priority, self.new_priority], "deadline": iso(self.deadline)}
+        shown: dict[str, Any] = {
+            "priority": [self.old_priority, self.new_priority],
+            "deadline": iso(self.deadline),
+        }
+        if self.new_term is not None:
+            shown |= {"term": [self.old_term, self.new_term], "used_seconds": self.used_seconds}
+        return shown
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from engine.access.masking import masked_fields
 from engine.errors import InvalidInput
 from engine.events import FieldsEdited, TeamAssigned
-from engine.records import queue
+from engine.records import queue, transitions
 from engine.records.fieldvalues import coerce_values
 from engine.records.journal import add_event
 from engine.specs.pack import FieldSpec, PackSpec, RecordTypeSpec
 from engine.store.models import Record, Team, User
+from engine.time import terms
 
 MANAGERS = ("supervisor", "operations")
 WORKERS = ("agent", "supervisor")  # who may own a record
@@ -86,6 +87,9 @@ def edit_fields(
     new = masked_fields(rtype, {name: pair[1] for name, pair in changes.items()})
     shown = {name: [old[name], new[name]] for name in changes}
     add_event(session, record, now, FieldsEdited(shown), actor=actor)
+    if rtype.sla is not None and set(changes) & rtype.sla.depends_on:  # a `type` a term reads
+        tier = transitions.record_tier(session, pack, record)
+        terms.on_change(session, pack, rtype, record, changes, now, actor, tier=tier)
     return changes
 
 

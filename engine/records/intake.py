@@ -188,7 +188,7 @@ def _new_record(
         category=core["category"],
         assignee=core["assignee"],
         customer=customer,
-        tier_rank=tiers.tier_rank(pack, lookup.tier_of(customer)),
+        tier_rank=tiers.tier_rank(pack, lookup.tier_of(customer)),  # also the SLA's
         fields=values,
         received_at=received_at,
         external_id=new.external_id,
@@ -199,7 +199,8 @@ def _new_record(
     batch.events.append(
         StageEntered(stage.id, {k: v for k, v in {**core, **values}.items() if v is not None})
     )
-    sla.start_clocks(session, pack, rtype, record, now, arm=batch.arm)
+    tier = lookup.tier_of(customer)
+    sla.start_clocks(session, pack, rtype, record, now, tier=tier, arm=batch.arm)
     followups.on_stage_change(session, pack, rtype, record, None, stage, now, arm=batch.arm)
     record.next_deadline = sla.nearest_deadline(record)
     return record

@@ -24,7 +24,7 @@ from engine.records.journal import add_event, cancel_timers
 from engine.records.standing import tier_of
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, StageSpec, TransitionSpec
 from engine.store.models import Customer, Record
-from engine.time import followups, sla
+from engine.time import followups, sla, terms
 
 
 def apply_transition(
@@ -86,8 +86,8 @@ def enter_stage(
 
     Every move after intake (a transition `via`, or closing as a duplicate) comes here, so
     no step can be left out of one of them (issue #19: duplicates skipped the case library).
-    `changes` are the field values the move wrote ({field: [old, new]}): a new priority
-    replans the open clocks.
+    `changes` are the field values the move wrote ({field: [old, new]}): a new priority,
+    channel or other value an SLA term reads chooses the terms again (`time.terms`).
     """
     old = rtype.stage(record.stage)
     record.stage, record.stage_kind = new.id, new.kind
@@ -96,8 +96,9 @@ def enter_stage(
     record.updated_at = now
     add_event(session, record, now, StageEntered(new.id, changes, old.id, via), actor=actor)
     sla.on_stage_change(session, pack, rtype, record, old, new, now, actor)
-    if "priority" in changes and not new.is_closed:
-        sla.reprioritize(session, pack, rtype, record, changes["priority"][0], now, actor)
+    if rtype.sla is not None and set(changes) & rtype.sla.depends_on:
+        tier = record_tier(session, pack, record)
+        terms.on_change(session, pack, rtype, record, changes, now, actor, tier=tier)
     followups.on_stage_change(session, pack, rtype, record, old, new, now)
     articles.on_stage_change(session, record, old.kind, new.kind, now)
     record.next_deadline = sla.nearest_deadline(record)
@@ -182,6 +183,13 @@ def _write(
     return changes
 
 
+def record_tier(session: Session, pack: PackSpec, record: Record) -> str | None:
+    """The record's customer's tier now, as an SLA term reads it (R-2.5, R-5.2)."""
+    if record.customer is None:
+        return None
+    return tier_of(pack, record.customer, lambda c: tiers.computed_tier(session, pack.name, c))
+
+
 def _customer_view(session: Session, pack: PackSpec, customer: Customer | None) -> dict[str, Any]:
     if customer is None:
         return {}
@@ -213,8 +221,9 @@ def change_priority(
     record.updated_at = now
     add_event(session, record, now, PriorityChanged(old, priority, reason.strip()), actor=actor)
     rtype = pack.record_type(record.record_type)
-    if record.is_open:
-        sla.reprioritize(session, pack, rtype, record, old, now, actor)
+    changes: dict[str, list[object]] = {"priority": [old, priority]}
+    tier = record_tier(session, pack, record)
+    terms.on_change(session, pack, rtype, record, changes, now, actor, tier=tier)
     record.next_deadline = sla.nearest_deadline(record)
 
 

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.specs.answering import AnsweringSpec, parse_quiet_hours
 from engine.specs.build_canned import build_canned
 from engine.specs.build_care import CareBuilder
-from engine.specs.build_records import PackContext, RecordTypeBuilder
+from engine.specs.build_records import RecordTypeBuilder
+from engine.specs.build_sla import PackContext
 from engine.specs.expressions import MessageTemplate
 from engine.specs.insight import InsightSpec, build_insight
 from engine.specs.pack import (
@@ -73,6 +74,8 @@ class _Builder(RecordTypeBuilder, CareBuilder):
             priority_ids,
             list(section(data, "calendars")),
             list(section(section(data, "messages"), "templates")),
+            {key: list(section(data, f"{key}s")) for key in ("channel", "tier")}
+            | {"category": list(section(data, "categories"))},
         )
         record_types = {
             tid: self.record_type(("record_types", tid), tid, t, context)

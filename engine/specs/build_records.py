@@ -8,41 +8,25 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from engine.specs.build_contacts import ContactBuilder
+from engine.specs.build_sla import PackContext, SlaBuilder
 from engine.specs.pack import (
     CORE_FIELDS,
     RESERVED_FIELDS,
     Effect,
-    EscalationStep,
     FieldSpec,
     FollowUpSpec,
     FormField,
     RecordTypeSpec,
-    SlaSpec,
-    SlaTargetSpec,
-    SlaTerm,
-    StageSelector,
     StageSpec,
     TransitionSpec,
 )
 from engine.specs.problems import Path, entries, section
 
-DEFAULT_WARNING = 0.8
 
-
-@dataclass(frozen=True)
-class PackContext:
-    """What record types may refer to; calendar names are the declared ones, valid or not."""
-
-    priorities: list[str]
-    calendar_names: list[str]
-    message_names: list[str]
-
-
-class RecordTypeBuilder(ContactBuilder):
+class RecordTypeBuilder(ContactBuilder, SlaBuilder):
     """Builds one record type at a time, noting problems of meaning."""
 
     def record_type(
@@ -61,7 +45,9 @@ class RecordTypeBuilder(ContactBuilder):
         }
         if initial in stages:
             self.check_reachable(path, initial, stages, transitions)
-        sla = self.sla((*path, "sla"), data["sla"], stages, ctx) if data.get("sla") else None
+        sla = (
+            self.sla((*path, "sla"), data["sla"], stages, fields, ctx) if data.get("sla") else None
+        )
         followups = {
             name: self.followup((*path, "followups", name), name, f, stages, ctx)
             for name, f in section(data, "followups").items()
@@ -180,66 +166,6 @@ class RecordTypeBuilder(ContactBuilder):
                     f"add a transition into it, starting from '{initial}'",
                 )
 
-    def sla(
-        self,
-        path: Path,
-        data: Mapping[str, Any],
-        stages: Mapping[str, StageSpec],
-        ctx: PackContext,
-    ) -> SlaSpec:
-        warning = _percent(data.get("warning"), DEFAULT_WARNING)
-        targets = {}
-        for name, t in data["targets"].items():
-            on: Literal["leaving", "entering"] = (
-                "leaving" if "leaving" in t["met_by"] else "entering"
-            )
-            selector = self.selector(
-                (*path, "targets", name, "met_by", on), t["met_by"][on], stages
-            )
-            targets[name] = SlaTargetSpec(
-                name,
-                t.get("title", name),
-                on,
-                selector or StageSelector(),
-                bool(t["met_by"].get("first_reply", False)),
-            )
-        policies: dict[str, dict[str, SlaTerm]] = {}
-        for priority, terms in data["policies"].items():
-            ppath = (*path, "policies", priority)
-            self.reference(ppath, "priority", priority, ctx.priorities)
-            policies[priority] = {}
-            for target, term in terms.items():
-                tpath = (*ppath, target)
-                self.reference(tpath, "SLA target", target, targets)
-                within = self.duration((*tpath, "within"), term["within"])
-                if (
-                    self.reference(
-                        (*tpath, "calendar"), "calendar", term["calendar"], ctx.calendar_names
-                    )
-                    and within is not None
-                ):
-                    policies[priority][target] = SlaTerm(
-                        target, within, term["calendar"], _percent(term.get("warning"), warning)
-                    )
-        escalation = tuple(
-            EscalationStep(
-                index=i,
-                at=step["at"],
-                after=self.duration((*path, "escalation", i, "after"), step["after"])
-                if "after" in step
-                else None,
-                notify=tuple(step.get("notify", [])),
-                raise_priority=step.get("raise_priority", False),
-            )
-            for i, step in enumerate(entries(data, "escalation"))
-        )
-        return SlaSpec(
-            targets,
-            policies,
-            escalation,
-            self.selector((*path, "pause_in"), data.get("pause_in"), stages),
-        )
-
     def followup(
         self,
         path: Path,
@@ -284,7 +210,3 @@ def _field(fid: str, f: Mapping[str, Any]) -> FieldSpec:
         max=f.get("max"),
         help=f.get("help"),
     )
-
-
-def _percent(text: str | None, default: float) -> float:
-    return default if text is None else float(str(text).rstrip("%")) / 100

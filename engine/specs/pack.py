@@ -18,6 +18,8 @@ from engine.specs.canned import CannedResponseSpec
 from engine.specs.care import CampaignSpec, TierSpec
 from engine.specs.expressions import Expression, MessageTemplate
 from engine.specs.insight import InsightSpec
+from engine.specs.slaterms import Facts, TermRule, choose
+from engine.specs.slaterms import SlaTerm as SlaTerm  # where callers have always found it
 from engine.time.calendar import BusinessCalendar
 from engine.time.durations import Duration
 
@@ -138,16 +140,6 @@ class SlaTargetSpec:
 
 
 @dataclass(frozen=True)
-class SlaTerm:
-    """One target's number for one priority: `within`, on `calendar`, warned at `warning`."""
-
-    target: str
-    within: Duration
-    calendar: str
-    warning: float
-
-
-@dataclass(frozen=True)
 class EscalationStep:
     index: int
     at: Literal["warning", "breach"]
@@ -158,13 +150,26 @@ class EscalationStep:
 
 @dataclass(frozen=True)
 class SlaSpec:
+    """Targets, and the ordered terms that set them by what a record is (`specs.slaterms`)."""
+
     targets: dict[str, SlaTargetSpec]
-    policies: dict[str, dict[str, SlaTerm]]
+    rules: tuple[TermRule, ...]
     escalation: tuple[EscalationStep, ...] = ()
     pause_in: StageSelector | None = None
 
+    def terms_of(self, facts: Facts) -> dict[str, SlaTerm]:
+        """target → the term a record with these facts (channel, priority, …) gets."""
+        return choose(self.rules, facts)
+
     def terms_for(self, priority: str) -> dict[str, SlaTerm]:
-        return self.policies.get(priority, {})
+        """The terms of a record known only by its priority (the priority-only form)."""
+        return choose(self.rules, {"priority": priority})
+
+    @property
+    def depends_on(self) -> frozenset[str]:
+        """The record attributes and fields some term's condition names: a change of one of
+        them may choose another term (R-2.5)."""
+        return frozenset(key for rule in self.rules for key in rule.when.keys)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.events import SlaMet, SlaPaused, SlaReplanned, SlaResumed, SlaStopped
+from engine.events import SlaMet, SlaPaused, SlaResumed, SlaStopped
 from engine.records.journal import Arm, add_event, add_timer, arm_now, cancel_timers
 from engine.records.rows import ClockView, RecordView
-from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm, StageSpec
+from engine.specs.pack import PackSpec, RecordTypeSpec, StageSpec
+from engine.specs.slaterms import SlaTerm
 from engine.store.models import Record, SlaClock, Timer
 from engine.time.calendar import BusinessCalendar
 from engine.time.durations import Duration
@@ -39,6 +40,19 @@ def offset(pack: PackSpec, calendar: str | None, start: datetime, amount: Durati
     return start + timedelta(seconds=amount.seconds())
 
 
+def facts(record: RecordView, tier: str | None) -> dict[str, str | None]:
+    """What a term's condition reads (R-2.5): the record's channel, category and priority,
+    its customer's tier, and its own field values (a choice field such as `refund_type`)."""
+    own = {name: str(value) for name, value in record.fields.items() if value is not None}
+    return {
+        **own,
+        "channel": record.channel,
+        "category": record.category,
+        "priority": record.priority,
+        "tier": tier,
+    }
+
+
 def start_clocks(
     session: Session,
     pack: PackSpec,
@@ -46,9 +60,10 @@ def start_clocks(
     record: Record,
     now: datetime,
     *,
+    tier: str | None = None,
     arm: Arm | None = None,
 ) -> list[SlaClock]:
-    """One clock per target of the record's priority, started when the channel received it.
+    """One clock per target the record's terms set, started when the channel received it.
 
     Their timers go to `arm` (default: objects in the session): a batch of intakes gathers
     them and writes them with one statement once the clocks have their ids.
@@ -56,8 +71,8 @@ def start_clocks(
     if rtype.sla is None:
         return []
     clocks = []
-    for term in rtype.sla.terms_for(record.priority).values():
-        clock = _new_clock(pack, record, term)
+    for term in rtype.sla.terms_of(facts(record, tier)).values():
+        clock = new_clock(pack, record, term)
         session.add(clock)
         clocks.append(clock)
     stage = rtype.stage(record.stage)
@@ -65,43 +80,28 @@ def start_clocks(
         if rtype.sla.pause_in is not None and rtype.sla.pause_in.matches(stage):
             clock.running_since = None
         else:
-            _plan(session, pack, record, clock, now, arm=arm)
+            plan(session, pack, record, clock, now, arm=arm)
     return clocks
 
 
-def reprioritize(
-    session: Session,
-    pack: PackSpec,
-    rtype: RecordTypeSpec,
-    record: Record,
-    old_priority: str,
-    now: datetime,
-    actor: str,
+def retarget(
+    session: Session, pack: PackSpec, record: Record, clock: SlaClock, term: SlaTerm, now: datetime
 ) -> None:
-    """Triage changed the priority: clocks not yet met take the new priority's terms (R-2.1).
+    """Put an unmet clock under another term, carrying the time already used (R-2.5).
 
-    Time already used counts against the new budget; a warning or breach already
-    recorded stays in the history. Raises by the escalation ladder do not come
-    here: they reorder the queue, they do not move promises already made.
+    The working time counted so far stays counted against the new budget, whatever calendar
+    the new term counts on; a warning or breach already recorded stays. A budget grown by an
+    extension was a promise under the old term and is replaced by the new term's.
     """
-    if rtype.sla is None:
-        return
-    terms = rtype.sla.terms_for(record.priority)
-    for clock in record.clocks:
-        term = terms.get(clock.target)
-        if clock.met_at is not None or term is None:
-            continue
-        running = clock.running_since is not None
-        _stop(pack, clock, now)
-        cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
-        calendar = pack.calendars[term.calendar]
-        clock.calendar, clock.working = term.calendar, term.within.working
-        clock.budget_seconds = term.within.seconds(calendar.working_day_seconds)
-        clock.warning_fraction = term.warning
-        if running:
-            _restart(session, pack, record, clock, now)
-        replanned = SlaReplanned(clock.target, old_priority, record.priority, clock.deadline)
-        add_event(session, record, now, replanned, actor=actor)
+    running = clock.running_since is not None
+    _stop(pack, clock, now)
+    cancel_timers(session, record, kinds=SLA_TIMER_KINDS, clock=clock)
+    calendar = pack.calendars[term.calendar]
+    clock.term, clock.calendar, clock.working = term.term, term.calendar, term.within.working
+    clock.budget_seconds = term.within.seconds(calendar.working_day_seconds)
+    clock.warning_fraction = term.warning
+    if running:
+        _restart(session, pack, record, clock, now)
 
 
 def replan(
@@ -119,16 +119,18 @@ def _restart(
 ) -> None:
     """Run the clock from `now` on what is left, re-arming what has not happened yet."""
     clock.running_since = now
-    _plan(session, pack, record, clock, now)
+    plan(session, pack, record, clock, now)
     if clock.breached_at is not None:
         _replan_escalations(session, pack, record, clock, now)
 
 
-def _new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
+def new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
+    """A clock of `term`, counting from when the channel received the record."""
     calendar = pack.calendars[term.calendar]
     return SlaClock(
         record=record,
         target=term.target,
+        term=term.term,
         calendar=term.calendar,
         working=term.within.working,
         budget_seconds=term.within.seconds(calendar.working_day_seconds),
@@ -139,7 +141,7 @@ def _new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
     )
 
 
-def _plan(
+def plan(
     session: Session,
     pack: PackSpec,
     record: Record,

@@ -141,6 +141,8 @@ class SlaClock(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("records.id"))
     target: Mapped[str] = mapped_column(String(64))
+    # The SLA term that set its budget; None for clocks started before terms had names.
+    term: Mapped[str | None] = mapped_column(String(64))
     calendar: Mapped[str] = mapped_column(String(64))
     working: Mapped[bool]
     budget_seconds: Mapped[float]

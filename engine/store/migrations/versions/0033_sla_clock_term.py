@@ -1,0 +1,30 @@
+"""SLA clocks remember the term that set them (issue #25): conditional terms by channel,
+category, priority, tier or type are re-chosen when the record changes, and only a change of
+term re-plans the clock (so an extension granted under the same term is kept)
+
+Revision ID: 0033
+Revises: 0028
+Create Date: 2026-12-07 05:30:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0033"
+down_revision: str | None = "0028"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("sla_clocks") as batch:
+        batch.add_column(sa.Column("term", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sla_clocks") as batch:
+        batch.drop_column("term")
