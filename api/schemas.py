@@ -66,6 +66,12 @@ class RecordCreate(Strict):
 
 class ClockOut(ma.Schema):
     target = ma.fields.String()
+    term = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The SLA term that set the target's time (R-2.5), e.g. by channel."
+        },
+    )
     deadline = ma.fields.AwareDateTime(allow_none=True)
     warning_at = ma.fields.AwareDateTime(allow_none=True)
     met_at = ma.fields.AwareDateTime(allow_none=True)

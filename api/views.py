@@ -301,6 +301,7 @@ def present_record(session: Any, record: Record) -> dict[str, Any]:
         "sla": [
             {
                 "target": c.target,
+                "term": c.term,
                 "deadline": c.deadline,
                 "warning_at": c.warning_at,
                 "met_at": c.met_at,
