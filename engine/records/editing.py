@@ -26,7 +26,7 @@ from engine.records.fieldvalues import coerce_values
 from engine.records.journal import add_event
 from engine.specs.pack import FieldSpec, PackSpec, RecordTypeSpec
 from engine.store.models import Record, Team, User
-from engine.time import terms
+from engine.time import beforedeadline, terms
 
 MANAGERS = ("supervisor", "operations")
 WORKERS = ("agent", "supervisor")  # who may own a record
@@ -90,6 +90,8 @@ def edit_fields(
     if rtype.sla is not None and set(changes) & rtype.sla.depends_on:  # a `type` a term reads
         tier = transitions.record_tier(session, pack, record)
         terms.on_change(session, pack, rtype, record, changes, now, actor, tier=tier)
+    if record.is_open:  # a follow-up's `when` may read the fields
+        beforedeadline.sync(session, pack, rtype, record, now)
     return changes
 
 

@@ -24,7 +24,7 @@ from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import Effects
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec
 from engine.store.models import Customer, CustomerTier, PackVersion, Record, SlaClock
-from engine.time import followups, sla
+from engine.time import beforedeadline, followups, sla
 from engine.time.clock import require_aware
 
 
@@ -201,6 +201,7 @@ def _new_record(
     )
     tier = lookup.tier_of(customer)
     sla.start_clocks(session, pack, rtype, record, now, tier=tier, arm=batch.arm)
+    beforedeadline.sync(session, pack, rtype, record, now, arm=batch.arm, fresh=True)
     followups.on_stage_change(session, pack, rtype, record, None, stage, now, arm=batch.arm)
     record.next_deadline = sla.nearest_deadline(record)
     return record

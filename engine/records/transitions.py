@@ -24,7 +24,7 @@ from engine.records.journal import add_event, cancel_timers
 from engine.records.standing import tier_of
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec, StageSpec, TransitionSpec
 from engine.store.models import Customer, Record
-from engine.time import followups, sla, terms
+from engine.time import beforedeadline, followups, sla, terms
 
 
 def apply_transition(
@@ -100,6 +100,8 @@ def enter_stage(
         tier = record_tier(session, pack, record)
         terms.on_change(session, pack, rtype, record, changes, now, actor, tier=tier)
     followups.on_stage_change(session, pack, rtype, record, old, new, now)
+    if not new.is_closed:
+        beforedeadline.sync(session, pack, rtype, record, now)
     articles.on_stage_change(session, record, old.kind, new.kind, now)
     record.next_deadline = sla.nearest_deadline(record)
     if new.is_closed:
@@ -224,6 +226,8 @@ def change_priority(
     changes: dict[str, list[object]] = {"priority": [old, priority]}
     tier = record_tier(session, pack, record)
     terms.on_change(session, pack, rtype, record, changes, now, actor, tier=tier)
+    if record.is_open:
+        beforedeadline.sync(session, pack, rtype, record, now)
     record.next_deadline = sla.nearest_deadline(record)
 
 

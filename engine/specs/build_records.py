@@ -13,6 +13,7 @@ from typing import Any
 from engine.specs.build_contacts import ContactBuilder
 from engine.specs.build_sla import PackContext, SlaBuilder
 from engine.specs.pack import (
+    CONTACT_EVENTS,
     CORE_FIELDS,
     RESERVED_FIELDS,
     Effect,
@@ -20,6 +21,7 @@ from engine.specs.pack import (
     FollowUpSpec,
     FormField,
     RecordTypeSpec,
+    SlaSpec,
     StageSpec,
     TransitionSpec,
 )
@@ -49,7 +51,7 @@ class RecordTypeBuilder(ContactBuilder, SlaBuilder):
             self.sla((*path, "sla"), data["sla"], stages, fields, ctx) if data.get("sla") else None
         )
         followups = {
-            name: self.followup((*path, "followups", name), name, f, stages, ctx)
+            name: self.followup((*path, "followups", name), name, f, stages, ctx, sla)
             for name, f in section(data, "followups").items()
         }
         customer_reply = data.get("customer_reply")
@@ -173,18 +175,26 @@ class RecordTypeBuilder(ContactBuilder, SlaBuilder):
         data: Mapping[str, Any],
         stages: Mapping[str, StageSpec],
         ctx: PackContext,
+        sla: SlaSpec | None,
     ) -> FollowUpSpec:
         calendar = data.get("calendar")
         if calendar is not None:
             self.reference((*path, "calendar"), "calendar", calendar, ctx.calendar_names)
-        key = "every" if "every" in data else "after"
+        key = next(k for k in ("every", "after", "before") if k in data)
         amount = self.duration((*path, key), data[key])
-        if amount is not None and amount.working and calendar is None:
+        # `before` a deadline counts on the deadline's own calendar unless it names one.
+        if amount is not None and amount.working and calendar is None and key != "before":
             self.problem(
                 (*path, key),
                 f"'{amount.text}' counts working time but no calendar is set",
                 "add `calendar: <name>` to this follow-up",
             )
+        of = data.get("of")
+        if of is not None:
+            self.reference((*path, "of"), "SLA target", of, sla.targets if sla else {})
+        on_event = data.get("on")
+        if on_event is not None:
+            self.reference((*path, "on"), "event", on_event, CONTACT_EVENTS)
         return FollowUpSpec(
             name=name,
             title=data.get("title", name),
@@ -194,6 +204,10 @@ class RecordTypeBuilder(ContactBuilder, SlaBuilder):
             on_entering=self.selector((*path, "on_entering"), data.get("on_entering"), stages),
             calendar=calendar,
             catch_up=data.get("catch_up", "coalesce"),
+            on_event=on_event,
+            before=amount if key == "before" else None,
+            of=of,
+            when=self.expression((*path, "when"), data.get("when")),
         )
 
 

@@ -174,7 +174,9 @@ class SlaSpec:
 
 @dataclass(frozen=True)
 class FollowUpSpec:
-    """`every` D while in some stages (repeats), or once `after` D on entering some stages."""
+    """`every` D while in some stages (repeats); once `after` D on entering some stages or on
+    an event of the record (`on_event`); or once `before` D of an SLA target's deadline (`of`),
+    moving when that deadline moves (R-3.2). `when` must hold when it is armed and when due."""
 
     name: str
     title: str
@@ -184,6 +186,10 @@ class FollowUpSpec:
     on_entering: StageSelector | None = None
     calendar: str | None = None
     catch_up: Literal["coalesce", "all"] = "coalesce"
+    on_event: str | None = None
+    before: Duration | None = None
+    of: str | None = None
+    when: Expression | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from engine.events import DeadlineExtended
 from engine.records.journal import add_event
 from engine.specs.pack import PackSpec
 from engine.store.models import Record, SlaClock
-from engine.time import followups, sla
+from engine.time import beforedeadline, followups, sla
 from engine.time.clock import require_aware
 
 MAX_REASON = 500
@@ -79,6 +79,8 @@ def extend(
     record.next_deadline = sla.nearest_deadline(record)
     record.updated_at = now
     followups.arm_contacts(session, pack, record, rtype.contacts_on("extended"), now)
+    followups.on_event(session, pack, rtype, record, "extended", now)
+    beforedeadline.sync(session, pack, rtype, record, now)  # the reminder moves with it
     return event
 
 

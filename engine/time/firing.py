@@ -15,7 +15,7 @@ from engine.events import Escalated, FollowUpDue, Ladder, SlaBreached, SlaWarned
 from engine.records.journal import Effects
 from engine.records.rows import ClockRow, RecordRow
 from engine.specs.pack import EscalationStep, FollowUpSpec, PackSpec
-from engine.time import sla
+from engine.time import beforedeadline, sla
 from engine.time.claims import Due
 from engine.time.clock import iso
 from engine.time.followups import CONTACT, contact_due, contacts_of_followup, next_due
@@ -77,16 +77,16 @@ def _followup(
 ) -> bool:
     rtype = pack.record_type(record.record_type)
     followup = rtype.followups.get(timer.name)
-    if followup is None or not record.is_open:
+    if followup is None or not record.is_open or not beforedeadline.holds(followup, record):
         return False
+    context: dict[str, str | None] = {"title": followup.title, "due_at": timer.due_at.isoformat()}
+    if followup.before is not None:
+        deadline = _standing_deadline(pack, followup, record, timer)
+        if deadline is None:
+            return False
+        context["deadline"] = iso(deadline)
     effects.notify(
-        pack,
-        record,
-        now,
-        "owner",
-        f"followup.{followup.name}",
-        {"title": followup.title, "due_at": timer.due_at.isoformat()},
-        timer_id=timer.id,
+        pack, record, now, "owner", f"followup.{followup.name}", context, timer_id=timer.id
     )
     missed = 0
     if followup.every is not None:
@@ -97,6 +97,19 @@ def _followup(
     due = FollowUpDue(followup.name, timer.due_at, _late(timer, now), missed)
     effects.event(record, now, due, timer_id=timer.id)
     return True
+
+
+def _standing_deadline(
+    pack: PackSpec, followup: FollowUpSpec, record: RecordRow, timer: Due
+) -> datetime | None:
+    """The deadline a `before` follow-up counts back from, if it is still due at the timer's
+    time: `beforedeadline.sync` re-arms it whenever the deadline moves, so a timer of an old
+    deadline, or of one met or paused meanwhile, has nothing to do."""
+    due = beforedeadline.due_at(pack, followup, record)
+    clock = beforedeadline.deadline_clock(followup, record)
+    if due is None or clock is None or not beforedeadline.same(due, timer.due_at):
+        return None
+    return clock.deadline
 
 
 def _next_period(

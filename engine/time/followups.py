@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.records.journal import Arm, arm_now, cancel_timers
 from engine.specs.pack import ContactSpec, FollowUpSpec, PackSpec, RecordTypeSpec, StageSpec
 from engine.store.models import Record
+from engine.time.beforedeadline import holds
 from engine.time.sla import offset
 
 CONTACT = "contact"
@@ -36,18 +37,38 @@ def on_stage_change(
     New timers go to `arm` (default: objects in the session), as in `sla.start_clocks`.
     """
     arm = arm or arm_now(session)
+    if old is None:
+        on_event(session, pack, rtype, record, "created", now, arm=arm)
     for followup in rtype.followups.values():
         selector = followup.while_in or followup.on_entering
         if selector is None:
             continue
         was_in = old is not None and selector.matches(old)
         is_in = selector.matches(new) and not new.is_closed
-        if is_in and not was_in:
+        if is_in and not was_in and holds(followup, record):
             arm(record, "followup", followup.name, next_due(pack, followup, now), now)
         elif was_in and not is_in:
             cancel_timers(session, record, kinds=["followup"], name=followup.name)
     for contact in contacts_due(rtype, old, new):
         arm(record, CONTACT, contact.name, contact_due(pack, contact, now), now)
+
+
+def on_event(
+    session: Session,
+    pack: PackSpec,
+    rtype: RecordTypeSpec,
+    record: Record,
+    event: str,
+    now: datetime,
+    *,
+    arm: Arm | None = None,
+) -> None:
+    """Arm the follow-ups due `after` the record's `event` (created, extended) whose `when`
+    holds now (R-3.2)."""
+    arm = arm or arm_now(session)
+    for followup in rtype.followups.values():
+        if followup.on_event == event and holds(followup, record):
+            arm(record, "followup", followup.name, next_due(pack, followup, now), now)
 
 
 def contacts_due(rtype: RecordTypeSpec, old: StageSpec | None, new: StageSpec) -> list[ContactSpec]:

@@ -27,7 +27,7 @@ ALWAYS = BusinessCalendar.always()
 SLA_TIMER_KINDS = ("sla_warning", "sla_breach", "sla_escalation")
 
 
-def measure(pack: PackSpec, clock: SlaClock) -> BusinessCalendar:
+def measure(pack: PackSpec, clock: ClockView) -> BusinessCalendar:
     """The calendar a clock counts on: its business calendar for working time, else all time."""
     return pack.calendars[clock.calendar] if clock.working else ALWAYS
 

@@ -165,7 +165,9 @@ def test_after_three_days_down_each_overdue_timer_fires_once_oldest_first(
     assert updates[0]["late_seconds"] == 2 * 24 * 3600
     with services.session_factory() as session:
         upcoming = session.scalars(
-            select(Timer.due_at).where(Timer.status == "pending", Timer.kind == "followup")
+            select(Timer.due_at).where(
+                Timer.status == "pending", Timer.kind == "followup", Timer.name == "progress_update"
+            )
         ).one()
     assert upcoming == at(27, 9, 0)  # the rhythm resumes: 09:00 each day
     fired = [kind for _, kind, _ in events if kind.startswith("sla.")]
