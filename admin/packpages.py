@@ -36,20 +36,31 @@ def value_rows(data: dict[str, Any]) -> dict[str, list[Row]]:
 
 
 def _sla_rows(tid: str, rtype: dict[str, Any]) -> list[Row]:
-    """Each priority's `within` per target, with the calendar it is counted in."""
-    policies = (rtype.get("sla") or {}).get("policies") or {}
+    """Each term's `within` per target, with the calendar it is counted in: by priority in the
+    `policies` form, by the term's name in the `terms` form (R-2.5)."""
+    sla = rtype.get("sla") or {}
+    base: Path = ("record_types", tid, "sla")
+    terms: list[tuple[Path, str, dict[str, Any]]] = [
+        ((*base, "policies", priority), priority, dict(targets))
+        for priority, targets in (sla.get("policies") or {}).items()
+    ]
+    terms += [
+        ((*base, "terms", i), str(term.get("name") or f"term {i + 1}"), term)
+        for i, term in enumerate(sla.get("terms") or [])
+    ]
     return [
         {
             "type": tid,
-            "priority": priority,
+            "priority": name,
             "target": target,
             "calendar": term.get("calendar"),
-            "key": value_key(("record_types", tid, "sla", "policies", priority, target, "within")),
+            "key": value_key((*path, target, "within")),
             "value": input_text(term.get("within")),
-            "label": f"{tid} {priority} {target}",
+            "label": f"{tid} {name} {target}",
         }
-        for priority, terms in policies.items()
-        for target, term in terms.items()
+        for path, name, targets in terms
+        for target, term in targets.items()
+        if target not in ("when", "name")
     ]
 
 
@@ -61,7 +72,7 @@ def _other_rows(tid: str, rtype: dict[str, Any]) -> list[Row]:
         path: Path = ("record_types", tid, "sla", "warning")
         rows.append(_row(_("%(type)s · SLA 预警阈值", type=tid), path, rules["warning"]))
     for name, followup in (rtype.get("followups") or {}).items():
-        when = "every" if "every" in followup else "after"
+        when = next(k for k in ("every", "after", "before") if k in followup)
         label = _followup_label(tid, followup.get("title", name), when)
         rows.append(_row(label, ("record_types", tid, "followups", name, when), followup[when]))
     return rows
@@ -71,6 +82,8 @@ def _followup_label(tid: str, title: str, when: str) -> str:
     """Two whole messages rather than one with a slot, so each translates as a sentence."""
     if when == "every":
         return str(_("%(type)s · 跟进 %(title)s（每隔）", type=tid, title=title))
+    if when == "before":
+        return str(_("%(type)s · 跟进 %(title)s（截止前）", type=tid, title=title))
     return str(_("%(type)s · 跟进 %(title)s（之后）", type=tid, title=title))
 
 

@@ -56,8 +56,11 @@ def test_a_new_record_starts_pending_with_its_clocks_and_timers(services: Servic
         assert clocks["resolve"].deadline == datetime(2026, 11, 25, 18, 0, tzinfo=SHANGHAI)
         assert stored.next_deadline == clocks["respond"].deadline
         kinds = sorted(session.scalars(select(Timer.kind).where(Timer.record_id == record.id)))
-    # Two SLA clocks, each warning and breaching; the acknowledgement to the customer.
-    assert kinds == ["contact", "sla_breach", "sla_breach", "sla_warning", "sla_warning"]
+    # Two SLA clocks, each warning and breaching; the acknowledgement to the customer;
+    # the reminder one working day before the resolve deadline (`extension_notice`, R-3.2).
+    assert kinds == [
+        *("contact", "followup", "sla_breach", "sla_breach", "sla_warning", "sla_warning")
+    ]
     assert events(services, record.id)[0][:2] == ("stage.pending", "agent-7")
 
 
