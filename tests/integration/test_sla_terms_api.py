@@ -1,28 +1,30 @@
-"""Conditional SLA terms through the API (issue #25 item 1, R-2.5): a chat consultation is due
-a first reply in 15 minutes, one taken on the hotline in 3, and correcting the channel
-chooses the term again with the time already used carried over."""
+"""Conditional SLA terms (issue #25 item 1, R-2.5), through the API: a chat consultation is
+due a first reply in 15 minutes, one taken on the hotline in 3, and correcting the channel
+chooses the term again with the time already used carried over; through the services: terms
+by the customer's tier and by a choice field, chosen again when the field is edited."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.store.models import RecordEvent
+from engine.records.intake import NewRecord
+from engine.services import Services
+from engine.store.models import RecordEvent, SlaClock
 from engine.time.clock import VirtualClock
-from tests.conftest import ROOT, web_app
+from tests.conftest import ROOT, SHANGHAI, web_app
 from tests.integration.test_api import token
 from workflows.validate import checked_source
 from wsgi import services
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TUESDAY_2PM = datetime(2026, 11, 24, 14, 0, tzinfo=SHANGHAI)  # store hours: 10:00–22:00
 
 
@@ -134,3 +136,83 @@ def test_a_correction_to_the_same_term_moves_nothing(app: Flask, writer: dict[st
             select(RecordEvent.kind).where(RecordEvent.record_id == record["id"])
         ).all()
     assert "sla.first_reply.replanned" not in kinds
+
+
+TERMS = """      terms:
+        # R-5.2 a high-value customer is answered within the hour, around the clock
+        - name: high_value
+          when: {tier: high_value}
+          respond: {within: 1h, calendar: 24x7}
+        # an engineer visit (a choice field of the record) gets five working days
+        - name: on_site
+          when: {resources: on_site}
+          resolve: {within: 5 working days, calendar: cn_workdays}
+        - name: by_priority
+          respond: {within: 4 working hours, calendar: cn_workdays}
+          resolve: {within: 3 working days, calendar: cn_workdays}
+"""
+
+
+@pytest.fixture
+def conditional(tmp_path: Path, services: Services) -> Services:
+    """The default pack with its SLA by tier and by a field instead of by priority."""
+    folder = tmp_path / "after_sales"
+    shutil.copytree(ROOT / "workflows" / "after_sales", folder)
+    feedback = folder / "feedback.yaml"
+    text = feedback.read_text(encoding="utf-8")
+    start, end = text.index("      policies:\n"), text.index("      # At the warning tell")
+    feedback.write_text(text[:start] + TERMS + text[end:], encoding="utf-8")
+    services.publish(checked_source(folder), by="test")
+    return services
+
+
+def clocks_of(services: Services, record_id: int) -> dict[str, tuple[str | None, datetime | None]]:
+    with services.session_factory() as session:
+        rows = session.scalars(select(SlaClock).where(SlaClock.record_id == record_id))
+        return {c.target: (c.term, c.deadline) for c in rows}
+
+
+def feedback(services: Services, customer: str) -> int:
+    fields = {"customer_no": customer, "contact": "13800000000", "description": "不制冷"}
+    new = NewRecord(record_type="feedback", fields=fields, channel="phone", priority="P1")
+    return services.create_record("after_sales", new, actor="agent").id
+
+
+def test_a_high_value_customer_gets_the_tier_term(
+    conditional: Services, clock: VirtualClock
+) -> None:
+    conditional.save_customer("C-VIP", {"name": "王芳", "tier": "high_value"})
+    vip, other = feedback(conditional, "C-VIP"), feedback(conditional, "C-1")
+    monday = clock.now()
+    assert clocks_of(conditional, vip)["respond"] == ("high_value", monday + timedelta(hours=1))
+    assert clocks_of(conditional, other)["respond"] == ("by_priority", monday + timedelta(hours=4))
+
+
+def test_editing_a_field_a_term_reads_chooses_again_with_the_time_carried(
+    conditional: Services, clock: VirtualClock
+) -> None:
+    record_id = feedback(conditional, "C-1")  # Monday 09:00, resolve by Wednesday 18:00
+    clock.advance(timedelta(hours=1))
+    conditional.edit_fields(record_id, {"resources": "on_site"}, actor="agent")
+    # 1 working hour used of 45: 44 left from Monday 10:00 is Friday 18:00.
+    friday = datetime(2026, 11, 27, 18, 0, tzinfo=SHANGHAI)
+    assert clocks_of(conditional, record_id)["resolve"] == ("on_site", friday)
+    assert clocks_of(conditional, record_id)["respond"][0] == "by_priority"  # not re-planned
+
+
+def test_a_clock_from_before_terms_had_names_still_follows_a_regrade(
+    services: Services, clock: VirtualClock
+) -> None:
+    """Clocks written before migration 0033 have no term: the term their record had then is
+    read from the facts before the change, so a re-grade re-plans them as it always did."""
+    record_id = feedback(services, "C-1")  # P1: resolve by Wednesday 18:00
+    with services.session_factory() as session:
+        for old in session.scalars(select(SlaClock).where(SlaClock.record_id == record_id)):
+            old.term = None
+        session.commit()
+    clock.advance(timedelta(hours=1))
+    services.regrade(record_id, "P1", "同一优先级", actor="supervisor")  # no change at all
+    assert clocks_of(services, record_id)["resolve"][0] is None
+    services.regrade(record_id, "P0", "燃气泄漏风险", actor="supervisor")
+    tuesday_9am = datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI)  # 1 h used of 24 h
+    assert clocks_of(services, record_id)["resolve"] == ("P0", tuesday_9am)
