@@ -165,6 +165,8 @@ class SlaBuilder(ProblemLog):
                 f"and matches every record it would ({rules[i].when.describe()})",
                 f"move it above '{rules[i].name}', or narrow the `when` of '{rules[i].name}'",
             )
+        if key == "policies":  # the old form: a priority without a policy gets no clocks
+            return
         used = {k for rule in rules for k in rule.when.keys if k in values}
         possible: dict[str, list[str | None]] = {
             k: [*values[k], *([] if k == "priority" else [None])] for k in used

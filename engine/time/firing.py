@@ -77,7 +77,12 @@ def _followup(
 ) -> bool:
     rtype = pack.record_type(record.record_type)
     followup = rtype.followups.get(timer.name)
-    if followup is None or not record.is_open or not beforedeadline.holds(followup, record):
+    if followup is None or not record.is_open:
+        return False
+    if not beforedeadline.holds(followup, record):  # its `when` is false now: nothing is due
+        if followup.every is not None:  # but the rhythm goes on, for when it holds again
+            upcoming, _missed = _next_period(pack, followup, timer.due_at, now)
+            effects.timer(record, "followup", followup.name, upcoming, now)
         return False
     context: dict[str, str | None] = {"title": followup.title, "due_at": timer.due_at.isoformat()}
     if followup.before is not None:

@@ -45,7 +45,8 @@ def on_stage_change(
             continue
         was_in = old is not None and selector.matches(old)
         is_in = selector.matches(new) and not new.is_closed
-        if is_in and not was_in and holds(followup, record):
+        # A repeating one keeps its rhythm and reads `when` at each period (`firing`).
+        if is_in and not was_in and (followup.every is not None or holds(followup, record)):
             arm(record, "followup", followup.name, next_due(pack, followup, now), now)
         elif was_in and not is_in:
             cancel_timers(session, record, kinds=["followup"], name=followup.name)

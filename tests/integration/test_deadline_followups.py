@@ -121,26 +121,29 @@ def test_the_condition_is_read_again_when_due(services: Services, clock: Virtual
     assert reminders(services, record_id) == []
 
 
-def test_a_follow_up_after_an_event_with_a_condition(
-    services: Services, clock: VirtualClock, tmp_path: Path
-) -> None:
+def publish_with(services: Services, tmp_path: Path, old: str, new: str) -> None:
+    """The default pack with `old` replaced by `new` in feedback.yaml, published."""
     folder = tmp_path / "after_sales"
     shutil.copytree(ROOT / "workflows" / "after_sales", folder)
     feedback = folder / "feedback.yaml"
-    feedback.write_text(
-        feedback.read_text(encoding="utf-8").replace(
-            "    followups:\n",
-            "    followups:\n"
-            "      confirm_new_deadline:\n"
-            "        title: 确认新期限\n"
-            "        after: 2h\n"
-            "        on: extended\n"
-            "        when: \"record.priority == 'P1'\"\n",
-            1,
-        ),
-        encoding="utf-8",
-    )
+    text = feedback.read_text(encoding="utf-8")
+    assert old in text
+    feedback.write_text(text.replace(old, new, 1), encoding="utf-8")
     services.publish(checked_source(folder), by="test")
+
+
+def test_a_follow_up_after_an_event_with_a_condition(
+    services: Services, clock: VirtualClock, tmp_path: Path
+) -> None:
+    confirm = (
+        "    followups:\n"
+        "      confirm_new_deadline:\n"
+        "        title: 确认新期限\n"
+        "        after: 2h\n"
+        "        on: extended\n"
+        "        when: \"record.priority == 'P1'\"\n"
+    )
+    publish_with(services, tmp_path, "    followups:\n", confirm)
     p1, p2 = create(services, "P1"), create(services, "P2")
     clock.set(at(23, 10))
     services.extend_deadline(p1, at(27, 18), "备件需从厂家调货", actor="agent")
@@ -149,3 +152,22 @@ def test_a_follow_up_after_an_event_with_a_condition(
     services.sweep()
     assert reminders(services, p1, "confirm_new_deadline") == [at(23, 12)]
     assert timers(services, p2, "confirm_new_deadline") == []
+
+
+def test_a_repeating_follow_up_skips_the_periods_its_condition_is_false(
+    services: Services, clock: VirtualClock, tmp_path: Path
+) -> None:
+    every = "        every: 24h\n        while_in: {kinds: [active]}\n"
+    publish_with(
+        services, tmp_path, every, every + "        when: \"record.resources != 'remote'\"\n"
+    )
+    record_id = create(services, "P2")  # accepted Monday 09:00: updates due 09:00 each day
+    clock.set(at(24, 9))
+    services.sweep()
+    services.edit_fields(record_id, {"resources": "remote"}, actor="agent")
+    clock.set(at(25, 9))
+    services.sweep()  # skipped: handled remotely
+    services.edit_fields(record_id, {"resources": "on_site"}, actor="agent")
+    clock.set(at(26, 9))
+    services.sweep()
+    assert reminders(services, record_id, "progress_update") == [at(24, 9), at(26, 9)]

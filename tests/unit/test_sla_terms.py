@@ -145,3 +145,14 @@ def test_the_priority_only_form_is_one_term_per_priority(data: dict[str, Any]) -
     assert [r.name for r in sla.rules] == ["P0", "P1", "P2"]
     assert sla.depends_on == {"priority"}
     assert sla.terms_for("P1")["resolve"].term == "P1"
+
+
+def test_the_priority_only_form_may_still_leave_a_priority_without_clocks(
+    data: dict[str, Any],
+) -> None:
+    partial = copy.deepcopy(data)
+    del partial["record_types"]["feedback"]["sla"]["policies"]["P2"]
+    spec, found = build_pack_spec(partial)
+    assert found == [] and spec is not None
+    sla = spec.record_type("feedback").sla
+    assert sla is not None and sla.terms_for("P2") == {}
