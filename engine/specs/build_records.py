@@ -207,7 +207,8 @@ class RecordTypeBuilder(ContactBuilder, SlaBuilder):
             on_event=on_event,
             before=amount if key == "before" else None,
             of=of,
-            when=self.expression((*path, "when"), data.get("when")),
+            # Read when the timer fires, where only the record is at hand.
+            when=self.expression((*path, "when"), data.get("when"), ("record",)),
         )
 
 

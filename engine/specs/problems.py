@@ -81,11 +81,13 @@ class ProblemLog:
             self.problem(path, exc.message, exc.hint)
             return None
 
-    def expression(self, path: Path, source: str | None) -> Expression | None:
+    def expression(
+        self, path: Path, source: str | None, names: tuple[str, ...] = EXPRESSION_NAMES
+    ) -> Expression | None:
         if source is None:
             return None
         try:
-            return compile_expression(source, EXPRESSION_NAMES)
+            return compile_expression(source, names)
         except ExpressionError as exc:
             self.problem(path, exc.message, exc.hint)
             return None
