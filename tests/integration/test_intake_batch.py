@@ -165,8 +165,11 @@ def test_a_batch_writes_what_one_by_one_writes(
     for row in ours + theirs:
         row.pop("customer_id_order")
     assert ours == theirs
-    # Four SLA timers and the acknowledgement to the customer each.
-    assert all(len(r["timers"]) == 5 and len(r["events"]) == 1 for r in ours)
+    # Four SLA timers and the acknowledgement to the customer each, and but for P0 the
+    # reminder one working day before the resolve deadline (`extension_notice`, R-3.2).
+    reminders = [0 if r["record"]["priority"] == "P0" else 1 for r in ours]
+    assert [len(r["timers"]) - 5 for r in ours] == reminders
+    assert all(len(r["events"]) == 1 for r in ours)
 
 
 def test_an_invalid_intake_in_a_batch_writes_nothing(
