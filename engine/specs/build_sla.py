@@ -68,6 +68,7 @@ class SlaBuilder(ProblemLog):
                 for i, entry in enumerate(data["terms"])
             ]
             self.check_conditions((*path, "terms"), data["terms"], values)
+            self.check_names((*path, "terms"), rules)
         else:
             rules = [
                 self.term_rule(
@@ -148,6 +149,18 @@ class SlaBuilder(ProblemLog):
                 for j, value in enumerate(_listed(wanted)):
                     at = (*where, j) if isinstance(wanted, list) else where
                     self.reference(at, key, value, values[key])
+
+    def check_names(self, path: Path, rules: Sequence[TermRule]) -> None:
+        """A clock knows its term by name: two terms of one name could not be told apart."""
+        seen: set[str] = set()
+        for i, rule in enumerate(rules):
+            if rule.name in seen:
+                self.problem(
+                    (*path, i, "name"),
+                    f"two SLA terms are named '{rule.name}'",
+                    "give each term its own name",
+                )
+            seen.add(rule.name)
 
     def check_rules(
         self,

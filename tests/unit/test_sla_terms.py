@@ -156,3 +156,18 @@ def test_the_priority_only_form_may_still_leave_a_priority_without_clocks(
     assert found == [] and spec is not None
     sla = spec.record_type("feedback").sla
     assert sla is not None and sla.terms_for("P2") == {}
+
+
+def test_two_terms_of_one_name_are_reported(data: dict[str, Any]) -> None:
+    terms: list[dict[str, Any]] = [
+        {
+            "name": "fast",
+            "when": {"channel": "phone"},
+            "respond": {"within": "3m", "calendar": "24x7"},
+        },
+        {"name": "fast", **P2},
+    ]
+    spec, found = build_pack_spec(with_terms(data, terms))
+    assert spec is None
+    where = ("record_types", "feedback", "sla", "terms", 1, "name")
+    assert [(p.path, p.message) for p in found] == [(where, "two SLA terms are named 'fast'")]
