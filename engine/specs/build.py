@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.specs.answering import AnsweringSpec, parse_quiet_hours
 from engine.specs.build_canned import build_canned
 from engine.specs.build_care import CareBuilder
-from engine.specs.build_records import RecordTypeBuilder
-from engine.specs.build_sla import PackContext
+from engine.specs.build_records import PackContext, RecordTypeBuilder
 from engine.specs.expressions import MessageTemplate
 from engine.specs.insight import InsightSpec, build_insight
 from engine.specs.pack import (

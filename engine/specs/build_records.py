@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.specs.build_contacts import ContactBuilder
-from engine.specs.build_sla import PackContext, SlaBuilder
+from engine.specs.build_sla import PackContext as PackContext  # where build.py finds it
+from engine.specs.build_sla import SlaBuilder
 from engine.specs.pack import (
     CONTACT_EVENTS,
     CORE_FIELDS,
