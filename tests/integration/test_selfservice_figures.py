@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, inspect, select
 
 from engine.knowledge import articles
 from engine.selfservice import figures, rollup
 from engine.selfservice.outcomes import record_outcome
 from engine.services import Services
+from engine.store.migrate import downgrade, upgrade
 from engine.store.models import Article, SelfServiceDaily, SelfServiceRolled
 from engine.time.clock import VirtualClock
 from tests.conftest import SHANGHAI
@@ -95,3 +96,12 @@ def test_figures_per_day_article_and_question_are_the_same_rolled_up_or_read_liv
         spec = services.latest_spec(uow.session, "after_sales")
         assert rollup.rolled_through(uow.session, spec) is not None
     assert read(services, MONDAY, 3) == live
+
+
+def test_migration_0031_goes_down_and_up_again(db_engine: Engine) -> None:
+    downgrade(db_engine, "0028")
+    tables = set(inspect(db_engine).get_table_names())
+    assert "selfservice_outcomes" in tables and "selfservice_daily" not in tables
+    assert "selfservice_rolled" not in tables
+    upgrade(db_engine)
+    assert {"selfservice_daily", "selfservice_rolled"} <= set(inspect(db_engine).get_table_names())
