@@ -17,10 +17,11 @@ from sqlalchemy import select
 from engine.access import tokens
 from engine.records.versions import PackSource
 from engine.store.models import Record, SelfServiceOutcome, ThreadMessage
-from tests.conftest import web_app
+from tests.conftest import ROOT, web_app
 from tests.integration.test_instant_answers import OrderSystem, order_system  # noqa: F401
 from tests.kb_corpus import QUESTIONS
 from tests.selfservice_seed import PHONE, PLACED, SHIPPED, seed_shop, with_order_lookup
+from workflows.validate import checked_source
 from wsgi import services
 
 CHAT = "/help/after_sales/chat"
@@ -190,3 +191,28 @@ def test_the_labelled_questions_are_answered_in_the_portal_as_well_as_by_the_api
         portal_hits += title in [item["title"] for item in body["articles"]]
     assert len(QUESTIONS) >= 20
     assert portal_hits >= api_hits and portal_hits / len(QUESTIONS) >= 0.8, (portal_hits, api_hits)
+
+
+def test_the_retail_packs_chat_hands_over_as_a_text_consultation(app: Flask) -> None:
+    """Retail files a chat the box could not finish as `chat_consult` (R-2.5's 15 minutes)."""
+    services(app).publish(checked_source(ROOT / "workflows" / "retail"), by="test")
+    client = app.test_client()
+    page = client.get("/help/retail/chat")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert token is not None
+    turns = [{"who": "customer", "text": "会员卡积分不见了"}]
+    body = {"chat_id": "chat-retail-0001", "contact": "13600001111", "turns": turns}
+    done = client.post(
+        "/help/retail/chat/handover", json=body, headers={"X-CSRFToken": token.group(1)}
+    )
+    assert done.status_code == 200
+    with services(app).uow() as uow:
+        record = uow.session.get(Record, done.get_json()["record_id"])
+        assert record is not None
+        assert (record.pack, record.record_type, record.channel) == (
+            "retail",
+            "chat_consult",
+            "online_chat",
+        )
+        assert record.fields["question"] == "会员卡积分不见了"
