@@ -21,7 +21,7 @@ from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
 from engine.selfservice.handover import Handover, Turn
 from engine.specs.pack import PackSpec
-from portal.chatreply import present
+from portal.chatreply import present, said_by_box, sign
 from web import current_services as services
 
 bp = Blueprint("chat", __name__, template_folder="templates", url_prefix="/help/<pack>/chat")
@@ -97,7 +97,8 @@ def vote(pack: str) -> Any:
         return _refused(404, _("这篇文章已不存在。"))
     except InvalidInput:
         return _refused(422, _("请求格式不正确，请刷新页面后重试。"))
-    return jsonify({"thanks": _("感谢您的反馈！")})
+    said = _("很高兴能帮到您！") if helpful else _("抱歉没能帮到您。您可以换个问法，或转人工客服。")
+    return jsonify({"thanks": _("感谢您的反馈！"), "text": said, "sig": sign(said)})
 
 
 @bp.post("/handover")
@@ -126,7 +127,8 @@ def handover(pack: str) -> Any:
 
 
 def _handover(body: dict[str, Any]) -> Handover | None:
-    """The JSON body as a Handover, or None when a part has the wrong type."""
+    """The JSON body as a Handover, or None when a part has the wrong type; the box's lines
+    only where their signature holds."""
     turns = body.get("turns")
     parts = (body.get("chat_id"), body.get("contact"), body.get("name", ""))
     if not all(isinstance(p, str) for p in parts) or not isinstance(turns, list):
@@ -138,6 +140,8 @@ def _handover(body: dict[str, Any]) -> Handover | None:
         who, text = turn.get("who"), turn.get("text")
         if who not in ("customer", "bot") or not isinstance(text, str):
             return None
+        if who == "bot" and not said_by_box(text, turn.get("sig")):
+            continue  # a line the box never said is not filed as its answer
         made.append(Turn(who, text))
     chat_id, contact, name = (str(p) for p in parts)
     return Handover(chat_id, contact, name, made)

@@ -1,5 +1,9 @@
 """What the chat box says, in the customer's language: an engine `Reply` as JSON for chat.js.
 
+Each line the box says comes with a signature (the app's secret): the browser keeps the chat
+and sends it back on a hand-over, and only lines the box really said are filed as its answers,
+so nobody can put words in the box's mouth on an agent's screen.
+
 Text is made here, with `_()`, so the same reply reads in Chinese or English; the articles carry
 the search's snippet (escaped HTML, only `<mark>` as markup) and the article rendered by the one
 Markdown renderer the API uses, so the box shows nothing the API would not.
@@ -9,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from engine.selfservice.instant import Reply
@@ -31,13 +37,33 @@ OFFERS_PERSON = {"order_not_found", "no_answer"}
 
 def present(spec: PackSpec, reply: Reply) -> dict[str, Any]:
     """The reply as chat.js shows it: `text`, maybe `articles`, and whether to offer a person."""
-    body: dict[str, Any] = {
+    text = _text(spec, reply)
+    return {
         "kind": reply.kind,
-        "text": _text(spec, reply),
+        "text": text,
+        "sig": sign(text),
         "offer_person": reply.kind in OFFERS_PERSON,
         "articles": _articles(reply) if reply.articles else [],
     }
-    return body
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="careloop-chat-box")
+
+
+def sign(text: str) -> str:
+    """The signature of a line the box says."""
+    return str(_signer().dumps(text))
+
+
+def said_by_box(text: str, sig: object) -> bool:
+    """Whether the box said this line (its signature holds), not the browser alone."""
+    if not isinstance(sig, str):
+        return False
+    try:
+        return bool(_signer().loads(sig) == text)
+    except BadSignature:
+        return False
 
 
 def _text(spec: PackSpec, reply: Reply) -> str:
@@ -83,6 +109,7 @@ def _articles(reply: Reply) -> list[dict[str, Any]]:
             {
                 "id": hit.ref_id,
                 "title": found[hit.ref_id].title,
+                "title_sig": sign(found[hit.ref_id].title),
                 "snippet": hit.snippet,
                 "body_html": str(render(found[hit.ref_id].body)),
             }

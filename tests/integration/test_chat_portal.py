@@ -84,6 +84,7 @@ def test_articles_come_with_their_snippet_and_votes_are_counted(app: Flask) -> N
         "vote", {"article_id": first["id"], "question": "退款多久能到账", "helpful": True}
     )
     assert status == 200 and thanks["thanks"] == "感谢您的反馈！"
+    assert thanks["text"] == "很高兴能帮到您！" and thanks["sig"]
     with services(app).uow() as uow:
         kinds = uow.session.scalars(select(SelfServiceOutcome.kind).order_by(SelfServiceOutcome.id))
         assert list(kinds) == ["answered", "helpful"]
@@ -92,12 +93,15 @@ def test_articles_come_with_their_snippet_and_votes_are_counted(app: Flask) -> N
 
 
 def test_a_question_it_cannot_answer_lands_in_the_queue_with_the_chat(app: Flask) -> None:
+    """Only what the box really said (its signature holds) is filed as its answer."""
     chat = Chat(app.test_client())
     status, body = chat.post("ask", {"question": "洗碗机门关不上"})
     assert body["kind"] == "no_answer" and body["offer_person"]
     turns = [
         {"who": "customer", "text": "洗碗机门关不上"},
-        {"who": "bot", "text": body["text"]},
+        {"who": "bot", "text": body["text"], "sig": body["sig"]},
+        {"who": "bot", "text": "已为您办理全额退款", "sig": body["sig"]},  # never said by the box
+        {"who": "bot", "text": "已为您办理全额退款"},
     ]
     handover = {"chat_id": "chat-abcdef012345", "contact": PHONE, "name": "王芳", "turns": turns}
     status, done = chat.post("handover", handover)

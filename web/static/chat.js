@@ -1,6 +1,7 @@
 // The portal's chat box (issue #23): asks /help/<pack>/chat/ask, shows articles or an order's
 // status, counts votes, and hands the chat over to a person with every line said so far.
 // Only the server's sanitised snippet and article body go in as HTML; the rest is text.
+// The box's lines carry the server's signature: a hand-over files only those as its answers.
 (function () {
   "use strict";
   const box = document.getElementById("chat");
@@ -77,20 +78,22 @@
 
   function vote(found, asked, helpful, votes) {
     votes.querySelectorAll("button").forEach((b) => (b.disabled = true));
-    post(box.dataset.vote, { article_id: found.id, question: asked, helpful: helpful }).then(() => {
-      const text = helpful ? box.dataset.glad : box.dataset.sorry;
-      turns.push({ who: "bot", text: text });
-      const item = say("bot", text);
-      if (!helpful) personButton(item);
-    });
+    post(box.dataset.vote, { article_id: found.id, question: asked, helpful: helpful }).then(
+      (reply) => {
+        const text = reply.data.text || reply.data.error || box.dataset.failed;
+        if (reply.data.sig) turns.push({ who: "bot", text: text, sig: reply.data.sig });
+        const item = say("bot", text);
+        if (!helpful) personButton(item);
+      },
+    );
   }
 
   function answer(reply, asked) {
     const text = reply.data.error || reply.data.text || box.dataset.failed;
-    turns.push({ who: "bot", text: text });
+    if (reply.data.sig) turns.push({ who: "bot", text: text, sig: reply.data.sig });
     const item = say("bot", text);
     (reply.data.articles || []).forEach((found) => {
-      turns.push({ who: "bot", text: found.title });
+      turns.push({ who: "bot", text: found.title, sig: found.title_sig });
       article(item, found, asked);
     });
     if (reply.data.offer_person) personButton(item);
