@@ -2,7 +2,8 @@
 and gets it, then asks something the box cannot answer and is handed over; an agent finds the
 record in the queue with the chat on its thread.
 
-Screenshots: tests/browser/artifacts/chat-phone.png, chat-phone-en.png and chat-handed-over.png.
+Screenshots: tests/browser/artifacts/chat-phone.png, chat-phone-en.png, chat-handed-over.png and
+chat-dashboard.png (the supervisor's self-service figures, issue #23 item 6).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import re
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from engine.selfservice.handover import Handover, Turn
 from engine.store.models import Customer
 from tests.browser.conftest import LiveServer, screenshot
-from tests.browser.test_thread import OVERFLOW, PHONE, sign_in
+from tests.browser.test_queue_phone import supervisor
+from tests.browser.test_thread import OVERFLOW, PASSWORD, PHONE, sign_in
 from tests.selfservice_seed import PHONE as ON_FILE
 from tests.selfservice_seed import SHIPPED, seed_shop
 from wsgi import services
@@ -94,3 +97,27 @@ def test_the_chat_box_reads_in_english_for_an_english_browser(
         screenshot(page, "chat-phone-en")
     finally:
         context.close()
+
+
+def test_a_supervisor_sees_the_self_service_figures_on_the_dashboard(
+    page: Page, live_server: LiveServer
+) -> None:
+    shop(live_server)
+    service = services(live_server.app)
+    service.chat_hand_over(
+        "after_sales",
+        Handover("chat-browser-dash1", "13955557777", "", [Turn("customer", "烤箱不加热")]),
+    )
+    supervisor(live_server)
+    page.goto("/login")
+    page.get_by_label("用户名").fill("zhou_queue")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto("/dashboard?period=7d")
+    panel = page.locator("#selfservice")
+    expect(panel.get_by_role("heading", name="自助服务")).to_be_visible()
+    expect(panel.locator("#ss-questions")).to_contain_text("烤箱不加热")
+    handed = int(panel.locator("#ss-handed-over strong").inner_text())
+    assert handed >= 1
+    panel.scroll_into_view_if_needed()
+    screenshot(page, "chat-dashboard")
