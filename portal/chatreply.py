@@ -72,7 +72,7 @@ def _text(spec: PackSpec, reply: Reply) -> str:
     if reply.kind == "order_not_found":
         return _("没有找到与该订单号和手机号相符的订单。请核对后再试，或转人工客服为您查询。")
     if reply.kind == "order_incomplete":
-        return _("查询订单需要订单号和下单时留的手机号，请一起发给我。")
+        return _("查询订单需要订单号和下单时留的手机号，请把缺少的一项发给我。")
     if reply.kind == "articles":
         return _("以下内容可能解答您的问题：")
     return _("抱歉，我没有找到答案。您可以转人工客服，我们会附上这段对话。")

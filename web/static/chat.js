@@ -16,6 +16,8 @@
   crypto.getRandomValues(bytes);
   const chatId = "chat-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   let handedOver = false;
+  // Half an order query (the number, or the phone) waits for the other half in the next line.
+  let pending = "";
 
   function post(url, body) {
     return fetch(url, {
@@ -112,8 +114,13 @@
     question.value = "";
     turns.push({ who: "customer", text: asked });
     say("customer", asked);
-    post(box.dataset.ask, { question: asked })
-      .then((reply) => answer(reply, asked))
+    const sent = pending ? pending + " " + asked : asked;
+    pending = "";
+    post(box.dataset.ask, { question: sent.slice(-500) })
+      .then((reply) => {
+        if (reply.data.kind === "order_incomplete") pending = sent;
+        answer(reply, asked);
+      })
       .catch(() => say("bot", box.dataset.failed));
   });
 
