@@ -18,6 +18,7 @@ from engine.specs.canned import CannedResponseSpec
 from engine.specs.care import CampaignSpec, TierSpec
 from engine.specs.expressions import Expression, MessageTemplate
 from engine.specs.insight import InsightSpec
+from engine.specs.instant import InstantAnswersSpec
 from engine.time.calendar import BusinessCalendar
 from engine.time.durations import Duration
 
@@ -303,6 +304,7 @@ class PackSpec:
     intake: dict[str, IntakeSpec] = field(default_factory=dict)
     answering: AnsweringSpec = field(default_factory=AnsweringSpec)
     canned_responses: tuple[CannedResponseSpec, ...] = ()  # issue #21, engine.specs.canned
+    instant_answers: InstantAnswersSpec | None = None  # issue #23, engine.specs.instant
 
     @property
     def care_task_types(self) -> frozenset[str]:

@@ -34,6 +34,7 @@ PUBLIC = (
     "/admin-assets/",
     "/api/",
     "/survey/",  # the satisfaction link: the signed token is the permission (R-3.3)
+    "/help/",  # the customers' portal and chat box (issue #23): no account
 )
 
 

@@ -42,6 +42,9 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("POST",), r"^/logout$", STAFF),
     (("POST",), r"^/logout/everywhere$", STAFF),
     (("GET", "POST"), r"^/survey/[^/]+$", EVERYONE),  # the signed link is the permission
+    # The chat box (issue #23): anyone may ask, vote and be handed over; CSRF like every form.
+    (("GET",), r"^/help/[^/]+/chat$", EVERYONE),
+    (("POST",), r"^/help/[^/]+/chat/(ask|vote|handover)$", EVERYONE),
     (("GET",), r"^/status(/scheduler)?$", EVERYONE),  # the packs' status page, counts
     (("GET",), r"^/(healthz|readyz)$", EVERYONE),
     # Counts only, to a client on this machine or one with the scrape token, signed in or not

@@ -27,6 +27,7 @@ STORE_USERS = {
     "delivery",
     "access",
     "files",
+    "selfservice",
 }
 # Modules of those subpackages that are pure calculators all the same: values in, values out.
 PURE_MODULES = {

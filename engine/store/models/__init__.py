@@ -35,10 +35,16 @@ from engine.store.models.recordmeta import RecordFollower, RecordTag
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.recordsearch import RecordSearchDoc
 from engine.store.models.scheduler import SchedulerHeartbeat
-from engine.store.models.selfservice import SelfServiceOutcome
+from engine.store.models.selfservice import (
+    SelfServiceDaily,
+    SelfServiceOutcome,
+    SelfServiceRolled,
+)
 
 __all__ = [
     "SelfServiceOutcome",
+    "SelfServiceDaily",
+    "SelfServiceRolled",
     "CannedResponse",
     "ThreadAttachment",
     "ThreadMessage",
