@@ -47,6 +47,9 @@ def create_app(
         REMEMBER_COOKIE_SECURE=secure,
     )
     app.config.from_prefixed_env("CARELOOP")
+    # from_prefixed_env copied CARELOOP_OUTBOUND_ALLOW as one string ("127.0.0.1,hooks"), which
+    # the policy would read as single characters: the settings hold it parsed into host names.
+    app.config["OUTBOUND_ALLOW"] = settings.outbound_allow
     if test_config:
         app.config.update(test_config)
     engine = make_engine(app.config["DATABASE_URL"])

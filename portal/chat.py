@@ -51,16 +51,6 @@ def _json() -> dict[str, Any]:
     return body
 
 
-def _allowed_hosts() -> list[str]:
-    """CARELOOP_OUTBOUND_ALLOW as hosts. Flask's `from_prefixed_env` also copies the variable
-    into the config as one string ("127.0.0.1,hooks"), over the settings' tuple: split it, or
-    the policy would allow single characters."""
-    allowed = current_app.config.get("OUTBOUND_ALLOW", ())
-    if isinstance(allowed, str):
-        return allowed.split(",")
-    return [str(host) for host in allowed]
-
-
 @bp.get("")
 def page(pack: str) -> Any:
     """The chat box, mobile first, in the customer's language."""
@@ -75,7 +65,7 @@ def ask(pack: str) -> Any:
     question = _json().get("question")
     if not isinstance(question, str) or not question.strip():
         return _refused(422, _("请输入您的问题。"))
-    policy = OutboundPolicy.allowing(_allowed_hosts())
+    policy = OutboundPolicy.allowing(current_app.config["OUTBOUND_ALLOW"])
     try:
         reply = services().chat_answer(pack, question, policy=policy)
     except InvalidInput:
