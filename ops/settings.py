@@ -70,6 +70,8 @@ class Settings:
     mailboxes: str = ""  # CARELOOP_MAILBOXES: imap(s):// URLs the scheduler polls (issue #20)
     mail_seconds: float = 60.0  # CARELOOP_MAIL_SECONDS
     webhook_url: str | None = None  # CARELOOP_WEBHOOK_URL
+    # CARELOOP_REDIS_URL: the public pages' rate limits counted in Redis, not the database
+    redis_url: str | None = None
     # Where customers open Careloop's public pages (the survey links in their messages).
     public_url: str = "http://127.0.0.1:5000"  # CARELOOP_PUBLIC_URL
     webhook_secret: str = ""  # CARELOOP_WEBHOOK_SECRET
@@ -218,6 +220,14 @@ def _smtp_url(raw: str) -> str:
     return raw
 
 
+def _redis_url(raw: str) -> str:
+    _or_unset(raw)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError("should look like redis://127.0.0.1:6379/0")  # never echoed: a password
+    return raw
+
+
 def _mailboxes(raw: str) -> str:
     from schedules.mailsources import mail_sources
 
@@ -335,6 +345,7 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_MAIL_SECONDS", "mail_seconds", _seconds),
     ("CARELOOP_WEBHOOK_URL", "webhook_url", _webhook_url),
     ("CARELOOP_WEBHOOK_SECRET", "webhook_secret", _text),
+    ("CARELOOP_REDIS_URL", "redis_url", _redis_url),
     ("CARELOOP_PUBLIC_URL", "public_url", _public_url),
     ("CARELOOP_GATEWAYS", "gateways", _gateways),
     ("CARELOOP_GATEWAY_SECRET", "gateway_secret", _text),
