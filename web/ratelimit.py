@@ -9,6 +9,7 @@ use the same two entries: `@limited(limit)` on a view, or `check(limit, subject)
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
@@ -32,10 +33,21 @@ class RateLimited(TooManyRequests):
         self.seconds = retry_after
 
 
+class _AppClock:
+    """The app's engine clock as it is at each hit (a test may put a virtual one in its place)."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+
+    def now(self) -> datetime:
+        found: datetime = self._app.extensions["careloop"].clock.now()
+        return found
+
+
 def init_app(app: Flask, redis_url: str | None) -> None:
     """One limiter per app: Redis when `CARELOOP_REDIS_URL` is set, else the database."""
     service = app.extensions["careloop"]
-    app.extensions[EXTENSION] = limiter_for(service.session_factory, service.clock, redis_url)
+    app.extensions[EXTENSION] = limiter_for(service.session_factory, _AppClock(app), redis_url)
     app.register_error_handler(RateLimited, too_many)
 
 
