@@ -21,11 +21,12 @@ from engine.customers import satisfaction
 from engine.errors import InvalidInput
 from engine.events import SolutionConfirmed
 from engine.records.journal import add_event
-from engine.specs.pack import PackSpec
+from engine.specs.pack import PackSpec, RecordTypeSpec
 from engine.store.models import Customer, Record, RecordEvent
 
 OTHERS_SHOWN = 20
 CONFIRMED = "solution.confirmed"
+SOLUTION_FIELD = "solution"  # the name the case library reads solutions by, too
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class CustomerView:
     others: list[Mine]
     confirmed: bool
     rateable: bool
+    solution: str = ""  # what the desk proposes, for the customer to confirm (R-3.2)
 
     @property
     def can_confirm(self) -> bool:
@@ -76,7 +78,16 @@ def view(session: Session, pack: PackSpec, record: Record) -> CustomerView:
         others=_others(session, pack, record),
         confirmed=is_confirmed(session, record.id),
         rateable=rateable,
+        solution=_solution(rtype, record),
     )
+
+
+def _solution(rtype: RecordTypeSpec, record: Record) -> str:
+    """The record's solution text, where the record type has one and it is not personal."""
+    field = rtype.fields.get(SOLUTION_FIELD)
+    if field is None or field.is_personal or field.type != "text":
+        return ""
+    return str((record.fields or {}).get(SOLUTION_FIELD) or "")
 
 
 def _others(session: Session, pack: PackSpec, record: Record) -> list[Mine]:
