@@ -205,3 +205,10 @@ def test_the_customer_confirms_a_resolved_solution_once(app: Flask) -> None:
         record = uow.session.get_one(Record, 1)
         kinds = [e.kind for e in uow.session.scalars(record.events.select())]
     assert kinds.count("solution.confirmed") == 1
+
+
+def test_the_embeddable_button_is_served_to_other_sites(app: Flask) -> None:
+    response = app.test_client().get("/help-static/embed.js")
+    assert response.status_code == 200 and "javascript" in response.content_type
+    assert "/help/" in response.get_data(as_text=True)
+    response.close()
