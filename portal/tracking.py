@@ -71,13 +71,14 @@ def _opened(token: str) -> tuple[int, datetime] | tuple[str, int]:
 
 
 def _record_of(token: str) -> tuple[int, datetime] | tuple[str, int]:
+    """`_opened`, and a 404 for a record of another shop's portal (or none)."""
     opened = _opened(token)
     if isinstance(opened[0], int):
         try:
-            view = services().tracking_view(opened[0])
+            found = services().pack_of_record(opened[0])
         except NotFound:
             abort(404)
-        if view.record.pack != pack().name:
+        if found != pack().name:
             abort(404)
     return opened
 
@@ -85,16 +86,11 @@ def _record_of(token: str) -> tuple[int, datetime] | tuple[str, int]:
 @bp.get("/track/<token>")
 def track(token: str) -> Any:
     """The customer's own record, its thread and what they can do now."""
-    opened = _opened(token)
+    opened = _record_of(token)
     if not isinstance(opened[0], int):
         return opened
     record_id, expires = opened
-    try:
-        view = services().tracking_view(record_id)
-    except NotFound:
-        abort(404)
-    if view.record.pack != pack().name:
-        abort(404)
+    view = services().tracking_view(record_id)
     survey = (
         url_for("survey.public", token=_links().token(record_id, expires)) if view.rateable else ""
     )

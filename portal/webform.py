@@ -78,7 +78,8 @@ def new() -> Any:
     if form[publicform.HONEYPOT].data:
         return refusal(400, _("无法受理"), _("表单填写异常，未能提交。请刷新页面后重新填写。"))
     values = values_of(form, names())
-    check(PER_CONTACT, str(values.get(portal().contact_field, "")), template=REFUSED_PAGE)
+    contact = str(values.get(portal().contact_field, "")).strip().lower()
+    check(PER_CONTACT, contact, template=REFUSED_PAGE)
     try:
         record = services().submit_form(spec.name, values, photos(form))
     except InvalidInput as exc:

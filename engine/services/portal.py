@@ -81,6 +81,11 @@ class PortalServices(ServiceBase):
             uow.commit()
             return record
 
+    def pack_of_record(self, record_id: int) -> str:
+        """The pack a record belongs to (a link of one shop's portal opens none of another's)."""
+        with self.uow() as uow:
+            return transitions.get_record(uow.session, record_id).pack
+
     def tracking_view(self, record_id: int) -> tracking.CustomerView:
         with self.uow() as uow:
             record = transitions.get_record(uow.session, record_id)

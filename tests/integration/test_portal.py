@@ -152,6 +152,16 @@ def test_the_21st_post_from_one_address_in_a_minute_is_refused(app: Flask) -> No
     assert submit(client)[0] == 200
 
 
+def test_one_contact_makes_at_most_five_records_an_hour(app: Flask) -> None:
+    client = app.test_client()
+    assert [submit(client)[0] for _ in range(5)] == [200] * 5
+    status, page = submit(client, contact="WANG.FANG@example.com ")  # the same contact
+    assert status == 429 and "操作过于频繁" in page
+    assert submit(client, contact="li.lei@example.com")[0] == 200
+    with services(app).uow() as uow:
+        assert uow.session.scalar(select(func.count(Record.id))) == 6
+
+
 def track_link(page: str) -> str:
     found = re.search(r'href="(/help/after_sales/track/[^"]+)"', page)
     assert found is not None
