@@ -35,6 +35,9 @@ def build_portal(
     contact = text = ""
     if rtype is not None:
         contact, text = _check_fields(log, path, rtype, fields, data.get("text_field"))
+    labels = dict(data.get("labels_en") or {})
+    for name in labels:
+        log.reference((*path, "labels_en", name), "public field", name, fields)
     return PortalSpec(
         title=data["title"],
         title_en=data.get("title_en") or data["title"],
@@ -46,6 +49,7 @@ def build_portal(
         contact_field=contact,
         channel=channel,
         intro=data.get("intro", ""),
+        labels_en=labels,
     )
 
 

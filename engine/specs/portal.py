@@ -7,7 +7,7 @@ shop meets its customers, are a service desk's choices (R-8.1). Built and checke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Field types a customer can type in a browser form; `customer` numbers are the desk's own.
 PUBLIC_TYPES = ("text", "contact", "date", "datetime", "choice", "number")
@@ -29,3 +29,9 @@ class PortalSpec:
     contact_field: str  # where the acknowledgement and replies go
     channel: str = "web"
     intro: str = ""
+    # The public fields' labels in the English portal (the pack's own labels are Chinese).
+    labels_en: dict[str, str] = field(default_factory=dict)
+
+    def label(self, name: str, default: str, language: str) -> str:
+        """A public field's label in the visitor's language."""
+        return self.labels_en.get(name, default) if language == "en" else default

@@ -183,3 +183,17 @@ def test_a_customer_sends_the_form_with_a_photo_then_tracks_replies_confirms_and
         assert record.channel == "web"
         kinds = [e.kind for e in session.scalars(record.events.select())]
     assert "solution.confirmed" in kinds and "satisfaction.answered" in kinds
+
+
+def test_the_portal_speaks_english_when_asked(phone: Page, live_server: LiveServer) -> None:
+    """`?lang=en` switches the portal's own words and the shop's name; the choice is kept."""
+    phone.goto("/help/after_sales/?lang=en")
+    expect(phone.locator(".shop")).to_have_text("Appliance After-Sales Help")
+    phone.get_by_role("link", name="Contact us").first.click()
+    expect(phone.locator("h1")).to_have_text("Contact us")
+    expect(phone.get_by_role("button", name="Send")).to_be_visible()
+    expect(phone.get_by_label("What happened")).to_be_visible()  # the pack's labels_en
+    chrome = phone.locator(".portal-nav, .portal-foot, .muted, button, label").all_inner_texts()
+    assert not [text for text in chrome if any("\u4e00" <= ch <= "\u9fff" for ch in text)]
+    no_sideways_scroll(phone)
+    screenshot(phone, "portal-phone-english-form")

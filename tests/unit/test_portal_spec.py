@@ -61,3 +61,15 @@ def test_an_unknown_channel_is_a_problem(data: dict[str, Any]) -> None:
     broken = copy.deepcopy(data)
     broken["portal"]["channel"] = "webform"
     assert (("portal", "channel"), "unknown channel 'webform'") in problems(broken)
+
+
+def test_english_labels_name_public_fields(data: dict[str, Any]) -> None:
+    spec, found = build_pack_spec(data)
+    assert spec is not None and spec.portal is not None
+    assert spec.portal.label("description", "问题描述", "en") == "What happened"
+    assert spec.portal.label("description", "问题描述", "zh") == "问题描述"
+    broken = copy.deepcopy(data)
+    broken["portal"]["labels_en"]["lessons"] = "Lessons"
+    assert (("portal", "labels_en", "lessons"), "unknown public field 'lessons'") in problems(
+        broken
+    )
