@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from engine.knowledge import articles
 from engine.records.versions import PackSource
 from engine.store.models import Article, Record, SelfServiceOutcome, ThreadAttachment
 from engine.time.clock import VirtualClock
 from tests.browser.test_mail_round_trip import png
-from tests.conftest import web_app
-from wsgi import services
+from wsgi import create_app, services
 
 FORM = {
     "customer_name": "王芳",
@@ -36,9 +35,14 @@ FORM = {
 
 
 @pytest.fixture
-def app(tmp_path: Path, after_sales: PackSource) -> Flask:
-    app = web_app(tmp_path, pack=after_sales, WTF_CSRF_ENABLED=False)
+def app(db_engine: Engine, after_sales: PackSource) -> Iterator[Flask]:
+    """The whole app on SQLite and on PostgreSQL, three articles (one a draft), virtual time."""
+    url = db_engine.url.render_as_string(hide_password=False)
+    app = create_app(
+        {"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False}
+    )
     service = services(app)
+    service.publish(after_sales, by="test")
     service.clock = VirtualClock(service.clock.now())
     with service.uow() as uow:
         now = service.clock.now()
@@ -55,7 +59,8 @@ def app(tmp_path: Path, after_sales: PackSource) -> Flask:
             article = Article(title=title, body=body, status=status, category=category)
             articles.save_article(uow.session, article, actor="ops", now=now)
         uow.commit()
-    return app
+    yield app
+    service.session_factory.kw["bind"].dispose()
 
 
 def outcomes(app: Flask) -> list[tuple[str, str, int | None, str | None]]:
@@ -215,6 +220,14 @@ def test_the_customer_confirms_a_resolved_solution_once(app: Flask) -> None:
         record = uow.session.get_one(Record, 1)
         kinds = [e.kind for e in uow.session.scalars(record.events.select())]
     assert kinds.count("solution.confirmed") == 1
+
+
+def test_a_body_past_three_photos_is_refused_before_it_is_read(app: Flask) -> None:
+    body = b"0" * (16 * 1024 * 1024 + 1)  # raw bytes: the length alone decides
+    response = app.test_client().post(
+        "/help/after_sales/new", data=body, content_type="multipart/form-data; boundary=x"
+    )
+    assert response.status_code == 413
 
 
 def test_the_embeddable_button_is_served_to_other_sites(app: Flask) -> None:
