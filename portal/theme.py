@@ -13,11 +13,14 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 
 from engine.errors import NotFound
 from engine.specs.pack import PackSpec
 from engine.specs.portal import PortalSpec
 from web import current_services as services
+from web.errors import http_page
 from web.languages import LANGUAGE_COOKIE, LANGUAGES
 
 bp = Blueprint("help", __name__, url_prefix="/help/<pack>", template_folder="templates")
@@ -70,6 +73,14 @@ def _frame() -> dict[str, Any]:
         "shop_title": portal.title_en if language == "en" else portal.title,
         "language": language,
     }
+
+
+@bp.errorhandler(404)
+def _not_found(error: HTTPException) -> Any:
+    """A missing article or record in the shop's own frame; an unknown shop gets the plain page."""
+    if "portal" not in g:
+        return http_page(error)
+    return refusal(404, _("找不到要找的内容"), _("此页面不存在，或文章已下线。"))
 
 
 def pack() -> PackSpec:
