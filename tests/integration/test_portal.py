@@ -24,6 +24,7 @@ from engine.records.versions import PackSource
 from engine.store.models import Article, Record, SelfServiceOutcome, ThreadAttachment
 from engine.time.clock import VirtualClock
 from tests.browser.test_mail_round_trip import png
+from tests.conftest import ROOT
 from wsgi import create_app, services
 
 FORM = {
@@ -236,3 +237,18 @@ def test_the_embeddable_button_is_served_to_other_sites(app: Flask) -> None:
     assert response.status_code == 200 and "javascript" in response.content_type
     assert "/help/" in response.get_data(as_text=True)
     response.close()
+
+
+def test_retail_has_its_own_portal_and_form(app: Flask) -> None:
+    from workflows.validate import checked_source
+
+    services(app).publish(checked_source(ROOT / "workflows" / "retail"), by="test")
+    client = app.test_client()
+    page = client.get("/help/retail/new").get_data(as_text=True)
+    assert "会员服务中心" in page and "#c2410c" in page and 'name="order_no"' in page
+    form = {"contact": "13800138000", "source": "online", "description": "订单少发一件"}
+    response = client.post("/help/retail/new", data=form)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with services(app).uow() as uow:
+        record = uow.session.scalars(select(Record).where(Record.pack == "retail")).one()
+        assert (record.channel, record.fields["source"]) == ("web", "online")
