@@ -57,7 +57,9 @@ def create_app(
     web.init_app(app)  # languages first: every face renders through them
     signin.init_app(app)  # resolves SECRET_KEY, which signs the survey links
     app.extensions["careloop"].links = SurveyLinks(app.config["SECRET_KEY"], settings.public_url)
-    ratelimit.init_app(app, settings.redis_url)  # the public pages' limits (issue #23)
+    ratelimit.init_app(
+        app, settings.redis_url, settings.trusted_proxies
+    )  # the public pages' limits (issue #23)
     api.init_app(app, settings)
     forms.init_app(app)
     dashboard.init_app(app)

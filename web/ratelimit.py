@@ -44,10 +44,11 @@ class _AppClock:
         return found
 
 
-def init_app(app: Flask, redis_url: str | None) -> None:
+def init_app(app: Flask, redis_url: str | None, trusted_proxies: int = 0) -> None:
     """One limiter per app: Redis when `CARELOOP_REDIS_URL` is set, else the database."""
     service = app.extensions["careloop"]
     app.extensions[EXTENSION] = limiter_for(service.session_factory, _AppClock(app), redis_url)
+    app.config.setdefault("TRUSTED_PROXIES", trusted_proxies)
     app.register_error_handler(RateLimited, too_many)
 
 
@@ -57,7 +58,14 @@ def limiter() -> RateLimiter:
 
 
 def client_address() -> str:
-    """Whom a request counts against: its address (a proxy in front sets it, ProxyFix)."""
+    """Whom a request counts against: the address the outermost trusted proxy saw, or the
+    peer's own without proxies. Behind a proxy every request comes from the proxy: counted by
+    that, all customers would share one limit. Addresses left of the trusted ones are the
+    client's to write, so they are never believed."""
+    proxies = int(current_app.config.get("TRUSTED_PROXIES") or 0)
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+    if proxies and len(forwarded) >= proxies and forwarded[-proxies]:
+        return forwarded[-proxies]
     return request.remote_addr or "unknown"
 
 

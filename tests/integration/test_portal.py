@@ -169,6 +169,21 @@ def test_one_contact_makes_at_most_five_records_an_hour(app: Flask) -> None:
         assert uow.session.scalar(select(func.count(Record.id))) == 6
 
 
+def test_behind_a_proxy_each_customer_has_their_own_limit(app: Flask) -> None:
+    """With one trusted proxy, its X-Forwarded-For entry is the address; what a client wrote
+    to the left of it is not believed."""
+    app.config["TRUSTED_PROXIES"] = 1
+    client = app.test_client()
+    for n in range(21):
+        headers = {"X-Forwarded-For": f"6.6.6.{n}, 203.0.113.7"}
+        response = client.post("/help/after_sales/new", data={}, headers=headers)
+    assert response.status_code == 429  # the forged left-hand address changed nothing
+    other = client.post(
+        "/help/after_sales/new", data={}, headers={"X-Forwarded-For": "198.51.100.1"}
+    )
+    assert other.status_code == 400
+
+
 def track_link(page: str) -> str:
     found = re.search(r'href="(/help/after_sales/track/[^"]+)"', page)
     assert found is not None
