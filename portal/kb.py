@@ -9,11 +9,13 @@ and per query (`engine.selfservice.outcomes`, source `portal`); a "no" offers th
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.access.ratelimit import Limit
 from engine.errors import NotFound
 from engine.knowledge.highlight import plain
 from engine.selfservice.outcomes import Kind
@@ -21,8 +23,10 @@ from portal.theme import bp, pack
 from web import DB_ID
 from web import current_services as services
 from web.markdown import render
+from web.ratelimit import limited
 
 QUERY_MAX = 200
+PER_ADDRESS_VOTES = Limit("vote.ip", 30, timedelta(minutes=1))
 _NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 SLUG_MAX = 60
 
@@ -78,6 +82,7 @@ def article(article_id: int, given: str = "") -> Any:
 
 
 @bp.post(f"/a/<{DB_ID}:article_id>/vote")
+@limited(PER_ADDRESS_VOTES, template="portal/refused.html")  # no one address inflates a figure
 def vote(article_id: int) -> Any:
     """Helpful or not; a helpful article answered the question (counted once per vote)."""
     helpful = request.form.get("helpful") == "yes"
