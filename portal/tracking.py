@@ -53,43 +53,47 @@ def _links() -> SurveyLinks:
     return links
 
 
-def _opened(token: str) -> tuple[int, datetime] | tuple[str, int]:
-    """(record id, expiry) of a good link of this pack; else the refusal page to answer."""
+class LinkRefused(Exception):
+    """A tracking link that opens nothing, answered as a page that says why."""
+
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+
+
+@bp.errorhandler(LinkRefused)
+def _refused(error: LinkRefused) -> Any:
+    return refusal(error.status, error.title, error.message)
+
+
+def _opened(token: str) -> tuple[int, datetime]:
+    """The record id and expiry of a good, current link of this shop's portal; LinkRefused
+    (400 tampered, 410 expired) or a 404 (none, or another shop's record) otherwise."""
     try:
         record_id, expires = _links().read_tracking(token)
     except (BadSignature, ValueError, TypeError, KeyError, OverflowError):
-        return refusal(
+        raise LinkRefused(
             400, _("链接无效"), _("此链接不完整或已被修改，请使用邮件或短信中的原始链接。")
-        )
+        ) from None
     if expires <= services().clock.now():
-        return refusal(
+        raise LinkRefused(
             410,
             _("链接已过期"),
             _("此查询链接已过期。请用反馈编号和提交时的联系方式重新查询，或联系客服。"),
         )
+    try:
+        found = services().pack_of_record(record_id)
+    except NotFound:
+        abort(404)
+    if found != pack().name:
+        abort(404)
     return record_id, expires
-
-
-def _record_of(token: str) -> tuple[int, datetime] | tuple[str, int]:
-    """`_opened`, and a 404 for a record of another shop's portal (or none)."""
-    opened = _opened(token)
-    if isinstance(opened[0], int):
-        try:
-            found = services().pack_of_record(opened[0])
-        except NotFound:
-            abort(404)
-        if found != pack().name:
-            abort(404)
-    return opened
 
 
 @bp.get("/track/<token>")
 def track(token: str) -> Any:
     """The customer's own record, its thread and what they can do now."""
-    opened = _record_of(token)
-    if not isinstance(opened[0], int):
-        return opened
-    record_id, expires = opened
+    record_id, expires = _opened(token)
     view = services().tracking_view(record_id)
     survey = (
         url_for("survey.public", token=_links().token(record_id, expires)) if view.rateable else ""
@@ -115,15 +119,13 @@ def track(token: str) -> Any:
 @limited(PER_ADDRESS, template=REFUSED_PAGE)
 def reply(token: str) -> Any:
     """The customer's message (and photos) on the thread, as if they had replied by mail."""
-    opened = _record_of(token)
-    if not isinstance(opened[0], int):
-        return opened
+    record_id, _expires = _opened(token)
     form = ReplyForm()
     if not form.validate_on_submit():
         flash(_("请填写补充说明（不超过 %(n)s 字）。", n=TEXT_MAX), "error")
         return redirect(url_for("help.track", token=token))
     try:
-        services().customer_reply(opened[0], form.text.data, photos(form))
+        services().customer_reply(record_id, form.text.data, photos(form))
     except InvalidInput:
         flash(_("附件未能上传：请上传不超过 5 MB 的照片、PDF 或文档，最多 3 个。"), "error")
     else:
@@ -135,13 +137,11 @@ def reply(token: str) -> Any:
 @limited(PER_ADDRESS, template=REFUSED_PAGE)
 def confirm(token: str) -> Any:
     """The customer confirms the solution suits them (R-3.2)."""
-    opened = _record_of(token)
-    if not isinstance(opened[0], int):
-        return opened
+    record_id, _expires = _opened(token)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        services().confirm_solution(opened[0])
+        services().confirm_solution(record_id)
     except InvalidInput:
         flash(_("问题解决后才能确认解决方案。"), "error")
     else:
