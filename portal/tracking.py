@@ -10,10 +10,11 @@ each a page in the portal's frame that says so.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -24,15 +25,23 @@ from wtforms.validators import DataRequired, Length
 from engine.access.ratelimit import Limit
 from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
 from engine.errors import InvalidInput, NotFound
+from engine.files.checks import INLINE_TYPES
 from engine.selfservice.webform import TEXT_MAX
 from portal.theme import bp, pack, refusal
 from portal.webform import photos
+from web import DB_ID
 from web import current_services as services
 from web.ratelimit import limited
 
 PER_ADDRESS = Limit("track.ip", 20, timedelta(minutes=1))
 REFUSED_PAGE = "portal/refused.html"
 REFERENCE_MAX = 20
+# A served file is inert wherever it is opened: its own type only for pictures, no script.
+FILE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Cache-Control": "private, no-store",
+}
 
 
 class ReplyForm(FlaskForm):  # type: ignore[misc]
@@ -113,6 +122,31 @@ def track(token: str) -> Any:
         others=others,
         reference=f"CL-{record_id}",
     )
+
+
+@bp.get(f"/track/<token>/files/<{DB_ID}:attachment_id>")
+def file(token: str, attachment_id: int) -> Any:
+    """A file of a message the customer sees (theirs or ours); never one of an internal note."""
+    record_id, _expires = _opened(token)
+    view = services().tracking_view(record_id)
+    if attachment_id not in {f.id for entry in view.messages for f in entry.files}:
+        abort(404)
+    try:
+        stored = services().attachment(record_id, attachment_id)
+    except NotFound:
+        abort(404)
+    inline = stored.content_type in INLINE_TYPES
+    response = send_file(
+        io.BytesIO(stored.data),
+        mimetype=stored.content_type if inline else "application/octet-stream",
+        as_attachment=not inline,
+        download_name=stored.filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers.update(FILE_HEADERS)
+    return response
 
 
 @bp.post("/track/<token>/reply")

@@ -44,7 +44,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("GET", "POST"), r"^/survey/[^/]+$", EVERYONE),  # the signed link is the permission
     # The customer portal (issue #23): public help pages and web form; on the tracking page
     # the signed link is the permission (test_portal checks it opens its own record only).
-    (("GET",), r"^/help/[^/]+/(a/\d+(-[^/]*)?|suggest|track/[^/]+)?$", EVERYONE),
+    (("GET",), r"^/help/[^/]+/(a/\d+(-[^/]*)?|suggest|track/[^/]+(/files/\d+)?)?$", EVERYONE),
     (
         ("POST",),
         r"^/help/[^/]+/(a/\d+/vote|new/answered/\d+|track/[^/]+/(reply|confirm))$",

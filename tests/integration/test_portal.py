@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 
+from engine.conversation.mail import Attachment
 from engine.knowledge import articles
 from engine.records.versions import PackSource
 from engine.store.models import Article, Record, SelfServiceOutcome, ThreadAttachment
@@ -206,6 +207,29 @@ def test_a_tracking_link_opens_its_own_record_only(app: Flask) -> None:
     services(app).clock.advance(timedelta(days=61))  # type: ignore[attr-defined]
     expired = client.get(first)
     assert expired.status_code == 410 and "链接已过期" in expired.get_data(as_text=True)
+
+
+def test_the_customer_opens_their_photo_but_never_a_notes_file(app: Flask) -> None:
+    client = app.test_client()
+    link = track_link(submit(client, photos=(io.BytesIO(png()), "fridge.png"))[1])
+    page = client.get(link).get_data(as_text=True)
+    found = re.search(r'href="(/help/after_sales/track/[^"]+/files/(\d+))"', page)
+    assert found is not None
+    photo = client.get(found.group(1))
+    assert photo.status_code == 200 and photo.mimetype == "image/png"
+    assert photo.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    note = services(app).note(
+        1,
+        "内部：疑似人为损坏",
+        actor="xu",
+        files=[Attachment("n.png", "image/png", len(png()), png())],
+    )
+    with services(app).uow() as uow:
+        hidden = uow.session.scalars(
+            select(ThreadAttachment.id).where(ThreadAttachment.message_id == note.id)
+        ).one()
+    assert client.get(f"{link}/files/{hidden}").status_code == 404
+    assert "疑似人为损坏" not in client.get(link).get_data(as_text=True)
 
 
 def test_reference_and_contact_open_the_page_and_nothing_else(app: Flask) -> None:
