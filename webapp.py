@@ -25,7 +25,7 @@ from ops import status as ops_status
 from ops import web as ops_web
 from ops.observed import ObservedServices
 from ops.settings import Settings, configure_engine_keys, load
-from web import bounds
+from web import bounds, ratelimit
 
 
 def create_app(
@@ -60,6 +60,9 @@ def create_app(
     web.init_app(app)  # languages first: every face renders through them
     signin.init_app(app)  # resolves SECRET_KEY, which signs the survey links
     app.extensions["careloop"].links = SurveyLinks(app.config["SECRET_KEY"], settings.public_url)
+    ratelimit.init_app(
+        app, settings.redis_url, settings.trusted_proxies
+    )  # the public pages' limits (issue #23)
     api.init_app(app, settings)
     forms.init_app(app)
     dashboard.init_app(app)

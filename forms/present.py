@@ -193,6 +193,11 @@ def _plus_minus(changes: Mapping[str, Any]) -> str:
     )
 
 
+def _confirmed(_rtype: RecordTypeSpec | None, _changes: Mapping[str, Any]) -> str:
+    """The customer confirmed the solution on their tracking page (issue #23, R-3.2)."""
+    return str(_("客户已确认解决方案"))
+
+
 # The record page's own events (issue #21, item 2), with what changed.
 _DESK: dict[str, Callable[[RecordTypeSpec | None, Mapping[str, Any]], str]] = {
     "record.merged": _merged_here,
@@ -201,6 +206,7 @@ _DESK: dict[str, Callable[[RecordTypeSpec | None, Mapping[str, Any]], str]] = {
     "team.assigned": _to_team,
     "tags.changed": _retagged,
     "followers.changed": _refollowed,
+    "solution.confirmed": _confirmed,
 }
 
 

@@ -6,36 +6,39 @@ script sends it as `X-CSRFToken`): `ask` (an answer), `vote` (an article helped 
 `handover` (a record for a person, with the chat so far). A bad input is a 4xx with a message
 in the customer's language; the box never leaves them without a way to a person.
 
-Rate limiting is applied to the portal as a whole (issue #23 item 5), not here.
+The views live on the portal's blueprint (`portal.theme`), in the shop's frame; the pack must
+offer both a portal and `instant_answers`. Each address may ask, vote and hand over as often as
+a person types (`CHAT_PER_ADDRESS`), counted across processes like the portal's forms.
 """
 
 from __future__ import annotations
 
-import re
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from engine.access.ratelimit import Limit
 from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
 from engine.selfservice.handover import Handover, Turn
 from engine.specs.pack import PackSpec
 from portal.chatreply import present, said_by_box, sign
+from portal.theme import bp
+from portal.theme import pack as portal_pack
 from web import current_services as services
+from web.ratelimit import limited
 
-bp = Blueprint("chat", __name__, template_folder="templates", url_prefix="/help/<pack>/chat")
-PACK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+CHAT_PER_ADDRESS = Limit("chat.ip", 30, timedelta(minutes=1))
 
 
-def _spec(pack: str) -> PackSpec:
-    """The pack's spec when it offers a chat box; a 404 page otherwise."""
-    if not PACK_NAME.match(pack):
+def _spec() -> PackSpec:
+    """The portal's pack when it offers a chat box; the portal's 404 page otherwise."""
+    spec = portal_pack()
+    if spec.instant_answers is None:
         abort(404)
-    try:
-        return services().chat_pack(pack)
-    except NotFound:
-        abort(404)
+    return spec
 
 
 def _refused(status: int, message: str) -> Any:
@@ -51,17 +54,19 @@ def _json() -> dict[str, Any]:
     return body
 
 
-@bp.get("")
-def page(pack: str) -> Any:
-    """The chat box, mobile first, in the customer's language."""
-    spec = _spec(pack)
-    return render_template("portal/chat.html", spec=spec, pack=pack, title=_("在线客服"))
+@bp.get("/chat")
+def chat_page() -> Any:
+    """The chat box, mobile first, in the customer's language and the shop's frame."""
+    _spec()
+    return render_template("portal/chat.html", title=_("在线客服"))
 
 
-@bp.post("/ask")
-def ask(pack: str) -> Any:
+@bp.post("/chat/ask")
+@limited(CHAT_PER_ADDRESS)
+def chat_ask() -> Any:
     """One question: articles, an order's status, or "no answer" with a person on offer."""
-    spec = _spec(pack)
+    spec = _spec()
+    pack = spec.name
     question = _json().get("question")
     if not isinstance(question, str) or not question.strip():
         return _refused(422, _("请输入您的问题。"))
@@ -73,10 +78,11 @@ def ask(pack: str) -> Any:
     return jsonify(present(spec, reply))
 
 
-@bp.post("/vote")
-def vote(pack: str) -> Any:
+@bp.post("/chat/vote")
+@limited(CHAT_PER_ADDRESS)
+def chat_vote() -> Any:
     """The customer says an article helped (answered without a record) or did not."""
-    _spec(pack)
+    pack = _spec().name
     body = _json()
     article, question, helpful = body.get("article_id"), body.get("question"), body.get("helpful")
     if not isinstance(article, int) or not isinstance(question, str) or type(helpful) is not bool:
@@ -91,11 +97,12 @@ def vote(pack: str) -> Any:
     return jsonify({"thanks": _("感谢您的反馈！"), "text": said, "sig": sign(said)})
 
 
-@bp.post("/handover")
-def handover(pack: str) -> Any:
+@bp.post("/chat/handover")
+@limited(CHAT_PER_ADDRESS)
+def chat_handover() -> Any:
     """A person takes over: a record with the chat attached, the reference shown to the
     customer. The same chat handed over twice is the same record (its id is the key)."""
-    _spec(pack)
+    pack = _spec().name
     chat = _handover(_json())
     if chat is None:
         return _refused(422, _("请求格式不正确，请刷新页面后重试。"))

@@ -27,7 +27,7 @@ STORE_USERS = {
     "delivery",
     "access",
     "files",
-    "selfservice",
+    "selfservice",  # the portal's outcomes, help pages, web form and tracking (issue #23)
 }
 # Modules of those subpackages that are pure calculators all the same: values in, values out.
 PURE_MODULES = {

@@ -31,6 +31,7 @@ from engine.store.models.knowledge import (
 )
 from engine.store.models.merging import RecordMerge, RecordViewer
 from engine.store.models.packs import PackDraft, PackVersion
+from engine.store.models.ratelimit import RateLimitCounter
 from engine.store.models.recordmeta import RecordFollower, RecordTag
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.recordsearch import RecordSearchDoc
@@ -45,6 +46,7 @@ __all__ = [
     "SelfServiceOutcome",
     "SelfServiceDaily",
     "SelfServiceRolled",
+    "RateLimitCounter",
     "CannedResponse",
     "ThreadAttachment",
     "ThreadMessage",
