@@ -58,26 +58,24 @@ def downgrade() -> None:
 
 
 def _personal(connection: sa.Connection) -> dict[tuple[int, str], tuple[list[str], list[str]]]:
-    """Per pack version and record type: its personal fields, and those a contact is looked up
-    by in the order tried (type contact first, then text masked as a phone or an email). Read
-    from the stored pack with this revision's rule, so later code changes nothing here."""
+    """Per pack version and record type, `_names` of its fields, read from the stored pack with
+    this revision's rule, so later code changes nothing here."""
     versions = sa.table("pack_versions", sa.column("id"), sa.column("data", sa.JSON()))
     found: dict[tuple[int, str], tuple[list[str], list[str]]] = {}
     for version_id, data in connection.execute(sa.select(versions.c.id, versions.c.data)):
         for rtype, spec in ((data or {}).get("record_types") or {}).items():
-            fields = {
-                name: field
-                for name, field in ((spec or {}).get("fields") or {}).items()
-                if isinstance(field, dict)
-            }
-            personal = [n for n, f in fields.items() if f.get("type") == "contact" or f.get("mask")]
-            contacts = [n for n, f in fields.items() if f.get("type") == "contact"] + [
-                n
-                for n, f in fields.items()
-                if f.get("type") != "contact" and f.get("mask") in LOOKUP_MASKS
-            ]
-            found[(version_id, rtype)] = (personal, contacts)
+            found[(version_id, rtype)] = _names((spec or {}).get("fields") or {})
     return found
+
+
+def _names(fields: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The personal fields (`mask`, or type `contact`), and those a contact is looked up by in
+    the order tried: type contact first, then text masked as a phone or an email."""
+    kinds = {n: f for n, f in fields.items() if isinstance(f, dict)}
+    personal = [n for n, f in kinds.items() if f.get("type") == "contact" or f.get("mask")]
+    contacts = [n for n, f in kinds.items() if f.get("type") == "contact"]
+    contacts += [n for n in personal if n not in contacts and kinds[n].get("mask") in LOOKUP_MASKS]
+    return personal, contacts
 
 
 def _seal(connection: sa.Connection) -> None:
