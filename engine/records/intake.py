@@ -197,7 +197,12 @@ def _new_record(
     personal.put_fields(record, rtype, values)
     session.add(record)
     batch.events.append(
-        StageEntered(stage.id, {k: v for k, v in {**core, **values}.items() if v is not None})
+        StageEntered(
+            stage.id,
+            personal.for_history(
+                rtype, {k: v for k, v in {**core, **values}.items() if v is not None}
+            ),
+        )
     )
     sla.start_clocks(session, pack, rtype, record, now, arm=batch.arm)
     followups.on_stage_change(session, pack, rtype, record, None, stage, now, arm=batch.arm)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.access.crypto import lookup_hash, normalise
+from engine.access.masking import masked_fields
 from engine.records.rows import RecordView
 from engine.specs.pack import RecordTypeSpec
 from engine.store.models import Record
@@ -53,6 +54,16 @@ def all_fields(record: RecordView) -> dict[str, Any]:
     """Every field value of the record, the personal ones decrypted: for code that needs them
     (the record page, the API, masking, guards, exports), never for logs."""
     return {**(record.fields or {}), **(record.private_fields or {})}
+
+
+def for_history(rtype: RecordTypeSpec, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Changes as the history journal keeps them ({field: value} or {field: [old, new]}): the
+    personal values masked, as an edit's are, so `record_events` holds none in clear."""
+    masked = masked_fields(rtype, changes)
+    for name, value in changes.items():
+        if name in rtype.fields and isinstance(value, list):
+            masked[name] = [masked_fields(rtype, {name: v})[name] for v in value]
+    return masked
 
 
 def put_fields(record: Record, rtype: RecordTypeSpec, values: Mapping[str, Any]) -> None:

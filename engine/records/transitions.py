@@ -179,10 +179,11 @@ def _write(
             setattr(record, name, value)
         else:
             fields[name] = value
-    personal.put_fields(record, pack.record_type(record.record_type), fields)
+    rtype = pack.record_type(record.record_type)
+    personal.put_fields(record, rtype, fields)
     if "priority" in values and values["priority"]:
         record.priority_rank = pack.priority_rank(values["priority"])
-    return changes
+    return personal.for_history(rtype, changes)
 
 
 def _customer_view(session: Session, pack: PackSpec, customer: Customer | None) -> dict[str, Any]:

@@ -87,6 +87,22 @@ def test_the_search_index_holds_no_personal_value(services: Services) -> None:
     assert "漏水" in tokens and PHONE not in tokens and NAME not in tokens
 
 
+def test_the_history_keeps_personal_values_masked(services: Services) -> None:
+    """The journal of the intake (and of a move) holds what the desk shows, never the value."""
+    record_id = add(services)
+    services.transition(record_id, "accept", {"category": "quality", "priority": "P2"}, actor="li")
+    with services.session_factory() as session:
+        rows = session.execute(
+            text("SELECT changes FROM record_events WHERE record_id = :id"), {"id": record_id}
+        ).scalars()
+        kept = [json.loads(r) if isinstance(r, str) else r for r in rows]
+    history = json.dumps(kept, ensure_ascii=False)
+    assert PHONE not in history and NAME not in history
+    assert kept[0]["contact"] == "139****5678" and kept[0]["customer_name"] == "欧***"
+    assert kept[0]["description"] == "洗碗机漏水"
+    assert [e["category"] for e in kept if "category" in e] == [[None, "quality"]]
+
+
 def found(services: Services, wanted: Finder) -> list[int]:
     with services.uow() as uow:
         zhao = User(username="zhao", role="supervisor", password_hash="-")
