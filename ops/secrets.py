@@ -20,7 +20,8 @@ from sqlalchemy import Engine, column, select, table
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access import crypto
-from ops.settings import Settings
+from engine.store.db import make_engine
+from ops.settings import Settings, configure_engine_keys
 
 KEYS_COMMAND = "careloop keys new"
 
@@ -65,6 +66,20 @@ def wrong_key(engine: Engine) -> str | None:
     except crypto.MissingKey as exc:
         return str(exc)
     return None
+
+
+def start_problem(settings: Settings) -> str | None:
+    """The line `careloop serve` refuses to start with, for a process without the CLI's runtime:
+    gunicorn.conf.py, so `gunicorn wsgi:app` forks no worker that would fail every write."""
+    missing = missing_keys(settings)
+    if missing:
+        return missing
+    configure_engine_keys(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        return wrong_key(engine)
+    finally:
+        engine.dispose()
 
 
 def new_keys() -> dict[str, str]:
