@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, select, text
 
-from engine.access import crypto
+from engine.access import crypto, tokens
 from engine.records import finder
 from engine.records.finder import Finder
 from engine.records.intake import NewRecord
@@ -221,3 +221,32 @@ def test_the_queue_search_box_finds_the_record_by_phone_and_shows_it_masked(app:
     assert PHONE not in page
     with services_of(app).session_factory() as session:
         assert session.scalars(select(Record.contact_hash)).all().count(None) == 0
+
+
+def api_token(app: Flask, *scopes: str) -> dict[str, str]:
+    service = services_of(app)
+    with service.uow() as uow:
+        _, plain = tokens.issue(uow.session, "-".join(scopes), scopes, service.clock.now())
+        uow.commit()
+    return {"Authorization": f"Bearer {plain}"}
+
+
+def test_the_page_and_the_api_open_them_for_who_may_see_them_and_mask_them_for_others(
+    app: Flask,
+) -> None:
+    """Masking is unchanged by the encryption: an agent and a plain token see 139****5678, a
+    supervisor's reveal and a token with the `personal` scope the number itself."""
+    record_id = add(services_of(app))
+    agent = signed_in(app, "li").get(f"/records/{record_id}").get_data(as_text=True)
+    assert "139****5678" in agent and PHONE not in agent and NAME not in agent
+    reveal = signed_in(app, "zhao").post(
+        f"/records/{record_id}/reveal", data={"reason": "客户来电核对"}
+    )
+    assert reveal.status_code == 200
+    assert PHONE in reveal.get_data(as_text=True) and NAME in reveal.get_data(as_text=True)
+    client = app.test_client()
+    plain = client.get(f"/api/v1/records/{record_id}", headers=api_token(app, "read"))
+    assert plain.get_json()["fields"]["contact"] == "139****5678"
+    full = client.get(f"/api/v1/records/{record_id}", headers=api_token(app, "read", "personal"))
+    shown = full.get_json()["fields"]
+    assert (shown["customer_name"], shown["contact"]) == (NAME, PHONE)
