@@ -88,7 +88,7 @@ class RecordAdmin(ReadOnlyView):
     )
     column_searchable_list = ("assignee", "external_id")
     column_default_sort = ("id", True)
-    column_details_exclude_list = ("fields",)
+    column_details_exclude_list = ("fields", "private_fields", "contact_hash")
     column_labels = {
         "record_type": _l("类型"),
         "stage": _l("阶段"),

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ops.outboundurls import outbound_problems
+
 DEFAULT_DATABASE_URL = "sqlite:///instance/careloop.db"
 LOG_FORMATS = ("json", "text")
 OFF = ("0", "false", "no")
@@ -112,6 +114,7 @@ class Settings:
                 continue
         if values.get("gateways") and not values.get("gateway_secret"):
             problems.append("CARELOOP_GATEWAY_SECRET: required with CARELOOP_GATEWAYS")
+        problems.extend(outbound_problems(values))
         if problems:
             raise SettingsError(problems)
         return cls(**values)

@@ -26,6 +26,7 @@ from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
 from engine.errors import InvalidInput
 from engine.events import ContactSent, ContactSkipped
 from engine.records.journal import TIMERS, add_event
+from engine.records.personal import all_fields
 from engine.records.versions import SpecCache
 from engine.specs.pack import ContactSpec, PackSpec
 from engine.store.models import Record, RecordEvent, ThreadMessage
@@ -239,7 +240,7 @@ def _context(
     customer = record.customer
     return {
         "record": {
-            **masked_fields(rtype, record.fields),
+            **masked_fields(rtype, all_fields(record)),
             "id": record.id,
             "stage": rtype.stages[record.stage].title,
             "priority": record.priority,
