@@ -19,8 +19,8 @@ from wtforms.fields.choices import SelectChoice
 from admin import formats
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
 from engine import bounds
+from engine.access.choices import ASSIGN_METHODS
 from engine.access.masking import mask_contact, mask_name
-from engine.choices import ASSIGN_METHODS
 from engine.customers import profiles
 from engine.errors import CareloopError, NotFound
 from engine.records.versions import latest_versions

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from cli.root import CommandFailed, Runtime, careloop, pass_runtime
-from engine.choices import ASSIGN_METHODS, LOCALES, ROLES, SCOPES
+from engine.access.choices import ASSIGN_METHODS, LOCALES, ROLES, SCOPES
 from engine.errors import CareloopError
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.choices import SCOPES
+from engine.access.choices import SCOPES
 from engine.errors import InvalidInput, NotFound
 from engine.store.models import ApiToken
 

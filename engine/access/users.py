@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.choices import LOCALES, ROLES
+from engine.access.choices import LOCALES, ROLES
 from engine.errors import InvalidInput, NotFound
 from engine.store.models import AuditEntry, Team, User
 
