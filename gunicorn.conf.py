@@ -5,18 +5,28 @@ Workers serve the web app and the API only: `create_app()` never starts a schedu
 
 Its values come from Careloop's settings (ops/settings.py: CARELOOP_BIND, WEB_CONCURRENCY,
 CARELOOP_LOG_LEVEL, PROMETHEUS_MULTIPROC_DIR), read and checked once when gunicorn starts:
-a bad value stops it before any worker is forked, the error listing each problem. (gunicorn
-itself also reads WEB_CONCURRENCY for its default, and fails on a non-number first.)
+a bad value stops it before any worker is forked, the error listing each problem; so does a
+missing or wrong key for personal data (ops/secrets.py), in the one line `careloop serve`
+says. (gunicorn itself also reads WEB_CONCURRENCY for its default, and fails on a non-number
+first.)
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
+from ops.secrets import start_problem
 from ops.settings import load
 
 settings = load()
+# As `careloop serve` (issue #22): without the keys for personal data, or with one that does not
+# open what is stored, one line and exit code 1 before any worker is forked, not a fleet of
+# workers whose /readyz says 503 and whose every write fails.
+if problem := start_problem(settings):
+    sys.stderr.write(f"{problem}\n")
+    raise SystemExit(1)
 bind = settings.bind
 workers = settings.web_concurrency
 timeout = 60

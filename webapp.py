@@ -25,7 +25,7 @@ from ops import status as ops_status
 from ops import web as ops_web
 from ops.observed import ObservedServices
 from ops.settings import Settings, configure_engine_keys, load
-from web import bounds
+from web import bounds, ratelimit
 
 
 def create_app(
@@ -47,6 +47,9 @@ def create_app(
         REMEMBER_COOKIE_SECURE=secure,
     )
     app.config.from_prefixed_env("CARELOOP")
+    # from_prefixed_env copied CARELOOP_OUTBOUND_ALLOW as one string ("127.0.0.1,hooks"), which
+    # the policy would read as single characters: the settings hold it parsed into host names.
+    app.config["OUTBOUND_ALLOW"] = settings.outbound_allow
     if test_config:
         app.config.update(test_config)
     engine = make_engine(app.config["DATABASE_URL"])
@@ -57,6 +60,9 @@ def create_app(
     web.init_app(app)  # languages first: every face renders through them
     signin.init_app(app)  # resolves SECRET_KEY, which signs the survey links
     app.extensions["careloop"].links = SurveyLinks(app.config["SECRET_KEY"], settings.public_url)
+    ratelimit.init_app(
+        app, settings.redis_url, settings.trusted_proxies
+    )  # the public pages' limits (issue #23)
     api.init_app(app, settings)
     forms.init_app(app)
     dashboard.init_app(app)

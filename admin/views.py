@@ -19,10 +19,10 @@ from wtforms.fields.choices import SelectChoice
 from admin import formats
 from admin.security import READERS, Guarded, ReadOnlyView, SecureModelView
 from engine import bounds
+from engine.access.choices import ASSIGN_METHODS
 from engine.access.masking import mask_contact, mask_name
 from engine.customers import profiles
 from engine.errors import CareloopError, NotFound
-from engine.records.queue import ASSIGN_METHODS
 from engine.records.versions import latest_versions
 from engine.store.models import ApiToken, Customer, OutboxMessage, Record, User
 from forms.present import tier_titles
@@ -88,7 +88,7 @@ class RecordAdmin(ReadOnlyView):
     )
     column_searchable_list = ("assignee", "external_id")
     column_default_sort = ("id", True)
-    column_details_exclude_list = ("fields",)
+    column_details_exclude_list = ("fields", "private_fields", "contact_hash")
     column_labels = {
         "record_type": _l("类型"),
         "stage": _l("阶段"),

@@ -26,6 +26,7 @@ from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
 from engine.records import followers, queries, tags
 from engine.records.intake import NewRecord
+from engine.records.personal import all_fields
 from engine.specs.pack import PackSpec
 from engine.store.models import Article, Customer, Order, PackVersion, Record
 from web import DB_ID
@@ -274,9 +275,9 @@ def present_records(session: Session, records: Sequence[Record]) -> list[dict[st
 def present_record(session: Any, record: Record) -> dict[str, Any]:
     spec: PackSpec = services().specs.get(session, record.pack_version_id)
     rtype = spec.record_types.get(record.record_type)
-    shown = record.fields
+    shown = all_fields(record)
     if rtype is not None and not may_see_personal_data():
-        shown = masked_fields(rtype, record.fields)
+        shown = masked_fields(rtype, shown)
     return {
         "id": record.id,
         "pack": record.pack,

@@ -9,7 +9,10 @@ SQLAlchemy Core `executemany`, in the same batches, into the same kind of fresh 
 the floor any ORM intake pays for its main table, so the ratio says how much of the
 engine's time goes to the rest. For scale, a second line gives the same records with
 every row they bring (history, clocks, timers, first-contact customers) by Core
-executemany: the floor for the engine's whole write set.
+executemany: the floor for the engine's whole write set. The third (issue #24 item 4) is
+the database's own floor: the very statements and values of that whole-write-set Core run,
+sent by the driver alone (sqlite3 / psycopg `executemany`, bench/floor.py) in the same run,
+so the ratio says how close the engine comes to what the database allows.
 
     python -m bench.bench_intake [--n 2000] [--full] [--runs 3] [--db both|sqlite|pg]
 """
@@ -17,7 +20,7 @@ executemany: the floor for the engine's whole write set.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +29,7 @@ from sqlalchemy import Engine, insert, select
 
 from bench.common import ROOT, Row, arguments, backends, database, table_of, timed
 from bench.data import CustomerShape, Generator
+from bench.floor import record, replay
 from engine.customers.profiles import tier_rank
 from engine.records import intake
 from engine.records.intake import NewRecord
@@ -113,36 +117,67 @@ def measure_core(
     database (the issue's baseline). With it: each batch's records and every row they
     brought, new customers first, ids kept so the rows still point at each other (the
     floor for the engine's whole write set). The `known` customers are there beforehand."""
-    rows = written[RECORDS.name]
-    customers = written[CUSTOMERS.name]  # by id: the seeded ones first
-    customer_ids = {c["id"] for c in customers[known:]}
-    children = {table.name: _group(written[table.name], "record_id") for table in CHILDREN}
-    plain = [{k: v for k, v in row.items() if k != "id"} for row in rows]
     with database(kind) as engine:
-        Services(make_session_factory(engine), VirtualClock(NOW)).publish(source, by="bench")
-        with engine.begin() as conn:  # the rows' foreign keys need their customers
-            conn.execute(insert(CUSTOMERS), customers if not everything else customers[:known])
+        prepare(engine, source, written, known, everything=everything)
+        write = all_rows(engine, written, known) if everything else records_only(engine, written)
+        return len(written[RECORDS.name]) / timed(write)
 
-        def records_only() -> None:
-            for first in range(0, len(plain), BATCH):
-                with engine.begin() as conn:
-                    conn.execute(insert(RECORDS), plain[first : first + BATCH])
 
-        def all_rows() -> None:
-            by_id = {c["id"]: c for c in customers}
-            for first in range(0, len(rows), BATCH):
-                batch = rows[first : first + BATCH]
-                new = {r["customer_id"] for r in batch} & customer_ids
-                customer_ids.difference_update(new)
-                with engine.begin() as conn:
-                    if new:
-                        conn.execute(insert(CUSTOMERS), [by_id[c] for c in sorted(new)])
-                    conn.execute(insert(RECORDS), batch)
-                    for table in CHILDREN:
-                        own = children[table.name]
-                        conn.execute(insert(table), [c for r in batch for c in own[r["id"]]])
+def measure_driver(kind: str, source: PackSource, written: Written, known: int) -> float:
+    """Records/s of the driver alone (sqlite3 / psycopg `executemany`) sending the very
+    statements and values of the whole-write-set Core baseline, batch by batch: recorded on
+    one fresh database, replayed on another (bench/floor.py). The database's own floor."""
+    with database(kind) as engine:
+        prepare(engine, source, written, known, everything=True)
+        transactions = record(engine, all_rows(engine, written, known))
+    with database(kind) as engine:
+        prepare(engine, source, written, known, everything=True)
+        return len(written[RECORDS.name]) / replay(engine, transactions)
 
-        return len(rows) / timed(all_rows if everything else records_only)
+
+def prepare(
+    engine: Engine, source: PackSource, written: Written, known: int, *, everything: bool
+) -> None:
+    """The published pack and the customers the rows point at: all of them for the records
+    alone, the `known` ones for the whole write set (which adds the new ones itself)."""
+    Services(make_session_factory(engine), VirtualClock(NOW)).publish(source, by="bench")
+    customers = written[CUSTOMERS.name]  # by id: the seeded ones first
+    with engine.begin() as conn:
+        conn.execute(insert(CUSTOMERS), customers[:known] if everything else customers)
+
+
+def records_only(engine: Engine, written: Written) -> Callable[[], None]:
+    plain = [{k: v for k, v in row.items() if k != "id"} for row in written[RECORDS.name]]
+
+    def write() -> None:
+        for first in range(0, len(plain), BATCH):
+            with engine.begin() as conn:
+                conn.execute(insert(RECORDS), plain[first : first + BATCH])
+
+    return write
+
+
+def all_rows(engine: Engine, written: Written, known: int) -> Callable[[], None]:
+    rows = written[RECORDS.name]
+    customers = written[CUSTOMERS.name]
+    by_id = {c["id"]: c for c in customers}
+    children = {table.name: _group(written[table.name], "record_id") for table in CHILDREN}
+
+    def write() -> None:
+        customer_ids = {c["id"] for c in customers[known:]}
+        for first in range(0, len(rows), BATCH):
+            batch = rows[first : first + BATCH]
+            new = {r["customer_id"] for r in batch} & customer_ids
+            customer_ids.difference_update(new)
+            with engine.begin() as conn:
+                if new:
+                    conn.execute(insert(CUSTOMERS), [by_id[c] for c in sorted(new)])
+                conn.execute(insert(RECORDS), batch)
+                for table in CHILDREN:
+                    own = children[table.name]
+                    conn.execute(insert(table), [c for r in batch for c in own[r["id"]]])
+
+    return write
 
 
 def _group(rows: Sequence[dict[str, Any]], key: str) -> dict[int, list[dict[str, Any]]]:
@@ -166,12 +201,13 @@ def main() -> None:
         flush=True,
     )
     for kind in backends(args.db):
-        ours, baseline, floor = [], [], []
+        ours, baseline, floor, driver = [], [], [], []
         for _ in range(args.runs):
             rate, written = measure_ours(kind, source, known, news)
             ours.append(rate)
             baseline.append(measure_core(kind, source, written, len(known), everything=False))
             floor.append(measure_core(kind, source, written, len(known), everything=True))
+            driver.append(measure_driver(kind, source, written, len(known)))
         Row(
             f"intake create_records {args.n:,}",
             kind,
@@ -186,6 +222,20 @@ def main() -> None:
             f"contact, history, clocks, timers), Core executemany does "
             f"{statistics.median(floor):,.1f} records/s; "
             f"ours is {statistics.median(ours) / statistics.median(floor):.2f}x of that",
+            flush=True,
+        )
+        Row(
+            f"intake vs driver floor {args.n:,}",
+            kind,
+            "records/s",
+            statistics.median(ours),
+            statistics.median(driver),
+            "- (the database's own floor)",
+        ).print()
+        print(
+            f"#   driver floor: the same {rows:.2f} rows a record, the same statements and "
+            f"values, by the driver's executemany alone; Core executemany reaches "
+            f"{statistics.median(floor) / statistics.median(driver):.2f}x of it",
             flush=True,
         )
 

@@ -27,6 +27,12 @@ SET status = 'fired' … WHERE status = 'pending' AND due_at <= now RETURNING id
 record_id, kind, name` and one `INSERT` of their history events. Goals: with 1 process at
 least 0.33x the baseline and 10,000 timers/s; more processes, more timers/s.
 
+The database's floor (issue #24 item 4), with 1 process, in the same run: every row the
+scheduler wrote (read back by the driver from its copy: rows added to any table, timers,
+clocks and records whose values changed, only the columns that changed) written by the
+driver alone into a fresh copy, `executemany` per table, in as many transactions as the
+scheduler's batches; the ratio says how close firing comes to what the database allows.
+
 Catch-up: L late timers (small 10,000; full 1,000,000) of a scheduler down for 3 days,
 fired by 2 processes: seconds until the last exits (goal at full size: 2 minutes), against
 the same set-based baseline.
@@ -40,6 +46,7 @@ one run, one process, no catch-up; with --full only when asked for (--db sqlite)
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -70,9 +77,10 @@ from sqlalchemy import (
 )
 
 from bench.common import PG_ADMIN_URL, ROOT, Row, arguments, backends, database, table_of
+from bench.floor import driver_rows, write_rows
 from bench.seed import Counts, Seeder, utc_now
 from engine.store.db import make_engine
-from engine.store.models import RecordEvent, Timer
+from engine.store.models import Model, RecordEvent, Timer
 
 SMALL, FULL = 5_000, 100_000  # due timers
 TIMERS_PER_DUE = 10
@@ -86,6 +94,8 @@ GOAL_RATIO, GOAL_RATE, GOAL_CATCH_UP = 0.33, 10_000, 120.0
 CARELOOP = str(Path(sys.executable).parent / "careloop")
 TIMERS = table_of(Timer)
 EVENTS = table_of(RecordEvent)
+CHANGED = ("timers", "sla_clocks", "records")  # the tables whose existing rows a sweep changes
+Rows = dict[str, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -334,6 +344,89 @@ def effect(row: Any, now: datetime) -> dict[str, Any]:
     }
 
 
+def snapshot(engine: Engine) -> tuple[dict[str, int], Rows]:
+    """Before a run: each table's highest id, and the rows a sweep may change, as the driver
+    reads them."""
+    top = {
+        table.name: int(
+            driver_rows(engine, f'SELECT max(id) AS top FROM "{table.name}"')[0]["top"] or 0
+        )
+        for table in Model.metadata.sorted_tables
+        if "id" in table.c
+    }
+    return top, {name: driver_rows(engine, f'SELECT * FROM "{name}"') for name in CHANGED}
+
+
+def written_by_run(engine: Engine, top: dict[str, int], before: Rows) -> tuple[Rows, Rows]:
+    """What a run wrote: rows added to any table (in the order foreign keys need), and for
+    the tables it changes, the changed columns of each changed row with its id."""
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    added = {
+        name: driver_rows(engine, f'SELECT * FROM "{name}" WHERE id > {mark} ORDER BY id', [last])
+        for name, last in top.items()
+    }
+    changed: Rows = {}
+    for name in CHANGED:
+        old = {row["id"]: row for row in before[name]}
+        rows = []
+        for row in driver_rows(engine, f'SELECT * FROM "{name}" WHERE id <= {mark}', [top[name]]):
+            diff = {k: v for k, v in row.items() if old[row["id"]][k] != v}
+            if diff:
+                rows.append({"id": row["id"], **diff})
+        columns = sorted({k for row in rows for k in row} - {"id"})
+        changed[name] = [
+            {c: row.get(c, old[row["id"]][c]) for c in columns} | {"id": row["id"]} for row in rows
+        ]
+    return {k: v for k, v in added.items() if v}, {k: v for k, v in changed.items() if v}
+
+
+def write_floor(url: str, added: Rows, changed: Rows, transactions: int) -> float:
+    """Seconds to write the run's rows by the driver alone in `transactions` commits: the
+    rows in foreign-key order (added parents, their children, then the updates) cut into
+    that many parts, each part one executemany per table."""
+    writes = [(name, "", row) for name, rows in added.items() for row in rows]
+    writes += [(name, "id", row) for name, rows in changed.items() for row in rows]
+    size = -(-len(writes) // transactions)
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    try:
+        dialect = engine.dialect.name
+        began = time.perf_counter()
+        for first in range(0, len(writes), size):
+            part = writes[first : first + size]
+            for (name, key), group in itertools.groupby(part, key=lambda w: (w[0], w[1])):
+                write_rows(raw, dialect, name, [row for _, _, row in group], key=key)
+            raw.commit()
+        return time.perf_counter() - began
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+def ours_and_floor(template: Engine, runs: int) -> tuple[list[Run], list[Run]]:
+    """One process's runs, and after each the driver's floor for the very rows it wrote."""
+    top, before = snapshot(template)
+    template.dispose()
+    results, floors = [], []
+    for _ in range(runs):
+        with copy_of(template) as url:
+            run = ours(url, 1)
+            engine = make_engine(url)
+            added, changed = written_by_run(engine, top, before)
+            engine.dispose()
+        with copy_of(template) as url:
+            seconds = write_floor(url, added, changed, max(1, -(-run.fired // BATCH)))
+        results.append(run)
+        floors.append(Run(seconds, run.due, run.fired))
+        rows = sum(map(len, added.values())) + sum(map(len, changed.values()))
+        tables = [f"{k} +{len(v):,}" for k, v in added.items()]
+        tables += [f"{k} ~{len(v):,}" for k, v in changed.items()]
+        print(
+            f"#   driver floor: {rows:,} rows ({', '.join(tables)}) in {seconds:.2f} s", flush=True
+        )
+    return results, floors
+
+
 def idle_start(kind: str) -> float:
     """Seconds of a `--once` process that finds nothing due (imports, connecting, an empty
     sweep, exiting): what each run's figure pays besides firing. The median of three."""
@@ -391,9 +484,21 @@ def sweep_bench(kind: str, due: int, runs: int) -> None:
         print(describe(kind, "baseline", base), flush=True)
         floor = statistics.median(r.rate for r in base)
         for count in processes:
-            results = measured(template, runs, lambda url, n=count: ours(url, n))
+            if count == 1:
+                results, floors = ours_and_floor(template, runs)
+            else:
+                results = measured(template, runs, lambda url, n=count: ours(url, n))
             print(describe(kind, f"{count} process(es)", results), flush=True)
             rate = statistics.median(r.rate for r in results)
+            if count == 1:
+                Row(
+                    "sweep vs driver floor, 1 process",
+                    kind,
+                    "timers/s",
+                    rate,
+                    statistics.median(r.rate for r in floors),
+                    "- (the database's own floor)",
+                ).print()
             goal = (
                 f">= {GOAL_RATIO:g}x and >= {GOAL_RATE:,}/s"
                 if count == 1

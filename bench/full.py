@@ -34,6 +34,7 @@ from bench.common import ROOT
 # (module, arguments at full size): in the order `make bench` runs them.
 BENCHES: dict[str, list[str]] = {
     "deadlines": ["--full", "--runs", "3"],
+    "startup": ["--runs", "5"],
     "intake": ["--full", "--runs", "1"],
     "scheduler_memory": ["--full", "--runs", "3"],
     "queue": ["--full", "--runs", "3"],

@@ -45,6 +45,8 @@ from sqlalchemy import JSON, Connection, Engine, Table, insert, text
 
 from bench.common import ROOT, table_of
 from bench.data import description
+from engine.access import crypto
+from engine.access.crypto import lookup_hash
 from engine.records import searchindex
 from engine.records.versions import latest_version
 from engine.services import Services
@@ -59,6 +61,7 @@ from engine.store.models import (
     Timer,
     User,
 )
+from engine.store.types import EncryptedJSON
 from engine.time.calendar import BusinessCalendar
 from engine.time.followups import next_due
 from engine.time.sla import ALWAYS, offset
@@ -256,6 +259,8 @@ class Seeder:
         record_id = next(self._ids["record"])
         _, product, text = description(self.rng)
         created = received_at
+        # As intake stores it (issue #22 item 4): the contact encrypted, found by its hash.
+        contact = f"138{self.rng.randrange(10**8):08d}"
         record: dict[str, Any] = {
             "id": record_id,
             "pack_version_id": self.version_id,
@@ -274,10 +279,11 @@ class Seeder:
             "customer_id": None,  # set by keep()
             "fields": {
                 "customer_no": None,  # set by keep()
-                "contact": f"138{self.rng.randrange(10**8):08d}",
                 "description": text,
                 "product": product,
             },
+            "private_fields": {"contact": contact},
+            "contact_hash": lookup_hash(contact),
             "received_at": received_at,
             "created_at": created,
             "updated_at": created,
@@ -641,15 +647,24 @@ def _document(names: tuple[str, ...], values: tuple[str, ...]) -> str:
 def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     columns = [c.name for c in table.columns]
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
+    sealed = {c.name for c in table.columns if isinstance(c.type, EncryptedJSON)}
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
         names = ", ".join(columns)
         with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:  # a column the seeder does not write (added later) is NULL
-                copy.write_row(
-                    [json.dumps(row[c]) if c in json_columns else row.get(c) for c in columns]
-                )
+                copy.write_row([_copied(row, c, json_columns, sealed) for c in columns])
+
+
+def _copied(row: dict[str, Any], column: str, json_columns: set[str], sealed: set[str]) -> Any:
+    """A value as COPY takes it: JSON as text, an encrypted column's value as its ciphertext
+    (COPY bypasses the column types that `insert` applies on SQLite)."""
+    if column in json_columns:
+        return json.dumps(row[column])
+    if column in sealed and row.get(column) is not None:
+        return crypto.encrypt(json.dumps(row[column], ensure_ascii=False, sort_keys=True))
+    return row.get(column)
 
 
 def add_staff(

@@ -1,7 +1,8 @@
 """The data: schema migrations, the search index, a customer's data (R-8.3), keys, backups, and
 the derived figures the scheduler keeps (tiers, the dashboard's rollup) computed on demand.
 
-Alembic and the backup code are imported inside their commands.
+What a command needs beyond click (Alembic, the backup code, the crypto library) is imported
+inside it, so `careloop --help` stays light (issue #24 item 2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 import click
 
 from cli.root import CommandFailed, Runtime, careloop, pass_runtime
-from engine.access import crypto
 from engine.errors import CareloopError
 
 
@@ -76,6 +76,8 @@ def customer_erase(runtime: Runtime, number: str, actor: str) -> None:
 
 @careloop.command("new-data-key", help="Print a new key for CARELOOP_DATA_KEY (Fernet).")
 def new_data_key() -> None:
+    from engine.access import crypto
+
     click.echo(crypto.new_key())
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import sys
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from cli.root import CommandFailed, Runtime, careloop, pass_runtime
-from engine.conversation.mail import MailUnreadable
 from engine.errors import CareloopError
 
 MAX_MAIL_BYTES = 40 * 1024 * 1024
@@ -37,6 +35,10 @@ class TryLater(CommandFailed):
 @click.option("--channel", default="email", show_default=True, help="The pack's channel.")
 @pass_runtime
 def mail_in(runtime: Runtime, pack: str, channel: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from engine.conversation.mail import MailUnreadable
+
     runtime.require_keys()
     raw = sys.stdin.buffer.read(MAX_MAIL_BYTES + 1)
     if len(raw) > MAX_MAIL_BYTES:

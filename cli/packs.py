@@ -1,7 +1,7 @@
 """Packs: check them, publish them, simulate a scenario, list what is shipped and published.
 
-The validator and its JSON Schema and the simulator are imported inside their commands: a
-`careloop scheduler --once` should not pay for them.
+The validator and its JSON Schema, the simulator and the ORM are imported inside their commands:
+a `careloop scheduler --once` should not pay for them, nor `careloop --help` (issue #24 item 2).
 """
 
 from __future__ import annotations
@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import select
 
 from cli.root import CommandFailed, Runtime, careloop, pass_runtime
 from engine.errors import CareloopError
-from engine.store.models import PackVersion
 from engine.time.clock import SystemClock
 from workflows.errors import PackInvalid
+
+if TYPE_CHECKING:
+    from engine.store.models import PackVersion
 
 SHIPPED = Path(__file__).resolve().parents[1] / "workflows"
 
@@ -209,6 +211,9 @@ def pack_export(runtime: Runtime, name: str, folder: Path) -> None:
 @click.option("--versions", is_flag=True, help="Also list every published version.")
 @pass_runtime
 def packs(runtime: Runtime, folder: Path, versions: bool) -> None:
+    from sqlalchemy import select
+
+    from engine.store.models import PackVersion
     from workflows.loader import shipped_packs
 
     with runtime.services().session_factory() as session:

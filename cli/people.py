@@ -1,18 +1,16 @@
 """People who sign in, their teams, and the API tokens of integrations.
 
-Flask (for password hashing) is imported inside the commands that hash.
+What a command needs beyond click (the ORM, Flask for password hashing) is imported inside it,
+so `careloop --help` stays light (issue #24 item 2).
 """
 
 from __future__ import annotations
 
 import click
-from sqlalchemy import select
 
 from cli.root import CommandFailed, Runtime, careloop, pass_runtime
-from engine.access import tokens, users
+from engine.access.choices import ASSIGN_METHODS, LOCALES, ROLES, SCOPES
 from engine.errors import CareloopError
-from engine.records import queue
-from engine.store.models import ApiToken, User
 
 
 @careloop.group(help="People who sign in.")
@@ -22,10 +20,10 @@ def user() -> None:
 
 @user.command("add", help="Add a user; without --password one is generated and printed once.")
 @click.argument("username")
-@click.option("--role", type=click.Choice(users.ROLES), default="agent", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
 @click.option("--team", default=None, help="Team (created if new); its department is its name.")
 @click.option("--name", "display_name", default=None, help="Display name.")
-@click.option("--locale", type=click.Choice(users.LOCALES), default="zh", show_default=True)
+@click.option("--locale", type=click.Choice(LOCALES), default="zh", show_default=True)
 @click.option("--password", default=None, help="At least 10 characters.")
 @pass_runtime
 def user_add(
@@ -37,6 +35,7 @@ def user_add(
     locale: str,
     password: str | None,
 ) -> None:
+    from engine.access import users
     from signin.auth import hash_password
 
     services = runtime.services()
@@ -63,6 +62,10 @@ def user_add(
 @user.command("first", help="Create the first operations account if nobody can sign in yet.")
 @pass_runtime
 def user_first(runtime: Runtime) -> None:
+    from sqlalchemy import select
+
+    from engine.access import users
+    from engine.store.models import User
     from signin.auth import hash_password
 
     services = runtime.services()
@@ -88,12 +91,14 @@ def user_first(runtime: Runtime) -> None:
 @click.option("--department", default=None, help="The department it serves (default: its name).")
 @click.option(
     "--method",
-    type=click.Choice(queue.ASSIGN_METHODS),
+    type=click.Choice(ASSIGN_METHODS),
     default=None,
     help="pull (agents take next), round_robin, least_open.",
 )
 @pass_runtime
 def team_set(runtime: Runtime, name: str, department: str | None, method: str | None) -> None:
+    from engine.access import users
+
     services = runtime.services()
     with services.uow() as uow:
         team = users.ensure_team(uow.session, name, department)
@@ -118,12 +123,14 @@ def token() -> None:
     "--scope",
     "scopes",
     multiple=True,
-    type=click.Choice(tokens.SCOPES),
+    type=click.Choice(SCOPES),
     default=("read", "write"),
     show_default=True,
 )
 @pass_runtime
 def token_add(runtime: Runtime, name: str, scopes: tuple[str, ...]) -> None:
+    from engine.access import tokens
+
     services = runtime.services()
     with services.uow() as uow:
         try:
@@ -141,6 +148,8 @@ def token_add(runtime: Runtime, name: str, scopes: tuple[str, ...]) -> None:
 @click.argument("name")
 @pass_runtime
 def token_revoke(runtime: Runtime, name: str) -> None:
+    from engine.access import tokens
+
     services = runtime.services()
     with services.uow() as uow:
         try:
@@ -154,6 +163,10 @@ def token_revoke(runtime: Runtime, name: str) -> None:
 @token.command("list", help="List tokens (never their text).")
 @pass_runtime
 def token_list(runtime: Runtime) -> None:
+    from sqlalchemy import select
+
+    from engine.store.models import ApiToken
+
     with runtime.services().session_factory() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.name)):
             state = "revoked" if row.revoked_at else "live"

@@ -3,6 +3,10 @@ one engine and services built from them; and how a command fails.
 
 The group's callback runs before any sub-command: a setting that does not parse stops every
 command with one line per problem (ops/settings.py), never a traceback.
+
+Nothing here imports the engine at module level: every command module imports this one, so
+what it imported `careloop --help` paid for (SQLAlchemy, every model, the services: over a
+second). The engine comes in when a command first asks the runtime for it (issue #24 item 2).
 """
 
 from __future__ import annotations
@@ -12,15 +16,14 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from engine.access.crypto import MissingKey
-from engine.customers.surveylinks import SurveyLinks
-from engine.services import Services
-from engine.store.db import make_engine, make_session_factory
-from ops.observed import ObservedServices
 from ops.settings import Settings, SettingsError, configure_engine_keys, instance_secret, load
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from engine.customers.surveylinks import SurveyLinks
+    from engine.services import Services
+    from ops.observed import ObservedServices
 
 
 class Runtime:
@@ -33,22 +36,36 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from engine.store.db import make_engine
+
             self._engine = make_engine(self.settings.database_url)
         return self._engine
 
     def services(self) -> Services:
+        from engine.services import Services
+        from engine.store.db import make_session_factory
+
         return Services(make_session_factory(self.engine), links=self.survey_links())
 
     def observed(self) -> ObservedServices:
         """Services counted for /metrics, as the scheduler runs them."""
+        from engine.store.db import make_session_factory
+        from ops.observed import ObservedServices
+
         return ObservedServices(make_session_factory(self.engine), links=self.survey_links())
 
     def survey_links(self) -> SurveyLinks:
-        """Signed with the web app's secret, so the links the scheduler sends open its survey."""
-        from flask import Flask
+        """Signed with the web app's secret, so the links the scheduler sends open its survey.
+        Flask, to find the instance folder, only without CARELOOP_SECRET_KEY (a deployment sets
+        it): it is a tenth of a second of the scheduler's start (issue #24 item 2)."""
+        from engine.customers.surveylinks import SurveyLinks
 
-        instance = Path(Flask("webapp").instance_path)  # where the web app keeps its secret
-        secret = self.settings.secret_key or instance_secret(instance)
+        secret = self.settings.secret_key
+        if not secret:
+            from flask import Flask
+
+            instance = Path(Flask("webapp").instance_path)  # where the web app keeps its secret
+            secret = instance_secret(instance)
         return SurveyLinks(secret, self.settings.public_url)
 
     def require_keys(self) -> None:
@@ -90,6 +107,8 @@ class CareloopGroup(click.Group):
     one line and exit code 1, never a traceback through the ORM (issue #22 item 2)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from engine.access.crypto import MissingKey
+
         try:
             return super().invoke(ctx)
         except MissingKey as exc:

@@ -2,31 +2,22 @@
 
 `serve` builds the web app with `webapp.create_app`, never through wsgi.py: wsgi.py is the
 entry point for WSGI servers and `flask --app wsgi`, and imports this package, not the reverse.
+Each command imports what it runs, so neither `careloop --help` nor another command pays for
+the scheduler's or the web app's modules (issue #24 item 2).
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.root import Runtime, careloop, pass_runtime
-from engine.services import Services
-from engine.store.migrate import is_current
-from engine.time.health import scheduler_status
-from ops import metrics
-from ops.logs import configure as configure_logs
-from ops.settings import Settings
-from schedules.mailjob import MailJob
-from schedules.mailsources import mail_sources
-from schedules.worker import (
-    CampaignJob,
-    DeliverJob,
-    SweepJob,
-    build_scheduler,
-    senders_for,
-    worker_name,
-)
+
+if TYPE_CHECKING:
+    from engine.services import Services
+    from ops.settings import Settings
 
 
 @careloop.command(help="Serve the web app (development server), with the scheduler inside.")
@@ -34,6 +25,8 @@ from schedules.worker import (
 @click.option("--port", default=5000, show_default=True, type=int)
 @pass_runtime
 def serve(runtime: Runtime, host: str, port: int) -> None:
+    from ops.logs import configure as configure_logs
+    from schedules.worker import build_scheduler
     from webapp import create_app, services
 
     settings = runtime.settings
@@ -73,12 +66,15 @@ def scheduler(
     status: bool,
     as_json: bool,
 ) -> None:
+    from engine.store.schemahead import is_current
+
     settings = runtime.settings
     services = runtime.observed()
     # An unmigrated database would answer a SQL error about a missing table: say what to do.
     if not is_current(services.session_factory.kw["bind"]):
         raise click.ClickException("the database is not migrated: run `careloop db upgrade`")
     if status:
+        from engine.time.health import scheduler_status
         from workflows.calendardraft import published_coverage  # the validator: only here
 
         with services.uow() as uow:
@@ -103,6 +99,10 @@ def scheduler(
     if once:
         _once(services, settings, batch_size, as_json)
         return
+    from ops import metrics
+    from ops.logs import configure as configure_logs
+    from schedules.worker import build_scheduler, worker_name
+
     every = interval if interval is not None else settings.sweep_seconds
     click.echo(f"scheduler {worker_name()}: sweeping every {every:g} s ({settings.database_url})")
     # JSON lines on stderr for the long run; --status and --once only print
@@ -119,6 +119,10 @@ def _once(services: Services, settings: Settings, batch_size: int, as_json: bool
     """Every job once, in the long run's order of concern: timers, campaigns, the mailboxes
     (CARELOOP_MAILBOXES, issue #20; so cron or a test can read them without a long-running
     worker), then the outbox, which then also sends what the mail made."""
+    from schedules.mailjob import MailJob
+    from schedules.mailsources import mail_sources
+    from schedules.worker import CampaignJob, DeliverJob, SweepJob, senders_for
+
     result = SweepJob(services, batch_size=batch_size)()
     care = CampaignJob(services)()
     sources = mail_sources(settings.mailboxes)

@@ -19,7 +19,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashboard import charts, export
+from dashboard import charts, export, selfservice
 from engine import bounds
 from engine.errors import InvalidInput, NotFound
 from engine.insight import earlywarning, improvement, kpis
@@ -175,6 +175,7 @@ def dashboard() -> Any:
     with services().uow() as uow:
         view = _view(uow.session)
         figures = _figures(uow.session, view)
+        selfservice_panel = selfservice.panel(uow.session, view.spec, view.start, view.end)
         warnings = earlywarning.open_warnings(uow.session, view.spec.name)
         actions = list(
             uow.session.scalars(
@@ -192,6 +193,7 @@ def dashboard() -> Any:
         kpi_titles=KPI_TITLES,
         levels=LEVELS,
         tz=str(current_user.user.timezone),
+        selfservice=selfservice_panel,
         **figures,
     )
 

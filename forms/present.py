@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engine.access.masking import masked_fields
+from engine.records.personal import all_fields
 from engine.specs.pack import PackSpec, RecordTypeSpec
 from engine.store.models import Record, SlaClock
 
@@ -75,8 +76,10 @@ def shown_fields(
 ) -> list[dict[str, Any]]:
     """The record's fields in pack order with their labels, personal ones masked."""
     if rtype is None:
+        # The type (so which values are personal) is unknown: only the plain half is shown.
         return [{"label": k, "value": v, "personal": False} for k, v in record.fields.items()]
-    values = record.fields if reveal else masked_fields(rtype, record.fields)
+    stored = all_fields(record)
+    values = stored if reveal else masked_fields(rtype, stored)
     return [
         {
             "label": spec.label,
@@ -193,6 +196,11 @@ def _plus_minus(changes: Mapping[str, Any]) -> str:
     )
 
 
+def _confirmed(_rtype: RecordTypeSpec | None, _changes: Mapping[str, Any]) -> str:
+    """The customer confirmed the solution on their tracking page (issue #23, R-3.2)."""
+    return str(_("客户已确认解决方案"))
+
+
 # The record page's own events (issue #21, item 2), with what changed.
 _DESK: dict[str, Callable[[RecordTypeSpec | None, Mapping[str, Any]], str]] = {
     "record.merged": _merged_here,
@@ -201,6 +209,7 @@ _DESK: dict[str, Callable[[RecordTypeSpec | None, Mapping[str, Any]], str]] = {
     "team.assigned": _to_team,
     "tags.changed": _retagged,
     "followers.changed": _refollowed,
+    "solution.confirmed": _confirmed,
 }
 
 

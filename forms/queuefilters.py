@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.knowledge import segment
-from engine.records import finder, tags
+from engine.records import finder, personal, tags
 from engine.records.finder import Finder
 from engine.store.models import User
 
@@ -96,7 +96,8 @@ def _clean(value: str | None) -> str | None:
 def _apply(wanted: Finder, name: str, value: str, user: User) -> Finder:
     """The filter set with one argument applied; ValueError if the value cannot be used."""
     if name == "q":
-        return replace(wanted, words=search_words(value))
+        contact = value if personal.looks_like_contact(value) else None
+        return replace(wanted, words=search_words(value), contact=contact)
     if name in ("stage", "priority", "channel", "category", "department", "pack"):
         changed: dict[str, Any] = {name: _key(value)}
         return replace(wanted, **changed)

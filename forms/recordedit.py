@@ -27,6 +27,7 @@ from wtforms.validators import InputRequired, Regexp
 from engine.access.masking import masked_fields
 from engine.records import editing, followers, queue, tags
 from engine.records.editing import Allowed
+from engine.records.personal import all_fields
 from engine.specs.pack import Option, PackSpec, RecordTypeSpec
 from engine.store.models import Record, Team, User
 from forms.builder import initial_values, pack_field, values_of
@@ -175,7 +176,7 @@ def _edit_form(
     )
     found.form, found.kept = form or fresh_form(form_class, rtype, record), form is not None
     found.personal = frozenset(n for n in names(rtype) if rtype.fields[n].is_personal)
-    own = {n: v for n, v in record.fields.items() if n in rtype.fields}
+    own = {n: v for n, v in all_fields(record).items() if n in rtype.fields}
     found.hints = {
         name: str(value)
         for name, value in masked_fields(rtype, own).items()

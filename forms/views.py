@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import bounds
+from engine.access.choices import LOCALES
 from engine.access.masking import mask_contact, mask_name
-from engine.access.users import LOCALES, audit, display_names, get_user
+from engine.access.users import audit, display_names, get_user
 from engine.conversation.thread import thread_of, threads_of
 from engine.customers import profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused

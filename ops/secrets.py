@@ -16,11 +16,12 @@ from __future__ import annotations
 import secrets
 
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, column, select, table
+from sqlalchemy import Engine, column, func, select, table
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.access import crypto
-from ops.settings import Settings
+from engine.store.db import make_engine
+from ops.settings import Settings, configure_engine_keys
 
 KEYS_COMMAND = "careloop keys new"
 
@@ -47,24 +48,45 @@ def missing_keys(settings: Settings) -> str | None:
 
 
 def wrong_key(engine: Engine) -> str | None:
-    """One line when the data key does not open a stored customer's value; None when it does,
-    or when nothing is stored yet (or the schema is not there: `careloop db upgrade` says so)."""
+    """One line when the data key does not open a stored customer's value, or else a record's
+    personal fields (issue #22 item 4); None when it does, or when nothing is stored yet (or
+    the schema is not there: `careloop db upgrade` says so)."""
     customers = table("customers", column("contact"), column("name"))
-    query = select(customers.c.contact, customers.c.name).where(
-        (customers.c.contact.is_not(None)) | (customers.c.name.is_not(None))
+    records = table("records", column("private_fields"))
+    queries = (
+        select(func.coalesce(customers.c.contact, customers.c.name)).where(
+            (customers.c.contact.is_not(None)) | (customers.c.name.is_not(None))
+        ),
+        select(records.c.private_fields).where(records.c.private_fields.is_not(None)),
     )
     try:
         with engine.connect() as conn:
-            row = conn.execute(query.limit(1)).first()
+            token = next(
+                (found for q in queries if (found := conn.scalar(q.limit(1))) is not None), None
+            )
     except SQLAlchemyError:
         return None
-    if row is None:
+    if token is None:
         return None
     try:
-        crypto.decrypt(row.contact if row.contact is not None else row.name)
+        crypto.decrypt(token)
     except crypto.MissingKey as exc:
         return str(exc)
     return None
+
+
+def start_problem(settings: Settings) -> str | None:
+    """The line `careloop serve` refuses to start with, for a process without the CLI's runtime:
+    gunicorn.conf.py, so `gunicorn wsgi:app` forks no worker that would fail every write."""
+    missing = missing_keys(settings)
+    if missing:
+        return missing
+    configure_engine_keys(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        return wrong_key(engine)
+    finally:
+        engine.dispose()
 
 
 def new_keys() -> dict[str, str]:

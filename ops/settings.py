@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ops.outboundurls import outbound_problems
+
 DEFAULT_DATABASE_URL = "sqlite:///instance/careloop.db"
 LOG_FORMATS = ("json", "text")
 OFF = ("0", "false", "no")
@@ -70,6 +72,11 @@ class Settings:
     mailboxes: str = ""  # CARELOOP_MAILBOXES: imap(s):// URLs the scheduler polls (issue #20)
     mail_seconds: float = 60.0  # CARELOOP_MAIL_SECONDS
     webhook_url: str | None = None  # CARELOOP_WEBHOOK_URL
+    # CARELOOP_REDIS_URL: the public pages' rate limits counted in Redis, not the database
+    redis_url: str | None = None
+    # CARELOOP_TRUSTED_PROXIES: reverse proxies in front that append to X-Forwarded-For; the
+    # public pages' rate limits count the address the outermost of them saw (issue #23)
+    trusted_proxies: int = 0
     # Where customers open Careloop's public pages (the survey links in their messages).
     public_url: str = "http://127.0.0.1:5000"  # CARELOOP_PUBLIC_URL
     webhook_secret: str = ""  # CARELOOP_WEBHOOK_SECRET
@@ -107,6 +114,7 @@ class Settings:
                 continue
         if values.get("gateways") and not values.get("gateway_secret"):
             problems.append("CARELOOP_GATEWAY_SECRET: required with CARELOOP_GATEWAYS")
+        problems.extend(outbound_problems(values))
         if problems:
             raise SettingsError(problems)
         return cls(**values)
@@ -218,6 +226,14 @@ def _smtp_url(raw: str) -> str:
     return raw
 
 
+def _redis_url(raw: str) -> str:
+    _or_unset(raw)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError("should look like redis://127.0.0.1:6379/0")  # never echoed: a password
+    return raw
+
+
 def _mailboxes(raw: str) -> str:
     from schedules.mailsources import mail_sources
 
@@ -296,6 +312,12 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def _proxies(raw: str) -> int:
+    if not raw.strip().isdigit() or int(raw) > 5:
+        raise ValueError(f"{raw!r} is not a number of proxies (0 to 5)")
+    return int(raw)
+
+
 def _workers(raw: str) -> int:
     try:
         value = int(raw)
@@ -335,6 +357,8 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_MAIL_SECONDS", "mail_seconds", _seconds),
     ("CARELOOP_WEBHOOK_URL", "webhook_url", _webhook_url),
     ("CARELOOP_WEBHOOK_SECRET", "webhook_secret", _text),
+    ("CARELOOP_REDIS_URL", "redis_url", _redis_url),
+    ("CARELOOP_TRUSTED_PROXIES", "trusted_proxies", _proxies),
     ("CARELOOP_PUBLIC_URL", "public_url", _public_url),
     ("CARELOOP_GATEWAYS", "gateways", _gateways),
     ("CARELOOP_GATEWAY_SECRET", "gateway_secret", _text),

@@ -10,8 +10,8 @@ from flask import Flask, jsonify, render_template_string
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine.store.migrate import is_current
 from engine.store.models import PackVersion, Record, Timer
+from engine.store.schemahead import is_current
 from engine.time.health import scheduler_status
 from ops.secrets import missing_keys
 from ops.settings import Settings

@@ -16,13 +16,20 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 # admin's own words (Save, List, Filter …) in English. Our catalog has no Chinese: it is the
 # source, so any Chinese locale reads the messages as written.
 BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
+# A visitor without an account (the customer portal, issue #23) picks a language by `?lang=`,
+# kept in this cookie for the next pages.
+LANGUAGE_COOKIE = "careloop_lang"
 
 
 def select_locale() -> str:
-    """The user's language, else the browser's, else Simplified Chinese (the teams' own)."""
+    """The user's language, else the one picked on a public page, else the browser's, else
+    Simplified Chinese (the teams' own)."""
     account = getattr(current_user, "user", None)
     if account is not None and account.locale in LANGUAGES:
         return BABEL_LOCALES[str(account.locale)]
+    picked = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    if picked in LANGUAGES:
+        return BABEL_LOCALES[str(picked)]
     return BABEL_LOCALES[request.accept_languages.best_match(LANGUAGES) or "zh"]
 
 

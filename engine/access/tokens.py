@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access.choices import SCOPES
 from engine.errors import InvalidInput, NotFound
 from engine.store.models import ApiToken
 
-SCOPES = ("read", "write", "personal")  # personal: may see personal data unmasked
 TOKEN_PREFIX = "clp_"
 # How stale `last_used_at` may get: writing it on every request made each API call a write
 # transaction (an UPDATE and its commit) before it did any work; operators read it to find

@@ -14,11 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access.choices import LOCALES, ROLES
 from engine.errors import InvalidInput, NotFound
 from engine.store.models import AuditEntry, Team, User
 
-ROLES = ("agent", "supervisor", "operations")
-LOCALES = ("zh", "en")
 Hasher = Callable[[str], str]
 
 

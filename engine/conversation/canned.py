@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.access.masking import masked_fields
 from engine.errors import InvalidInput, NotFound
+from engine.records.personal import all_fields
 from engine.specs.canned import compile_canned
 from engine.specs.expressions import ExpressionError, MessageTemplate
 from engine.specs.pack import PackSpec, TransitionSpec
@@ -133,7 +134,7 @@ def _context(pack: PackSpec, record: Record, agent_name: str) -> dict[str, Any]:
     customer = record.customer
     return {
         "record": {
-            **masked_fields(rtype, record.fields),
+            **masked_fields(rtype, all_fields(record)),
             "id": record.id,
             "stage": rtype.stages[record.stage].title if record.stage in rtype.stages else "",
             "priority": record.priority,

@@ -22,10 +22,11 @@ from engine.access.masking import masked_fields
 from engine.conversation import thread
 from engine.conversation.addressing import answer_channel
 from engine.customers import satisfaction
-from engine.customers.surveylinks import SurveyLinks
+from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
 from engine.errors import InvalidInput
 from engine.events import ContactSent, ContactSkipped
 from engine.records.journal import TIMERS, add_event
+from engine.records.personal import all_fields
 from engine.records.versions import SpecCache
 from engine.specs.pack import ContactSpec, PackSpec
 from engine.store.models import Record, RecordEvent, ThreadMessage
@@ -223,7 +224,8 @@ def _context(
     now: datetime,
 ) -> dict[str, Any]:
     """What a contact's template sees: the record (personal fields masked, as everywhere),
-    the customer's own name, the promised times in the pack's zone and the survey link."""
+    the customer's own name, the promised times in the pack's zone, the survey link and the
+    tracking link (issue #23)."""
     rtype = pack.record_type(record.record_type)
     deadlines = {
         c.target: pack.local_minute(c.deadline)
@@ -238,7 +240,7 @@ def _context(
     customer = record.customer
     return {
         "record": {
-            **masked_fields(rtype, record.fields),
+            **masked_fields(rtype, all_fields(record)),
             "id": record.id,
             "stage": rtype.stages[record.stage].title,
             "priority": record.priority,
@@ -253,6 +255,7 @@ def _context(
         "deadlines": deadlines,
         "promised": pack.local_minute(latest.deadline) if latest is not None else "",
         "survey_link": _survey_link(session, pack, record, links, now),
+        "tracking_link": _tracking_link(pack, record, links, now),
         "extension": _last_extension(session, pack, record.id),
     }
 
@@ -265,6 +268,13 @@ def _survey_link(
     if links is None or question is None or satisfaction.answer_of(session, record.id):
         return ""
     return links.link(record.id, now + question.link_valid_for)
+
+
+def _tracking_link(pack: PackSpec, record: Record, links: SurveyLinks | None, now: datetime) -> str:
+    """The signed link to the customer's own page of the record, where the pack has a portal."""
+    if links is None or pack.portal is None:
+        return ""
+    return links.tracking_link(pack.name, record.id, now + TRACKING_VALID_FOR)
 
 
 def _last_extension(session: Session, pack: PackSpec, record_id: int) -> dict[str, str]:

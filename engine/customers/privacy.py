@@ -22,6 +22,7 @@ from engine.access.crypto import lookup_hash
 from engine.access.users import audit
 from engine.errors import NotFound
 from engine.files import records as files
+from engine.records.personal import all_fields
 from engine.store.models import (
     CampaignOccasion,
     Customer,
@@ -111,7 +112,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
                 "stage": r.stage,
                 "received_at": r.received_at.isoformat(),
                 "closed_at": r.closed_at.isoformat() if r.closed_at else None,
-                "fields": r.fields,
+                "fields": all_fields(r),
                 "messages": messages.get(r.id, []),
                 "attachments": attached.get(r.id, []),  # the record's own files, by name
             }
@@ -168,10 +169,18 @@ def erase(
     records = _records(session, customer)
     for record in records:
         names = personal(record) | {"customer_no"}
-        record.fields = {
-            k: (erased_number if k == "customer_no" else TOMBSTONE) if k in names and v else v
-            for k, v in record.fields.items()
-        }
+
+        def scrub(values: dict[str, Any], names: frozenset[str] = names) -> dict[str, Any]:
+            return {
+                k: (erased_number if k == "customer_no" else TOMBSTONE) if k in names and v else v
+                for k, v in values.items()
+            }
+
+        # Both halves: the plain fields and the encrypted personal ones (issue #22 item 4); the
+        # contact's hash goes too, so the erased person's number finds nothing any more.
+        record.fields = scrub(record.fields)
+        record.private_fields = scrub(record.private_fields) if record.private_fields else None
+        record.contact_hash = None
         events = session.scalars(select(RecordEvent).where(RecordEvent.record_id == record.id))
         for event in events:
             if any(k in names for k in event.changes):

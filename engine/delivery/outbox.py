@@ -24,6 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.access.masking import masked_fields
+from engine.records.personal import all_fields
 from engine.records.rows import RecordView
 from engine.specs.pack import PackSpec
 from engine.store.models import Notification, OutboxMessage, Record
@@ -117,7 +118,7 @@ def _context(
     rtype = pack.record_type(record.record_type)
     return {
         "record": {
-            **masked_fields(rtype, record.fields),
+            **masked_fields(rtype, all_fields(record)),
             "id": record.id,
             "stage": rtype.stages[record.stage].title if record.stage in rtype.stages else "",
             "priority": record.priority,

@@ -24,6 +24,7 @@ from engine.events.contacts import (
     SKIP_REASONS,
     ContactSent,
     ContactSkipped,
+    SolutionConfirmed,
 )
 from engine.events.desk import (
     FieldsEdited,
@@ -61,6 +62,7 @@ __all__ = [
     "Assigned",
     "ContactSent",
     "ContactSkipped",
+    "SolutionConfirmed",
     "DeadlineExtended",
     "Escalated",
     "Event",

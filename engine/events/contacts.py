@@ -47,3 +47,17 @@ class ContactSkipped(Event):
         if self.detail:
             changes["detail"] = self.detail[:300]
         return changes
+
+
+@dataclass(frozen=True)
+class SolutionConfirmed(Event):
+    """The customer said, on their tracking page, that the solution suits them (R-3.2)."""
+
+    via: str = "portal"
+
+    @property
+    def kind(self) -> str:
+        return "solution.confirmed"
+
+    def changes(self) -> dict[str, Any]:
+        return {"via": self.via}

@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps
-
 from engine.errors import InvalidInput
 
 # What Pillow decodes of the allowed types (HEIC needs a plugin: such files have no preview).
@@ -23,30 +21,36 @@ PREVIEWED = frozenset(
 PREVIEW_TYPE = "image/webp"
 PREVIEW_BOX = (320, 320)
 MAX_PIXELS = 50_000_000
-_UNREADABLE = (
-    OSError,
-    ValueError,
-    SyntaxError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,
-)
 
 
 def preview(data: bytes) -> bytes:
     """A WebP of the picture at most PREVIEW_BOX, upright; InvalidInput if it does not decode."""
+    # Pillow only once a picture arrives: every process that merely imports the services (the
+    # scheduler before its first sweep, the CLI) no longer pays for it (issue #24 item 2).
+    from PIL import Image
+
+    unreadable = (
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             return _preview(data)
         except InvalidInput:
             raise
-        except _UNREADABLE:
+        except unreadable:
             raise InvalidInput(
                 "the picture cannot be read", fields={"file": "unreadable picture"}
             ) from None
 
 
 def _preview(data: bytes) -> bytes:
+    from PIL import Image, ImageOps
+
     with Image.open(io.BytesIO(data)) as image:
         if image.width * image.height > MAX_PIXELS:
             raise InvalidInput(

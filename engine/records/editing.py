@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.access.masking import masked_fields
 from engine.errors import InvalidInput
 from engine.events import FieldsEdited, TeamAssigned
-from engine.records import queue, transitions
+from engine.records import personal, queue, transitions
 from engine.records.fieldvalues import coerce_values
 from engine.records.journal import add_event
 from engine.specs.pack import FieldSpec, PackSpec, RecordTypeSpec
@@ -73,15 +73,18 @@ def edit_fields(
     personal values masked (R-1.2, R-8.3). Returns {field: [old, new]} as stored."""
     rtype = pack.record_type(record.record_type)
     coerced = _checked(pack, rtype, values)
+    stored = personal.all_fields(record)
     changes = {
-        name: [record.fields.get(name), value]
+        name: [stored.get(name), value]
         for name, value in coerced.items()
-        if record.fields.get(name) != value
+        if stored.get(name) != value
     }
     if not changes:
         return {}
-    fields = {**record.fields, **{name: new for name, (_old, new) in changes.items()}}
-    record.fields = {name: value for name, value in fields.items() if value is not None}
+    fields = {**stored, **{name: new for name, (_old, new) in changes.items()}}
+    personal.put_fields(
+        record, rtype, {name: value for name, value in fields.items() if value is not None}
+    )
     record.updated_at = now
     old = masked_fields(rtype, {name: pair[0] for name, pair in changes.items()})
     new = masked_fields(rtype, {name: pair[1] for name, pair in changes.items()})

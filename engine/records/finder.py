@@ -7,8 +7,10 @@ the same WHERE, so another team's records are never read, let alone shown.
 The words of a search are looked up in the records' own full-text index (`searchindex`:
 FTS5 on SQLite, a GIN tsvector on PostgreSQL, jieba's words of the non-personal text fields),
 every word must occur, as an IN over the index in the same WHERE as the filters, the team
-scope and the keyset. A piece no index holds (one Chinese character, `%`) is matched as typed
-with a case-blind LIKE in the description and subject, wildcards escaped.
+scope and the keyset. A search that is a phone number or an email address also finds the
+records whose contact it is, by the contact's keyed hash (`personal`). A piece no index
+holds (one Chinese character, `%`) is matched as typed with a case-blind LIKE in the
+description and subject, wildcards escaped.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
+from engine.access.crypto import lookup_hash
 from engine.records import queue, searchindex, tags
 from engine.store.models import Record, SlaClock, User
 
@@ -63,6 +66,8 @@ class Finder:
     tags: tuple[str, ...] = ()  # every one of them on the record
     sort: str = "urgency"
     descending: bool = False
+    # A phone or an address typed in the search box: also the records whose contact it is.
+    contact: str | None = None
 
 
 Key = tuple[Any, bool]  # an ORDER BY expression and whether it runs descending
@@ -121,7 +126,7 @@ def conditions(user: User, wanted: Finder, now: datetime) -> list[ColumnElement[
         found.append(Record.received_at >= wanted.received_from)
     if wanted.received_to is not None:
         found.append(Record.received_at < wanted.received_to)
-    found.extend(_search(wanted.words))
+    found.extend(_search_with_contact(wanted))
     found.extend(tags.has_tag(tag) for tag in wanted.tags)
     return found
 
@@ -165,6 +170,16 @@ def _search(words: Sequence[str]) -> list[ColumnElement[bool]]:
     if indexed:
         found.insert(0, searchindex.holds_words(Record.id, indexed))
     return found
+
+
+def _search_with_contact(wanted: Finder) -> list[ColumnElement[bool]]:
+    """The words' conditions; for a search that is a phone or an address, also the records
+    whose contact it is, found by its keyed hash (the contact itself is encrypted, issue #22)."""
+    by_words = _search(wanted.words)
+    if wanted.contact is None:
+        return by_words
+    by_contact = Record.contact_hash == lookup_hash(wanted.contact)
+    return [or_(by_contact, and_(*by_words)) if by_words else by_contact]
 
 
 def _matches(word: str) -> ColumnElement[bool]:

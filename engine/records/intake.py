@@ -19,7 +19,7 @@ from engine import bounds
 from engine.customers import tiers
 from engine.errors import InvalidInput
 from engine.events import StageEntered
-from engine.records import queue, standing
+from engine.records import personal, queue, standing
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import Effects
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec
@@ -189,15 +189,20 @@ def _new_record(
         assignee=core["assignee"],
         customer=customer,
         tier_rank=tiers.tier_rank(pack, lookup.tier_of(customer)),  # also the SLA's
-        fields=values,
         received_at=received_at,
         external_id=new.external_id,
         created_at=now,
         updated_at=now,
     )
+    personal.put_fields(record, rtype, values)
     session.add(record)
     batch.events.append(
-        StageEntered(stage.id, {k: v for k, v in {**core, **values}.items() if v is not None})
+        StageEntered(
+            stage.id,
+            personal.for_history(
+                rtype, {k: v for k, v in {**core, **values}.items() if v is not None}
+            ),
+        )
     )
     tier = lookup.tier_of(customer)
     sla.start_clocks(session, pack, rtype, record, now, tier=tier, arm=batch.arm)

@@ -162,9 +162,6 @@ def may_see(user: User, record: Record) -> bool:
     return record.department in (None, user.team.department)
 
 
-ASSIGN_METHODS = ("pull", "round_robin", "least_open")
-
-
 def auto_assign(session: Session, record: Record, now: datetime) -> None:
     """Give an unassigned record to someone, if the rules say who (R-2.3, R-5.2).
 

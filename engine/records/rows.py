@@ -52,6 +52,7 @@ class RecordRow:
     assignee: str | None
     external_id: str | None
     fields: dict[str, Any]
+    private_fields: dict[str, Any] | None  # decrypted on read (`engine.records.personal`)
     next_deadline: datetime | None
     clocks: list[ClockRow] = field(default_factory=list)
 

@@ -18,7 +18,7 @@ from engine.customers import tiers
 from engine.errors import InvalidInput, NotFound, TransitionRefused
 from engine.events import NOTES, PriorityChanged, StageEntered
 from engine.knowledge import articles
-from engine.records import queue
+from engine.records import personal, queue
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.journal import add_event, cancel_timers
 from engine.records.standing import tier_of
@@ -49,7 +49,10 @@ def apply_transition(
         )
     values = coerce_values(pack, rtype, form)
     require_values(rtype, values, [f.field for f in transition.form if f.required])
-    current = {**record.fields, **{name: getattr(record, name) for name in CORE_FIELDS}}
+    current = {
+        **personal.all_fields(record),
+        **{name: getattr(record, name) for name in CORE_FIELDS},
+    }
     context = {
         "record": {**current, **values, "stage": record.stage},
         "customer": _customer_view(session, pack, record.customer),
@@ -173,16 +176,17 @@ def _write(
         for name, value in values.items()
         if current.get(name) != value
     }
-    fields = dict(record.fields)
+    fields = personal.all_fields(record)
     for name, value in values.items():
         if name in CORE_FIELDS:
             setattr(record, name, value)
         else:
             fields[name] = value
-    record.fields = fields
+    rtype = pack.record_type(record.record_type)
+    personal.put_fields(record, rtype, fields)
     if "priority" in values and values["priority"]:
         record.priority_rank = pack.priority_rank(values["priority"])
-    return changes
+    return personal.for_history(rtype, changes)
 
 
 def record_tier(session: Session, pack: PackSpec, record: Record) -> str | None:

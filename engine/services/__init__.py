@@ -5,7 +5,8 @@ none of them touches the store's tables directly.
 
 One class for all of them, `Services`, assembled from a class per area (records, the record
 page's corrections, conversation, canned responses, files, customers, imports, knowledge,
-insight, merging) that share `ServiceBase`; callers only ever see `Services`.
+insight, merging, the customer portal and its chat box) that share `ServiceBase`; callers only
+ever see `Services`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from engine.services.imports import ImportServices
 from engine.services.insight import InsightServices
 from engine.services.knowledge import KnowledgeServices
 from engine.services.merging import MergeServices
+from engine.services.portal import PortalServices
 from engine.services.records import RecordServices
+from engine.services.selfservice import SelfServiceServices
 
 __all__ = ["Services"]
 
@@ -35,5 +38,7 @@ class Services(
     KnowledgeServices,
     InsightServices,
     MergeServices,
+    SelfServiceServices,
+    PortalServices,
 ):
     """Use cases bound to a session factory, a clock and a spec cache."""

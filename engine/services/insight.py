@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.customers import satisfaction
 from engine.insight import earlywarning, improvement, rollup
 from engine.records import transitions, versions
+from engine.selfservice import rollup as selfservice_rollup
 from engine.services.base import ServiceBase
 from engine.store.models import ImprovementAction, PackVersion, SatisfactionAnswer
 
@@ -42,6 +43,9 @@ class InsightServices(ServiceBase):
                         uow.session, reading, due[start : start + days_per_transaction], now
                     )
                     uow.commit()
+            with self.uow() as uow:  # self-service outcomes of closed days (issue #23)
+                selfservice_rollup.roll_up(uow.session, self.specs.of(version), now)
+                uow.commit()
             rolled[version.pack] = len(due)
         return rolled
 

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.specs.answering import AnsweringSpec, parse_quiet_hours
 from engine.specs.build_canned import build_canned
 from engine.specs.build_care import CareBuilder
+from engine.specs.build_instant import build_instant
+from engine.specs.build_portal import build_portal
 from engine.specs.build_records import PackContext, RecordTypeBuilder
 from engine.specs.expressions import MessageTemplate
 from engine.specs.insight import InsightSpec, build_insight
@@ -115,6 +117,8 @@ class _Builder(RecordTypeBuilder, CareBuilder):
             answering=self.answering(section(data, "answering"), channels),
             insight=self.insight(data, record_types, priority_ids),
             canned_responses=build_canned(self, data, record_types),
+            instant_answers=build_instant(self, data, intake),
+            portal=build_portal(self, data.get("portal"), channels, record_types),
         )
 
     def timezone(self, data: Mapping[str, Any]) -> ZoneInfo:

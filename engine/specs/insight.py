@@ -138,6 +138,23 @@ class InsightSpec:
 Problem = Callable[[Path, str, str | None], None]
 
 
+def _counted_in_clear(problem: Problem, monitor: MonitorSpec, types: Mapping[str, Any]) -> None:
+    """A keyword monitor reads its field in SQL; a field some record type marks personal is
+    stored encrypted (issue #22 item 4), where no query can count its words."""
+    if monitor.metric != "keyword_count":
+        return
+    for tid, rtype in types.items():
+        field = getattr(rtype, "fields", {}).get(monitor.field_name)
+        if field is not None and field.is_personal:
+            problem(
+                ("monitors", monitor.id, "field"),
+                f"field '{monitor.field_name}' of record type '{tid}' is personal: it is "
+                "stored encrypted, so its words cannot be counted",
+                "count a field that is not personal, such as description",
+            )
+            return
+
+
 def build_insight(
     data: Mapping[str, Any],
     problem: Problem,
@@ -159,6 +176,8 @@ def build_insight(
         reader.monitor(mid, m, data.get("categories") or {}, data.get("channels") or {})
         for mid, m in (data.get("monitors") or {}).items()
     )
+    for monitor in monitors:
+        _counted_in_clear(problem, monitor, record_types)
     if monitors and warnings is None:
         problem(("monitors",), "monitors raise warnings, but `warnings` is not set", _WARNINGS_HINT)
     return InsightSpec(satisfaction, monitors, warnings, reader.kpis(data.get("kpis") or {}, data))

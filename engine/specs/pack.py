@@ -18,6 +18,8 @@ from engine.specs.canned import CannedResponseSpec
 from engine.specs.care import CampaignSpec, TierSpec
 from engine.specs.expressions import Expression, MessageTemplate
 from engine.specs.insight import InsightSpec
+from engine.specs.instant import InstantAnswersSpec
+from engine.specs.portal import PortalSpec
 from engine.specs.slaterms import Facts, TermRule, choose
 from engine.specs.slaterms import SlaTerm as SlaTerm  # where callers have always found it
 from engine.time.calendar import BusinessCalendar
@@ -48,6 +50,7 @@ TEMPLATE_NAMES = (
     *("customer", "campaign", "occasion"),  # what a campaign's message to a customer may use
     # What a record's message to its customer may use besides (issue #20, R-3.2, R-3.3).
     *("reference", "promised", "deadlines", "survey_link", "extension", "channel"),
+    "tracking_link",  # the customer's own page of the record in the portal (issue #23)
 )
 CONTACT_EVENTS = ("created", "extended")
 
@@ -314,6 +317,8 @@ class PackSpec:
     intake: dict[str, IntakeSpec] = field(default_factory=dict)
     answering: AnsweringSpec = field(default_factory=AnsweringSpec)
     canned_responses: tuple[CannedResponseSpec, ...] = ()  # issue #21, engine.specs.canned
+    instant_answers: InstantAnswersSpec | None = None  # issue #23, engine.specs.instant
+    portal: PortalSpec | None = None  # issue #23, engine.specs.portal
 
     @property
     def care_task_types(self) -> frozenset[str]:

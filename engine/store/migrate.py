@@ -7,11 +7,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from engine.store import migrations
+from engine.store.schemahead import is_current
+
+__all__ = ["alembic_config", "downgrade", "include_object", "is_current", "upgrade"]
 
 MIGRATIONS = Path(migrations.__file__).parent
 # Search objects one dialect has and the models cannot declare (see SearchDoc): SQLite's FTS5
@@ -65,10 +66,3 @@ def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str)
                 raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
         if sqlite:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
-
-
-def is_current(engine: Engine) -> bool:
-    """True when the database sits at the newest migration (the readiness check asks)."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +49,28 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else crypto.decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object encrypted with Fernet as one text (R-8.3, issue #22 item 4).
+
+    Records keep the fields their type marks personal here: the values are hidden together,
+    so neither the database nor a backup shows which of them a record holds or how long each is.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> Any:
+        if not value:
+            return None
+        return crypto.encrypt(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        found = json.loads(crypto.decrypt(value))
+        return found if isinstance(found, dict) else None
 
 
 class EncryptedBytes(TypeDecorator[bytes]):

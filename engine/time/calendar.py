@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import difflib
 import functools
 import itertools
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holidays_lib
 from holidays import HolidayBase
 
 from engine.time.clock import require_aware
+from engine.time.workindex import EMPTY, Interval, WorkIndex, build
 
 Path = tuple[str | int, ...]
 Ranges = tuple[tuple[int, int], ...]  # (start, end) seconds after local midnight, sorted, merged
@@ -27,6 +28,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CONFIG_KEYS = ("timezone", "hours", "holidays", "closed", "working", "covered_until")
 HOLIDAY_KEYS = ("country", "subdivision")
 MAX_EMPTY_YEARS = 10  # `add` gives up after this many consecutive years without working time
+# tzinfo types whose utcoffset() is never None, so `add` may skip require_aware's call for them
+_ALWAYS_AWARE = frozenset({ZoneInfo, timezone})
 _TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d|24:00"  # 24:00 is the end of the day
 _RANGE = re.compile(rf"^({_TIME})\s*-\s*({_TIME})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -222,26 +225,6 @@ def validate_config(config: object) -> list[CalendarError]:
     return parser.errors
 
 
-class _Index(NamedTuple):
-    """An immutable snapshot of merged working intervals (UTC POSIX seconds), safe to share."""
-
-    years: range  # local years covered
-    starts: list[float]
-    ends: list[float]
-    cum: list[float]  # working seconds before each interval, then the total
-
-    def position(self, instant: float) -> float:
-        """Working seconds from the start of `years` to `instant`, which must lie within them."""
-        i = bisect.bisect_right(self.starts, instant) - 1
-        return 0.0 if i < 0 else self.cum[i] + min(instant, self.ends[i]) - self.starts[i]
-
-    def instant(self, position: float) -> float:
-        """The first instant at `position` > 0: an interval's end rather than the next start."""
-        # cum[j] < position <= cum[j + 1]; min() absorbs a last-ulp overshoot of the total
-        j = min(bisect.bisect_left(self.cum, position), len(self.starts)) - 1
-        return self.starts[j] + (position - self.cum[j])
-
-
 class BusinessCalendar:
     """Working time from an index built lazily per local year: merged UTC intervals, prefix sums."""
 
@@ -262,7 +245,11 @@ class BusinessCalendar:
         # the most common weekday schedule; max() keeps the earliest weekday's among ties
         self._standard: Ranges = max(counts, key=counts.__getitem__)
         self.working_day_seconds = float(sum(end - start for start, end in self._standard))
-        self._index = _Index(range(0), [], [], [0.0])
+        # Built lazily and kept by this object, which lives in its pack version's spec
+        # (engine.records.versions.SpecCache): a new version builds a new calendar, so a new
+        # closed: or working: line is never answered from an old table.
+        self._years: dict[int, list[Interval]] = {}
+        self._index = EMPTY
 
     @classmethod
     def from_config(cls, name: str, config: Mapping[str, Any]) -> BusinessCalendar:
@@ -319,39 +306,57 @@ class BusinessCalendar:
 
         return [(local(start), local(end)) for start, end in self._schedule(day)]
 
-    def _intervals(self, year: int) -> Iterator[tuple[float, float]]:
-        """A local year's working intervals in order, as POSIX seconds, not yet merged."""
-        day = date(year, 1, 1)
-        while day.year == year:
-            for start, end in self._schedule(day):
-                yield self._timestamp(day, start), self._timestamp(day, end)
-            day += timedelta(days=1)
+    def _year(self, year: int) -> list[Interval]:
+        """A local year's working intervals in order, as POSIX seconds, not yet merged; computed
+        once: the holiday table and the day rules are read here and never again for that year."""
+        intervals = self._years.get(year)
+        if intervals is None:
+            intervals = []
+            day = date(year, 1, 1)
+            while day.year == year:
+                for start, end in self._schedule(day):
+                    intervals.append((self._timestamp(day, start), self._timestamp(day, end)))
+                day += timedelta(days=1)
+            self._years[year] = intervals
+        return intervals
 
-    def _covering(self, first: int, last: int) -> _Index:
+    def _covering(self, first: int, last: int) -> WorkIndex:
         """An index spanning local years first..last and those already indexed, built if needed."""
         index = self._index
         if index.years:
             first, last = min(first, index.years[0]), max(last, index.years[-1])
         if range(first, last + 1) == index.years:
             return index
-        merged: list[tuple[float, float]] = []
-        for a, b in itertools.chain.from_iterable(map(self._intervals, range(first, last + 1))):
-            if merged and a <= merged[-1][1]:  # touching (24x7 days) or overlapping (a DST gap)
-                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-            else:
-                merged.append((a, b))
-        starts, ends = [a for a, _ in merged], [b for _, b in merged]
-        cum = list(itertools.accumulate((b - a for a, b in merged), initial=0.0))
-        self._index = _Index(range(first, last + 1), starts, ends, cum)  # one atomic swap
-        return self._index
+        years = range(first, last + 1)
+        lo, hi = self._timestamp(date(first, 1, 1), 0), self._timestamp(date(last + 1, 1, 1), 0)
+        self._index = build(years, lo, hi, itertools.chain.from_iterable(map(self._year, years)))
+        return self._index  # one atomic swap: readers of the old index are unaffected
 
     def add(self, start: datetime, seconds: float) -> datetime:
         """When `seconds` of working time have passed after `start` (counting from the next working
         instant); a result on an interval's end is that end (18:00), not the next day's start."""
-        require_aware(start)
+        if type(start.tzinfo) not in _ALWAYS_AWARE:
+            require_aware(start)
+        if 0.0 < seconds < math.inf:  # the usual case, answered from the index as it stands
+            # WorkIndex.position and .instant written out: this is the hottest line of intake
+            instant = start.timestamp()
+            _, lo, hi, starts, ends, cum = self._index
+            if lo <= instant < hi:
+                i, target = bisect_right(starts, instant) - 1, seconds
+                if i >= 0:
+                    end = ends[i]
+                    target += cum[i] + (end if end < instant else instant) - starts[i]
+                if target <= cum[-1]:  # so cum[j] < target <= cum[j + 1] with j < len(starts)
+                    j = bisect_left(cum, target) - 1
+                    return datetime.fromtimestamp(starts[j] + (target - cum[j]), self.tz)
+        return self._add_widening(start, seconds)
+
+    def _add_widening(self, start: datetime, seconds: float) -> datetime:
+        """`add` when the index does not yet reach: widen it a year at a time, and refuse bad
+        amounts (zero waits for nothing and answers `start` as is, even outside working time)."""
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"seconds must be finite and not negative, got {seconds!r}")
-        if seconds == 0:  # no wait at all: `start` as is, even outside working time
+        if seconds == 0:
             return start.astimezone(self.tz)
         instant, year = start.timestamp(), start.astimezone(self.tz).year
         index, last_gain = self._covering(year, year), year
@@ -370,7 +375,10 @@ class BusinessCalendar:
         """Working time in [a, b), 0 if b <= a; the inverse of `add`."""
         require_aware(a)
         require_aware(b)
-        if b <= a:
+        at, bt = a.timestamp(), b.timestamp()
+        if bt <= at:
             return 0.0
-        index = self._covering(a.astimezone(self.tz).year, b.astimezone(self.tz).year)
-        return index.position(b.timestamp()) - index.position(a.timestamp())
+        index = self._index
+        if not (index.covers(at) and index.covers(bt)):
+            index = self._covering(a.astimezone(self.tz).year, b.astimezone(self.tz).year)
+        return index.position(bt) - index.position(at)

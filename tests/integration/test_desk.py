@@ -34,6 +34,8 @@ PUBLIC = (
     "/admin-assets/",
     "/api/",
     "/survey/",  # the satisfaction link: the signed token is the permission
+    "/help/",  # the customer portal: public help pages, web form, signed tracking links (#23)
+    "/help-static/",
 )
 
 

@@ -82,6 +82,18 @@ def test_an_operator_allows_a_host_by_name(app: Flask) -> None:
     ).status_code == 422
 
 
+def test_the_environment_allows_a_host_by_name(
+    tmp_path: Path, after_sales: PackSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CARELOOP_OUTBOUND_ALLOW as an operator writes it: once read as one string, so that
+    "127.0.0.1,hooks.internal" allowed no host at all."""
+    monkeypatch.setenv("CARELOOP_OUTBOUND_ALLOW", "127.0.0.1, hooks.internal")
+    app = web_app(tmp_path, pack=after_sales)
+    hook = {"url": "http://127.0.0.1:9/hook", "events": ["record.created"]}
+    answer = app.test_client().post("/api/v1/subscriptions", json=hook, headers=bearer(app))
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+
+
 def test_a_public_address_is_accepted() -> None:
     OutboundPolicy(resolver=lambda host, port: ["93.184.215.14"]).check_saved(
         "https://hooks.example.com/careloop"

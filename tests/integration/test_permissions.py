@@ -42,6 +42,19 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("POST",), r"^/logout$", STAFF),
     (("POST",), r"^/logout/everywhere$", STAFF),
     (("GET", "POST"), r"^/survey/[^/]+$", EVERYONE),  # the signed link is the permission
+    # The chat box (issue #23): anyone may ask, vote and be handed over; CSRF like every form.
+    (("GET",), r"^/help/[^/]+/chat$", EVERYONE),
+    (("POST",), r"^/help/[^/]+/chat/(ask|vote|handover)$", EVERYONE),
+    # The customer portal (issue #23): public help pages and web form; on the tracking page
+    # the signed link is the permission (test_portal checks it opens its own record only).
+    (("GET",), r"^/help/[^/]+/(a/\d+(-[^/]*)?|suggest|track/[^/]+(/files/\d+)?)?$", EVERYONE),
+    (
+        ("POST",),
+        r"^/help/[^/]+/(a/\d+/vote|new/answered/\d+|track/[^/]+/(reply|confirm))$",
+        EVERYONE,
+    ),
+    (("GET", "POST"), r"^/help/[^/]+/(new|track)$", EVERYONE),
+    (("GET",), r"^/help-static/", EVERYONE),
     (("GET",), r"^/status(/scheduler)?$", EVERYONE),  # the packs' status page, counts
     (("GET",), r"^/(healthz|readyz)$", EVERYONE),
     # Counts only, to a client on this machine or one with the scrape token, signed in or not

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from engine.access import crypto
+from engine.records.intake import NewRecord
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.migrate import upgrade
@@ -113,6 +114,20 @@ def test_wrong_key_tries_one_stored_value(db_engine: Engine, keys: None) -> None
     assert wrong_key(db_engine) is None  # nothing stored yet
     Services(make_session_factory(db_engine)).save_customer("C-7", {"name": "王芳"})
     assert wrong_key(db_engine) is None  # the development keys open it
+    configure_engine_keys(Settings.for_tests(data_key=crypto.new_key()))
+    assert "wrong or rotated-out key" in (wrong_key(db_engine) or "")
+
+
+def test_wrong_key_tries_a_records_sealed_fields_when_no_customer_holds_any(
+    services: Services, db_engine: Engine, keys: None
+) -> None:
+    """Issue #22 item 4: a database whose personal data is only inside records is checked too."""
+    fields = {"customer_no": "C-7", "contact": "13912345678", "description": "漏水"}
+    new = NewRecord(record_type="feedback", channel="phone", fields=fields)
+    services.create_record("after_sales", new, actor="api")
+    with db_engine.begin() as conn:  # the customer made on first contact keeps nothing sealed
+        conn.execute(text("UPDATE customers SET name = NULL, contact = NULL"))
+    assert wrong_key(db_engine) is None
     configure_engine_keys(Settings.for_tests(data_key=crypto.new_key()))
     assert "wrong or rotated-out key" in (wrong_key(db_engine) or "")
 

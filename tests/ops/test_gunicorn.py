@@ -103,3 +103,52 @@ def test_gunicorn_serves_the_app_with_two_workers(tmp_path: Path) -> None:
     assert [(e["request_id"], e["endpoint"], e["status"]) for e in served_page] == [
         ("page-1", "status", 200)
     ]
+
+
+def refused_start(env: dict[str, str]) -> tuple[int | None, list[str]]:
+    """Start gunicorn as an operator would; its exit code and stderr's lines, or None and what
+    it wrote if it was still running after 60 s (then it is stopped, workers and all)."""
+    server = subprocess.Popen(
+        [str(GUNICORN), "wsgi:app", "--workers", "1", "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        _, stderr = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGTERM)
+        _, stderr = server.communicate(timeout=60)
+        return None, stderr.decode().splitlines()
+    return server.returncode, [line for line in stderr.decode().splitlines() if line.strip()]
+
+
+def test_gunicorn_refuses_to_start_without_the_keys_as_careloop_serve_does(
+    tmp_path: Path,
+) -> None:
+    """Issue #22: the line of `careloop serve` (tests/integration/test_startup_secrets.py), and
+    exit code 1, before a worker is forked; a wrong data key is its own one line."""
+    from engine.access import crypto
+    from engine.services import Services
+    from engine.store.db import make_session_factory
+
+    url = f"sqlite:///{tmp_path}/careloop.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    Services(make_session_factory(engine)).save_customer("C-7", {"name": "王芳"})
+    engine.dispose()
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("CARELOOP_")}
+    shell = {**shell, "CARELOOP_DATABASE_URL": url, "CARELOOP_SECRET_KEY": "test-only"}
+    assert refused_start(shell) == (
+        1,
+        [
+            "CARELOOP_DATA_KEY and CARELOOP_LOOKUP_KEY are not set: `careloop keys new` prints "
+            "them (CARELOOP_INSECURE_DEV=1 uses public development keys, never in production)"
+        ],
+    )
+    wrong = {"CARELOOP_DATA_KEY": crypto.new_key(), "CARELOOP_LOOKUP_KEY": "k" * 40}
+    assert refused_start({**shell, **wrong}) == (
+        1,
+        ["stored personal data does not open with CARELOOP_DATA_KEY: wrong or rotated-out key"],
+    )

@@ -47,6 +47,7 @@ def declared() -> set[str]:
     runtime = list(project["dependencies"])
     runtime += project["optional-dependencies"]["postgres"]
     runtime += project["optional-dependencies"]["server"]
+    runtime += project["optional-dependencies"]["redis"]
     return {requirement_name(r) for r in runtime}
 
 

@@ -33,6 +33,7 @@ from engine.events import (
     SlaResumed,
     SlaStopped,
     SlaWarned,
+    SolutionConfirmed,
     StageEntered,
     TagsChanged,
     TeamAssigned,
@@ -75,6 +76,7 @@ KINDS: list[tuple[Event, str]] = [
     (TeamAssigned("rnd", None, "rnd"), "team.assigned"),
     (TagsChanged(("保修",), ()), "tags.changed"),
     (FollowersChanged(("li",), ()), "followers.changed"),
+    (SolutionConfirmed(), "solution.confirmed"),
 ]
 
 

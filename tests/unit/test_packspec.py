@@ -111,6 +111,7 @@ def test_a_channels_intake_is_read_and_checked(data: dict[str, Any]) -> None:
         "description",
     )
     wrong = copy.deepcopy(data)
+    del wrong["instant_answers"]  # its hand-over names intake.online_chat, replaced here
     wrong["intake"] = {
         "fax": {"record_type": "feedbak", "priority": "P9", "department": "nowhere"},
         "email": {"record_type": "feedback", "text_field": "colour"},
@@ -121,4 +122,17 @@ def test_a_channels_intake_is_read_and_checked(data: dict[str, Any]) -> None:
         (("intake", "fax", "record_type"), "unknown record type 'feedbak'"),
         (("intake", "fax", "priority"), "unknown priority 'P9'"),
         (("intake", "email", "text_field"), "record type 'feedback' has no text field 'colour'"),
+    ]
+
+
+def test_a_keyword_monitor_on_a_personal_field_is_refused(data: dict[str, Any]) -> None:
+    """Issue #22 item 4: personal fields are stored encrypted, where SQL counts no words."""
+    broken = copy.deepcopy(data)
+    broken["monitors"]["negative_words"]["field"] = "customer_name"
+    assert problems(broken) == [
+        (
+            ("monitors", "negative_words", "field"),
+            "field 'customer_name' of record type 'feedback' is personal: it is stored "
+            "encrypted, so its words cannot be counted",
+        )
     ]

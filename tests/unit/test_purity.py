@@ -27,17 +27,20 @@ STORE_USERS = {
     "delivery",
     "access",
     "files",
+    "selfservice",  # the portal's outcomes, help pages, web form and tracking (issue #23)
 }
 # Modules of those subpackages that are pure calculators all the same: values in, values out.
 PURE_MODULES = {
     "engine.time.clock",
     "engine.time.calendar",
+    "engine.time.workindex",
     "engine.time.coverage",
     "engine.time.officialdays",
     "engine.time.durations",
     "engine.knowledge.highlight",
     "engine.knowledge.segment",
     "engine.access.crypto",
+    "engine.access.choices",
     "engine.access.masking",
     "engine.records.fieldvalues",
     "engine.conversation.mail",

@@ -139,6 +139,7 @@ def test_gateways_are_channel_url_pairs_with_one_secret_for_both_ways() -> None:
         {
             "CARELOOP_GATEWAYS": " sms=https://gw.example/sms  wechat=http://u:pw@10.0.0.2/wx ",
             "CARELOOP_GATEWAY_SECRET": "s3cret",
+            "CARELOOP_OUTBOUND_ALLOW": "10.0.0.2",  # a private address, allowed by name
         }
     )
     assert settings.gateways == (
@@ -157,3 +158,53 @@ def test_gateways_are_channel_url_pairs_with_one_secret_for_both_ways() -> None:
             Settings.from_environ({"CARELOOP_GATEWAYS": raw})
         (line,) = raised.value.problems
         assert line.startswith(problem) and "pw" not in line
+
+
+@pytest.mark.parametrize(
+    ("environ", "line"),
+    [
+        (
+            {"CARELOOP_WEBHOOK_URL": "http://169.254.169.254/latest/meta-data"},
+            "CARELOOP_WEBHOOK_URL: the URL points at a cloud metadata address; if that is meant, "
+            "allow its host in CARELOOP_OUTBOUND_ALLOW",
+        ),
+        (
+            {"CARELOOP_WEBHOOK_URL": "http://localhost:6379/"},
+            "CARELOOP_WEBHOOK_URL: the URL points at a loopback address; if that is meant, "
+            "allow its host in CARELOOP_OUTBOUND_ALLOW",
+        ),
+        (
+            {
+                "CARELOOP_GATEWAYS": "sms=https://gw.example/sms wechat=http://u:pw@10.1.2.3/wx",
+                "CARELOOP_GATEWAY_SECRET": "s3cret",
+            },
+            "CARELOOP_GATEWAYS: the URL of wechat points at a private or reserved address; if "
+            "that is meant, allow its host in CARELOOP_OUTBOUND_ALLOW",
+        ),
+        (
+            {"CARELOOP_WEBHOOK_URL": "https://hooks.example.com:99999/"},
+            "CARELOOP_WEBHOOK_URL: the URL has an invalid port",
+        ),
+    ],
+)
+def test_outbound_urls_are_checked_against_the_policy_when_read(
+    environ: dict[str, str], line: str
+) -> None:
+    """Issue #22: a webhook or gateway the outbound policy refuses is one line at start, not a
+    failed message at the first delivery; the URL (it may hold a password) is never echoed."""
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ(environ)
+    assert raised.value.problems == [line]
+    assert "pw" not in str(raised.value) and "169.254.169.254" not in str(raised.value)
+
+
+def test_an_allowed_host_or_a_public_name_loads_without_resolving_it() -> None:
+    settings = Settings.from_environ(
+        {
+            "CARELOOP_WEBHOOK_URL": "http://localhost:8080/hook",
+            "CARELOOP_GATEWAYS": "sms=http://10.1.2.3/sms wechat=https://gw.invalid/wx",
+            "CARELOOP_GATEWAY_SECRET": "s3cret",
+            "CARELOOP_OUTBOUND_ALLOW": "localhost 10.1.2.3",
+        }
+    )
+    assert settings.webhook_url == "http://localhost:8080/hook" and len(settings.gateways) == 2

@@ -31,14 +31,22 @@ from engine.store.models.knowledge import (
 )
 from engine.store.models.merging import RecordMerge, RecordViewer
 from engine.store.models.packs import PackDraft, PackVersion
+from engine.store.models.ratelimit import RateLimitCounter
 from engine.store.models.recordmeta import RecordFollower, RecordTag
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.recordsearch import RecordSearchDoc
 from engine.store.models.scheduler import SchedulerHeartbeat
-from engine.store.models.selfservice import SelfServiceOutcome
+from engine.store.models.selfservice import (
+    SelfServiceDaily,
+    SelfServiceOutcome,
+    SelfServiceRolled,
+)
 
 __all__ = [
     "SelfServiceOutcome",
+    "SelfServiceDaily",
+    "SelfServiceRolled",
+    "RateLimitCounter",
     "CannedResponse",
     "ThreadAttachment",
     "ThreadMessage",

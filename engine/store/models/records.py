@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, tex
 from sqlalchemy.orm import Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from engine.store.models.base import Model
+from engine.store.types import EncryptedJSON
 
 if TYPE_CHECKING:
     from engine.store.models.customers import Customer
@@ -89,7 +90,13 @@ class Record(Model):
     department: Mapped[str | None] = mapped_column(String(64))
     assignee: Mapped[str | None] = mapped_column(String(128), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The fields that are not personal: plain JSON the queue, monitors and KPIs query in SQL.
     fields: Mapped[dict[str, Any]]
+    # The fields the record type marks personal (`mask`, type `contact`), encrypted together
+    # (R-8.3, issue #22 item 4). `engine.records.personal` splits and merges the two halves.
+    private_fields: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON())
+    # The keyed hash of its contact: the desk finds a record by phone or address, exactly.
+    contact_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     received_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
