@@ -21,10 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sla_clocks") as batch:
-        batch.add_column(sa.Column("term", sa.String(length=64), nullable=True))
+    op.add_column("sla_clocks", sa.Column("term", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sla_clocks") as batch:
-        batch.drop_column("term")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), as 0029 does: a batch copy would reflect
+    # `records` through the foreign key and cannot carry its expression index.
+    op.drop_column("sla_clocks", "term")
