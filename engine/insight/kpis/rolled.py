@@ -27,9 +27,11 @@ STALE_MARGIN = timedelta(minutes=10)
 
 
 def reading_matches(day: RollupDay, f: KpiFilter) -> bool:
-    """Was the day rolled up reading records the way the filter does (zone, targets, FCR)?"""
+    """Was the day rolled up reading records the way the filter does (zone, targets, FCR,
+    satisfaction cut-offs; days rolled before the cut-offs were stored used 4, 9, 6)?"""
     return (
-        day.timezone == f.timezone
+        list(day.cutoffs or [4, 9, 6]) == f.cutoffs.reading()
+        and day.timezone == f.timezone
         and day.response_target == f.response_target
         and day.handling_target == f.handling_target
         and sorted(day.first_contact) == sorted(f.first_contact)
