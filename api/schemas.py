@@ -204,6 +204,13 @@ class CustomerIn(Strict):
         validate=validate.Length(max=64),
         metadata={"description": "Where the consent change came from (shop, app, call)."},
     )
+    referred_by = ma.fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "The number of the customer who referred them; the first given "
+            "stands (referral rate R-4.4, referral points R-5.4)."
+        },
+    )
 
 
 class CustomerOut(ma.Schema):
@@ -256,8 +263,31 @@ class TierOut(ma.Schema):
     rule = ma.fields.String(allow_none=True)
 
 
+class LoyaltyOut(ma.Schema):
+    points = ma.fields.Integer(metadata={"description": "Unexpired points."})
+    level = ma.fields.String(allow_none=True)
+
+
+class LedgerEntryOut(ma.Schema):
+    pack = ma.fields.String()
+    points = ma.fields.Integer()
+    reason = ma.fields.String(metadata={"description": "order, answer or referral."})
+    source_ref = ma.fields.String()
+    at = ma.fields.AwareDateTime()
+    expires_at = ma.fields.AwareDateTime(allow_none=True)
+
+
 class CustomerView(ma.Schema):
     customer = ma.fields.Nested(CustomerOut)
+    loyalty = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(LoyaltyOut),
+        metadata={"description": "Points and level in each pack with a loyalty programme (R-5.4)."},
+    )
+    ledger = ma.fields.List(
+        ma.fields.Nested(LedgerEntryOut),
+        metadata={"description": "The newest loyalty ledger entries, every pack."},
+    )
     tiers = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.Nested(TierOut),

@@ -173,3 +173,27 @@ def test_a_close_without_a_score_stores_no_answer(services: Services) -> None:
     _closed_record(services, None)
     with services.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(SatisfactionAnswer)) == 0
+
+
+def test_a_campaign_audience_reads_the_loyalty_level(
+    services: Services, clock: VirtualClock, after_sales: PackSource
+) -> None:
+    thanks = (
+        "  silver_thanks:\n    title: 银卡感谢\n"
+        "    audience: {when: \"customer.loyalty_level == 'silver'\"}\n"
+        "    trigger: {on: purchase, after: 1 day}\n"
+        "    message: shipping_notice\n    purpose: service\n"
+    )
+    text = after_sales.files["care.yaml"].replace("campaigns:\n", "campaigns:\n" + thanks, 1)
+    files = {**after_sales.files, "care.yaml": text}
+    services.publish(
+        source_of(load_pack_from_files("after_sales", files, "workflows/after_sales")), by="t"
+    )
+    services.save_customer("S", {})
+    services.save_customer("M", {})
+    order(services, "S", "s1", 2500, clock.now() - timedelta(hours=2))
+    order(services, "M", "m1", 300, clock.now() - timedelta(hours=2))
+    services.award_points()
+    clock.set(clock.now() + timedelta(days=1))
+    results = {r.campaign: r.statuses["queued"] for r in services.run_campaigns()}
+    assert results["silver_thanks"] == 1  # S (2500 points: silver), not M (300: member)
