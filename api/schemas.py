@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from api.loyalty_schemas import LedgerEntryOut, LoyaltyOut
 from engine.bounds import MAX_ID
 from engine.delivery.webhooks import EVENT_TYPES
 
@@ -261,20 +262,6 @@ class OrderOut(ma.Schema):
 class TierOut(ma.Schema):
     tier = ma.fields.String()
     rule = ma.fields.String(allow_none=True)
-
-
-class LoyaltyOut(ma.Schema):
-    points = ma.fields.Integer(metadata={"description": "Unexpired points."})
-    level = ma.fields.String(allow_none=True)
-
-
-class LedgerEntryOut(ma.Schema):
-    pack = ma.fields.String()
-    points = ma.fields.Integer()
-    reason = ma.fields.String(metadata={"description": "order, answer or referral."})
-    source_ref = ma.fields.String()
-    at = ma.fields.AwareDateTime()
-    expires_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 class CustomerView(ma.Schema):

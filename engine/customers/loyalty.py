@@ -34,6 +34,7 @@ from engine.specs.economics import LoyaltySpec
 from engine.specs.pack import PackSpec
 from engine.store.dialect import insert
 from engine.store.models import (
+    Customer,
     CustomerReferral,
     LoyaltyEntry,
     Order,
@@ -254,6 +255,35 @@ def entries(session: Session, customer_id: int) -> list[LoyaltyEntry]:
             .limit(RECENT)
         )
     )
+
+
+def export(session: Session, customer_id: int) -> dict[str, Any]:
+    """Who referred the customer and every ledger entry of theirs, for a request of theirs
+    (R-8.3): what the programme keeps about them, whole."""
+    referrer = session.scalar(
+        select(Customer.number)
+        .join(CustomerReferral, CustomerReferral.referrer_id == Customer.id)
+        .where(CustomerReferral.customer_id == customer_id)
+    )
+    rows = session.scalars(
+        select(LoyaltyEntry)
+        .where(LoyaltyEntry.customer_id == customer_id)
+        .order_by(LoyaltyEntry.at, LoyaltyEntry.id)
+    )
+    return {
+        "referred_by": referrer,
+        "ledger": [
+            {
+                "pack": e.pack,
+                "points": e.points,
+                "reason": e.reason,
+                "source": e.source_ref,
+                "at": e.at.isoformat(),
+                "expires_at": e.expires_at.isoformat() if e.expires_at else None,
+            }
+            for e in rows
+        ],
+    }
 
 
 def refer(session: Session, customer_id: int, referrer_id: int, now: datetime) -> None:

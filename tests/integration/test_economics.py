@@ -197,3 +197,11 @@ def test_a_campaign_audience_reads_the_loyalty_level(
     clock.set(clock.now() + timedelta(days=1))
     results = {r.campaign: r.statuses["queued"] for r in services.run_campaigns()}
     assert results["silver_thanks"] == 1  # S (2500 points: silver), not M (300: member)
+
+
+def test_a_customers_export_holds_their_referral_and_ledger(shop: Services) -> None:
+    shop.award_points()
+    exported = shop.export_customer("C")["loyalty"]
+    assert exported["referred_by"] == "A"
+    assert [(e["reason"], e["points"]) for e in exported["ledger"]] == [("order", 2000)]
+    assert shop.export_customer("A")["loyalty"]["referred_by"] is None
