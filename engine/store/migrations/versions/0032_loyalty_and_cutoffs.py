@@ -1,4 +1,5 @@
-"""loyalty ledger, referrals, and the satisfaction cut-offs a rolled-up day was read by (issue #25)
+"""loyalty ledger, referrals, the satisfaction cut-offs a rolled-up day was read by, and each
+customer's orders in time order (issue #25)
 
 Revision ID: 0032
 Revises: 0028
@@ -59,9 +60,11 @@ def upgrade() -> None:
         op.f("ix_customer_referrals_referrer_id"), "customer_referrals", ["referrer_id"]
     )
     op.add_column("rollup_days", sa.Column("cutoffs", sa.JSON(), nullable=True))
+    op.create_index("ix_orders_customer_time", "orders", ["customer_id", "ordered_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_customer_time", table_name="orders")
     with op.batch_alter_table("rollup_days") as batch_op:
         batch_op.drop_column("cutoffs")
     op.drop_index(op.f("ix_customer_referrals_referrer_id"), table_name="customer_referrals")
