@@ -55,6 +55,7 @@ class Standing:
     pack: str
     points: int
     level: str | None
+    title: str | None = None  # the level's title in the pack
 
 
 def award(session: Session, pack: PackSpec, now: datetime) -> int:
@@ -231,7 +232,10 @@ def standing(session: Session, pack: PackSpec, customer_id: int, now: datetime) 
         )
     )
     total = int(points or 0)
-    return Standing(pack.name, total, level_for(pack.insight.loyalty, total))
+    spec = pack.insight.loyalty
+    level = level_for(spec, total)
+    title = spec.titles.get(level, level) if spec and level else None
+    return Standing(pack.name, total, level, title)
 
 
 def standings(

@@ -67,7 +67,8 @@ class CareBuilder(ProblemLog):
     ) -> tuple[dict[str, TierSpec], dict[str, CampaignSpec]]:
         """The tiers, then the campaigns (which may name the tiers)."""
         loyalty = section(data, "loyalty")
-        self.loyalty_levels = [(str(k), int(v)) for k, v in section(loyalty, "levels").items()]
+        levels = section(loyalty, "levels").items()
+        self.loyalty_levels = [(str(k), int(v["from"])) for k, v in levels]
         tiers = {
             tid: self.tier(("tiers", tid), tid, t, record_types, departments, priorities, channels)
             for tid, t in section(data, "tiers").items()

@@ -62,9 +62,7 @@ class LoyaltySpec:
     per_referral: int = 0
     expire_after: Offset | None = None
     levels: tuple[tuple[str, int], ...] = ()
-
-    def threshold(self, level: str) -> int | None:
-        return dict(self.levels).get(level)
+    titles: dict[str, str] = field(default_factory=dict)  # level id → what people read
 
 
 def build_cutoffs(data: Mapping[str, Any], problem: Problem) -> Cutoffs:
@@ -129,7 +127,8 @@ def build_loyalty(data: Mapping[str, Any] | None, problem: Problem) -> LoyaltySp
             expire_after = parse_offset(data["expire_after"])
         except DurationError as exc:
             problem(("loyalty", "expire_after"), exc.message, exc.hint)
-    levels = tuple((str(k), int(v)) for k, v in (data.get("levels") or {}).items())
+    given = data.get("levels") or {}
+    levels = tuple((str(k), int(v["from"])) for k, v in given.items())
     thresholds = [t for _, t in levels]
     if thresholds != sorted(set(thresholds)):
         problem(("loyalty", "levels"), "level thresholds must rise, lowest level first", None)
@@ -139,4 +138,5 @@ def build_loyalty(data: Mapping[str, Any] | None, problem: Problem) -> LoyaltySp
         int(points.get("per_referral", 0)),
         expire_after,
         levels,
+        {str(k): str(v.get("title", k)) for k, v in given.items()},
     )

@@ -43,12 +43,13 @@ def bearer(app: Flask) -> dict[str, str]:
 def test_the_360_view_shows_points_level_and_ledger(app: Flask) -> None:
     services(app).award_points()
     page = signed_in(app, "li").get("/customers/C-1").get_data(as_text=True)
-    assert 'id="loyalty"' in page and "2500 积分 · silver" in page
+    assert 'id="loyalty"' in page and "2500 积分 · 银卡会员" in page
     assert "+2500" in page and "<td>订单</td>" in page
     english = signed_in(app, "li")
     english.post("/me/language", data={"locale": "en"})
     page = english.get("/customers/C-1").get_data(as_text=True)
     assert "Loyalty points and level" in page and "2500 points" in page and "积分" not in page
+    assert "银卡会员" in page  # the level's title is the pack's, in the pack's words
 
 
 def test_the_api_view_has_points_and_a_referral_earns_the_referrer(app: Flask) -> None:
