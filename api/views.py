@@ -24,9 +24,8 @@ from engine.customers import loyalty, profiles
 from engine.delivery import webhooks
 from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
-from engine.records import followers, queries, tags
+from engine.records import followers, queries, tags, versions
 from engine.records.intake import NewRecord
-from engine.records.versions import latest_versions
 from engine.specs.pack import PackSpec
 from engine.store.models import Article, Customer, Order, PackVersion, Record
 from web import DB_ID
@@ -161,7 +160,7 @@ class CustomerItem(MethodView):
         with services().uow() as uow:
             customer, found, orders = profiles.customer_view(uow.session, number)
             care = profiles.customer_care(uow.session, customer)
-            packs = [services().specs.of(v) for v in latest_versions(uow.session)]
+            packs = [services().specs.of(v) for v in versions.latest_versions(uow.session)]
             now = services().clock.now()
             return {
                 "customer": present_customer(customer),
