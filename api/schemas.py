@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from api.loyalty_schemas import LedgerEntryOut, LoyaltyOut
 from engine.bounds import MAX_ID
 from engine.delivery.webhooks import EVENT_TYPES
 
@@ -210,6 +211,13 @@ class CustomerIn(Strict):
         validate=validate.Length(max=64),
         metadata={"description": "Where the consent change came from (shop, app, call)."},
     )
+    referred_by = ma.fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "The number of the customer who referred them; the first given "
+            "stands (referral rate R-4.4, referral points R-5.4)."
+        },
+    )
 
 
 class CustomerOut(ma.Schema):
@@ -264,6 +272,15 @@ class TierOut(ma.Schema):
 
 class CustomerView(ma.Schema):
     customer = ma.fields.Nested(CustomerOut)
+    loyalty = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Nested(LoyaltyOut),
+        metadata={"description": "Points and level in each pack with a loyalty programme (R-5.4)."},
+    )
+    ledger = ma.fields.List(
+        ma.fields.Nested(LedgerEntryOut),
+        metadata={"description": "The newest loyalty ledger entries, every pack."},
+    )
     tiers = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.Nested(TierOut),

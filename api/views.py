@@ -20,11 +20,11 @@ from api import schemas
 from api.auth import current_token, may_see_personal_data, require
 from api.idempotent import idempotent
 from engine.access.masking import mask_contact, mask_name, masked_fields
-from engine.customers import profiles
+from engine.customers import loyalty, profiles
 from engine.delivery import webhooks
 from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
-from engine.records import followers, queries, tags
+from engine.records import followers, queries, tags, versions
 from engine.records.intake import NewRecord
 from engine.records.personal import all_fields
 from engine.specs.pack import PackSpec
@@ -161,8 +161,15 @@ class CustomerItem(MethodView):
         with services().uow() as uow:
             customer, found, orders = profiles.customer_view(uow.session, number)
             care = profiles.customer_care(uow.session, customer)
+            packs = [services().specs.of(v) for v in versions.latest_versions(uow.session)]
+            now = services().clock.now()
             return {
                 "customer": present_customer(customer),
+                "loyalty": {
+                    s.pack: {"points": s.points, "level": s.level}
+                    for s in loyalty.standings(uow.session, packs, customer.id, now)
+                },
+                "ledger": loyalty.entries(uow.session, customer.id),
                 "tiers": {t.pack: {"tier": t.tier, "rule": t.rule} for t in care.tiers},
                 "records": present_records(uow.session, found),
                 "orders": [present_order(o) for o in orders],

@@ -42,6 +42,7 @@ BENCHES: dict[str, list[str]] = {
     "sweep": ["--full", "--runs", "1"],
     "search": ["--full", "--runs", "3"],
     "campaigns": ["--full", "--runs", "3"],
+    "economics": ["--full", "--runs", "3"],
     "dashboard": ["--full", "--runs", "1"],
     "http": ["--seconds", "20"],
 }

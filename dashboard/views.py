@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from dashboard import charts, export, selfservice
 from engine import bounds
 from engine.errors import InvalidInput, NotFound
-from engine.insight import earlywarning, improvement, kpis
+from engine.insight import earlywarning, economics, improvement, kpis, targets
 from engine.specs.insight import LEVELS
 from engine.specs.pack import PackSpec
 from engine.store.models import EarlyWarning, ImprovementAction, PackVersion, Team
@@ -43,6 +43,13 @@ KPI_TITLES = {
     "resolution_hours": "平均结案时长（小时）",
     "sla_attainment": "SLA 达成率",
     "volume": "反馈量",
+}
+# Figures of customers and their orders, at the end of the period (engine/insight/economics).
+ECONOMICS_TITLES = {
+    "churn_rate": "流失率",
+    "repurchase_rate": "复购率",
+    "referral_rate": "推荐率",
+    "cltv": "客户终身价值 CLTV",
 }
 
 
@@ -132,26 +139,21 @@ def _named_period(period: str, today: date) -> tuple[date, date]:
 
 
 def _figures(session: Session, view: View) -> dict[str, Any]:
-    report = kpis.report(session, view.kpi_filter())
+    f = view.kpi_filter()
+    report = kpis.report(session, f)
     spec = view.spec
-    targets = {t.kpi: t for t in spec.insight.kpis.targets}
+    customers = _customer_figures(session, view, f, report)
+    csat_targets = [t for t in spec.insight.kpis.targets if t.kpi == "csat" and not t.where]
     titles = {cid: c.title for cid, c in spec.categories.items()}
     channel_titles = {cid: c.title for cid, c in spec.channels.items()}
     top = [
         (titles.get(c, c), float(n), f"{share:.0%} · {n}") for c, n, share in report.categories[:8]
     ]
     by_channel = [(channel_titles.get(c, c), float(n), str(n)) for c, n in report.channels]
-    csat_target = targets["csat"].target if "csat" in targets else None
+    csat_target = csat_targets[-1].target if csat_targets else None
     return {
         "report": report,
-        "targets": [
-            {
-                "target": t,
-                "value": report.values.get(t.kpi),
-                "progress": t.progress(report.values.get(t.kpi)),
-            }
-            for t in spec.insight.kpis.targets
-        ],
+        **customers,
         "top": top,
         "category_titles": titles,
         "charts": {
@@ -166,6 +168,24 @@ def _figures(session: Session, view: View) -> dict[str, Any]:
             "top": charts.bars(top, title=_("高频问题（占比）")),
             "channels": charts.bars(by_channel, title=_("各渠道反馈量")),
         },
+    }
+
+
+def _customer_figures(
+    session: Session, view: View, f: kpis.KpiFilter, report: kpis.KpiReport
+) -> dict[str, Any]:
+    """Customer economics at the end of the period (R-4.3) and every target in its own scope
+    (R-4.4): kept apart from the record figures above so each can grow on its own."""
+    now = min(services().clock.now(), view.end)
+    found = economics.figures(session, view.spec, now)
+    values = targets.target_values(session, view.spec, f, report.values, found, now)
+    return {
+        "economics": found.values,
+        "economics_titles": ECONOMICS_TITLES,
+        "targets": [
+            {"target": t, "value": values[t.id], "progress": t.progress(values[t.id])}
+            for t in view.spec.insight.kpis.targets
+        ],
     }
 
 

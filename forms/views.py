@@ -20,7 +20,7 @@ from engine.access.choices import LOCALES
 from engine.access.masking import mask_contact, mask_name
 from engine.access.users import audit, display_names, get_user
 from engine.conversation.thread import thread_of, threads_of
-from engine.customers import profiles
+from engine.customers import loyalty, profiles
 from engine.errors import ConflictError, InvalidInput, NotFound, TransitionRefused
 from engine.records import merge, queue
 from engine.records.transitions import get_record
@@ -230,9 +230,13 @@ def customer(number: str) -> Any:
         authors = (entry.message.author for entries in threads.values() for entry in entries)
         names = display_names(uow.session, authors)
         latest = [services().specs.of(v) for v in latest_versions(uow.session)]
+        points = loyalty.standings(uow.session, latest, found.id, now)
+        ledger = loyalty.entries(uow.session, found.id)
     return render_template(
         "desk/customer.html",
         customer=found,
+        loyalty=points,
+        ledger=ledger,
         rows=rows,
         orders=orders,
         care=care,

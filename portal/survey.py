@@ -80,7 +80,7 @@ def read_token(token: str) -> tuple[int, datetime]:
 def panel(session: Session, spec: PackSpec, record: Record) -> dict[str, Any] | None:
     """What the record page shows: the answer, or the agent's form and the customer's link."""
     question = satisfaction.question(spec, record)
-    answer = satisfaction.answer_of(session, record.id)
+    answer = satisfaction.survey_answer_of(session, record.id)
     if question is None and answer is None:
         return None
     if answer is not None or question is None:
@@ -139,7 +139,7 @@ def public(token: str) -> Any:
         except NotFound:
             return _refusal(404, _("链接无效"), _("找不到此链接对应的服务记录。"))
         spec = services().specs.get(uow.session, record.pack_version_id)
-        answered = satisfaction.answer_of(uow.session, record_id) is not None
+        answered = satisfaction.survey_answer_of(uow.session, record_id) is not None
         asked = satisfaction.question(spec, record) is not None
     if answered:
         return _refusal(

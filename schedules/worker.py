@@ -135,12 +135,17 @@ class CampaignJob:
 
 
 class TierJob:
-    """Every customer's tier recomputed in SQL (R-5.1); events recompute one customer between."""
+    """Loyalty points awarded, then every customer's tier recomputed in SQL (R-5.1, R-5.4);
+    events recompute one customer between."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
     def __call__(self) -> int:
+        # Points first: tier rules may read loyalty levels (R-5.4).
+        awarded = sum(self.services.award_points().values())
+        if awarded:
+            log.info("loyalty: %d ledger entries awarded", awarded)
         changed = sum(run.changed for run in self.services.recompute_tiers().values())
         if changed:
             log.info("tiers: %d customers changed tier", changed)

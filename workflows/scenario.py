@@ -190,11 +190,46 @@ def _absent_mismatches(events: list[Any] | None, timeline: Timeline) -> list[Mis
     ]
 
 
+def _figure_mismatches(figures: Mapping[str, Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Each named figure (csat, churn_rate, cltv, …) must be that value, to 2 decimals;
+    `null` when there is nothing to count."""
+    found: list[Mismatch] = []
+    for name, wanted in (figures or {}).items():
+        if name not in timeline.figures:
+            known = ", ".join(sorted(timeline.figures))
+            found.append((("expect", "figures", name), f"no figure '{name}' (known: {known})"))
+        elif not _close(wanted, timeline.figures[name]):
+            got = timeline.figures[name]
+            found.append((("expect", "figures", name), f"{name} is {got}, expected {wanted}"))
+    return found
+
+
+def _loyalty_mismatches(loyalty: Mapping[str, Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Each named customer's unexpired loyalty points and level, as given."""
+    found: list[Mismatch] = []
+    for number, wanted in (loyalty or {}).items():
+        actual = timeline.loyalty.get(str(number))
+        path = ("expect", "loyalty", number)
+        if actual is None:
+            found.append((path, f"no customer '{number}'"))
+            continue
+        found += [(path, message) for message in _value_mismatches(str(number), wanted, actual)]
+    return found
+
+
+def _close(expected: Any, actual: Any) -> bool:
+    if expected is None or actual is None:
+        return expected is actual
+    return bool(round(float(expected), 2) == round(float(actual), 2))
+
+
 EXPECTATIONS: dict[str, Callable[[Any, Timeline], list[Mismatch]]] = {
     "records": _record_mismatches,
     "events": _event_mismatches,
     "care": _care_mismatches,
     "absent": _absent_mismatches,
+    "figures": _figure_mismatches,
+    "loyalty": _loyalty_mismatches,
 }
 
 

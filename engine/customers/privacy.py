@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.access.crypto import lookup_hash
 from engine.access.users import audit
+from engine.customers import loyalty
 from engine.errors import NotFound
 from engine.files import records as files
 from engine.records.personal import all_fields
@@ -118,6 +119,7 @@ def export(session: Session, customer: Customer) -> dict[str, Any]:
             }
             for r in records
         ],
+        "loyalty": loyalty.export(session, customer.id),
     }
 
 

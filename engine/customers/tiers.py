@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from engine.customers import loyalty
 from engine.specs.care import TierRule
 from engine.specs.pack import PackSpec
 from engine.store.dialect import insert
@@ -142,6 +143,7 @@ def _metrics(pack: PackSpec, now: datetime, customer_ids: Sequence[int] | None) 
         orders = orders.where(Order.customer_id.in_(customer_ids))
         records = records.where(Record.customer_id.in_(customer_ids))
     o, r = orders.subquery("o"), records.subquery("r")
+    points = loyalty.balances(pack.name, now)
     spend = func.coalesce(o.c.spend_12m, 0.0)
     if customer_ids is None:
         percentile: Any = func.percent_rank().over(order_by=spend)
@@ -166,10 +168,12 @@ def _metrics(pack: PackSpec, now: datetime, customer_ids: Sequence[int] | None) 
             r.c.last_record,
             r.c.last_complaint,
             percentile.label("spend_percentile"),
+            func.coalesce(points.c.points, 0).label("loyalty_points"),
         )
         .select_from(Customer)
         .outerjoin(o, o.c.customer_id == Customer.id)
         .outerjoin(r, r.c.customer_id == Customer.id)
+        .outerjoin(points, points.c.customer_id == Customer.id)
     )
     if customer_ids is not None:
         base = base.where(Customer.id.in_(customer_ids))
@@ -205,6 +209,7 @@ def _condition(rule: TierRule, m: Any, now: datetime) -> ColumnElement[bool]:
         "spend_12m": m.c.spend_12m,
         "orders_12m": m.c.orders_12m,
         "renewal_rate": m.c.years_bought * 1.0 / periods,
+        "loyalty_points": m.c.loyalty_points,  # unexpired; a loyalty level is its threshold
     }
     for metric, bounds in rule.ranges.items():
         if metric == "spend_growth":

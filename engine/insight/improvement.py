@@ -30,6 +30,7 @@ def kpi_filter(
     category: str | None = None,
     channel: str | None = None,
     department: str | None = None,
+    record_type: str | None = None,
 ) -> kpis.KpiFilter:
     """The KPI filter for one pack, reading its records the way its `kpis` key says."""
     flow = pack.insight.warnings
@@ -41,11 +42,13 @@ def kpi_filter(
         channel=channel,
         department=department,
         category=category,
+        record_type=record_type,
         exclude_types=tuple(sorted(({flow.record_type} if flow else set()) | pack.care_task_types)),
         response_target=reading.response_target,
         handling_target=reading.handling_target,
         first_contact=reading.first_contact,
         timezone=pack.timezone.key,
+        cutoffs=pack.insight.cutoffs,
     )
 
 

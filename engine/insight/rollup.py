@@ -149,6 +149,7 @@ def _lock(session: Session, f: kpis.KpiFilter, first: date, last: date, now: dat
         "response_target": f.response_target,
         "handling_target": f.handling_target,
         "first_contact": sorted(f.first_contact),
+        "cutoffs": f.cutoffs.reading(),
         "rolled_at": now,
     }
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -173,6 +174,7 @@ def _range_filter(f: kpis.KpiFilter, first: date, last: date) -> kpis.KpiFilter:
         handling_target=f.handling_target,
         first_contact=f.first_contact,
         timezone=f.timezone,
+        cutoffs=f.cutoffs,
     )
 
 
@@ -220,7 +222,7 @@ def _insert_answers(session: Session, f: kpis.KpiFilter, first: date, last: date
     # to be before it reads a day from here.
     answered = kpis.day_of(session, SatisfactionAnswer.answered_at, one.timezone, one.start)
     keys = [*_keys(session, one, first, last), answered.label("answer_day")]
-    sums = kpis.answer_sums(session, kpis.records_where(one), keys).subquery()
+    sums = kpis.answer_sums(session, kpis.records_where(one), keys, f.cutoffs).subquery()
     return _insert(session, first, last, sums, [*KEYS, "answer_day", *kpis.ANSWER_PARTS])
 
 

@@ -18,6 +18,7 @@ from engine.customers.surveylinks import SurveyLinks
 from engine.errors import CareloopError
 from engine.records import transitions
 from engine.records.intake import NewRecord
+from engine.records.simfigures import read_figures
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.specs.build import build_pack_spec
@@ -70,9 +71,18 @@ class Timeline:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[dict[str, str | None]] = field(default_factory=list)
     care: list[dict[str, str | None]] = field(default_factory=list)
+    # KPIs of the scenario's records, customer economics and loyalty at `until` (issue #25).
+    figures: dict[str, float | None] = field(default_factory=dict)
+    loyalty: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"records": self.records, "events": self.events, "care": self.care}
+        return {
+            "records": self.records,
+            "events": self.events,
+            "care": self.care,
+            "figures": self.figures,
+            "loyalty": self.loyalty,
+        }
 
 
 def simulate(source: PackSource, scenario: Scenario) -> Timeline:
@@ -98,6 +108,9 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
         clock.set(scenario.until)
         services.run_campaigns(replay_from=scenario.start)
         timeline = _timeline(services, source, refs)
+        timeline.figures, timeline.loyalty = read_figures(
+            services, source.name, scenario.start, scenario.until
+        )
         timeline.events = sorted([*timeline.events, *refused], key=lambda e: str(e["at"]))
         return timeline
     finally:
@@ -199,7 +212,7 @@ def _transition_to(rtype: RecordTypeSpec, record: Record, to: str) -> str:
 
 PROFILE_KEYS = (
     *("name", "contact", "tier", "dedicated_agent", "birthday", "timezone", "since"),
-    *("consent_service", "consent_marketing"),
+    *("consent_service", "consent_marketing", "referred_by"),
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.customers import tiers
+from engine.customers import satisfaction, tiers
 from engine.errors import InvalidInput, NotFound, TransitionRefused
 from engine.events import NOTES, PriorityChanged, StageEntered
 from engine.knowledge import articles
@@ -65,6 +65,7 @@ def apply_transition(
         )
     values.update(_effects(pack, transition, context))
     changes = _write(pack, record, values, current)
+    satisfaction.from_form(session, pack, record, values, actor=actor, now=now)
     new = rtype.stage(transition.target)
     enter_stage(session, pack, rtype, record, new, transition.id, changes, actor=actor, now=now)
     if record.is_open and "department" in changes:

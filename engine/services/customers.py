@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.customers import campaigns, privacy, profiles, tiers
+from engine.customers import campaigns, loyalty, privacy, profiles, tiers
+from engine.errors import InvalidInput, NotFound
 from engine.files import blobs
 from engine.files import records as files
 from engine.records import versions
@@ -22,9 +23,26 @@ class CustomerServices(ServiceBase):
         with self.uow() as uow:
             now = self.clock.now()
             customer, created = profiles.upsert_customer(uow.session, number, values, now)
+            if values.get("referred_by"):
+                self._referral(uow.session, customer, str(values["referred_by"]), now)
             self._retier(uow.session, [customer.id], now)
             uow.commit()
             return customer, created
+
+    def _referral(self, session: Any, customer: Customer, referrer: str, now: datetime) -> None:
+        """Note who referred the customer (R-4.4, R-5.4); a customer cannot refer themself."""
+        try:
+            found = profiles.get_customer(session, referrer)
+        except NotFound:
+            raise InvalidInput(
+                f"no customer with number '{referrer}' to have referred them",
+                fields={"referred_by": "the number of an existing customer"},
+            ) from None
+        if found.id == customer.id:
+            raise InvalidInput(
+                "a customer cannot refer themself", fields={"referred_by": "another customer"}
+            )
+        loyalty.refer(session, customer.id, found.id, now)
 
     def export_customer(self, number_or_contact: str) -> dict[str, Any]:
         """All that is stored about a customer, for a request of theirs (R-8.3)."""
@@ -73,6 +91,21 @@ class CustomerServices(ServiceBase):
                 runs[spec.name] = tiers.recompute(uow.session, spec, self.clock.now())
                 uow.commit()
         return runs
+
+    def award_points(self) -> dict[str, int]:
+        """Loyalty points every pack's programme gives and its ledger lacks (R-5.4), one
+        transaction per pack; the entries added."""
+        added = {}
+        with self.uow() as uow:
+            packs = versions.latest_versions(uow.session)
+        for version in packs:
+            spec = self.specs.of(version)
+            if spec.insight.loyalty is None:
+                continue
+            with self.uow() as uow:
+                added[spec.name] = loyalty.award(uow.session, spec, self.clock.now())
+                uow.commit()
+        return added
 
     def run_campaigns(
         self, *, replay_from: datetime | None = None

@@ -52,6 +52,9 @@ class CareContext:
 class CareBuilder(ProblemLog):
     """Builds tiers and campaigns, noting problems of meaning."""
 
+    # The pack's loyalty levels and their thresholds, which tier rules may name (R-5.4).
+    loyalty_levels: list[tuple[str, int]]
+
     def care(
         self,
         data: Mapping[str, Any],
@@ -63,6 +66,9 @@ class CareBuilder(ProblemLog):
         calendars: Mapping[str, BusinessCalendar],
     ) -> tuple[dict[str, TierSpec], dict[str, CampaignSpec]]:
         """The tiers, then the campaigns (which may name the tiers)."""
+        loyalty = section(data, "loyalty")
+        levels = section(loyalty, "levels").items()
+        self.loyalty_levels = [(str(k), int(v["from"])) for k, v in levels]
         tiers = {
             tid: self.tier(("tiers", tid), tid, t, record_types, departments, priorities, channels)
             for tid, t in section(data, "tiers").items()
@@ -85,11 +91,25 @@ class CareBuilder(ProblemLog):
         ranges = {
             m: Bounds(data[m].get("min"), data[m].get("max")) for m in RANGE_METRICS if m in data
         }
+        if "loyalty_level" in data:
+            ranges["loyalty_points"] = self.loyalty_bounds((*path, "loyalty_level"), data)
         offsets = {}
         for metric in OFFSET_METRICS:
             if metric in data and (offset := self.offset((*path, metric), data[metric])):
                 offsets[metric] = offset
         return TierRule(ranges, offsets)
+
+    def loyalty_bounds(self, path: Path, data: Mapping[str, Any]) -> Bounds:
+        """A loyalty level range as the points the levels start at (R-5.4): tiers are computed
+        in SQL from the unexpired balance, so a level is its threshold there."""
+        if "loyalty_points" in data:
+            self.problem(path, "give loyalty_level or loyalty_points, not both", None)
+        levels = dict(self.loyalty_levels)
+        bounds: dict[str, float | None] = {"min": None, "max": None}
+        for key, level in data["loyalty_level"].items():
+            if self.reference((*path, key), "loyalty level", level, levels):
+                bounds[key] = float(levels[level])
+        return Bounds(bounds["min"], bounds["max"])
 
     def tier(
         self,

@@ -14,7 +14,10 @@ from typing import Any, Literal
 from engine.specs.expressions import Expression
 from engine.time.durations import Offset
 
-RANGE_METRICS = ("spend_percentile", "spend_12m", "orders_12m", "spend_growth", "renewal_rate")
+RANGE_METRICS = (
+    *("spend_percentile", "spend_12m", "orders_12m", "spend_growth", "renewal_rate"),
+    "loyalty_points",
+)
 OFFSET_METRICS = ("tenure_at_least", "first_purchase_within", "inactive_for", "complained_within")
 TRIGGERS = ("birthday", "holiday", "purchase", "shipment", "tier_entered")
 Purpose = Literal["marketing", "service"]

@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from engine.specs.economics import (
+    Cutoffs,
+    EconomicsSpec,
+    LoyaltySpec,
+    build_cutoffs,
+    build_economics,
+    build_loyalty,
+)
 from engine.time.durations import Duration, DurationError, parse_duration
 
 if TYPE_CHECKING:  # engine.spec holds an InsightSpec, so it is imported for types only
@@ -36,7 +44,11 @@ KPI_NAMES = (
     "resolution_hours",
     "sla_attainment",
     "volume",
+    *("churn_rate", "repurchase_rate", "referral_rate", "cltv"),
 )
+# Figures of customers and their orders (R-4.3), not of records: scoped by tier, not channel.
+CUSTOMER_KPIS = frozenset({"churn_rate", "repurchase_rate", "referral_rate", "cltv"})
+SCOPES = ("channel", "record_type", "tier")
 
 # The question is asked once the record is solved (R-3.3), and still after it is closed.
 DEFAULT_ASK_IN = {"kinds": ["resolved", "closed"]}
@@ -52,6 +64,8 @@ class SatisfactionSpec:
     ask_in: StageSelector
     nps: bool = False
     link_valid_for: timedelta = timedelta(hours=72)
+    # The record field whose value on a form (the close form) is the record's score (R-4.1).
+    score_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,12 +117,18 @@ class WarningFlowSpec:
 
 @dataclass(frozen=True)
 class KpiTarget:
-    """From `baseline` to `target` (either direction); progress is the share of the way done."""
+    """From `baseline` to `target` (either direction); progress is the share of the way done.
+
+    `where` scopes it (R-4.4: CSAT ≥ 92 % at core touch points): channel and record_type for
+    figures of records, tier for figures of customers.
+    """
 
     kpi: str
     title: str
     baseline: float
     target: float
+    id: str = ""
+    where: dict[str, str] = field(default_factory=dict)
 
     def progress(self, value: float | None) -> float | None:
         if value is None or self.target == self.baseline:
@@ -133,6 +153,9 @@ class InsightSpec:
     monitors: tuple[MonitorSpec, ...] = ()
     warnings: WarningFlowSpec | None = None
     kpis: KpiSpec = KpiSpec()
+    cutoffs: Cutoffs = Cutoffs()
+    economics: EconomicsSpec = EconomicsSpec()
+    loyalty: LoyaltySpec | None = None
 
 
 Problem = Callable[[Path, str, str | None], None]
@@ -180,7 +203,15 @@ def build_insight(
         _counted_in_clear(problem, monitor, record_types)
     if monitors and warnings is None:
         problem(("monitors",), "monitors raise warnings, but `warnings` is not set", _WARNINGS_HINT)
-    return InsightSpec(satisfaction, monitors, warnings, reader.kpis(data.get("kpis") or {}, data))
+    return InsightSpec(
+        satisfaction,
+        monitors,
+        warnings,
+        reader.kpis(data.get("kpis") or {}, data),
+        build_cutoffs(data.get("satisfaction") or {}, problem),
+        build_economics(data.get("economics") or {}, problem),
+        build_loyalty(data.get("loyalty"), problem),
+    )
 
 
 _WARNINGS_HINT = "add `warnings: {record_type: <the response flow's record type>}`"
@@ -215,7 +246,12 @@ class _Reader:
         ask_in = selector((*path, "ask_in"), data.get("ask_in") or DEFAULT_ASK_IN)
         assert ask_in is not None  # a selector is built for any mapping given
         valid = self.window((*path, "link_valid_for"), data.get("link_valid_for", "72h"))
-        return SatisfactionSpec(types, ask_in, bool(data.get("nps", False)), valid)
+        score_field = data.get("score_field")
+        for tid in types:
+            fields = getattr(record_types.get(tid), "fields", {})
+            if score_field is not None and score_field not in fields:
+                self.problem((*path, "score_field"), f"'{tid}' has no field '{score_field}'", None)
+        return SatisfactionSpec(types, ask_in, bool(data.get("nps", False)), valid, score_field)
 
     def warnings(
         self,
@@ -304,15 +340,37 @@ class _Reader:
         return ordered
 
     def kpis(self, data: Mapping[str, Any], pack: Mapping[str, Any]) -> KpiSpec:
-        targets = []
-        for kpi, t in (pack.get("kpi_targets") or {}).items():
-            if kpi not in KPI_NAMES:
-                known = ", ".join(KPI_NAMES)
-                self.problem(("kpi_targets", kpi), f"unknown KPI '{kpi}'", f"known: {known}")
-            targets.append(KpiTarget(kpi, t.get("title", kpi), float(t["from"]), float(t["to"])))
+        targets = [self.target(tid, t, pack) for tid, t in (pack.get("kpi_targets") or {}).items()]
         return KpiSpec(
             response_target=data.get("response_target"),
             handling_target=data.get("handling_target"),
             first_contact=tuple(data.get("first_contact") or ()),
             targets=tuple(targets),
         )
+
+    def target(self, tid: str, data: Mapping[str, Any], pack: Mapping[str, Any]) -> KpiTarget:
+        """A target of a KPI (its key, or `kpi:`), scoped by `where` to what that KPI reads."""
+        path: Path = ("kpi_targets", tid)
+        kpi = str(data.get("kpi", tid))
+        if kpi not in KPI_NAMES:
+            hint = f"known: {', '.join(KPI_NAMES)}"
+            self.problem((*path, "kpi") if "kpi" in data else path, f"unknown KPI '{kpi}'", hint)
+        where = {str(k): str(v) for k, v in (data.get("where") or {}).items()}
+        known = {
+            "channel": pack.get("channels") or {},
+            "record_type": pack.get("record_types") or {},
+            "tier": pack.get("tiers") or {},
+        }
+        for key, value in where.items():
+            customer_scope = key == "tier"
+            if customer_scope != (kpi in CUSTOMER_KPIS):
+                self.problem(
+                    (*path, "where", key),
+                    f"'{kpi}' cannot be scoped by {key}",
+                    "tier scopes churn_rate, repurchase_rate, referral_rate and cltv; "
+                    "channel and record_type scope the figures of records",
+                )
+            elif value not in known[key]:
+                self.problem((*path, "where", key), f"unknown {key} '{value}'", None)
+        title = data.get("title", tid)
+        return KpiTarget(kpi, title, float(data["from"]), float(data["to"]), tid, where)

@@ -10,7 +10,7 @@ occasion found too late is recorded as `missed`, not sent.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.conversation.addressing import EMAIL
+from engine.customers import loyalty
 from engine.customers.campaigns.candidates import AnyRow, Candidate
 from engine.records.intake import NewRecord, create_records
 from engine.specs.care import CampaignSpec, TaskSpec
@@ -56,7 +57,8 @@ def record_occasions(
     Returns how many candidates the audience rule kept, and the statuses of the new rows.
     """
     if campaign.when is not None:
-        batch = [c for c in batch if campaign.when.holds({"customer": view(pack, c)})]
+        points = _points(session, pack, batch, now)
+        batch = [c for c in batch if campaign.when.holds({"customer": view(pack, c, points)})]
     if not batch:
         return 0, Counter()
     statement = (
@@ -153,15 +155,30 @@ def _capped(campaign: CampaignSpec, recent: list[datetime], due: datetime) -> bo
     return sum(1 for at in recent if since < at <= due) >= most
 
 
-def view(pack: PackSpec, c: Candidate) -> dict[str, Any]:
-    """What audience expressions and templates see of the customer."""
+def view(pack: PackSpec, c: Candidate, points: Mapping[int, int] | None = None) -> dict[str, Any]:
+    """What audience expressions and templates see of the customer: with `points`, their
+    loyalty balance and level too (R-5.4: `customer.loyalty_level == 'gold'`)."""
     tier = pack.tiers.get(c.tier or "")
-    return {
+    seen: dict[str, Any] = {
         "number": c.number,
         "name": c.name or "",
         "tier": c.tier,
         "tier_title": tier.title if tier else (c.tier or ""),
     }
+    if points is not None:
+        balance = points.get(c.customer_id, 0)
+        seen["loyalty_points"] = balance
+        seen["loyalty_level"] = loyalty.level_for(pack.insight.loyalty, balance)
+    return seen
+
+
+def _points(
+    session: Session, pack: PackSpec, batch: Sequence[Candidate], now: datetime
+) -> dict[int, int]:
+    """The batch's loyalty balances in one statement; none without a programme."""
+    if pack.insight.loyalty is None:
+        return {}
+    return loyalty.points_of(session, pack.name, [c.customer_id for c in batch], now)
 
 
 def _queue_messages(

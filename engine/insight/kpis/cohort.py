@@ -11,13 +11,15 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement
 
+from engine.specs.economics import Cutoffs
 from engine.store.models import DailyRollup, Record
 
 
 @dataclass(frozen=True)
 class KpiFilter:
-    """Which records: received in [start, end), optionally of one pack, channel, team's department
-    or category; `exclude_types` leaves out record types that are not service (warning flows)."""
+    """Which records: received in [start, end), optionally of one pack, channel, team's department,
+    category or record type; `exclude_types` leaves out record types that are not service
+    (warning flows); `cutoffs` say which scores count as satisfied, promoter, detractor."""
 
     start: datetime
     end: datetime
@@ -25,11 +27,13 @@ class KpiFilter:
     channel: str | None = None
     department: str | None = None
     category: str | None = None
+    record_type: str | None = None
     exclude_types: tuple[str, ...] = ()
     response_target: str | None = "respond"
     handling_target: str | None = "resolve"
     first_contact: tuple[str, ...] = ()
     timezone: str = "Asia/Shanghai"
+    cutoffs: Cutoffs = Cutoffs()
 
 
 def records_where(f: KpiFilter) -> list[ColumnElement[bool]]:
@@ -39,7 +43,7 @@ def records_where(f: KpiFilter) -> list[ColumnElement[bool]]:
 def dims(f: KpiFilter, table: type[Record] | type[DailyRollup]) -> list[ColumnElement[bool]]:
     """The filter's pack, channel, department, category and types, on records or rollup rows."""
     conditions = []
-    for name in ("pack", "channel", "department", "category"):
+    for name in ("pack", "channel", "department", "category", "record_type"):
         value = getattr(f, name)
         if value is not None:
             conditions.append(getattr(table, name) == value)

@@ -58,4 +58,4 @@ def live_days(session: Session, f: KpiFilter, where: Where) -> list[tuple[Any, i
 def live_answers(session: Session, f: KpiFilter, where: Where) -> list[RowMapping]:
     """Answer parts per day answered."""
     keys = [filter_day(session, SatisfactionAnswer.answered_at, f).label("answer_day")]
-    return list(session.execute(answer_sums(session, where, keys)).mappings())
+    return list(session.execute(answer_sums(session, where, keys, f.cutoffs)).mappings())

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.insight.kpis.cohort import KpiFilter
 from engine.insight.metrics import seconds_between
+from engine.specs.economics import Cutoffs
 from engine.store.models import Record, RecordEvent, SatisfactionAnswer, SlaClock
 
 RECORD_PARTS = ("records", "closed", "resolution_seconds", "solved", "solved_first")
@@ -109,20 +110,24 @@ def record_sums(
 
 
 def answer_sums(
-    session: Session, where: Sequence[ColumnElement[bool]], keys: Sequence[Any]
+    session: Session,
+    where: Sequence[ColumnElement[bool]],
+    keys: Sequence[Any],
+    cut: Cutoffs,
 ) -> Select[Any]:
-    """The answer parts (`ANSWER_PARTS`) of the answers to the records `where` selects."""
+    """The answer parts (`ANSWER_PARTS`) of the answers to the records `where` selects, counted
+    by the pack's cut-offs (satisfied, promoter, detractor: R-4.3)."""
     score, nps = SatisfactionAnswer.score, SatisfactionAnswer.nps
     return (
         select(
             *keys,
             func.count(SatisfactionAnswer.id).label("answers"),
-            count_if(score >= 4).label("satisfied"),
+            count_if(score >= cut.satisfied_at_least).label("satisfied"),
             func.count(score).label("scored"),
             func.coalesce(func.sum(score), 0).label("score_sum"),
             func.count(nps).label("nps_answers"),
-            count_if(nps >= 9).label("promoters"),
-            count_if(nps <= 6).label("detractors"),
+            count_if(nps >= cut.promoter_at_least).label("promoters"),
+            count_if(nps <= cut.detractor_at_most).label("detractors"),
         )
         .select_from(Record)
         .join(SatisfactionAnswer, SatisfactionAnswer.record_id == Record.id)

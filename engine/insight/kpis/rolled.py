@@ -18,18 +18,23 @@ from sqlalchemy.orm import Session
 from engine.insight.kpis.cohort import KpiFilter, dims
 from engine.insight.kpis.days import fixed_offset, runs, whole_days
 from engine.insight.kpis.parts import ANSWER_PARTS, CLOCK_PARTS, RECORD_PARTS
+from engine.specs.economics import Cutoffs
 from engine.store.models import DailyRollup, Record, RollupDay
 
 # A change to a record takes its `now` before it commits; the rollup treats a day as touched
 # if a record of it changed up to this long before the day was read, so a transaction that
 # was still open then is never missed.
 STALE_MARGIN = timedelta(minutes=10)
+# Days rolled up before `rollup_days.cutoffs` existed counted by the then fixed cut-offs.
+BEFORE_CUTOFFS = Cutoffs().reading()
 
 
 def reading_matches(day: RollupDay, f: KpiFilter) -> bool:
-    """Was the day rolled up reading records the way the filter does (zone, targets, FCR)?"""
+    """Was the day rolled up reading records the way the filter does (zone, targets, FCR,
+    satisfaction cut-offs)?"""
     return (
-        day.timezone == f.timezone
+        list(day.cutoffs or BEFORE_CUTOFFS) == f.cutoffs.reading()
+        and day.timezone == f.timezone
         and day.response_target == f.response_target
         and day.handling_target == f.handling_target
         and sorted(day.first_contact) == sorted(f.first_contact)

@@ -29,6 +29,7 @@ from engine.store.models.knowledge import (
     SearchDoc,
     SynonymGroup,
 )
+from engine.store.models.loyalty import CustomerReferral, LoyaltyEntry
 from engine.store.models.merging import RecordMerge, RecordViewer
 from engine.store.models.packs import PackDraft, PackVersion
 from engine.store.models.ratelimit import RateLimitCounter
@@ -77,6 +78,8 @@ __all__ = [
     "CustomerTier",
     "Order",
     "SatisfactionAnswer",
+    "CustomerReferral",
+    "LoyaltyEntry",
     # insight
     "DailyRollup",
     "EarlyWarning",

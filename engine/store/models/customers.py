@@ -63,7 +63,12 @@ class Order(Model):
     """A purchase or order of a customer, pushed by an integration (campaigns use them, R-5.3)."""
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("customer_id", "external_id", name="uq_orders_external_id"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "external_id", name="uq_orders_external_id"),
+        # Each customer's orders in time order: churn, repurchase (first and last order per
+        # customer) and the tiers' metrics group by it without a sort (R-4.3, R-5.1).
+        Index("ix_orders_customer_time", "customer_id", "ordered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)

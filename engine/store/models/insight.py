@@ -136,5 +136,8 @@ class RollupDay(Model):
     response_target: Mapped[str | None] = mapped_column(String(64))
     handling_target: Mapped[str | None] = mapped_column(String(64))
     first_contact: Mapped[list[Any]]
+    # The satisfaction cut-offs it counted by (satisfied, promoter, detractor); None: 4, 9, 6,
+    # the fixed ones of days rolled up before they were pack data.
+    cutoffs: Mapped[list[Any] | None]
     # The scheduler's time when it read the day: changes from then on make the day stale.
     rolled_at: Mapped[datetime]

@@ -1,0 +1,140 @@
+"""Row 11: customer economics and the loyalty ledger over N customers and 3N orders (R-4.3, R-5.4).
+
+Seeds N customers and 3N orders spread over the last three years (amounts 50–5,000, some
+customers buying often, many once), 5 % of customers referred by another, set-based. Then,
+at 09:00 Shanghai on 24 November 2026:
+
+* ours: `engine.insight.economics.figures`, the dashboard's churn, repurchase, referral and
+  CLTV (one statement: orders grouped per customer, one aggregate over the groups), the
+  median of `--runs`; the goal is the dashboard's budget, each figure ≤ 1 s;
+* baseline: the plain aggregate of the same orders (`count(*)`, `sum(amount)`), measured in
+  the same run: the floor of any figure that reads every order once;
+* the loyalty award (INSERT … SELECT per source kind) is timed on its first run, and a rerun
+  must add no ledger entry.
+
+    python -m bench.bench_economics [--n 20000] [--full] [--runs 3] [--db both|sqlite|pg]
+
+`--full` is 1,000,000 customers and 3,000,000 orders; run it on a machine of its own.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, insert, select
+
+from bench.common import ROOT, Row, arguments, backends, database, median_of
+from bench.seed import vacuum_analyze
+from engine.insight import economics
+from engine.services import Services
+from engine.store.db import make_session_factory
+from engine.store.models import Customer, CustomerReferral, LoyaltyEntry, Order
+from engine.time.clock import VirtualClock
+from workflows.validate import checked_source
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI)
+CHUNK = 20_000
+GOAL = "≤ 1 s (dashboard)"
+
+
+def seed(engine: Engine, n: int) -> None:
+    """N customers, 3N orders over three years, N/20 referrals; in chunks of 20,000 rows."""
+    rng = random.Random(20261124)
+    created = datetime(2023, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        for start in range(0, n, CHUNK):
+            rows = [
+                {"number": f"C{i:08d}", "consent_service": True, "created_at": created}
+                for i in range(start, min(n, start + CHUNK))
+            ]
+            conn.execute(insert(Customer), rows)
+        orders = []
+        for i in range(3 * n):
+            # A skewed customer: a few buy often, many once (r² leans to the low ids).
+            customer = 1 + int(rng.random() ** 2 * n)
+            minutes = rng.randrange(3 * 365 * 24 * 60)
+            orders.append(
+                {
+                    "customer_id": customer,
+                    "external_id": f"SO{i:09d}",
+                    "amount": round(rng.uniform(50, 5000), 2),
+                    "currency": "CNY",
+                    "ordered_at": NOW - timedelta(minutes=minutes),
+                    "items": [],
+                    "created_at": NOW,
+                }
+            )
+            if len(orders) == CHUNK:
+                conn.execute(insert(Order), orders)
+                orders = []
+        if orders:
+            conn.execute(insert(Order), orders)
+        referred = rng.sample(range(2, n + 1), n // 20)
+        for start in range(0, len(referred), CHUNK):
+            conn.execute(
+                insert(CustomerReferral),
+                [
+                    {"customer_id": c, "referrer_id": rng.randrange(1, c), "created_at": created}
+                    for c in referred[start : start + CHUNK]
+                ],
+            )
+    vacuum_analyze(engine)
+
+
+def ours_seconds(services: Services) -> float:
+    with services.uow() as uow:
+        spec = services.latest_spec(uow.session, "after_sales")
+        began = time.perf_counter()
+        economics.figures(uow.session, spec, NOW)
+        return time.perf_counter() - began
+
+
+def baseline_seconds(engine: Engine) -> float:
+    with engine.connect() as conn:
+        began = time.perf_counter()
+        conn.execute(select(func.count(), func.sum(Order.amount)).select_from(Order)).one()
+        return time.perf_counter() - began
+
+
+def ledger_size(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(LoyaltyEntry)) or 0
+
+
+def main() -> None:
+    args = arguments(__doc__ or "", small=20_000, full=1_000_000)
+    source = checked_source(ROOT / "workflows" / "after_sales")
+    for kind in backends(args.db):
+        with database(kind) as engine:
+            services = Services(make_session_factory(engine), VirtualClock(NOW))
+            services.publish(source, by="bench")
+            seed(engine, args.n)
+            ours = median_of(args.runs, partial(ours_seconds, services))
+            baseline = median_of(args.runs, partial(baseline_seconds, engine))
+            label = f"11 churn/repurchase/CLTV, {args.n:,}"
+            Row(label, kind, "ms", ours * 1000, baseline * 1000, GOAL, False).print()
+            with services.uow() as uow:
+                spec = services.latest_spec(uow.session, "after_sales")
+                values = economics.figures(uow.session, spec, NOW).values
+            print("  " + ", ".join(f"{k} {v:,.1f}" for k, v in values.items() if v), flush=True)
+            began = time.perf_counter()
+            services.award_points()
+            first, entries = time.perf_counter() - began, ledger_size(engine)
+            began = time.perf_counter()
+            services.award_points()
+            rerun = time.perf_counter() - began
+            assert ledger_size(engine) == entries, "a rerun of the award added entries"
+            print(
+                f"  loyalty award: {first * 1000:,.0f} ms for {entries:,} entries; "
+                f"rerun {rerun * 1000:,.0f} ms, 0 added",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
