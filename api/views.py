@@ -16,7 +16,7 @@ from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from api import schemas
+from api import answer_schemas, schemas
 from api.auth import current_token, may_see_personal_data, require
 from api.idempotent import idempotent
 from engine.access.masking import mask_contact, mask_name, masked_fields
@@ -129,8 +129,8 @@ class Notes(MethodView):
 class Answers(MethodView):
     @blp.doc(security=SECURITY)
     @require("read")
-    @blp.arguments(schemas.AnswerQuery, location="query", as_kwargs=True, unknown=RAISE)
-    @blp.response(200, schemas.AnswerPage)
+    @blp.arguments(answer_schemas.AnswerQuery, location="query", as_kwargs=True, unknown=RAISE)
+    @blp.response(200, answer_schemas.AnswerPage)
     def get(self, q: str, limit: int) -> dict[str, Any]:
         """Self-service answers for chat widgets and bots: the best published articles only."""
         hits = services().answers(q, limit=limit)

@@ -77,6 +77,9 @@ def article_id(live_server: LiveServer) -> int:
 
 
 def no_sideways_scroll(page: Page) -> None:
+    # After a click the thread's text can be there before the stylesheet is applied (seen once
+    # under load: an unstyled link 839 px wide); measure the page as the customer sees it.
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px phone"
 
