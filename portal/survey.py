@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -23,7 +24,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from engine.access.users import get_user
 from engine.customers import satisfaction
-from engine.customers.surveylinks import SurveyLinks
+from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
 from engine.errors import InvalidInput, NotFound
 from engine.records import queue
 from engine.records.transitions import get_record
@@ -156,9 +157,19 @@ def public(token: str) -> Any:
         except InvalidInput as exc:
             form.score.errors = [*form.score.errors, str(exc)]
         else:
-            return render_template("survey/thanks.html", title=_("感谢您的评价"))
+            return render_template(
+                "survey/thanks.html", title=_("感谢您的评价"), track=_tracking(spec, record, now)
+            )
     status = 400 if form.errors else 200
     return render_template("survey/form.html", form=form, spec=spec, record=record), status
+
+
+def _tracking(spec: PackSpec, record: Record, now: datetime) -> str | None:
+    """The record's tracking page when its pack has a portal: the thanks page is no dead end."""
+    if spec.portal is None:
+        return None
+    path = _links().tracking_link(spec.name, record.id, now + TRACKING_VALID_FOR)
+    return urlsplit(path).path
 
 
 def _refusal(status: int, title: str, message: str) -> Any:

@@ -181,6 +181,8 @@ def test_a_customer_sends_the_form_with_a_photo_then_tracks_replies_confirms_and
     phone.get_by_role("button", name="提交评价").click()
     expect(phone.locator("h1")).to_have_text("感谢您的评价")
     screenshot(phone, "portal-phone-rated")
+    phone.locator("#back-to-record").click()  # the thanks page leads back, not to a dead end
+    expect(phone.locator("h1")).to_contain_text(reference)
     with service.session_factory() as session:
         record = session.get_one(Record, record_id)
         assert record.channel == "web"
