@@ -52,6 +52,8 @@ class SelfServiceServices(ServiceBase):
         vote) or did not (an unhelpful vote; the box then offers a person)."""
         text = _question(question)
         self.chat_pack(pack)
+        if not bounds.in_range_id(article_id):  # PostgreSQL refuses to compare past INTEGER: a 500
+            raise NotFound(f"article {article_id} is not a published article")
         with self.uow() as uow:
             published = uow.session.scalar(
                 select(Article.id).where(Article.id == article_id, Article.status == "published")

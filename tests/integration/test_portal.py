@@ -291,3 +291,24 @@ def test_retail_has_its_own_portal_and_form(app: Flask) -> None:
     with services(app).uow() as uow:
         record = uow.session.scalars(select(Record).where(Record.pack == "retail")).one()
         assert (record.channel, record.fields["source"]) == ("web", "online")
+
+
+def test_hostile_chat_bodies_are_a_4xx_on_both_databases(app: Flask) -> None:
+    """The chat box's JSON as an attacker writes it: an id past INTEGER (a 500 on PostgreSQL
+    before the engine bounded it), NUL, a lone surrogate, nesting 10,000 deep."""
+    client = app.test_client()
+    page = client.get("/help/after_sales/chat")
+    found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert found is not None
+    headers = {"X-CSRFToken": found.group(1), "Content-Type": "application/json"}
+    vote = b'{"article_id": 1099511627776, "question": "x", "helpful": true}'
+    assert client.post("/help/after_sales/chat/vote", data=vote, headers=headers).status_code == 404
+    for body in (
+        b'{"question": "\\ud800"}',
+        b'{"question": "a\\u0000b"}',
+        b"[" * 10_000 + b"]" * 10_000,
+    ):
+        answer = client.post("/help/after_sales/chat/ask", data=body, headers=headers)
+        assert answer.status_code == 400, body[:20]
+    with services(app).session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(SelfServiceOutcome)) == 0
