@@ -100,9 +100,10 @@ def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(
             .where(Timer.record_id == record.id, Timer.status == "pending")
         )
     # Both: the acknowledgement to the customer, armed at intake, not yet swept.
-    # alice met `respond` and armed resolve's two timers plus progress updates;
+    # alice met `respond` and armed resolve's two timers, progress updates and the extension
+    # notice a working day before resolve's deadline (issue #25 item 2, R-3.2);
     # bob met both targets and armed the satisfaction callback and the result notice.
-    assert (met, pending) == ((1, 4) if winners == ["alice"] else (2, 3))
+    assert (met, pending) == ((1, 5) if winners == ["alice"] else (2, 3))
 
 
 class FirstCallRendezvous:
