@@ -89,10 +89,13 @@ class CustomerLookup:
         wanted = list(rows.values())
         with session.no_autoflush:
             for first in range(0, len(wanted), _LOOKUP_CHUNK):
-                upsert = _upsert(session, wanted[first : first + _LOOKUP_CHUNK])
                 known.update(
                     (c.number, c)
-                    for c in session.scalars(upsert, execution_options={"populate_existing": True})
+                    for c in session.scalars(
+                        _upsert(session),
+                        wanted[first : first + _LOOKUP_CHUNK],
+                        execution_options={"populate_existing": True},
+                    )
                 )
             ids = [c.id for n in numbers if not (c := known[n]).tier]
             computed: dict[int, str | None] = {}
@@ -118,16 +121,13 @@ class CustomerLookup:
         return standing.tier_of(self.pack, customer, self.tiers.get)
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> Insert:
-    """`INSERT … ON CONFLICT (number) DO UPDATE … RETURNING` the customers, in the dialect."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    upsert: Insert = (
-        module.insert(Customer)
-        .values(rows)
-        .on_conflict_do_update(
-            index_elements=[Customer.number],
-            set_={"created_at": Customer.created_at},  # itself: the row comes back unchanged
-        )
+def _upsert(session: Session) -> Insert:
+    """`INSERT … ON CONFLICT (number) DO UPDATE … RETURNING` the customers, in the dialect;
+    sent with the rows as parameters, so its compiled form is cached and the rows go in
+    batches (SQLAlchemy's insertmanyvalues)."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    upsert: Insert = module.insert(Customer).on_conflict_do_update(
+        index_elements=[Customer.number],
+        set_={"created_at": Customer.created_at},  # itself: the row comes back unchanged
     )
     return upsert.returning(Customer)
