@@ -64,8 +64,15 @@ class SpecCache:
 
     def latest(self, session: Session, pack: str) -> PackVersion:
         """`latest_version`, from the cache: the version row is immutable but for its
-        bookkeeping columns, which intake does not read."""
-        return self._latest.get(pack, lambda: latest_version(session, pack))
+        bookkeeping columns, which intake does not read. It is handed out detached, so a
+        rollback of the session that read it cannot expire it under other requests."""
+
+        def load() -> PackVersion:
+            version = latest_version(session, pack)
+            session.expunge(version)
+            return version
+
+        return self._latest.get(pack, load)
 
     def get(self, session: Session, version_id: int) -> PackSpec:
         spec = self._specs.get(version_id)

@@ -157,3 +157,14 @@ def test_a_pack_published_here_takes_the_next_intake(services: Services) -> None
     with services.uow() as uow:
         numbers = {v.id: v.version for v in uow.session.scalars(select(PackVersion)).all()}
     assert (numbers[first.pack_version_id], numbers[second.pack_version_id]) == (1, 2)
+
+
+def test_the_cached_version_outlives_a_rollback_of_the_session_that_read_it(
+    services: Services,
+) -> None:
+    with services.uow() as uow:
+        version = services.specs.latest(uow.session, "after_sales")
+        uow.rollback()  # expires what the session holds: the cached version is not among it
+    assert version.version == 1
+    record, created = services.intake("after_sales", FEEDBACK, actor="test")
+    assert created and record.pack_version_id == version.id
