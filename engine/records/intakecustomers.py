@@ -10,7 +10,7 @@ is created from the first intake naming it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.access.crypto import lookup_hash
 from engine.records import standing
-from engine.specs.pack import PackSpec, RecordTypeSpec
+from engine.specs.pack import FieldSpec, PackSpec, RecordTypeSpec
 from engine.store.models import Customer, CustomerTier
 
 # Customers per statement: far below SQLite's limit of bound values in one statement.
@@ -40,15 +40,12 @@ def customer_number(rtype: RecordTypeSpec, values: Mapping[str, Any]) -> str | N
     )
 
 
-def _first_of(rtype: RecordTypeSpec, values: Mapping[str, Any], *, mask: str) -> Any:
-    kind = {"name": "mask", "contact": "type"}[mask]
+def _first(
+    rtype: RecordTypeSpec, values: Mapping[str, Any], wanted: Callable[[FieldSpec], bool]
+) -> Any:
+    """The first given value of a field `wanted` picks: a new customer's name or contact."""
     return next(
-        (
-            values[f.id]
-            for f in rtype.fields.values()
-            if getattr(f, kind) == mask and values.get(f.id)
-        ),
-        None,
+        (values[f.id] for f in rtype.fields.values() if wanted(f) and values.get(f.id)), None
     )
 
 
@@ -78,10 +75,10 @@ class CustomerLookup:
                 numbers.add(number)
             if number is None or number in known or number in rows:
                 continue
-            contact = _first_of(rtype, values, mask="contact")
+            contact = _first(rtype, values, lambda f: f.type == "contact")
             rows[number] = {
                 "number": number,
-                "name": _first_of(rtype, values, mask="name"),
+                "name": _first(rtype, values, lambda f: f.mask == "name"),
                 "contact": contact,
                 "contact_hash": lookup_hash(contact),
                 "created_at": now,
