@@ -10,14 +10,14 @@ from flask import g, request
 
 from api.problems import problem
 from engine.access import tokens
-from engine.store.models import ApiToken
+from engine.access.tokens import Bearer
 from web import current_services as services
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def current_token() -> ApiToken:
-    token: ApiToken = g.api_token
+def current_token() -> Bearer:
+    token: Bearer = g.api_token
     return token
 
 
@@ -38,10 +38,10 @@ def require(scope: str) -> Callable[[View], View]:
                 return problem(
                     401, "Unauthorized", "send Authorization: Bearer <token>", headers=challenge
                 )
-            with services().uow() as uow:
+            with services().uow() as uow:  # no statement while the token is cached
                 token = tokens.authenticate(uow.session, plain.strip(), services().clock.now())
-                if token is not None:
-                    uow.commit()
+                if token is not None and uow.session.in_transaction():
+                    uow.commit()  # its use, noted
             if token is None:
                 return problem(
                     401, "Unauthorized", "the token is unknown or revoked", headers=challenge

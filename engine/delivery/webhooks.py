@@ -21,6 +21,7 @@ from engine.delivery.outbound import OutboundPolicy
 from engine.errors import InvalidInput, NotFound
 from engine.records.rows import RecordView
 from engine.store.models import OutboxMessage, Record, RecordEvent, WebhookSubscription
+from engine.store.rowcache import RowCache
 from engine.time.clock import iso
 
 EVENT_TYPES = (
@@ -30,8 +31,24 @@ EVENT_TYPES = (
     "sla.breached",
     "followup.due",
 )
-_CACHE = "careloop.webhook_subscriptions"
 STRICT = OutboundPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """What intake and the sweep need of an active subscription: whom to queue, for what."""
+
+    id: int
+    events: frozenset[str]
+
+
+# Active subscriptions per database, read at most every few seconds instead of once a
+# request (issue #24): a subscription made or ended in another process is honoured within
+# this many seconds, one made here at once.
+SUBSCRIBERS_TTL = 5.0
+_subscribers: RowCache[str, tuple[Subscriber, ...]] = RowCache(
+    WebhookSubscription.__tablename__, SUBSCRIBERS_TTL
+)
 
 
 def event_type(event: RecordEvent) -> str | None:
@@ -143,15 +160,18 @@ def enqueue(session: Session, record: Record, event: RecordEvent) -> None:
         session.add_all(OutboxMessage(**row) for row in hooks.rows(event.id))
 
 
-def _subscriptions(session: Session) -> list[WebhookSubscription]:
-    """Active subscriptions, read once per session: not once per event of a sweep."""
-    cached: list[WebhookSubscription] | None = session.info.get(_CACHE)
-    if cached is None:
-        cached = list(
-            session.scalars(select(WebhookSubscription).where(WebhookSubscription.active.is_(True)))
+def _subscriptions(session: Session) -> tuple[Subscriber, ...]:
+    """Active subscriptions, from the process's cache of this database's."""
+
+    def load() -> tuple[Subscriber, ...]:
+        rows = session.execute(
+            select(WebhookSubscription.id, WebhookSubscription.events).where(
+                WebhookSubscription.active.is_(True)
+            )
         )
-        session.info[_CACHE] = cached
-    return cached
+        return tuple(Subscriber(id, frozenset(events)) for id, events in rows)
+
+    return _subscribers.get(str(session.get_bind().engine.url), load)
 
 
 def subscribe(

@@ -19,11 +19,12 @@ from engine import bounds
 from engine.customers import tiers
 from engine.errors import InvalidInput
 from engine.events import StageEntered
-from engine.records import personal, queue, standing
+from engine.records import personal, queue
 from engine.records.fieldvalues import coerce_values, require_values
+from engine.records.intakecustomers import CustomerLookup
 from engine.records.journal import Effects
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec
-from engine.store.models import Customer, CustomerTier, PackVersion, Record, SlaClock
+from engine.store.models import PackVersion, Record, SlaClock
 from engine.time import beforedeadline, followups, sla
 from engine.time.clock import require_aware
 
@@ -67,18 +68,22 @@ def create_records(
     """Create several records on `version` in the caller's unit of work, as `create_record` does
     for each, in their order; an invalid one raises before anything of the batch is flushed.
 
-    Per batch, not per record: one query finds the known customers and one their computed
-    tiers; one flush writes the new customers, the records and their clocks (the objects
+    Per batch, not per record: every intake is checked before anything is written; one
+    statement finds or creates the customers and one reads their computed tiers
+    (`intakecustomers`); one flush writes the records and their clocks (the objects
     callers use); then the creation events and the timers, which need those ids, go as
     plain rows in one statement a table (`journal.Effects`). Building them as objects was
     most of an intake's cost.
     """
     rtypes = [pack.record_type(new.record_type) for new in news]
-    lookup = _CustomerLookup.of(session, pack, rtypes, news)
+    checked = [_check(pack, rtype, new, now) for rtype, new in zip(rtypes, news, strict=True)]
+    lookup = CustomerLookup.of(
+        session, pack, [(rtype, c.values) for rtype, c in zip(rtypes, checked, strict=True)], now
+    )
     batch = _Batch()
     made = [
-        _new_record(session, pack, version, rtype, new, lookup, batch, actor=actor, now=now)
-        for rtype, new in zip(rtypes, news, strict=True)
+        _new_record(session, pack, version, rtype, new, lookup, batch, now=now)
+        for rtype, new in zip(rtypes, checked, strict=True)
     ]
     session.flush()
     effects = Effects(session)
@@ -133,19 +138,18 @@ class _Batch:
         self.timers.append(_Armed(record, kind, name, due_at, clock, step))
 
 
-def _new_record(
-    session: Session,
-    pack: PackSpec,
-    version: PackVersion,
-    rtype: RecordTypeSpec,
-    new: NewRecord,
-    lookup: _CustomerLookup,
-    batch: _Batch,
-    *,
-    actor: str,
-    now: datetime,
-) -> Record:
-    """Check one intake and add its record and clocks; its event and timers go to `batch`."""
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """One intake, checked: its core attributes and its field values, coerced."""
+
+    new: NewRecord
+    received_at: datetime
+    core: dict[str, Any]
+    values: dict[str, Any]
+
+
+def _check(pack: PackSpec, rtype: RecordTypeSpec, new: NewRecord, now: datetime) -> _Checked:
+    """Check one intake against its record type before anything of its batch is written."""
     received_at = require_aware(new.received_at) if new.received_at else now
     bounds.check_moment(received_at, now, "received_at")
     if new.external_id is not None:
@@ -167,14 +171,30 @@ def _new_record(
             f"{', '.join(clash)} are record attributes, not fields",
             fields={name: "give it beside the fields" for name in clash},
         )
-    checked = coerce_values(pack, rtype, {**core_raw, **new.fields})
-    core = {name: checked.pop(name) for name in core_raw}
-    values = checked
+    values = coerce_values(pack, rtype, {**core_raw, **new.fields})
+    core = {name: values.pop(name) for name in core_raw}
     require_values(rtype, values, [f.id for f in rtype.fields.values() if f.required])
     if pack.channels and core["channel"] is None:
         raise InvalidInput("channel is required", fields={"channel": "required"})
+    return _Checked(new, received_at, core, values)
+
+
+def _new_record(
+    session: Session,
+    pack: PackSpec,
+    version: PackVersion,
+    rtype: RecordTypeSpec,
+    checked: _Checked,
+    lookup: CustomerLookup,
+    batch: _Batch,
+    *,
+    now: datetime,
+) -> Record:
+    """Add one checked intake's record and clocks; its event and timers go to `batch`."""
+    core, values = checked.core, checked.values
     stage = rtype.stage(rtype.initial)
-    customer = _customer(session, rtype, values, now, lookup)
+    customer = lookup.customer(rtype, values)
+    tier = lookup.tier_of(customer)
     record = Record(
         pack_version_id=version.id,
         pack=pack.name,
@@ -188,9 +208,9 @@ def _new_record(
         category=core["category"],
         assignee=core["assignee"],
         customer=customer,
-        tier_rank=tiers.tier_rank(pack, lookup.tier_of(customer)),  # also the SLA's (R-2.5)
-        received_at=received_at,
-        external_id=new.external_id,
+        tier_rank=tiers.tier_rank(pack, tier),  # also the SLA's (R-2.5)
+        received_at=checked.received_at,
+        external_id=checked.new.external_id,
         created_at=now,
         updated_at=now,
     )
@@ -204,7 +224,6 @@ def _new_record(
             ),
         )
     )
-    tier = lookup.tier_of(customer)
     sla.start_clocks(session, pack, rtype, record, now, tier=tier, arm=batch.arm)
     beforedeadline.sync(session, pack, rtype, record, now, arm=batch.arm, fresh=True)
     followups.on_stage_change(session, pack, rtype, record, None, stage, now, arm=batch.arm)
@@ -223,123 +242,3 @@ def find_external(session: Session, pack: str, new: NewRecord) -> Record | None:
             Record.external_id == new.external_id,
         )
     ).first()
-
-
-def _customer_number(rtype: RecordTypeSpec, values: Mapping[str, Any]) -> str | None:
-    """The value of the record type's customer field, if given."""
-    return next(
-        (values[f.id] for f in rtype.fields.values() if f.type == "customer" and values.get(f.id)),
-        None,
-    )
-
-
-@dataclass
-class _CustomerLookup:
-    """A batch's known customers and their computed tiers, each read with one query.
-
-    The queries run without autoflush: the batch's own new rows (records, clocks, customers
-    created on first contact) have nothing to do with them, and flushing them before each
-    lookup was half of a batch's time.
-    """
-
-    pack: PackSpec
-    found: dict[str, Customer]
-    asked: set[str]  # numbers looked up: those not found are new customers
-    tiers: dict[int, str | None]
-
-    @classmethod
-    def of(
-        cls,
-        session: Session,
-        pack: PackSpec,
-        rtypes: Sequence[RecordTypeSpec],
-        news: Sequence[NewRecord],
-    ) -> _CustomerLookup:
-        known: dict[str, Customer] = session.info.setdefault(_KNOWN, {})
-        numbers = {
-            number.strip()
-            for rtype, new in zip(rtypes, news, strict=True)
-            if isinstance(number := _customer_number(rtype, new.fields), str)
-        }
-        wanted = sorted(numbers - set(known))
-        with session.no_autoflush:
-            for first in range(0, len(wanted), _LOOKUP_CHUNK):
-                chunk = wanted[first : first + _LOOKUP_CHUNK]
-                known.update(
-                    (c.number, c)
-                    for c in session.scalars(select(Customer).where(Customer.number.in_(chunk)))
-                )
-            ids = [
-                c.id
-                for number in numbers
-                if (c := known.get(number)) is not None and c.id is not None and not c.tier
-            ]
-            computed: dict[int, str | None] = {}
-            for first in range(0, len(ids) if pack.tiers else 0, _LOOKUP_CHUNK):
-                some_ids = ids[first : first + _LOOKUP_CHUNK]
-                computed.update(
-                    (row.customer_id, row.tier)
-                    for row in session.execute(
-                        select(CustomerTier.customer_id, CustomerTier.tier).where(
-                            CustomerTier.pack == pack.name, CustomerTier.customer_id.in_(some_ids)
-                        )
-                    )
-                )
-        return cls(pack, known, numbers, computed)
-
-    def customer(self, session: Session, number: str) -> Customer | None:
-        """The customer with this number, read now if the batch's query did not ask for it."""
-        if number not in self.found and number not in self.asked:
-            self.asked.add(number)
-            with session.no_autoflush:
-                found = session.scalars(select(Customer).where(Customer.number == number)).first()
-                if found is not None:
-                    self.found[number] = found
-                    if not found.tier and self.pack.tiers:
-                        self.tiers[found.id] = tiers.computed_tier(
-                            session, self.pack.name, found.id
-                        )
-        return self.found.get(number)
-
-    def tier_of(self, customer: Customer | None) -> str | None:
-        """`standing.tier_of`, the computed tiers taken from what the batch read."""
-        return standing.tier_of(self.pack, customer, self.tiers.get)
-
-
-# Numbers per lookup query: far below SQLite's limit of bound values in one statement.
-_LOOKUP_CHUNK = 5_000
-
-# Customers of the session by number, so a batch neither flushes to look a customer up nor
-# creates one customer twice before the batch is written.
-_KNOWN = "careloop.customers"
-
-
-def _customer(
-    session: Session,
-    rtype: RecordTypeSpec,
-    values: Mapping[str, Any],
-    now: datetime,
-    lookup: _CustomerLookup,
-) -> Customer | None:
-    """Link the record to its customer by number, creating the customer on first contact."""
-    number = _customer_number(rtype, values)
-    if number is None:
-        return None
-    customer = lookup.customer(session, number)
-    if customer is None:
-        name = next(
-            (values[f.id] for f in rtype.fields.values() if f.mask == "name" and values.get(f.id)),
-            None,
-        )
-        contact = next(
-            (
-                values[f.id]
-                for f in rtype.fields.values()
-                if f.type == "contact" and values.get(f.id)
-            ),
-            None,
-        )
-        customer = Customer(number=number, name=name, contact=contact, created_at=now)
-        session.add(customer)
-        lookup.found[number] = customer
-    return customer

@@ -22,6 +22,12 @@ from engine.records.journal import SYSTEM
 from engine.specs.build import build_pack_spec
 from engine.specs.pack import PackSpec
 from engine.store.models import PackVersion, Record, RecordEvent
+from engine.store.rowcache import RowCache
+
+# How long another process's publish may go unseen by intake here: a record taken in on the
+# version before is fine (records keep the version they started on, R-8.1); a publish in
+# this process shows at once.
+LATEST_TTL = 5.0
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,26 @@ class PublishResult:
 
 
 class SpecCache:
-    """Specs by version id: versions are immutable, so each is built once per process."""
+    """Specs by version id: versions are immutable, so each is built once per process; and
+    each pack's newest version, re-read at most every `LATEST_TTL` seconds (issue #24)."""
 
     def __init__(self) -> None:
         self._specs: dict[int, PackSpec] = {}
+        self._numbers: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._latest: RowCache[str, PackVersion] = RowCache(PackVersion.__tablename__, LATEST_TTL)
+
+    def latest(self, session: Session, pack: str) -> PackVersion:
+        """`latest_version`, from the cache: the version row is immutable but for its
+        bookkeeping columns, which intake does not read. It is handed out detached, so a
+        rollback of the session that read it cannot expire it under other requests."""
+
+        def load() -> PackVersion:
+            version = latest_version(session, pack)
+            session.expunge(version)
+            return version
+
+        return self._latest.get(pack, load)
 
     def get(self, session: Session, version_id: int) -> PackSpec:
         spec = self._specs.get(version_id)
@@ -62,9 +83,15 @@ class SpecCache:
             spec = self.of(version)
         return spec
 
+    def number(self, session: Session, version_id: int) -> int:
+        """The version's number (v3), kept with its spec: an answer needs no version row."""
+        self.get(session, version_id)
+        return self._numbers[version_id]
+
     def of(self, version: PackVersion) -> PackSpec:
         with self._lock:
             if version.id not in self._specs:
+                self._numbers[version.id] = version.version
                 spec, problems = build_pack_spec(version.data)
                 if spec is None:
                     raise ValueError(

@@ -15,7 +15,6 @@ from engine.conversation.mailintake import MailOutcome
 from engine.delivery.receipts import take_receipt
 from engine.errors import InvalidInput
 from engine.records import transitions
-from engine.records.versions import latest_version
 from engine.services.base import ServiceBase, conflict_on_stale
 from engine.store.models import ThreadMessage
 
@@ -154,7 +153,7 @@ class ConversationServices(ServiceBase):
         mail = read_mail(raw)
         try:
             with self.uow() as uow:
-                version = latest_version(uow.session, pack)
+                version = self.specs.latest(uow.session, pack)
                 outcome = mailintake.take_mail(
                     uow.session,
                     self.specs.get(uow.session, version.id),
@@ -181,7 +180,7 @@ class ConversationServices(ServiceBase):
         """
         try:
             with self.uow() as uow:
-                version = latest_version(uow.session, pack)
+                version = self.specs.latest(uow.session, pack)
                 outcome = gatewayintake.take_message(
                     uow.session,
                     self.specs.get(uow.session, version.id),

@@ -62,7 +62,7 @@ class RecordServices(ServiceBase):
                 existing = intake.find_external(uow.session, pack, new)
                 if existing is not None:
                     return existing, False
-                version = versions.latest_version(uow.session, pack)
+                version = self.specs.latest(uow.session, pack)
                 spec = self.specs.of(version)
                 now = self.clock.now()
                 try:  # a query in create_record may flush the new customer already

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
-from engine.records import intake
+from engine.records import intake, intakecustomers
 from engine.records.intake import NewRecord
 from engine.records.versions import latest_version
 from engine.services import Services
@@ -122,7 +122,7 @@ def written(session: Session, record_ids: list[int], prefix: str) -> list[dict[s
     return out
 
 
-# One lookup query per batch, or (chunk 1) one per customer number, as a batch with more
+# One upsert per batch, or (chunk 1) one per customer number, as a batch with more
 # distinct customers than SQLite takes bound values in one statement is looked up.
 @pytest.mark.parametrize("lookup_chunk", [None, 1])
 def test_a_batch_writes_what_one_by_one_writes(
@@ -132,7 +132,7 @@ def test_a_batch_writes_what_one_by_one_writes(
     lookup_chunk: int | None,
 ) -> None:
     if lookup_chunk is not None:
-        monkeypatch.setattr(intake, "_LOOKUP_CHUNK", lookup_chunk)
+        monkeypatch.setattr(intakecustomers, "_LOOKUP_CHUNK", lookup_chunk)
     now = clock.now()
     with services.uow() as uow:
         seed(uow.session, "A-", now)
