@@ -230,3 +230,31 @@ def test_a_batch_takes_the_same_statements_whatever_its_size(
 def shown(*runs: list[str]) -> str:
     """The statements of each run, one line each, to see which one came per timer."""
     return "\n-----\n".join("\n".join(s[:90].replace("\n", " ") for s in run) for run in runs)
+
+
+def test_a_batch_of_contacts_reads_what_they_need_together(
+    desk: Services, clock: VirtualClock, db_engine: Engine
+) -> None:
+    """The acknowledgements to the customers (R-3.2) of one record and of five: the same reads
+    (customers, clocks, agents' replies, deadline moves, survey answers for the batch);
+    each contact's own message is still written on its own."""
+    reads: list[str] = []
+
+    def count(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith("SELECT"):
+            reads.append(args[2])
+
+    def acknowledge(records: int) -> list[str]:
+        for number in range(records):
+            create(desk, f"C-{records}-{number}")
+        reads.clear()
+        event.listen(db_engine, "before_cursor_execute", count)
+        try:
+            fired = desk.sweep().fired
+        finally:
+            event.remove(db_engine, "before_cursor_execute", count)
+        assert [f.kind for f in fired] == ["contact"] * records
+        return list(reads)
+
+    one, five = acknowledge(1), acknowledge(5)
+    assert len(one) == len(five), shown(one, five)
