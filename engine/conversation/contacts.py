@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from engine.access.masking import masked_fields
 from engine.conversation import thread
-from engine.conversation.addressing import answer_channel
+from engine.conversation.addressing import answer_channel, is_gateway
 from engine.conversation.contactfacts import ContactFacts
 from engine.customers import satisfaction
 from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
@@ -152,9 +152,8 @@ def _contact(
         add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
         return
     channel = answer_channel(pack, record, record.customer)
-    try:
-        with session.begin_nested():  # a refused send leaves nothing behind
-            message = _send(session, pack, record, contact, channel, links, facts, now)
+    try:  # refused before anything is written: no savepoint of its own (two round trips)
+        message = _send(session, pack, record, contact, channel, links, facts, now)
     except InvalidInput as exc:
         skip = ContactSkipped(contact.name, "unreachable", f"{channel}: {exc}")
         add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
@@ -196,7 +195,13 @@ def _send(
     facts: ContactFacts,
     now: datetime,
 ) -> ThreadMessage:
-    """The contact's text on the thread and, where the channel delivers, in the outbox."""
+    """The contact's text on the thread and in the outbox.
+
+    InvalidInput, before anything is written, where it cannot go: a channel Careloop does
+    not deliver on here, or (`thread.reply`, which checks before it writes) a customer
+    without an address the channel can use."""
+    if channel != "email" and not is_gateway(pack, channel):
+        raise InvalidInput(f"Careloop cannot deliver on '{channel}'; connect a gateway for it")
     subject, body = pack.template(contact.message).texts(channel)
     context = _context(pack, record, channel, links, facts, now)
     message = thread.reply(
@@ -210,8 +215,7 @@ def _send(
         subject=subject.render(context).strip()[:300],
         system=True,
     )
-    if message.outbox_id is None:
-        raise InvalidInput(f"Careloop cannot deliver on '{channel}'; connect a gateway for it")
+    assert message.outbox_id is not None  # email and gateways always queue it
     return message
 
 
