@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from engine.access.masking import masked_fields
 from engine.conversation import thread
-from engine.conversation.addressing import answer_channel
+from engine.conversation.addressing import answer_channel, is_gateway
+from engine.conversation.contactfacts import ContactFacts
 from engine.customers import satisfaction
 from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
 from engine.errors import InvalidInput
@@ -30,6 +31,7 @@ from engine.records.personal import all_fields
 from engine.records.versions import SpecCache
 from engine.specs.pack import ContactSpec, PackSpec
 from engine.store.models import Record, RecordEvent, ThreadMessage
+from engine.time import batchwrite
 from engine.time.claims import Due, claim
 from engine.time.timers import MAX_ATTEMPTS, Fired
 
@@ -55,30 +57,35 @@ def send_due(
             if not timers:
                 break
             records = _lock(session, timers)
+            facts = ContactFacts.read(session, records)
+            done: list[Fired] = []
             for timer in timers:
                 record = records.get(timer.record_id)
-                if record is None:
+                outcome = None
+                if record is not None:
+                    outcome = _attempt(session, specs, links, facts, record, timer, now)
+                if record is None or outcome is None:
                     passed.add(timer.id)
                     continue
-                outcome = _attempt(session, specs, links, record, timer, now)
-                if outcome is None:
-                    passed.add(timer.id)
-                    continue
-                fired.append(
+                done.append(
                     Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack)
                 )
+            _mark(session, done, now)
+            fired.extend(done)
             session.commit()
     return fired
 
 
 def _lock(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
-    """The timers' records, locked in id order; one another transaction holds is left out."""
+    """The timers' records, locked in id order; one another transaction holds is left out.
+    Their customers and clocks, which every contact reads, come in one query each."""
     ids = sorted({t.record_id for t in timers})
     found = session.scalars(
         select(Record)
         .where(Record.id.in_(ids))
         .order_by(Record.id)
         .with_for_update(skip_locked=True)
+        .options(selectinload(Record.customer), selectinload(Record.clocks))
     )
     return {record.id: record for record in found}
 
@@ -87,19 +94,19 @@ def _attempt(
     session: Session,
     specs: SpecCache,
     links: SurveyLinks | None,
+    facts: ContactFacts,
     record: Record,
     timer: Due,
     now: datetime,
 ) -> str | None:
-    """`fired` or `cancelled` with the timer marked; None after a failure, counted on it."""
+    """`fired` or `cancelled` (the batch marks the timer); None after a failure, counted on it."""
     try:
         with session.begin_nested():
             pack = specs.get(session, record.pack_version_id)
             contact = pack.record_type(record.record_type).contacts.get(timer.name)
             outcome = "cancelled" if contact is None else "fired"
             if contact is not None:
-                _contact(session, pack, record, contact, links, now, timer.id)
-            _mark(session, timer.id, outcome, now)
+                _contact(session, pack, record, contact, links, facts, now, timer.id)
             return outcome
     except Exception as exc:  # one bad contact must not stop the others
         log.exception("contact timer %s (%s) failed", timer.id, timer.name)
@@ -116,9 +123,14 @@ def _attempt(
         return None
 
 
-def _mark(session: Session, timer_id: int, status: str, now: datetime) -> None:
-    session.execute(
-        update(TIMERS).where(TIMERS.c.id == timer_id).values(status=status, fired_at=now)
+def _mark(session: Session, done: Sequence[Fired], now: datetime) -> None:
+    """The batch's timers sent or skipped (`fired`) or without their contact (`cancelled`),
+    in one statement, in the transaction that wrote their effects."""
+    batchwrite.mark(
+        session,
+        [f.timer_id for f in done if f.outcome == "fired"],
+        [f.timer_id for f in done if f.outcome == "cancelled"],
+        now,
     )
 
 
@@ -128,20 +140,20 @@ def _contact(
     record: Record,
     contact: ContactSpec,
     links: SurveyLinks | None,
+    facts: ContactFacts,
     now: datetime,
     timer_id: int,
 ) -> None:
     """Send the contact, or record why not: either way one line on the record's history, the
     timer's (unique per timer: a contact cannot be told twice)."""
-    skipped = _reason_to_skip(session, pack, record, contact, now)
+    skipped = _reason_to_skip(pack, record, contact, facts, now)
     if skipped is not None:
         skip = ContactSkipped(contact.name, *skipped)
         add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
         return
     channel = answer_channel(pack, record, record.customer)
-    try:
-        with session.begin_nested():  # a refused send leaves nothing behind
-            message = _send(session, pack, record, contact, channel, links, now)
+    try:  # refused before anything is written: no savepoint of its own (two round trips)
+        message = _send(session, pack, record, contact, channel, links, facts, now)
     except InvalidInput as exc:
         skip = ContactSkipped(contact.name, "unreachable", f"{channel}: {exc}")
         add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
@@ -151,7 +163,7 @@ def _contact(
 
 
 def _reason_to_skip(
-    session: Session, pack: PackSpec, record: Record, contact: ContactSpec, now: datetime
+    pack: PackSpec, record: Record, contact: ContactSpec, facts: ContactFacts, now: datetime
 ) -> tuple[str, str] | None:
     """(reason, detail) when the contact must not go out now, else None."""
     rtype = pack.record_type(record.record_type)
@@ -168,23 +180,9 @@ def _reason_to_skip(
     window = contact.unless_replied_within
     if window is not None:
         since = now - timedelta(seconds=window.seconds())
-        if _agent_wrote_since(session, record.id, since):
+        if facts.agent_wrote_since(record.id, since):
             return "replied", since.isoformat()
     return None
-
-
-def _agent_wrote_since(session: Session, record_id: int, since: datetime) -> bool:
-    found = session.scalar(
-        select(ThreadMessage.id)
-        .where(
-            ThreadMessage.record_id == record_id,
-            ThreadMessage.direction == "out",
-            ThreadMessage.author != thread.SYSTEM_AUTHOR,
-            ThreadMessage.created_at >= since,
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 def _send(
@@ -194,11 +192,18 @@ def _send(
     contact: ContactSpec,
     channel: str,
     links: SurveyLinks | None,
+    facts: ContactFacts,
     now: datetime,
 ) -> ThreadMessage:
-    """The contact's text on the thread and, where the channel delivers, in the outbox."""
+    """The contact's text on the thread and in the outbox.
+
+    InvalidInput, before anything is written, where it cannot go: a channel Careloop does
+    not deliver on here, or (`thread.reply`, which checks before it writes) a customer
+    without an address the channel can use."""
+    if channel != "email" and not is_gateway(pack, channel):
+        raise InvalidInput(f"Careloop cannot deliver on '{channel}'; connect a gateway for it")
     subject, body = pack.template(contact.message).texts(channel)
-    context = _context(session, pack, record, channel, links, now)
+    context = _context(pack, record, channel, links, facts, now)
     message = thread.reply(
         session,
         pack,
@@ -210,17 +215,16 @@ def _send(
         subject=subject.render(context).strip()[:300],
         system=True,
     )
-    if message.outbox_id is None:
-        raise InvalidInput(f"Careloop cannot deliver on '{channel}'; connect a gateway for it")
+    assert message.outbox_id is not None  # email and gateways always queue it
     return message
 
 
 def _context(
-    session: Session,
     pack: PackSpec,
     record: Record,
     channel: str,
     links: SurveyLinks | None,
+    facts: ContactFacts,
     now: datetime,
 ) -> dict[str, Any]:
     """What a contact's template sees: the record (personal fields masked, as everywhere),
@@ -254,18 +258,18 @@ def _context(
         "channel": channel,
         "deadlines": deadlines,
         "promised": pack.local_minute(latest.deadline) if latest is not None else "",
-        "survey_link": _survey_link(session, pack, record, links, now),
+        "survey_link": _survey_link(pack, record, links, facts, now),
         "tracking_link": _tracking_link(pack, record, links, now),
-        "extension": _last_extension(session, pack, record.id),
+        "extension": _last_extension(pack, facts.extensions.get(record.id)),
     }
 
 
 def _survey_link(
-    session: Session, pack: PackSpec, record: Record, links: SurveyLinks | None, now: datetime
+    pack: PackSpec, record: Record, links: SurveyLinks | None, facts: ContactFacts, now: datetime
 ) -> str:
     """The signed link to the record's survey, when the pack asks this record now (R-3.3)."""
     question = satisfaction.question(pack, record)
-    if links is None or question is None or satisfaction.answer_of(session, record.id):
+    if links is None or question is None or record.id in facts.answered:
         return ""
     return links.link(record.id, now + question.link_valid_for)
 
@@ -277,14 +281,8 @@ def _tracking_link(pack: PackSpec, record: Record, links: SurveyLinks | None, no
     return links.tracking_link(pack.name, record.id, now + TRACKING_VALID_FOR)
 
 
-def _last_extension(session: Session, pack: PackSpec, record_id: int) -> dict[str, str]:
+def _last_extension(pack: PackSpec, event: RecordEvent | None) -> dict[str, str]:
     """The reason and the deadlines of the record's latest deadline move, for its notice."""
-    event = session.scalar(
-        select(RecordEvent)
-        .where(RecordEvent.record_id == record_id, RecordEvent.kind.like("sla.%.extended"))
-        .order_by(RecordEvent.id.desc())
-        .limit(1)
-    )
     if event is None:
         return {"reason": "", "old_deadline": "", "new_deadline": ""}
     old, new = event.changes["deadline"]

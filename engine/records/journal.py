@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, Table, insert, update
+from sqlalchemy import JSON, Column, Table, func, insert, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -299,7 +299,8 @@ _NO_MESSAGE: dict[str, Any] = {
 def insert_rows(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], *, ids: bool = False
 ) -> list[int]:
-    """Insert the rows in one statement; with `ids`, their ids in the order of `rows`.
+    """Insert the rows in one statement (two on SQLite with `ids`); with `ids`, their ids in
+    the order of `rows`.
 
     On PostgreSQL the rows go as one array per column through `unnest`, in binary: a
     short statement the driver parses once, where an `executemany` sends a VALUES list
@@ -315,8 +316,13 @@ def insert_rows(
         if not ids:
             session.execute(insert(table), rows)
             return []
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        return list(session.execute(statement, rows).scalars())
+        # SQLite runs `INSERT … RETURNING` in parameter order one row at a time. Its
+        # transactions begin IMMEDIATE (one writer), so the ids a plain insert would give,
+        # the next after the largest, are the batch's to name: one read, one executemany.
+        last = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+        numbered = [{"id": last + 1 + index, **row} for index, row in enumerate(rows)]
+        session.execute(insert(table), numbered)
+        return [row["id"] for row in numbered]
     columns = [table.c[name] for name in rows[0]]
     arrays: dict[str, list[Any]] = {}
     for column in columns:

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.records.journal import TIMERS, Effects
 from engine.records.rows import ClockRow, RecordRow
 from engine.records.versions import SpecCache
-from engine.time import sla
-from engine.time.claims import CLOCKS, RECORDS, Due, among, claim, lock_records
+from engine.time import batchwrite, sla
+from engine.time.claims import CLOCKS, RECORDS, Due, claim, lock_records
 from engine.time.firing import handle
 
 # `claim` and `Due` stay importable from here (bench/bench_scheduler_memory.py claims directly).
@@ -116,7 +116,12 @@ def _fire_batch(
     outcomes = [_fire(session, specs, effects, records[t.record_id], t, now) for t in timers]
     effects.write()
     loaded.write_changes(session, now)
-    _mark(session, outcomes, now)
+    batchwrite.mark(
+        session,
+        [f.timer_id for f in outcomes if f.outcome == "fired"],
+        [f.timer_id for f in outcomes if f.outcome == "cancelled"],
+        now,
+    )
     return outcomes
 
 
@@ -135,18 +140,6 @@ def _fire(
     record.next_deadline = sla.nearest_deadline(record)
     outcome = "fired" if acted else "cancelled"
     return Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack, priority)
-
-
-def _mark(session: Session, outcomes: Sequence[Fired], now: datetime) -> None:
-    """The timers' own marks, one statement per outcome."""
-    for status in ("fired", "cancelled"):
-        ids = [f.timer_id for f in outcomes if f.outcome == status]
-        if ids:
-            session.connection().execute(
-                update(TIMERS)
-                .where(among(session, TIMERS.c.id, ids))
-                .values(status=status, fired_at=now)
-            )
 
 
 @dataclass(frozen=True)
@@ -170,15 +163,24 @@ class _Loaded:
         )
 
     def write_changes(self, session: Session, now: datetime) -> None:
+        """The clocks and records that changed, one statement each. A record whose clock
+        changed is touched (`updated_at`) in the same statement as the records' changes."""
         clocks = [c for cid, c in self.clocks.items() if _clock_values(c) != self.clock_values[cid]]
-        records = [
-            r for rid, r in self.records.items() if _record_values(r) != self.record_values[rid]
-        ]
-        _write_changes(session, CLOCKS, [{"id": c.id, **_clock_values(c)} for c in clocks])
-        _write_changes(
-            session, RECORDS, [{"id": r.id, **_record_values(r)} for r in records], versioned=True
+        touched = {c.record_id for c in clocks}
+        changed = {
+            rid for rid, r in self.records.items() if _record_values(r) != self.record_values[rid]
+        }
+        batchwrite.update_rows(session, CLOCKS, [{"id": c.id, **_clock_values(c)} for c in clocks])
+        batchwrite.update_rows(
+            session,
+            RECORDS,
+            [
+                _record_change(self.records[rid], rid in changed, rid in touched, now)
+                for rid in sorted(changed | touched)
+            ],
+            added=("row_version",),
+            kept_if_null=("updated_at",),
         )
-        _touch(session, {c.record_id for c in clocks}, now)
 
 
 def _fire_one_by_one(
@@ -227,33 +229,17 @@ def _clock_values(clock: ClockRow) -> dict[str, Any]:
     return {"warned_at": clock.warned_at, "breached_at": clock.breached_at}
 
 
-def _write_changes(
-    session: Session, table: Table, rows: list[dict[str, Any]], *, versioned: bool = False
-) -> None:
-    """One executemany `UPDATE … WHERE id = ?` for the rows that changed.
-
-    A record's `row_version` moves on, as an ORM flush would move it: an agent's form
-    opened before a breach raised the priority is refused as stale.
-    """
-    if not rows:
-        return
-    columns = [name for name in rows[0] if name != "id"]
-    values: dict[str, Any] = {
-        name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns
+def _record_change(
+    record: RecordRow, changed: bool, touched: bool, now: datetime
+) -> dict[str, Any]:
+    """A record's row in the batch's one update. A changed record's `row_version` moves on,
+    as an ORM flush would move it: an agent's form opened before a breach raised the priority
+    is refused as stale. A warning or breach changes the record's SLA figures: its
+    `updated_at` moves, so the dashboard's rollup reads its day again, but it is not an edit
+    of the record: `row_version` stays."""
+    return {
+        "id": record.id,
+        **_record_values(record),
+        "row_version": 1 if changed else 0,
+        "updated_at": now if touched else None,
     }
-    if versioned:
-        values["row_version"] = table.c.row_version + 1
-    statement = update(table).where(table.c.id == bindparam("row_id")).values(values)
-    session.execute(
-        statement,
-        [{"row_id": row["id"], **{f"new_{name}": row[name] for name in columns}} for row in rows],
-    )
-
-
-def _touch(session: Session, record_ids: set[int], now: datetime) -> None:
-    """A warning or breach changes the record's SLA figures: its `updated_at` moves, so the
-    dashboard's rollup reads its day again. Not an edit of the record: `row_version` stays."""
-    if record_ids:
-        session.execute(
-            update(RECORDS).where(RECORDS.c.id.in_(sorted(record_ids))).values(updated_at=now)
-        )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from engine.access import tokens
 from engine.delivery import webhooks
@@ -23,6 +24,7 @@ from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, Timer
 from engine.time.clock import VirtualClock
+from engine.time.timers import sweep
 from tests.conftest import DEFAULT_RECIPIENTS, SHANGHAI
 from workflows.loader import load_pack_from_files
 from workflows.validate import source_of
@@ -186,3 +188,73 @@ def test_a_batch_with_a_poison_timer_leaves_no_trace_of_its_first_attempt(
         assert sorted(present(notifications)) == sorted(f.timer_id for f in result.fired)
         assert session.get_one(Record, first).priority == "P0"
         assert session.get_one(Record, second).priority == "P1"  # its breach did not happen
+
+
+def test_a_batch_takes_the_same_statements_whatever_its_size(
+    desk: Services, clock: VirtualClock, db_engine: Engine
+) -> None:
+    """One statement per kind of row per batch (issue #24 item 2): a batch of one warning and
+    a batch of five take the same statements, and so do a batch of one breach (with its
+    ladder: a task, an email, a webhook, a raised priority, an escalation armed) and of five."""
+    for number in range(6):
+        create(desk, f"C-{number}")
+    desk.sweep()  # the acknowledgements to the customers, at once (R-3.2)
+    clock.set(at(13))  # six warnings (12:12) come first, then six breaches (13:00)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def batch(size: int, kind: str) -> list[str]:
+        statements.clear()
+        event.listen(db_engine, "before_cursor_execute", count)
+        try:
+            result = sweep(
+                desk.session_factory, desk.specs, clock.now(), batch_size=size, max_batches=1
+            )
+        finally:
+            event.remove(db_engine, "before_cursor_execute", count)
+        assert [f.kind for f in result.fired] == [kind] * size
+        return list(statements)
+
+    one_warning, five_warnings = batch(1, "sla_warning"), batch(5, "sla_warning")
+    one_breach, five_breaches = batch(1, "sla_breach"), batch(5, "sla_breach")
+    assert len(one_warning) == len(five_warnings), shown(one_warning, five_warnings)
+    assert len(one_breach) == len(five_breaches), shown(one_breach, five_breaches)
+    # Claim, records, clocks, the subscriptions, events, notifications (SQLite reads the next
+    # id of each first), outbox rows, new timers, the followers, clocks, records, the marks,
+    # with the transaction and the savepoint: none per timer.
+    assert len(five_breaches) <= 18, shown(five_breaches)
+
+
+def shown(*runs: list[str]) -> str:
+    """The statements of each run, one line each, to see which one came per timer."""
+    return "\n-----\n".join("\n".join(s[:90].replace("\n", " ") for s in run) for run in runs)
+
+
+def test_a_batch_of_contacts_reads_what_they_need_together(
+    desk: Services, clock: VirtualClock, db_engine: Engine
+) -> None:
+    """The acknowledgements to the customers (R-3.2) of one record and of five: the same reads
+    (customers, clocks, agents' replies, deadline moves, survey answers for the batch);
+    each contact's own message is still written on its own."""
+    reads: list[str] = []
+
+    def count(*args: Any) -> None:
+        if args[2].lstrip().upper().startswith("SELECT"):
+            reads.append(args[2])
+
+    def acknowledge(records: int) -> list[str]:
+        for number in range(records):
+            create(desk, f"C-{records}-{number}")
+        reads.clear()
+        event.listen(db_engine, "before_cursor_execute", count)
+        try:
+            fired = desk.sweep().fired
+        finally:
+            event.remove(db_engine, "before_cursor_execute", count)
+        assert [f.kind for f in fired] == ["contact"] * records
+        return list(reads)
+
+    one, five = acknowledge(1), acknowledge(5)
+    assert len(one) == len(five), shown(one, five)

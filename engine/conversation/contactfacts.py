@@ -1,0 +1,63 @@
+"""What a batch of due contacts reads about their records, read together: one query a kind.
+
+A contact asks whether an agent wrote to the customer lately (`unless_replied_within`), and
+its template shows the record's latest deadline move and, while the survey is unanswered,
+its link. Read per contact these were four queries each (with the customer and the clocks,
+loaded lazily), most of a sweep's time when the scheduler catches up (issue #24 item 2);
+read for the batch they are three, whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.conversation.thread import SYSTEM_AUTHOR
+from engine.store.models import RecordEvent, SatisfactionAnswer, ThreadMessage
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """Per record of the batch: when an agent last wrote out, its latest deadline move, and
+    whether the customer answered the survey."""
+
+    agent_wrote: dict[int, datetime]
+    extensions: dict[int, RecordEvent]
+    answered: frozenset[int]
+
+    @classmethod
+    def read(cls, session: Session, record_ids: Collection[int]) -> ContactFacts:
+        if not record_ids:
+            return cls({}, {}, frozenset())
+        ids = sorted(record_ids)
+        wrote = session.execute(
+            select(ThreadMessage.record_id, func.max(ThreadMessage.created_at))
+            .where(
+                ThreadMessage.record_id.in_(ids),
+                ThreadMessage.direction == "out",
+                ThreadMessage.author != SYSTEM_AUTHOR,
+            )
+            .group_by(ThreadMessage.record_id)
+        )
+        latest = (
+            select(func.max(RecordEvent.id))
+            .where(RecordEvent.record_id.in_(ids), RecordEvent.kind.like("sla.%.extended"))
+            .group_by(RecordEvent.record_id)
+        )
+        moves = session.scalars(select(RecordEvent).where(RecordEvent.id.in_(latest)))
+        answered = session.scalars(
+            select(SatisfactionAnswer.record_id).where(SatisfactionAnswer.record_id.in_(ids))
+        )
+        return cls(
+            {record_id: at for record_id, at in wrote},
+            {event.record_id: event for event in moves},
+            frozenset(answered),
+        )
+
+    def agent_wrote_since(self, record_id: int, since: datetime) -> bool:
+        at = self.agent_wrote.get(record_id)
+        return at is not None and at >= since
