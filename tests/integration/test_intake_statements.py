@@ -27,8 +27,10 @@ from wsgi import services as app_services
 # its computed tier, then one INSERT a table (record, clocks, search document, events,
 # timers). SQLite's driver sends a BEGIN IMMEDIATE as a statement, and SQLAlchemy inserts
 # rows with RETURNING one at a time there (SQLite does not promise their order), so its
-# clocks are a statement each: calls into the process, no round trips.
-INTAKE_STATEMENTS = {"postgresql": 7, "sqlite": 8}
+# clocks are a statement each, and the history's rows take their ids from one read of the
+# largest (`journal.insert_rows`, the sweep's batches as well): calls into the process, no
+# round trips.
+INTAKE_STATEMENTS = {"postgresql": 7, "sqlite": 9}
 CLOCKS = "INSERT INTO sla_clocks"
 
 
