@@ -166,6 +166,25 @@ class RollupJob:
         return days
 
 
+class ReviewJob:
+    """The packs' weekly and monthly reviews (engine/insight/reviews.py), mailed once each."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __call__(self) -> int:
+        sent = self.services.send_reviews()
+        for run in sent:
+            log.info(
+                "review %s %s %s queued to %d",
+                run.pack,
+                run.kind,
+                run.period_start,
+                len(run.recipients),
+            )
+        return len(sent)
+
+
 class ImportJobRunner:
     """The admin's long CSV imports (issue #22 item 5): the oldest waiting job, claimed once
     whichever scheduler sweeps first, run to its end with its progress on the page."""
@@ -254,6 +273,14 @@ def build_scheduler(
         seconds=settings.rollup_seconds,
         id="rollup",
         name="roll up the dashboard's closed days",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        correlated_job("reviews", ReviewJob(services)),
+        "interval",
+        seconds=settings.monitor_seconds,
+        id="reviews",
+        name="build and mail the weekly and monthly reviews",
         next_run_time=datetime.now(UTC),
     )
     sources = mail_sources(settings.mailboxes)

@@ -20,6 +20,7 @@ from engine.specs.economics import (
     build_economics,
     build_loyalty,
 )
+from engine.specs.reviews import ReviewsSpec, build_reviews
 from engine.time.durations import Duration, DurationError, parse_duration
 
 if TYPE_CHECKING:  # engine.spec holds an InsightSpec, so it is imported for types only
@@ -156,6 +157,7 @@ class InsightSpec:
     cutoffs: Cutoffs = Cutoffs()
     economics: EconomicsSpec = EconomicsSpec()
     loyalty: LoyaltySpec | None = None
+    reviews: ReviewsSpec = ReviewsSpec()
 
 
 Problem = Callable[[Path, str, str | None], None]
@@ -211,6 +213,7 @@ def build_insight(
         build_cutoffs(data.get("satisfaction") or {}, problem),
         build_economics(data.get("economics") or {}, problem),
         build_loyalty(data.get("loyalty"), problem),
+        build_reviews(data, problem),
     )
 
 
