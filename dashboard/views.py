@@ -19,7 +19,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashboard import charts, export, selfservice
+from dashboard import analysis, charts, export, selfservice
 from engine import bounds
 from engine.errors import InvalidInput, NotFound
 from engine.insight import earlywarning, economics, improvement, kpis, reviewdoc, targets
@@ -144,6 +144,7 @@ def _figures(session: Session, view: View) -> dict[str, Any]:
     return {
         "report": report,
         **customers,
+        "analysis": analysis.panel(session, spec, f, report, services().clock.now()),
         "top": top,
         "category_titles": titles,
         "charts": {
