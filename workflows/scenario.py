@@ -217,6 +217,27 @@ def _loyalty_mismatches(loyalty: Mapping[str, Any] | None, timeline: Timeline) -
     return found
 
 
+def _mailed_mismatches(mailed: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Each expected mail (`to`, `subject`, text the body `contains`) went out at least once,
+    or exactly `count` times (issue #25 item 4: the scheduled reviews)."""
+    found: list[Mismatch] = []
+    for i, wanted in enumerate(mailed or []):
+        contains = wanted.get("contains") or []
+        parts = [contains] if isinstance(contains, str) else [str(c) for c in contains]
+        keys = {k: wanted[k] for k in ("to", "subject") if k in wanted}
+        sent = sum(
+            1
+            for m in timeline.mailed
+            if _matches(keys, m) and all(part in m["body"] for part in parts)
+        )
+        count = wanted.get("count")
+        if (count is None and not sent) or (count is not None and sent != count):
+            times = f"{sent} times, expected {count}" if count is not None else "never"
+            what = _describe({**keys, "contains": " / ".join(parts)})
+            found.append((("expect", "mailed", i), f"mail {what} went out {times}"))
+    return found
+
+
 def _close(expected: Any, actual: Any) -> bool:
     if expected is None or actual is None:
         return expected is actual
@@ -230,6 +251,7 @@ EXPECTATIONS: dict[str, Callable[[Any, Timeline], list[Mismatch]]] = {
     "absent": _absent_mismatches,
     "figures": _figure_mismatches,
     "loyalty": _loyalty_mismatches,
+    "mailed": _mailed_mismatches,
 }
 
 

@@ -129,7 +129,7 @@ def churn_table(
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+    return "—" if value is None else f"{round(value, 2):g}"
 
 
 def _percent(value: float | None) -> str:
