@@ -114,6 +114,9 @@ class InsightJob:
                 outcome.warning.scope,
                 outcome.warning.level,
             )
+        raised = self.services.raise_frequent_actions()
+        for action in raised:
+            log.info("improvement action %s raised for %s", action.id, action.department)
         measured = self.services.measure_actions()
         if measured:
             log.info("measured %d improvement actions at their deadline", len(measured))

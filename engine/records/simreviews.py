@@ -1,5 +1,6 @@
 """The scheduled reviews in a rehearsal (issue #25 item 4, R-4.2): built at their moments in
-virtual time, as the scheduler's reviews job would, and read back as the mail that went out.
+virtual time, as the scheduler's reviews job would, and read back as the mail that went out;
+with the improvement actions frequent problems raised for their departments (R-7.2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from engine.services import Services
 from engine.specs.pack import PackSpec
-from engine.store.models import OutboxMessage
+from engine.store.models import ImprovementAction, OutboxMessage
 from engine.time.clock import VirtualClock
 
 MAX_DAYS = 400  # a rehearsal longer than this builds no later review
@@ -53,7 +54,8 @@ def review_until(
 
 
 def mailed(services: Services) -> list[dict[str, Any]]:
-    """The reviews' mail as queued: to, subject, the text part, in the order it was queued."""
+    """The reviews' and the departments' mail (R-7.2) as queued: to, subject, the text part,
+    in the order it was queued."""
     with services.session_factory() as session:
         rows = session.scalars(
             select(OutboxMessage).where(OutboxMessage.channel == "email").order_by(OutboxMessage.id)
@@ -61,5 +63,22 @@ def mailed(services: Services) -> list[dict[str, Any]]:
         return [
             {"to": m.recipient, "subject": m.subject, "body": m.body}
             for m in rows
-            if m.payload.get("review")
+            if m.payload.get("review") or m.payload.get("action")
+        ]
+
+
+def actions(services: Services, spec: PackSpec) -> list[dict[str, Any]]:
+    """The improvement actions frequent problems raised: department, category, title, when."""
+    with services.session_factory() as session:
+        rows = session.scalars(select(ImprovementAction).order_by(ImprovementAction.id))
+        return [
+            {
+                "department": a.department,
+                "category": a.category,
+                "title": a.title,
+                "owner": a.owner,
+                "at": a.created_at.astimezone(spec.timezone).isoformat(),
+            }
+            for a in rows
+            if a.department is not None
         ]

@@ -19,7 +19,7 @@ from engine.errors import CareloopError
 from engine.records import transitions
 from engine.records.intake import NewRecord
 from engine.records.simfigures import read_figures
-from engine.records.simreviews import mailed, review_until
+from engine.records.simreviews import actions, mailed, review_until
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.specs.build import build_pack_spec
@@ -77,6 +77,7 @@ class Timeline:
     loyalty: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The scheduled reviews' mail (issue #25 item 4): to, subject, text body.
     mailed: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)  # raised by frequency (R-7.2)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +87,7 @@ class Timeline:
             "figures": self.figures,
             "loyalty": self.loyalty,
             "mailed": self.mailed,
+            "actions": self.actions,
         }
 
 
@@ -111,6 +113,7 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
                 _apply(services, source.name, step, refs, refused)
             except CareloopError as exc:
                 raise ScenarioError(scenario.file, step.line, str(exc)) from None
+            services.raise_frequent_actions()  # as the scheduler's monitors job does (R-7.2)
         review_until(services, clock, spec, scenario.until, _fire_until)
         _fire_until(services, clock, scenario.until)
         clock.set(scenario.until)
@@ -119,7 +122,7 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
         timeline.figures, timeline.loyalty = read_figures(
             services, source.name, scenario.start, scenario.until
         )
-        timeline.mailed = mailed(services)
+        timeline.mailed, timeline.actions = mailed(services), actions(services, spec)
         timeline.events = sorted([*timeline.events, *refused], key=lambda e: str(e["at"]))
         return timeline
     finally:

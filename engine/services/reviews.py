@@ -1,18 +1,20 @@
-"""Use cases of the scheduled reviews (R-4.2): build the due ones and mail them once."""
+"""Use cases of the scheduled reviews (R-4.2): build the due ones and mail them once; and
+frequent problems raised as improvement actions for their department (R-7.2)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.insight import reviews
+from engine.insight import frequent, reviews
 from engine.records import versions
 from engine.services.base import ServiceBase
-from engine.store.models import PackVersion, ReviewRun
+from engine.store.models import ImprovementAction, PackVersion, ReviewRun
 
 log = logging.getLogger("engine.services")
 
@@ -39,8 +41,8 @@ class ReviewServices(ServiceBase):
                 due = reviews.due_reviews(uow.session, spec, now, since)
             for review in due:
                 with self.uow() as uow:
-                    run = reviews.queue(uow.session, spec, review, now)
-                    try:
+                    try:  # the unique key refuses a racer's row at its flush or its commit
+                        run = reviews.queue(uow.session, spec, review, now)
                         uow.commit()
                     except IntegrityError:
                         log.info(
@@ -52,6 +54,27 @@ class ReviewServices(ServiceBase):
                         continue
                     sent.append(run)
         return sent
+
+    def raise_frequent_actions(self) -> list[ImprovementAction]:
+        """Frequent problems of every pack become actions for their department (R-7.2)."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            packs = versions.latest_versions(uow.session)
+        return [action for version in packs for action in _raise_in_pack(self, version, now)]
+
+
+def _raise_in_pack(services: ReviewServices, version: PackVersion, now: datetime) -> list[Any]:
+    spec = services.specs.of(version)
+    if spec.insight.frequent is None:
+        return []
+    with services.uow() as uow:
+        try:  # the unique index refuses a racer's row at its flush or its commit
+            raised = frequent.raise_actions(uow.session, spec, now)
+            uow.commit()
+        except IntegrityError:
+            log.info("frequent problems of %s were raised elsewhere", spec.name)
+            return []
+        return raised
 
 
 def _scheduled_since(session: Session, pack: str) -> datetime | None:

@@ -20,6 +20,7 @@ from engine.specs.economics import (
     build_economics,
     build_loyalty,
 )
+from engine.specs.frequent import FrequentSpec, build_frequent
 from engine.specs.reviews import ReviewsSpec, build_reviews
 from engine.time.durations import Duration, DurationError, parse_duration
 
@@ -158,6 +159,7 @@ class InsightSpec:
     economics: EconomicsSpec = EconomicsSpec()
     loyalty: LoyaltySpec | None = None
     reviews: ReviewsSpec = ReviewsSpec()
+    frequent: FrequentSpec | None = None
 
 
 Problem = Callable[[Path, str, str | None], None]
@@ -214,6 +216,7 @@ def build_insight(
         build_economics(data.get("economics") or {}, problem),
         build_loyalty(data.get("loyalty"), problem),
         build_reviews(data, problem),
+        build_frequent(data, problem),
     )
 
 

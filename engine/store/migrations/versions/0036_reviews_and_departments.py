@@ -1,5 +1,6 @@
 """The weekly and monthly reviews as built and mailed, one row per pack, kind and period
-(issue #25 item 4, R-4.2): the unique key is what makes each period's mail go out once
+(issue #25 item 4, R-4.2): the unique key is what makes each period's mail go out once;
+improvement actions name their responsible department, one open per category (R-7.2)
 
 Revision ID: 0036
 Revises: 0033
@@ -35,7 +36,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_runs")),
         sa.UniqueConstraint("pack", "kind", "period_start", name="uq_review_runs_period"),
     )
+    op.add_column("improvement_actions", sa.Column("department", sa.String(length=64)))
+    op.create_index(
+        "uq_improvement_actions_open",
+        "improvement_actions",
+        ["pack", "department", "category"],
+        unique=True,
+        sqlite_where=sa.text("measured_at IS NULL AND department IS NOT NULL"),
+        postgresql_where=sa.text("measured_at IS NULL AND department IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_improvement_actions_open", table_name="improvement_actions")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), as 0033 does.
+    op.drop_column("improvement_actions", "department")
     op.drop_table("review_runs")
