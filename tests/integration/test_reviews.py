@@ -252,3 +252,34 @@ def test_a_review_key_that_makes_no_sense_is_refused_with_its_place(
 
     with pytest.raises(PackInvalid, match=message):
         with_reviews(after_sales, "\n" + text)
+
+
+def test_the_mailed_review_reaches_the_smtp_server_with_a_text_and_an_html_part(
+    week: Services, clock: VirtualClock, after_sales: PackSource
+) -> None:
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    from engine.delivery.outbox import deliver_due
+    from schedules.senders import SmtpSender
+    from tests.integration.test_outbox import FlakySmtp, free_port
+
+    week.publish(with_reviews(after_sales, REVIEWS.replace("manager, ", "")), by="ops")
+    clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI))
+    handler = FlakySmtp(refusals=0)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        runs = week.send_reviews()
+        senders = {"email": SmtpSender(f"smtp://127.0.0.1:{controller.port}")}
+        assert len(runs) == 1  # the week of 11-23 (the one missed before is not built any more)
+        assert deliver_due(week.session_factory, senders, clock.now()).sent >= 1
+    finally:
+        controller.stop()
+    mails = [message_from_bytes(raw, policy=policy.default) for raw in handler.received]
+    [mail] = [m for m in mails if "2026-11-23" in str(m["Subject"])]
+    assert mail["To"] == "boss@example.com"
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "产品质量 | 3 | 75%" in text and "<td>产品质量</td><td>3</td><td>75%</td>" in html
