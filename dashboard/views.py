@@ -19,10 +19,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashboard import charts, export, selfservice
+from dashboard import analysis, charts, export, selfservice
 from engine import bounds
 from engine.errors import InvalidInput, NotFound
-from engine.insight import earlywarning, economics, improvement, kpis, targets
+from engine.insight import earlywarning, economics, improvement, kpis, reviewdoc, targets
 from engine.specs.insight import LEVELS
 from engine.specs.pack import PackSpec
 from engine.store.models import EarlyWarning, ImprovementAction, PackVersion, Team
@@ -33,17 +33,7 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 READERS = ("supervisor", "operations")
 STAFF = ("agent", "supervisor", "operations")
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
-KPI_TITLES = {
-    "csat": "客户满意度 CSAT",
-    "satisfaction_avg": "平均满意度 (1–5)",
-    "nps": "NPS",
-    "fcr": "首次解决率",
-    "response_hours": "平均首次响应（小时）",
-    "handling_hours": "平均处理时长（小时）",
-    "resolution_hours": "平均结案时长（小时）",
-    "sla_attainment": "SLA 达成率",
-    "volume": "反馈量",
-}
+KPI_TITLES = reviewdoc.KPI_TITLES
 # Figures of customers and their orders, at the end of the period (engine/insight/economics).
 ECONOMICS_TITLES = {
     "churn_rate": "流失率",
@@ -154,6 +144,7 @@ def _figures(session: Session, view: View) -> dict[str, Any]:
     return {
         "report": report,
         **customers,
+        "analysis": analysis.panel(session, spec, f, report, services().clock.now()),
         "top": top,
         "category_titles": titles,
         "charts": {

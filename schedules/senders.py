@@ -81,6 +81,8 @@ class SmtpSender:
         if message.payload.get("references"):
             email["References"] = " ".join(message.payload["references"])
         email.set_content(message.body)
+        if message.payload.get("html"):  # a review: the same tables as HTML
+            email.add_alternative(str(message.payload["html"]), subtype="html")
         for file in self.files(message.id) if self.files is not None else ():
             maintype, _, subtype = file.content_type.partition("/")
             # A Chinese file name goes out RFC 2231 encoded (filename*=utf-8''…).

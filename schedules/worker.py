@@ -114,6 +114,9 @@ class InsightJob:
                 outcome.warning.scope,
                 outcome.warning.level,
             )
+        raised = self.services.raise_frequent_actions()  # R-7.2
+        for action in raised:
+            log.info("improvement action %s raised for %s", action.id, action.department)
         measured = self.services.measure_actions()
         if measured:
             log.info("measured %d improvement actions at their deadline", len(measured))
@@ -164,6 +167,25 @@ class RollupJob:
         if days:
             log.info("rollup: %d days rolled up (%s)", days, rolled)
         return days
+
+
+class ReviewJob:
+    """The packs' weekly and monthly reviews (engine/insight/reviews.py), mailed once each."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def __call__(self) -> int:
+        sent = self.services.send_reviews()
+        for run in sent:
+            log.info(
+                "review %s %s %s queued to %d",
+                run.pack,
+                run.kind,
+                run.period_start,
+                len(run.recipients),
+            )
+        return len(sent)
 
 
 class ImportJobRunner:
@@ -254,6 +276,14 @@ def build_scheduler(
         seconds=settings.rollup_seconds,
         id="rollup",
         name="roll up the dashboard's closed days",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        correlated_job("reviews", ReviewJob(services)),
+        "interval",
+        seconds=settings.monitor_seconds,
+        id="reviews",
+        name="build and mail the weekly and monthly reviews",
         next_run_time=datetime.now(UTC),
     )
     sources = mail_sources(settings.mailboxes)

@@ -217,6 +217,52 @@ def _loyalty_mismatches(loyalty: Mapping[str, Any] | None, timeline: Timeline) -
     return found
 
 
+def _mailed_mismatches(mailed: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Each expected mail (`to`, `subject`, text the body `contains`) went out at least once,
+    or exactly `count` times (issue #25 item 4: the scheduled reviews, R-7.2 notices)."""
+    found: list[Mismatch] = []
+    for i, wanted in enumerate(mailed or []):
+        parts = _parts(wanted.get("contains"))
+        keys = {k: wanted[k] for k in ("to", "subject") if k in wanted}
+        sent = sum(
+            1
+            for m in timeline.mailed
+            if _matches(keys, m) and all(part in m["body"] for part in parts)
+        )
+        miss = _count_miss(sent, wanted.get("count"))
+        if miss:
+            what = _describe({**keys, "contains": " / ".join(parts)})
+            found.append((("expect", "mailed", i), f"mail {what} went out {miss}"))
+    return found
+
+
+def _parts(contains: Any) -> list[str]:
+    """`contains`: one text or a list of texts."""
+    if contains is None:
+        return []
+    return [contains] if isinstance(contains, str) else [str(c) for c in contains]
+
+
+def _count_miss(happened: int, count: Any) -> str | None:
+    """How often it happened, when that is not what `count` (or "at least once") asks."""
+    if count is None:
+        return None if happened else "never"
+    return None if happened == count else f"{happened} times, expected {count}"
+
+
+def _action_mismatches(actions: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Each expected improvement action (department, category, …) was raised at least once,
+    or exactly `count` times (R-7.2: not again while one is open)."""
+    found: list[Mismatch] = []
+    for i, wanted in enumerate(actions or []):
+        keys = {k: v for k, v in wanted.items() if k != "count"}
+        raised = sum(1 for a in timeline.actions if _matches(keys, a))
+        miss = _count_miss(raised, wanted.get("count"))
+        if miss:
+            found.append((("expect", "actions", i), f"action {_describe(keys)} raised {miss}"))
+    return found
+
+
 def _close(expected: Any, actual: Any) -> bool:
     if expected is None or actual is None:
         return expected is actual
@@ -230,6 +276,8 @@ EXPECTATIONS: dict[str, Callable[[Any, Timeline], list[Mismatch]]] = {
     "absent": _absent_mismatches,
     "figures": _figure_mismatches,
     "loyalty": _loyalty_mismatches,
+    "mailed": _mailed_mismatches,
+    "actions": _action_mismatches,
 }
 
 

@@ -2,8 +2,9 @@
 
 Read once the rehearsal has reached `until`: the KPIs of the records received in
 [start, until], customer economics (churn, repurchase, referral, CLTV) at `until`, each KPI
-target's value in its own scope (`target.<id>`, R-4.4), and each customer's loyalty points
-and level after the points due by then were awarded (R-4.3, R-5.4).
+target's value in its own scope (`target.<id>`, R-4.4), the top problems' shares in percent
+(`top.category.<id>`, `top.tag.<tag>`, `top.known_problem.<id>`, R-4.2), and each
+customer's loyalty points and level after the points due by then were awarded (R-4.3, R-5.4).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.customers import loyalty
-from engine.insight import economics, improvement, kpis, targets
+from engine.insight import economics, improvement, kpis, targets, topproblems
 from engine.services import Services
 from engine.store.models import Customer
 
@@ -28,7 +29,11 @@ def read_figures(
         spec = services.latest_spec(uow.session, pack)
         # `until` itself belongs to the scenario: a record received then counts.
         f = improvement.kpi_filter(spec, start, until + timedelta(microseconds=1))
-        values = dict(kpis.report(uow.session, f).values)
+        report = kpis.report(uow.session, f)
+        values = dict(report.values)
+        for by in topproblems.DIMENSIONS:  # `top.category.quality: 75` (percent, R-4.2)
+            for problem in topproblems.top_problems(uow.session, f, by, limit=50, report=report):
+                values[f"top.{by}.{problem.key}"] = problem.share * 100
         everyone = economics.figures(uow.session, spec, until)
         values.update(everyone.values)
         scoped = targets.target_values(uow.session, spec, f, values, everyone, until)

@@ -19,6 +19,7 @@ from engine.errors import CareloopError
 from engine.records import transitions
 from engine.records.intake import NewRecord
 from engine.records.simfigures import read_figures
+from engine.records.simreviews import actions, mailed, review_until
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.specs.build import build_pack_spec
@@ -74,6 +75,9 @@ class Timeline:
     # KPIs of the scenario's records, customer economics and loyalty at `until` (issue #25).
     figures: dict[str, float | None] = field(default_factory=dict)
     loyalty: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The scheduled reviews' mail (issue #25 item 4): to, subject, text body.
+    mailed: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)  # raised by frequency (R-7.2)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,8 @@ class Timeline:
             "care": self.care,
             "figures": self.figures,
             "loyalty": self.loyalty,
+            "mailed": self.mailed,
+            "actions": self.actions,
         }
 
 
@@ -97,13 +103,18 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
         _add_customers(services, scenario)
         refs: dict[str, int] = {}
         refused: list[dict[str, str | None]] = []
+        spec = build_pack_spec(source.data)[0]
+        assert spec is not None  # published above, so it built
         for step in sorted(scenario.steps, key=lambda s: s.at):
+            review_until(services, clock, spec, step.at, _fire_until)
             _fire_until(services, clock, step.at)
             clock.set(step.at)
             try:
                 _apply(services, source.name, step, refs, refused)
             except CareloopError as exc:
                 raise ScenarioError(scenario.file, step.line, str(exc)) from None
+            services.raise_frequent_actions()  # as the scheduler's monitors job does (R-7.2)
+        review_until(services, clock, spec, scenario.until, _fire_until)
         _fire_until(services, clock, scenario.until)
         clock.set(scenario.until)
         services.run_campaigns(replay_from=scenario.start)
@@ -111,6 +122,7 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
         timeline.figures, timeline.loyalty = read_figures(
             services, source.name, scenario.start, scenario.until
         )
+        timeline.mailed, timeline.actions = mailed(services), actions(services, spec)
         timeline.events = sorted([*timeline.events, *refused], key=lambda e: str(e["at"]))
         return timeline
     finally:

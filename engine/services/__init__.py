@@ -22,6 +22,7 @@ from engine.services.knowledge import KnowledgeServices
 from engine.services.merging import MergeServices
 from engine.services.portal import PortalServices
 from engine.services.records import RecordServices
+from engine.services.reviews import ReviewServices
 from engine.services.selfservice import SelfServiceServices
 
 __all__ = ["Services"]
@@ -37,6 +38,7 @@ class Services(
     ImportServices,
     KnowledgeServices,
     InsightServices,
+    ReviewServices,
     MergeServices,
     SelfServiceServices,
     PortalServices,

@@ -20,6 +20,8 @@ from engine.specs.economics import (
     build_economics,
     build_loyalty,
 )
+from engine.specs.frequent import FrequentSpec, build_frequent
+from engine.specs.reviews import ReviewsSpec, build_reviews
 from engine.time.durations import Duration, DurationError, parse_duration
 
 if TYPE_CHECKING:  # engine.spec holds an InsightSpec, so it is imported for types only
@@ -156,6 +158,8 @@ class InsightSpec:
     cutoffs: Cutoffs = Cutoffs()
     economics: EconomicsSpec = EconomicsSpec()
     loyalty: LoyaltySpec | None = None
+    reviews: ReviewsSpec = ReviewsSpec()
+    frequent: FrequentSpec | None = None
 
 
 Problem = Callable[[Path, str, str | None], None]
@@ -211,6 +215,8 @@ def build_insight(
         build_cutoffs(data.get("satisfaction") or {}, problem),
         build_economics(data.get("economics") or {}, problem),
         build_loyalty(data.get("loyalty"), problem),
+        build_reviews(data, problem),
+        build_frequent(data, problem),
     )
 
 

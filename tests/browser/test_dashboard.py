@@ -57,7 +57,8 @@ def test_a_supervisor_sees_the_dashboard_with_charts(page: Page, live_server: Li
     expect(page).to_have_url(f"{live_server.url}/dashboard?period=7d")
     expect(page.get_by_role("heading", name="服务看板", exact=False)).to_be_visible()
     charts = page.locator("svg.chart")
-    expect(charts).to_have_count(6)  # four KPI charts, two self-service ones (issue #23)
+    # four KPI charts, two self-service ones (issue #23), two churn ones (issue #25)
+    expect(charts).to_have_count(8)
     expect(page.locator("#top-problems svg rect.bar").first).to_be_visible()
     # quality leads with 4 of the 8 seeded here (other browser tests share this server's data)
     expect(page.locator("#top-problems")).to_contain_text(

@@ -72,7 +72,8 @@ def test_the_dashboard_shows_figures_charts_and_top_problems(app: Flask) -> None
     page = signed_in(app, "zhang").get("/dashboard?period=7d")
     body = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert body.count("<svg") == 6  # four KPI charts, two self-service ones (issue #23)
+    # four KPI charts, two self-service ones (issue #23), two churn ones (issue #25)
+    assert body.count("<svg") == 8
     assert 'id="kpi-volume"' in body and "<strong>3</strong>" in body
     assert "产品质量" in body and "67% · 2" in body  # the top problem with its share
     assert "客户满意度 CSAT" in body  # a declared target

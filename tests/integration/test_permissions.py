@@ -89,6 +89,7 @@ PERMISSIONS: list[tuple[tuple[str, ...], str, tuple[str, ...]]] = [
     (("POST",), r"^/queue/views(/\d+/delete)?$", STAFF),  # one's own views only
     (("POST",), r"^/queue/bulk$", READERS),
     (("GET", "POST"), r"^/warnings$", STAFF),
+    (("GET",), r"^/dashboard/reviews(/\d+)?$", READERS),  # the mailed reviews (issue #25)
     (("GET",), r"^/dashboard(/|$)", READERS),
     (("POST",), r"^/improvements$", READERS),
     (("GET",), r"^/kb/(articles/\d+)?$", STAFF),

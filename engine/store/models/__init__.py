@@ -36,6 +36,7 @@ from engine.store.models.ratelimit import RateLimitCounter
 from engine.store.models.recordmeta import RecordFollower, RecordTag
 from engine.store.models.records import Notification, Record, RecordEvent, SlaClock, Timer
 from engine.store.models.recordsearch import RecordSearchDoc
+from engine.store.models.reviews import ReviewRun
 from engine.store.models.scheduler import SchedulerHeartbeat
 from engine.store.models.selfservice import (
     SelfServiceDaily,
@@ -85,6 +86,7 @@ __all__ = [
     "EarlyWarning",
     "ImprovementAction",
     "RollupDay",
+    "ReviewRun",
     # knowledge
     "Article",
     "ArticleVersion",

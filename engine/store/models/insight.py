@@ -59,7 +59,20 @@ class ImprovementAction(Model):
     """A change a department makes, the metric it should move, before and after (R-7)."""
 
     __tablename__ = "improvement_actions"
-    __table_args__ = (Index("ix_improvement_actions_due", "measured_at", "deadline"),)
+    __table_args__ = (
+        Index("ix_improvement_actions_due", "measured_at", "deadline"),
+        # A frequent problem becomes one action per department and category while it is
+        # open (not yet measured): schedulers racing to raise it insert one row (R-7.2).
+        Index(
+            "uq_improvement_actions_open",
+            "pack",
+            "department",
+            "category",
+            unique=True,
+            sqlite_where=text("measured_at IS NULL AND department IS NOT NULL"),
+            postgresql_where=text("measured_at IS NULL AND department IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pack: Mapped[str] = mapped_column(String(64))
@@ -73,6 +86,9 @@ class ImprovementAction(Model):
     measured_at: Mapped[datetime | None]
     warning_id: Mapped[int | None] = mapped_column(ForeignKey("early_warnings.id"), index=True)
     category: Mapped[str | None] = mapped_column(String(64))
+    # The responsible department (the pack's `departments`), for an action a frequent
+    # problem raised (R-7.2); None for one a supervisor wrote with a free-text owner.
+    department: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime]
 
