@@ -81,6 +81,24 @@ class Order(Model):
     created_at: Mapped[datetime]
 
 
+class CustomerOrderStats(Model):
+    """Each customer's orders in one row: first and last order time, count and spend.
+
+    Kept in step wherever orders are written (engine/customers/orderstats.py), so churn,
+    repurchase and referral read one row per customer instead of grouping every order on each
+    dashboard load (issue #25; docs/economics.md). A customer without orders has no row.
+    """
+
+    __tablename__ = "customer_order_stats"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    first_order_at: Mapped[datetime]
+    # Indexed: a moment before someone's last order (a past period) reads their orders instead.
+    last_order_at: Mapped[datetime] = mapped_column(index=True)
+    order_count: Mapped[int]
+    spend: Mapped[float]
+
+
 class CustomerTier(Model):
     """A customer's tier in one pack as its rules computed it, and the rule that matched (R-5.1)."""
 
