@@ -68,6 +68,9 @@ class Order(Model):
         # Each customer's orders in time order: churn, repurchase (first and last order per
         # customer) and the tiers' metrics group by it without a sort (R-4.3, R-5.1).
         Index("ix_orders_customer_time", "customer_id", "ordered_at"),
+        # Orders in time order with their amount: CLTV's window is counted and summed from the
+        # index alone, and every search by time still has its index (issue #25).
+        Index("ix_orders_time_amount", "ordered_at", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,7 +78,7 @@ class Order(Model):
     external_id: Mapped[str] = mapped_column(String(128))
     amount: Mapped[float]
     currency: Mapped[str] = mapped_column(String(3))
-    ordered_at: Mapped[datetime] = mapped_column(index=True)
+    ordered_at: Mapped[datetime]
     shipped_at: Mapped[datetime | None] = mapped_column(index=True)
     items: Mapped[list[Any]]
     created_at: Mapped[datetime]

@@ -1,5 +1,6 @@
 """each customer's order stats (first and last order, count, spend), backfilled from orders:
-churn, repurchase and referral read them instead of grouping every order (issue #25)
+churn, repurchase and referral read them instead of grouping every order; orders' time index
+carries the amount, so CLTV's window is read from the index alone (issue #25)
 
 Revision ID: 0037
 Revises: 0033
@@ -44,8 +45,14 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_customer_order_stats_last_order_at"), "customer_order_stats", ["last_order_at"]
     )
+    # Orders by time with their amount: CLTV's window read from the index alone; it serves
+    # whatever the time index served.
+    op.create_index("ix_orders_time_amount", "orders", ["ordered_at", "amount"])
+    op.drop_index("ix_orders_ordered_at", table_name="orders")
 
 
 def downgrade() -> None:
+    op.create_index("ix_orders_ordered_at", "orders", ["ordered_at"])
+    op.drop_index("ix_orders_time_amount", table_name="orders")
     op.drop_index(op.f("ix_customer_order_stats_last_order_at"), table_name="customer_order_stats")
     op.drop_table("customer_order_stats")
