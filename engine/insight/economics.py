@@ -81,19 +81,23 @@ def figures(session: Session, pack: PackSpec, now: datetime, tier: str | None = 
 
     Reads one stats row per customer (first and last order, kept as orders arrive) and the
     CLTV window's orders by their time index. A customer with an order after `now` (the
-    dashboard of a past period) has their orders up to `now` grouped instead, so the figures
-    are those of `from_orders` at any moment.
+    dashboard of a past period) has their last order up to `now` looked up in their orders
+    instead, so the figures are those of `from_orders` at any moment.
     """
     spec: EconomicsSpec = pack.insight.economics
     s = CustomerOrderStats
     kept = select(
         s.customer_id, s.first_order_at.label("first"), s.last_order_at.label("last")
     ).where(s.last_order_at <= now)
-    later = select(s.customer_id).where(s.last_order_at > now)
-    regrouped = (
-        select(Order.customer_id, func.min(Order.ordered_at), func.max(Order.ordered_at))
-        .where(Order.ordered_at <= now, Order.customer_id.in_(later))
-        .group_by(Order.customer_id)
+    # Ordered since `now` too: their first order is still the stats' (it was before `now`),
+    # their last one up to `now` one backward step of the (customer, time) index each.
+    last_by_now = (
+        select(func.max(Order.ordered_at))
+        .where(Order.customer_id == s.customer_id, Order.ordered_at <= now)
+        .scalar_subquery()
+    )
+    later = select(s.customer_id, s.first_order_at, last_by_now).where(
+        s.last_order_at > now, s.first_order_at <= now
     )
     cltv_start = spec.cltv_window.before(now)
     in_cltv = select(func.count(), func.coalesce(func.sum(Order.amount), 0.0)).where(
@@ -102,9 +106,9 @@ def figures(session: Session, pack: PackSpec, now: datetime, tier: str | None = 
     if tier is not None:
         of_tier = _of_tier(pack.name, tier)
         kept = kept.where(s.customer_id.in_(of_tier))
-        regrouped = regrouped.where(Order.customer_id.in_(of_tier))
+        later = later.where(s.customer_id.in_(of_tier))
         in_cltv = in_cltv.where(Order.customer_id.in_(of_tier))
-    c = union_all(kept, regrouped).subquery("c")
+    c = union_all(kept, later).subquery("c")
     window_start = spec.repurchase_window.before(now)
     in_window = c.c.last > window_start
     statement = _counted(
