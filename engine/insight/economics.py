@@ -79,36 +79,41 @@ def years(offset: Offset) -> float:
 def figures(session: Session, pack: PackSpec, now: datetime, tier: str | None = None) -> Economics:
     """The pack's customer economics at `now`, of every customer or of one tier's.
 
-    Reads one stats row per customer (first and last order, kept as orders arrive) and the
-    CLTV window's orders by their time index. A customer with an order after `now` (the
+    Reads one stats row per customer (first and last order, kept as orders arrive), in a
+    scan of them all (an index over most rows would only cost), and the CLTV window's orders
+    by their time index. A customer with an order after `now` (the
     dashboard of a past period) has their last order up to `now` looked up in their orders
     instead, so the figures are those of `from_orders` at any moment.
     """
     spec: EconomicsSpec = pack.insight.economics
     s = CustomerOrderStats
-    kept = select(
+    rows: Any = select(
         s.customer_id, s.first_order_at.label("first"), s.last_order_at.label("last")
-    ).where(s.last_order_at <= now)
-    # Ordered since `now` too: their first order is still the stats' (it was before `now`),
-    # their last one up to `now` one backward step of the (customer, time) index each.
-    last_by_now = (
-        select(func.max(Order.ordered_at))
-        .where(Order.customer_id == s.customer_id, Order.ordered_at <= now)
-        .scalar_subquery()
     )
-    later = select(s.customer_id, s.first_order_at, last_by_now).where(
-        s.last_order_at > now, s.first_order_at <= now
-    )
+    later: Any = None
+    if session.scalar(select(s.customer_id).where(s.last_order_at > now).limit(1)) is not None:
+        # Some ordered since `now` (a past period): their first order is still the stats' (it
+        # was before `now`), their last one up to `now` one backward step of the (customer,
+        # time) index each. Without them (the dashboard now), every row is read as it is.
+        rows = rows.where(s.last_order_at <= now)
+        last_by_now = (
+            select(func.max(Order.ordered_at))
+            .where(Order.customer_id == s.customer_id, Order.ordered_at <= now)
+            .scalar_subquery()
+        )
+        later = select(s.customer_id, s.first_order_at, last_by_now).where(
+            s.last_order_at > now, s.first_order_at <= now
+        )
     cltv_start = spec.cltv_window.before(now)
     in_cltv = select(func.count(), func.coalesce(func.sum(Order.amount), 0.0)).where(
         Order.ordered_at > cltv_start, Order.ordered_at <= now
     )
     if tier is not None:
         of_tier = _of_tier(pack.name, tier)
-        kept = kept.where(s.customer_id.in_(of_tier))
-        later = later.where(s.customer_id.in_(of_tier))
+        rows = rows.where(s.customer_id.in_(of_tier))
+        later = None if later is None else later.where(s.customer_id.in_(of_tier))
         in_cltv = in_cltv.where(Order.customer_id.in_(of_tier))
-    c = union_all(kept, later).subquery("c")
+    c = rows.subquery("c") if later is None else union_all(rows, later).subquery("c")
     window_start = spec.repurchase_window.before(now)
     in_window = c.c.last > window_start
     statement = _counted(
