@@ -74,6 +74,8 @@ class Timeline:
     # KPIs of the scenario's records, customer economics and loyalty at `until` (issue #25).
     figures: dict[str, float | None] = field(default_factory=dict)
     loyalty: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What the pack's monitors raise at `until`: monitor, scope, level.
+    warnings: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class Timeline:
             "care": self.care,
             "figures": self.figures,
             "loyalty": self.loyalty,
+            "warnings": self.warnings,
         }
 
 
@@ -111,6 +114,10 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
         timeline.figures, timeline.loyalty = read_figures(
             services, source.name, scenario.start, scenario.until
         )
+        timeline.warnings = [  # last: a warning's own record changes no figure above
+            {"monitor": o.warning.monitor, "scope": o.warning.scope, "level": o.warning.level}
+            for o in services.evaluate_monitors()
+        ]
         timeline.events = sorted([*timeline.events, *refused], key=lambda e: str(e["at"]))
         return timeline
     finally:
