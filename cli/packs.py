@@ -155,6 +155,8 @@ def simulate_command(runtime: Runtime, scenario: Path, as_json: bool) -> None:
                 f"{care['at']}  {care['customer']:<12} {care['campaign']} "
                 f"{care['occasion']} {care['status']}"
             )
+        for warning in timeline.warnings:  # raised by the monitors at `until`
+            click.echo(f"warning {warning['monitor']} {warning['scope']} {warning['level']}")
     problems = check_expectations(loaded, timeline)
     if problems:
         raise CommandFailed(problems)

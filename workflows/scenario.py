@@ -170,14 +170,26 @@ def _event_mismatches(events: list[Any] | None, timeline: Timeline) -> list[Mism
 
 def _care_mismatches(care: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
     """Expected care must have happened at least once, or exactly `count` times."""
+    return _happened("care", care, timeline.care)
+
+
+def _warning_mismatches(warnings: list[Any] | None, timeline: Timeline) -> list[Mismatch]:
+    """Warnings the monitors raise at `until` (R-6.1), as care: at least once, or `count`."""
+    return _happened("warnings", warnings, timeline.warnings)
+
+
+def _happened(
+    section: str, expected: list[Any] | None, happened: list[dict[str, str | None]]
+) -> list[Mismatch]:
     found: list[Mismatch] = []
-    for i, wanted in enumerate(care or []):
+    for i, wanted in enumerate(expected or []):
         keys = {k: v for k, v in wanted.items() if k != "count"}
-        happened = sum(1 for c in timeline.care if _matches(keys, c))
+        times_seen = sum(1 for c in happened if _matches(keys, c))
         count = wanted.get("count")
-        if (count is None and not happened) or (count is not None and happened != count):
-            times = f"{happened} times, expected {count}" if count is not None else "never"
-            found.append((("expect", "care", i), f"care {_describe(keys)} happened {times}"))
+        if (count is None and not times_seen) or (count is not None and times_seen != count):
+            times = f"{times_seen} times, expected {count}" if count is not None else "never"
+            what = "care" if section == "care" else "warning"
+            found.append((("expect", section, i), f"{what} {_describe(keys)} happened {times}"))
     return found
 
 
@@ -278,6 +290,7 @@ EXPECTATIONS: dict[str, Callable[[Any, Timeline], list[Mismatch]]] = {
     "loyalty": _loyalty_mismatches,
     "mailed": _mailed_mismatches,
     "actions": _action_mismatches,
+    "warnings": _warning_mismatches,
 }
 
 

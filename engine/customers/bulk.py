@@ -21,6 +21,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.access.crypto import lookup_hash
+from engine.customers import orderstats
 from engine.customers.profiles import CONSENTS, PROFILE, birth_md, tier_rank
 from engine.errors import InvalidInput
 from engine.store.models import Customer, CustomerEvent, Order, Record
@@ -110,6 +111,7 @@ def add_orders(session: Session, rows: Sequence[dict[str, Any]], now: datetime) 
     orders: Table = Order.__table__  # type: ignore[assignment]
     if new:
         session.execute(insert(orders), new)
+        orderstats.refresh(session, {row["customer_id"] for row in new})
     if shipped:
         session.execute(
             update(Order), [{"id": id_, "shipped_at": at} for id_, at in shipped.items()]

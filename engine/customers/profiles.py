@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import bounds
+from engine.customers import orderstats
 from engine.customers.tiers import FIRST_TIERS
 from engine.errors import InvalidInput, NotFound
 from engine.records.queue import set_tier_rank
@@ -140,6 +141,7 @@ def add_order(
     )
     session.add(order)
     session.flush()
+    orderstats.refresh(session, [customer.id])
     return order, True
 
 

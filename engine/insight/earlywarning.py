@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
 from engine.events import WarningEscalated
-from engine.insight import metrics
+from engine.insight import customersignals, metrics
 from engine.records import intake, transitions
 from engine.records.intake import NewRecord
 from engine.records.journal import SYSTEM, add_event, notify
@@ -65,7 +65,10 @@ def evaluate(
 
 def signals(session: Session, pack: PackSpec, monitor: MonitorSpec, now: datetime) -> list[Signal]:
     """The scopes where the monitor's reading passes a level now, with the level."""
-    current = metrics.measure(session, pack, monitor, [(now - monitor.window, now)])
+    if monitor.metric in customersignals.METRICS:  # against the window before, no baseline
+        current = customersignals.measure(session, pack, monitor, now)
+    else:
+        current = metrics.measure(session, pack, monitor, [(now - monitor.window, now)])
     baseline: dict[str, tuple[float, int]] = {}
     if monitor.baseline is not None and current:
         earlier = [

@@ -78,6 +78,8 @@ class Timeline:
     # The scheduled reviews' mail (issue #25 item 4): to, subject, text body.
     mailed: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)  # raised by frequency (R-7.2)
+    # What the pack's monitors raise at `until`: monitor, scope, level (R-6.1).
+    warnings: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +90,7 @@ class Timeline:
             "loyalty": self.loyalty,
             "mailed": self.mailed,
             "actions": self.actions,
+            "warnings": self.warnings,
         }
 
 
@@ -123,6 +126,10 @@ def simulate(source: PackSource, scenario: Scenario) -> Timeline:
             services, source.name, scenario.start, scenario.until
         )
         timeline.mailed, timeline.actions = mailed(services), actions(services, spec)
+        timeline.warnings = [  # last: a warning's own record changes no figure above
+            {"monitor": o.warning.monitor, "scope": o.warning.scope, "level": o.warning.level}
+            for o in services.evaluate_monitors()
+        ]
         timeline.events = sorted([*timeline.events, *refused], key=lambda e: str(e["at"]))
         return timeline
     finally:

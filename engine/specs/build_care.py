@@ -81,6 +81,10 @@ class CareBuilder(ProblemLog):
             channels,
             list(section(data, "calendars")),
         )
+        for tid, tier in tiers.items():
+            if tier.welcome is not None:
+                path = ("tiers", tid, "welcome", "message")
+                self.reference(path, "message template", tier.welcome, care.templates)
         campaigns = {
             cid: self.campaign(("campaigns", cid), cid, c, care, calendars)
             for cid, c in section(data, "campaigns").items()
@@ -129,6 +133,7 @@ class CareBuilder(ProblemLog):
         if department is not None:
             self.reference((*path, "department"), "department", department, departments)
         on_enter = data.get("on_enter")
+        welcome = section(data, "welcome")
         return TierSpec(
             id=tid,
             title=data["title"],
@@ -138,6 +143,8 @@ class CareBuilder(ProblemLog):
             on_enter=self.task((*path, "on_enter"), on_enter, record_types, priorities, channels)
             if on_enter
             else None,
+            welcome=welcome.get("message"),
+            welcome_purpose=welcome.get("purpose", "marketing"),
         )
 
     def task(

@@ -72,6 +72,10 @@ class TierSpec:
     serve_first: bool = False
     department: str | None = None
     on_enter: TaskSpec | None = None
+    # A message to the customer on entering the tier (perks, onboarding, an offer), and the
+    # consent it needs.
+    welcome: str | None = None
+    welcome_purpose: Purpose = "marketing"
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,11 @@ METRICS = (
     "sla_breach_share",
     "satisfaction_avg",
     "keyword_count",
+    "activity_drop",
+    "customer_activity_drop",
+    "repurchase_drop",
 )
+DROPS = METRICS[-3:]  # against the window before (engine/insight/customersignals.py)
 KPI_NAMES = (
     "csat",
     "satisfaction_avg",
@@ -299,6 +303,8 @@ class _Reader:
         keywords = tuple(data.get("keywords") or ())
         if metric == "keyword_count" and not keywords:
             self.problem((*path, "keywords"), "keyword_count needs a list of keywords", None)
+        if metric in DROPS:
+            self.drop_monitor(path, data)
         baseline = None
         if "baseline" in data:
             b = data["baseline"]
@@ -312,11 +318,21 @@ class _Reader:
             direction=direction,
             baseline=baseline,
             where=where,
-            by="customer" if metric == "repeat_contacts" else data.get("by"),
+            by="customer"
+            if metric in ("repeat_contacts", "customer_activity_drop")
+            else data.get("by"),
             keywords=keywords,
             field_name=data.get("field", "description"),
             min_count=int(data.get("min_count", 1)),
         )
+
+    def drop_monitor(self, path: Path, data: Mapping[str, Any]) -> None:
+        """A drop compares the window with the one before it (R-6.1): a share lost, 0–1."""
+        for key in ("baseline", "where", "keywords", "by"):
+            if key in data:
+                self.problem((*path, key), f"{data['metric']} takes no {key}", f"remove {key}")
+        if data.get("direction", "above") != "above":
+            self.problem((*path, "direction"), "a drop rises as activity falls", "use above")
 
     def where(
         self, path: Path, data: Mapping[str, Any], known: Mapping[str, Mapping[str, Any]]

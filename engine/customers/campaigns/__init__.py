@@ -40,7 +40,8 @@ class CampaignResult:
 
 
 def all_campaigns(pack: PackSpec) -> dict[str, CampaignSpec]:
-    """The pack's campaigns, plus one per tier with an on-entry task (onboarding, R-5.2)."""
+    """The pack's campaigns, plus one per tier with an on-entry task (a survey) and one per
+    tier with a welcome message (perks, onboarding, an offer; R-5.2)."""
     implicit = {
         f"tier_{tier.id}": CampaignSpec(
             id=f"tier_{tier.id}",
@@ -52,7 +53,18 @@ def all_campaigns(pack: PackSpec) -> dict[str, CampaignSpec]:
         for tier in pack.tiers.values()
         if tier.on_enter is not None
     }
-    return {**implicit, **pack.campaigns}
+    welcomes = {  # what the tier gives, told to the customer on entering (R-5.2)
+        f"welcome_{tier.id}": CampaignSpec(
+            id=f"welcome_{tier.id}",
+            title=tier.title,
+            trigger=TriggerSpec(on="tier_entered", tier=tier.id),
+            purpose=tier.welcome_purpose,
+            message=tier.welcome,
+        )
+        for tier in pack.tiers.values()
+        if tier.welcome is not None
+    }
+    return {**implicit, **welcomes, **pack.campaigns}
 
 
 def run_campaign(

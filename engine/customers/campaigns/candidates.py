@@ -197,6 +197,9 @@ def _tier_entries(
             CustomerEvent.kind == "tier",
             CustomerEvent.pack == pack.name,
             CustomerEvent.new_value == trigger.tier,
+            # Still in the tier, a tier set by hand winning: a customer set to high-value by
+            # hand gets no potential-tier task from the computed tier underneath.
+            func.coalesce(Customer.tier, CustomerTier.tier) == trigger.tier,
             CustomerEvent.at > earliest - SLACK,
             CustomerEvent.at <= latest + SLACK,
         )

@@ -68,6 +68,9 @@ class Order(Model):
         # Each customer's orders in time order: churn, repurchase (first and last order per
         # customer) and the tiers' metrics group by it without a sort (R-4.3, R-5.1).
         Index("ix_orders_customer_time", "customer_id", "ordered_at"),
+        # Orders in time order with their amount: CLTV's window is counted and summed from the
+        # index alone, and every search by time still has its index (issue #25).
+        Index("ix_orders_time_amount", "ordered_at", "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,10 +78,28 @@ class Order(Model):
     external_id: Mapped[str] = mapped_column(String(128))
     amount: Mapped[float]
     currency: Mapped[str] = mapped_column(String(3))
-    ordered_at: Mapped[datetime] = mapped_column(index=True)
+    ordered_at: Mapped[datetime]
     shipped_at: Mapped[datetime | None] = mapped_column(index=True)
     items: Mapped[list[Any]]
     created_at: Mapped[datetime]
+
+
+class CustomerOrderStats(Model):
+    """Each customer's orders in one row: first and last order time, count and spend.
+
+    Kept in step wherever orders are written (engine/customers/orderstats.py), so churn,
+    repurchase and referral read one row per customer instead of grouping every order on each
+    dashboard load (issue #25; docs/economics.md). A customer without orders has no row.
+    """
+
+    __tablename__ = "customer_order_stats"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    first_order_at: Mapped[datetime]
+    # Indexed: a moment before someone's last order (a past period) reads their orders instead.
+    last_order_at: Mapped[datetime] = mapped_column(index=True)
+    order_count: Mapped[int]
+    spend: Mapped[float]
 
 
 class CustomerTier(Model):
