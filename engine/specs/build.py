@@ -76,7 +76,8 @@ class _Builder(RecordTypeBuilder, CareBuilder):
             list(section(data, "calendars")),
             list(section(section(data, "messages"), "templates")),
             {key: list(section(data, f"{key}s")) for key in ("channel", "tier")}
-            | {"category": list(section(data, "categories"))},
+            | {"category": list(section(data, "categories"))}
+            | {"loyalty_level": list(section(section(data, "loyalty"), "levels"))},
         )
         record_types = {
             tid: self.record_type(("record_types", tid), tid, t, context)

@@ -1,13 +1,13 @@
 """Conditional SLA terms (R-2.4, R-2.5): which promise a record gets, chosen by what it is.
 
 A record type's SLA is an ordered list of terms. Each term has a condition on the record's
-channel, category, priority, customer tier or one of its choice fields (a `type` such as
-`refund_type`), and the targets it sets, each with its own time and calendar. For each
-target the first term that matches the record and names that target wins, so a chat gets
-"answered in 15 min" from a channel term and "resolved in 3 working days" from the priority
-term below it. The old priority-only `policies:` form is the same list with one term per
-priority. Pure values: the builder checks a list with `unreachable` and `uncovered`, the
-SLA clocks call `choose`.
+channel, category, priority, its customer's tier or loyalty level (R-5.4), or one of its
+choice fields (a `type` such as `refund_type`), and the targets it sets, each with its own
+time and calendar. For each target the first term that matches the record and names that
+target wins, so a chat gets "answered in 15 min" from a channel term and "resolved in 3
+working days" from the priority term below it. The old priority-only `policies:` form is
+the same list with one term per priority. Pure values: the builder checks a list with
+`unreachable` and `uncovered`, the SLA clocks call `choose`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from engine.time.durations import Duration
 
 # The record's own attributes a condition may name; a record type's choice fields come on top.
-DIMENSIONS = ("channel", "category", "priority", "tier")
+DIMENSIONS = ("channel", "category", "priority", "tier", "loyalty_level")
 # Combinations looked at for `uncovered`; beyond it the check would cost more than it tells.
 MAX_COMBINATIONS = 20_000
 

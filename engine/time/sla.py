@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.customers import loyalty
 from engine.events import SlaMet, SlaPaused, SlaResumed, SlaStopped
 from engine.records.journal import Arm, add_event, add_timer, arm_now, cancel_timers
 from engine.records.rows import ClockView, RecordView
@@ -40,9 +41,12 @@ def offset(pack: PackSpec, calendar: str | None, start: datetime, amount: Durati
     return start + timedelta(seconds=amount.seconds())
 
 
-def facts(record: RecordView, tier: str | None) -> dict[str, str | None]:
+def facts(
+    record: RecordView, tier: str | None, loyalty_level: str | None = None
+) -> dict[str, str | None]:
     """What a term's condition reads (R-2.5): the record's channel, category and priority,
-    its customer's tier, and its own field values (a choice field such as `refund_type`)."""
+    its customer's tier and loyalty level (R-5.4), and its own field values (a choice field
+    such as `refund_type`)."""
     own = {name: str(value) for name, value in record.fields.items() if value is not None}
     return {
         **own,
@@ -50,7 +54,21 @@ def facts(record: RecordView, tier: str | None) -> dict[str, str | None]:
         "category": record.category,
         "priority": record.priority,
         "tier": tier,
+        "loyalty_level": loyalty_level,
     }
+
+
+def level_if_read(
+    session: Session, pack: PackSpec, rtype: RecordTypeSpec, record: Record, now: datetime
+) -> str | None:
+    """The customer's loyalty level when one of the type's terms reads it (R-5.4), else None
+    without a query: the intake's statement count stays what it was for every other pack."""
+    if rtype.sla is None or "loyalty_level" not in rtype.sla.depends_on:
+        return None
+    customer_id = record.customer.id if record.customer is not None else record.customer_id
+    if customer_id is None:
+        return None
+    return loyalty.standing(session, pack, customer_id, now).level
 
 
 def start_clocks(
@@ -71,7 +89,9 @@ def start_clocks(
     if rtype.sla is None:
         return []
     clocks = []
-    for term in rtype.sla.terms_of(facts(record, tier)).values():
+    for term in rtype.sla.terms_of(
+        facts(record, tier, level_if_read(session, pack, rtype, record, now))
+    ).values():
         clock = new_clock(pack, record, term)
         session.add(clock)
         clocks.append(clock)

@@ -37,7 +37,9 @@ def rechoose(
     change. Returns the targets whose term changed."""
     if rtype.sla is None or not record.is_open:
         return []
-    chosen = rtype.sla.terms_of(sla.facts(record, tier))
+    chosen = rtype.sla.terms_of(
+        sla.facts(record, tier, sla.level_if_read(session, pack, rtype, record, now))
+    )
     was = rtype.sla.terms_of(before)
     clocks = {clock.target: clock for clock in record.clocks}
     moved = []
@@ -112,7 +114,7 @@ def on_change(
     if rtype.sla is None or not set(changes) & rtype.sla.depends_on:
         return []
     before = {
-        **sla.facts(record, tier),
+        **sla.facts(record, tier, sla.level_if_read(session, pack, rtype, record, now)),
         **{name: None if old is None else str(old) for name, (old, _new) in changes.items()},
     }
     return rechoose(session, pack, rtype, record, before, now, actor, tier=tier)

@@ -143,6 +143,10 @@ TERMS = """      terms:
         - name: high_value
           when: {tier: high_value}
           respond: {within: 1h, calendar: 24x7}
+        # R-5.4 a gold member of the loyalty programme within two hours
+        - name: gold_member
+          when: {loyalty_level: gold}
+          respond: {within: 2h, calendar: 24x7}
         # an engineer visit (a choice field of the record) gets five working days
         - name: on_site
           when: {resources: on_site}
@@ -186,6 +190,22 @@ def test_a_high_value_customer_gets_the_tier_term(
     monday = clock.now()
     assert clocks_of(conditional, vip)["respond"] == ("high_value", monday + timedelta(hours=1))
     assert clocks_of(conditional, other)["respond"] == ("by_priority", monday + timedelta(hours=4))
+
+
+def test_a_gold_member_gets_the_loyalty_term(conditional: Services, clock: VirtualClock) -> None:
+    """Levels are usable in SLA conditions (issue #25 item 3): 12,000 points of spend is gold."""
+    conditional.save_customer("C-GOLD", {"name": "李雷"})
+    conditional.save_customer("C-NEW", {"name": "韩梅"})
+    ordered = clock.now() - timedelta(days=30)
+    conditional.record_order(
+        "C-GOLD", {"external_id": "O-1", "amount": 12000, "ordered_at": ordered}
+    )
+    conditional.record_order("C-NEW", {"external_id": "O-2", "amount": 300, "ordered_at": ordered})
+    conditional.award_points()
+    gold, member = feedback(conditional, "C-GOLD"), feedback(conditional, "C-NEW")
+    monday = clock.now()
+    assert clocks_of(conditional, gold)["respond"] == ("gold_member", monday + timedelta(hours=2))
+    assert clocks_of(conditional, member)["respond"][0] == "by_priority"
 
 
 def test_editing_a_field_a_term_reads_chooses_again_with_the_time_carried(

@@ -58,3 +58,19 @@ def test_records_no_term_covers_are_reported_with_the_fix(tmp_path: Path) -> Non
     assert f"feedback.yaml:{line}:{column}: a record with channel 'email', priority 'P0'" in output
     assert "gets no 'resolve' term" in output and "priority 'P0'" in output
     assert "add a last term without `when` that sets 'resolve'" in output
+
+
+def test_a_loyalty_level_the_programme_lacks_is_reported(tmp_path: Path) -> None:
+    """`loyalty_level` names the pack's levels (R-5.4); a level it lacks is an error, not a
+    term that silently never applies."""
+    levels = TERMS.replace(
+        "        - name: chat\n",
+        "        - name: platinum\n          when: {loyalty_level: platinum}\n"
+        "          respond: {within: 1h, calendar: 24x7}\n        - name: chat\n",
+    )
+    folder = broken_pack(tmp_path, "feedback.yaml", POLICIES, levels)
+    code, output = validate(folder)
+    assert code == 1, output
+    line, _column = position(folder, "feedback.yaml", "when: {loyalty_level: platinum}")
+    assert f"feedback.yaml:{line}:" in output
+    assert "unknown loyalty_level 'platinum' (known: gold, member, silver)" in output
