@@ -43,7 +43,11 @@ def at(hour: int, minute: int = 0) -> datetime:
 def desk(services: Services, after_sales: PackSource) -> Services:
     """The pack with the supervisor reachable by email, and an integration subscribed to SLA."""
     text = DEFAULT_RECIPIENTS.sub(RECIPIENTS.lstrip("\n"), after_sales.files["pack.yaml"], 1)
-    files = {**after_sales.files, "pack.yaml": text}
+    # The reviews are mailed to the audience that is left (the manager's is gone here).
+    reviews = after_sales.files["warnings.yaml"].replace(
+        "recipients: [manager]", "recipients: [supervisor]"
+    )
+    files = {**after_sales.files, "pack.yaml": text, "warnings.yaml": reviews}
     services.publish(
         source_of(load_pack_from_files("after_sales", files, "workflows/after_sales")), by="ops"
     )
