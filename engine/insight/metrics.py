@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.specs.insight import MonitorSpec
@@ -40,8 +40,28 @@ def measure(
     """{scope: (value, how many records/answers/clocks it stands on)} for the windows given;
     counts are per window (an average when there are several)."""
     scope = _scope(monitor)
+    statement = _statement(session, pack, monitor, windows, scope)
+    statement = statement.group_by(scope) if monitor.by else statement
+    found = {}
+    for key, value, count in session.execute(statement):
+        if value is None or not count:
+            continue
+        per_window = float(value) / len(windows) if monitor.metric in COUNTS else float(value)
+        found[str(key) if key is not None else "—"] = (per_window, int(count))
+    return found
+
+
+def _statement(
+    session: Session,
+    pack: PackSpec,
+    monitor: MonitorSpec,
+    windows: Sequence[Window],
+    scope: ColumnElement[Any],
+) -> Select[Any]:
+    """The metric's one aggregate: (scope, value, how many it stands on)."""
     base = [Record.pack == pack.name, *_where(pack, monitor)]
     metric = monitor.metric
+    statement: Select[Any]
     if metric in COUNTS:
         n = func.count(Record.id)
         statement = (
@@ -82,6 +102,13 @@ def measure(
             .join(SlaClock, SlaClock.record_id == Record.id)
             .where(*base, within(SlaClock.deadline, windows))
         )
+    elif metric == "stage_share":  # how the window's closed records ended (R-6.1)
+        ended = case((Record.stage.in_(monitor.stages), 1.0), else_=0.0)
+        statement = (
+            select(scope, func.avg(ended), func.count())
+            .select_from(Record)
+            .where(*base, Record.is_open.is_(False), within(Record.closed_at, windows))
+        )
     else:  # satisfaction_avg
         statement = (
             select(scope, func.avg(SatisfactionAnswer.score), func.count())
@@ -89,14 +116,7 @@ def measure(
             .join(SatisfactionAnswer, SatisfactionAnswer.record_id == Record.id)
             .where(*base, within(SatisfactionAnswer.answered_at, windows))
         )
-    statement = statement.group_by(scope) if monitor.by else statement
-    found = {}
-    for key, value, count in session.execute(statement):
-        if value is None or not count:
-            continue
-        per_window = float(value) / len(windows) if metric in COUNTS else float(value)
-        found[str(key) if key is not None else "—"] = (per_window, int(count))
-    return found
+    return statement
 
 
 def _scope(monitor: MonitorSpec) -> ColumnElement[Any]:

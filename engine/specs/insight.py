@@ -21,6 +21,7 @@ from engine.specs.economics import (
     build_loyalty,
 )
 from engine.specs.frequent import FrequentSpec, build_frequent
+from engine.specs.monitorchecks import check_drop, check_stage_share
 from engine.specs.reviews import ReviewsSpec, build_reviews
 from engine.time.durations import Duration, DurationError, parse_duration
 
@@ -35,6 +36,7 @@ METRICS = (
     "sla_breach_share",
     "satisfaction_avg",
     "keyword_count",
+    "stage_share",
     "activity_drop",
     "customer_activity_drop",
     "repurchase_drop",
@@ -98,6 +100,7 @@ class MonitorSpec:
     keywords: tuple[str, ...] = ()
     field_name: str = "description"
     min_count: int = 1
+    stages: tuple[str, ...] = ()  # stage_share: the closing stages it counts (R-6.1)
 
     def level_for(self, value: float, reference: float | None) -> str | None:
         """The highest level whose threshold the value passes; thresholds are factors of the
@@ -203,9 +206,9 @@ def build_insight(
         warnings = reader.warnings(
             data["warnings"], record_types, list(priorities), data.get("channels") or {}
         )
+    known = (data.get("categories") or {}, data.get("channels") or {}, record_types)
     monitors = tuple(
-        reader.monitor(mid, m, data.get("categories") or {}, data.get("channels") or {})
-        for mid, m in (data.get("monitors") or {}).items()
+        reader.monitor(mid, m, *known) for mid, m in (data.get("monitors") or {}).items()
     )
     for monitor in monitors:
         _counted_in_clear(problem, monitor, record_types)
@@ -294,6 +297,7 @@ class _Reader:
         data: Mapping[str, Any],
         categories: Mapping[str, Any],
         channels: Mapping[str, Any],
+        record_types: Mapping[str, Any],
     ) -> MonitorSpec:
         path: Path = ("monitors", mid)
         where = self.where(path, data, {"category": categories, "channel": channels})
@@ -304,7 +308,9 @@ class _Reader:
         if metric == "keyword_count" and not keywords:
             self.problem((*path, "keywords"), "keyword_count needs a list of keywords", None)
         if metric in DROPS:
-            self.drop_monitor(path, data)
+            check_drop(self.problem, path, data)
+        if metric == "stage_share":
+            check_stage_share(self.problem, path, data, record_types)
         baseline = None
         if "baseline" in data:
             b = data["baseline"]
@@ -324,15 +330,8 @@ class _Reader:
             keywords=keywords,
             field_name=data.get("field", "description"),
             min_count=int(data.get("min_count", 1)),
+            stages=tuple(data.get("stages") or ()),
         )
-
-    def drop_monitor(self, path: Path, data: Mapping[str, Any]) -> None:
-        """A drop compares the window with the one before it (R-6.1): a share lost, 0–1."""
-        for key in ("baseline", "where", "keywords", "by"):
-            if key in data:
-                self.problem((*path, key), f"{data['metric']} takes no {key}", f"remove {key}")
-        if data.get("direction", "above") != "above":
-            self.problem((*path, "direction"), "a drop rises as activity falls", "use above")
 
     def where(
         self, path: Path, data: Mapping[str, Any], known: Mapping[str, Mapping[str, Any]]
