@@ -27,11 +27,11 @@ from email.utils import formatdate
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from engine.conversation.attachments import StoredFile
+from engine.delivery import pinned
 from engine.delivery.outbound import OutboundPolicy
 from engine.delivery.outbox import PermanentFailure, Sender
 from engine.store.models import OutboxMessage
 from ops.settings import Settings
-from schedules import pinned
 
 TIMEOUT = 10.0
 STRICT = OutboundPolicy()  # nothing allowed but public addresses

@@ -12,31 +12,17 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import socket
-import ssl
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from engine.delivery.outbound import OutboundPolicy, Target
+from engine.delivery import pinned
+from engine.delivery.outbound import OutboundPolicy
 from engine.selfservice.orders import OrderStatus
 from engine.specs.instant import MAX_TIMEOUT, OrderLookupSpec
 
 log = logging.getLogger(__name__)
 MAX_ANSWER: Final = 64 * 1024  # an order status is a few lines; more is not read
 MAX_STATUS: Final = 300
-
-
-class _Pinned(http.client.HTTPConnection):
-    """An HTTP(S) connection to the address the policy checked, speaking to the URL's host."""
-
-    def __init__(self, target: Target, timeout: float, tls: ssl.SSLContext | None) -> None:
-        super().__init__(target.host, target.port, timeout=timeout)
-        self.target = target
-        self.tls = tls
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.target.address, self.target.port), self.timeout)
-        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
 
 
 def ask(
@@ -59,24 +45,17 @@ def ask(
 
 
 def _post(lookup: OrderLookupSpec, body: dict[str, str], policy: OutboundPolicy) -> Any:
-    target = policy.resolve(lookup.url)  # OutboundRefused is an InvalidInput: a ValueError
-    parts = urlsplit(lookup.url)
-    tls = ssl.create_default_context() if parts.scheme == "https" else None
-    connection = _Pinned(target, min(lookup.timeout, MAX_TIMEOUT), tls)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request(
-            "POST",
-            path,
-            body=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
-        response = connection.getresponse()
-        data = response.read(MAX_ANSWER + 1)
-    finally:
-        connection.close()
-    if response.status == 404:
+    # OutboundRefused is an InvalidInput: a ValueError
+    status, data = pinned.exchange(
+        lookup.url,
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json", "Accept": "application/json"},
+        policy,
+        min(lookup.timeout, MAX_TIMEOUT),
+        read_at_most=MAX_ANSWER + 1,
+    )
+    if status == 404:
         return {"found": False}
-    if response.status != 200 or len(data) > MAX_ANSWER:
-        raise ValueError(f"answered {response.status}")
+    if status != 200 or len(data) > MAX_ANSWER:
+        raise ValueError(f"answered {status}")
     return json.loads(data)

@@ -17,12 +17,11 @@ import pytest
 from flask import Flask
 
 from engine.access import tokens
-from engine.delivery import webhooks
+from engine.delivery import pinned, webhooks
 from engine.delivery.outbound import OutboundPolicy, OutboundRefused, Target
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.models import OutboxMessage
-from schedules import pinned
 from schedules.senders import SubscriptionSender
 from tests.conftest import web_app
 from wsgi import services

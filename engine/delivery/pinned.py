@@ -4,7 +4,8 @@
 answers a public address to the check and 127.0.0.1 to the connection (DNS rebinding) would
 pass. Here the connection goes to `Target.address`; the Host header and TLS (SNI and the
 certificate's name) still use the host written in the URL. Redirects are not followed: a
-3xx is a failed attempt like any other non-2xx answer.
+3xx is a failed attempt like any other non-2xx answer. The scheduler's webhooks and gateways
+and the chat box's order lookup (engine/selfservice/orderhook.py) all send through here.
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ def post(
     url: str, data: bytes, headers: Mapping[str, str], policy: OutboundPolicy, timeout: float
 ) -> int:
     """POST `data` to `url` once the policy let its host through; the answer's status."""
+    status, _body = exchange(url, data, headers, policy, timeout)
+    return status
+
+
+def exchange(
+    url: str,
+    data: bytes,
+    headers: Mapping[str, str],
+    policy: OutboundPolicy,
+    timeout: float,
+    read_at_most: int | None = None,
+) -> tuple[int, bytes]:
+    """POST `data` to `url` once the policy let its host through; the answer's status and
+    body (at most `read_at_most` bytes of it when given)."""
     target = policy.resolve(url)
     parts = urlsplit(url)
     tls = ssl.create_default_context() if parts.scheme == "https" else None
@@ -48,7 +63,6 @@ def post(
     try:
         connection.request("POST", path, body=data, headers=sent)
         response = connection.getresponse()
-        response.read()
-        return response.status
+        return response.status, response.read(read_at_most)
     finally:
         connection.close()
