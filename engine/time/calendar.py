@@ -11,7 +11,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -19,7 +19,7 @@ import holidays as holidays_lib
 from holidays import HolidayBase
 
 from engine.time.clock import require_aware
-from engine.time.workindex import EMPTY, Interval, WorkIndex, build
+from engine.time.workindex import ALWAYS_AWARE, EMPTY, Interval, WorkIndex, build
 
 Path = tuple[str | int, ...]
 Ranges = tuple[tuple[int, int], ...]  # (start, end) seconds after local midnight, sorted, merged
@@ -28,8 +28,6 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CONFIG_KEYS = ("timezone", "hours", "holidays", "closed", "working", "covered_until")
 HOLIDAY_KEYS = ("country", "subdivision")
 MAX_EMPTY_YEARS = 10  # `add` gives up after this many consecutive years without working time
-# tzinfo types whose utcoffset() is never None, so `add` may skip require_aware's call for them
-_ALWAYS_AWARE = frozenset({ZoneInfo, timezone})
 _TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d|24:00"  # 24:00 is the end of the day
 _RANGE = re.compile(rf"^({_TIME})\s*-\s*({_TIME})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -335,21 +333,24 @@ class BusinessCalendar:
     def add(self, start: datetime, seconds: float) -> datetime:
         """When `seconds` of working time have passed after `start` (counting from the next working
         instant); a result on an interval's end is that end (18:00), not the next day's start."""
-        if type(start.tzinfo) not in _ALWAYS_AWARE:
+        if type(start.tzinfo) not in ALWAYS_AWARE:
             require_aware(start)
         if 0.0 < seconds < math.inf:  # the usual case, answered from the index as it stands
             # WorkIndex.position and .instant written out: this is the hottest line of intake
             instant = start.timestamp()
-            _, lo, hi, starts, ends, cum = self._index
+            _, lo, hi, starts, cum, cap, base = self._index
             if lo <= instant < hi:
-                i, target = bisect_right(starts, instant) - 1, seconds
-                if i >= 0:
-                    end = ends[i]
-                    target += cum[i] + (end if end < instant else instant) - starts[i]
-                if target <= cum[-1]:  # so cum[j] < target <= cum[j + 1] with j < len(starts)
-                    j = bisect_left(cum, target) - 1
-                    return datetime.fromtimestamp(starts[j] + (target - cum[j]), self.tz)
+                k = bisect_right(starts, instant)
+                end = cap[k]
+                target = (instant if instant < end else end) + base[k] + seconds
+                if target <= cum[-1]:
+                    return datetime.fromtimestamp(target - base[bisect_left(cum, target)], self.tz)
         return self._add_widening(start, seconds)
+
+    def add_each(self, start: datetime, amounts: Iterable[float]) -> list[datetime]:
+        """`add(start, a)` for each amount, as a clock's warning and deadline need them: the
+        start is converted and placed once (`WorkIndex.reach`), each answer exactly `add`'s."""
+        return self._index.reach(start, amounts, self.tz, self.add)
 
     def _add_widening(self, start: datetime, seconds: float) -> datetime:
         """`add` when the index does not yet reach: widen it a year at a time, and refuse bad

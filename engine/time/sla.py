@@ -170,17 +170,23 @@ def plan(
     *,
     arm: Arm | None = None,
 ) -> None:
-    """Compute warning and deadline from what is left, and arm a timer for each still to come."""
+    """Compute warning and deadline from what is left, and arm a timer for each still to come.
+
+    Both count from `running_since`, so the calendar places it once for the two (`add_each`).
+    """
     assert clock.running_since is not None
     arm = arm or arm_now(session)
-    cal = measure(pack, clock)
+    amounts = []
     if clock.warned_at is None:
-        left = clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds
-        clock.warning_at = cal.add(clock.running_since, max(left, 0.0))
+        amounts.append(clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds)
+    if clock.breached_at is None:
+        amounts.append(clock.budget_seconds - clock.consumed_seconds)
+    due = iter(measure(pack, clock).add_each(clock.running_since, [max(a, 0.0) for a in amounts]))
+    if clock.warned_at is None:
+        clock.warning_at = next(due)
         arm(record, "sla_warning", clock.target, clock.warning_at, now, clock=clock)
     if clock.breached_at is None:
-        left = clock.budget_seconds - clock.consumed_seconds
-        clock.deadline = cal.add(clock.running_since, max(left, 0.0))
+        clock.deadline = next(due)
         arm(record, "sla_breach", clock.target, clock.deadline, now, clock=clock)
 
 

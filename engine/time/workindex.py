@@ -3,10 +3,15 @@
 Every intake, triage and resume asks for a deadline per SLA clock, and the escalation ladder
 more, so `BusinessCalendar.add` sits on every write path. Walking days (or hours) to answer it
 costs a holiday lookup per day crossed; here each local year's working intervals are computed
-once, joined with their neighbours into one array of starts and ends (POSIX seconds, so daylight
-saving needs no special case) and cumulative working seconds. A deadline is then one binary search
+once, joined with their neighbours into one array of starts and cumulative working seconds
+(POSIX seconds, so daylight saving needs no special case). A deadline is then one binary search
 for the start's position and one for the target's, whatever the span: across days, New Year,
 Spring Festival or a 25-hour autumn day alike.
+
+Per interval two constants are kept so that each search is followed by one comparison and one
+addition rather than four lookups: `cap`, where the interval's working time stops growing (its
+end), and `base`, what to add to an instant inside it to get its position. Their first entry
+serves instants before the first interval (position 0), so no search result needs a test.
 
 The index is immutable: a calendar swaps in a wider one when asked about a year outside it, so
 threads reading the old one never see a half-built array.
@@ -17,21 +22,32 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 Interval = tuple[float, float]  # [start, end) in POSIX seconds
+# tzinfo types whose utcoffset() is never None, so a start with one is aware without asking
+ALWAYS_AWARE = frozenset({ZoneInfo, timezone})
 
 
 class WorkIndex(NamedTuple):
-    """Merged working intervals of the local years `years`, which span [lo, hi) in POSIX seconds."""
+    """Merged working intervals of the local years `years`, which span [lo, hi) in POSIX seconds.
+
+    With k = bisect_right(starts, x) for an x in [lo, hi), x's working position is
+    min(x, cap[k]) + base[k]; a position p in (0, total] is reached at p - base[m] with
+    m = bisect_left(cum, p). `BusinessCalendar.add` and `reach` spell out the same arithmetic,
+    so both answer alike to the last bit.
+    """
 
     years: range
     lo: float  # local midnight of January 1 of the first year
     hi: float  # local midnight of January 1 of the year after the last
     starts: list[float]
-    ends: list[float]
     cum: list[float]  # working seconds before each interval, then the total
+    cap: list[float]  # by k: lo, then the end of interval k - 1
+    base: list[float]  # by k: -lo, then cum minus start of interval k - 1
 
     def covers(self, instant: float) -> bool:
         """Whether `instant` lies within the indexed years, so `position` may be asked for it."""
@@ -39,17 +55,50 @@ class WorkIndex(NamedTuple):
 
     def position(self, instant: float) -> float:
         """Working seconds from the start of `years` to `instant`, which must lie within them."""
-        i = bisect.bisect_right(self.starts, instant) - 1
-        return 0.0 if i < 0 else self.cum[i] + min(instant, self.ends[i]) - self.starts[i]
+        k = bisect.bisect_right(self.starts, instant)
+        cap = self.cap[k]
+        return (instant if instant < cap else cap) + self.base[k]
 
     def instant(self, position: float) -> float:
         """The first instant at `position` > 0: an interval's end rather than the next start."""
-        # cum[j] < position <= cum[j + 1]; min() absorbs a last-ulp overshoot of the total
-        j = min(bisect.bisect_left(self.cum, position), len(self.starts)) - 1
-        return self.starts[j] + (position - self.cum[j])
+        # cum[m - 1] < position <= cum[m]; min() absorbs a last-ulp overshoot of the total
+        m = min(bisect.bisect_left(self.cum, position), len(self.starts))
+        return position - self.base[m]
+
+    def reach(
+        self,
+        start: datetime,
+        amounts: Iterable[float],
+        tz: ZoneInfo,
+        one: Callable[[datetime, float], datetime],
+    ) -> list[datetime]:
+        """`add(start, a)` in `tz` for each amount, the start's position found once; an amount
+        the index cannot answer as it stands (not positive and finite, a deadline past its end,
+        a start outside it or naive) is given to `one`, the calendar's `add`, to widen or refuse.
+
+        A clock's warning and deadline, a record's clocks and an escalation ladder's steps each
+        count from one start: converting it and searching its position once per amount was
+        half of each deadline's cost (issue #24 item 3). The arithmetic is `add`'s, to the bit.
+        """
+        _, lo, hi, bounds, cum, cap, base = self
+        x = start.timestamp() if type(start.tzinfo) in ALWAYS_AWARE else -math.inf
+        if not lo <= x < hi:
+            return [one(start, amount) for amount in amounts]
+        k = bisect.bisect_right(bounds, x)
+        c = cap[k]
+        position = (x if x < c else c) + base[k]
+        answers = []
+        for amount in amounts:
+            target = position + amount
+            if 0.0 < amount < math.inf and target <= cum[-1]:
+                instant = target - base[bisect.bisect_left(cum, target)]
+                answers.append(datetime.fromtimestamp(instant, tz))
+            else:
+                answers.append(one(start, amount))
+        return answers
 
 
-EMPTY = WorkIndex(range(0), math.inf, -math.inf, [], [], [0.0])
+EMPTY = WorkIndex(range(0), math.inf, -math.inf, [], [0.0], [math.inf], [0.0])
 
 
 def build(years: range, lo: float, hi: float, intervals: Iterable[Interval]) -> WorkIndex:
@@ -61,6 +110,8 @@ def build(years: range, lo: float, hi: float, intervals: Iterable[Interval]) -> 
             merged[-1] = (merged[-1][0], max(merged[-1][1], b))
         else:
             merged.append((a, b))
-    starts, ends = [a for a, _ in merged], [b for _, b in merged]
+    starts = [a for a, _ in merged]
     cum = list(itertools.accumulate((b - a for a, b in merged), initial=0.0))
-    return WorkIndex(years, lo, hi, starts, ends, cum)
+    cap = [lo, *(b for _, b in merged)]
+    base = [-lo, *(before - a for before, (a, _) in zip(cum, merged, strict=False))]
+    return WorkIndex(years, lo, hi, starts, cum, cap, base)

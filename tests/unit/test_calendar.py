@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -128,6 +128,47 @@ def test_naive_datetimes_and_negative_amounts_are_refused() -> None:
         cal.working_seconds_between(datetime(2026, 3, 16, 9), sh(2026, 3, 17))
     with pytest.raises(ValueError, match="negative"):
         cal.add(sh(2026, 3, 16, 9), -1)
+
+
+def test_add_each_answers_a_warning_and_a_deadline_from_one_start_as_add_does() -> None:
+    cal = cn_workdays()
+    friday_five = sh(2026, 3, 13, 17)
+    assert cal.add_each(friday_five, [0.8 * HOUR, HOUR, 10 * HOUR]) == [
+        sh(2026, 3, 13, 17, 48),
+        sh(2026, 3, 13, 18),
+        sh(2026, 3, 16, 18),  # an interval's end, as add answers
+    ]
+    assert cal.add_each(friday_five, []) == []
+
+
+def test_add_each_hands_what_the_index_cannot_answer_to_add() -> None:
+    """Zero, an amount past the indexed years, a start in a year not yet indexed or with a
+    tzinfo of another kind: each answer is add's, and add's refusals stay refusals."""
+    cal = cn_workdays()
+    sunday = sh(2026, 3, 15, 14)
+    assert cal.add_each(sunday, [0, HOUR, 400 * 9 * HOUR]) == [
+        sunday,
+        sh(2026, 3, 16, 10),
+        cn_workdays().add(sunday, 400 * 9 * HOUR),
+    ]
+    later = datetime(2031, 3, 14, 1, tzinfo=UTC)  # 2031 not yet indexed
+    assert cal.add_each(later, [HOUR]) == [cn_workdays().add(later, HOUR)]
+    other_kind = datetime(2026, 3, 16, 9, tzinfo=_EightHours())
+    assert cal.add_each(other_kind, [HOUR, 2 * HOUR]) == [sh(2026, 3, 16, 10), sh(2026, 3, 16, 11)]
+    with pytest.raises(ValueError, match="naive"):
+        cal.add_each(datetime(2026, 3, 16, 9), [HOUR])
+    with pytest.raises(ValueError, match="negative"):
+        cal.add_each(sh(2026, 3, 16, 9), [HOUR, -1])
+
+
+class _EightHours(tzinfo):
+    """UTC+8 written by hand: neither a ZoneInfo nor a datetime.timezone."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(hours=8)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
 
 
 def test_working_seconds_between_counts_only_working_time() -> None:

@@ -1,6 +1,7 @@
 """Deadlines by binary search agree with a minute-by-minute oracle on every case (R-2.4, R-2.8).
 
-Issue #24 item 3: `BusinessCalendar.add` answers from per-year intervals and prefix sums. The
+Issue #24 item 3: `BusinessCalendar.add` (and `add_each`, several amounts from one start, as a
+clock's warning and deadline) answers from per-year intervals and prefix sums. The
 oracle shares none of that: it marks each minute of the span working or not from that minute's
 own local wall time (zoneinfo, per minute), the `holidays` package's tables and the config's
 own lines, and counts. Thousands of seeded cases per calendar, with starts bunched around
@@ -146,23 +147,36 @@ def _starts(rng: random.Random, tz: ZoneInfo) -> datetime:
 
 
 @pytest.mark.parametrize("name", CALENDARS)
-def test_add_and_between_agree_with_the_minute_oracle_on_every_case(name: str) -> None:
+def test_add_add_each_and_between_agree_with_the_minute_oracle_on_every_case(name: str) -> None:
     config = CALENDARS[name]
     calendar = BusinessCalendar.from_config(name, config)
     oracle = MinuteOracle(config)
     rng = random.Random(f"issue-24-{name}")
     wrong: list[str] = []
+    checked = 0
     for _ in range(CASES):
         start = _starts(rng, oracle.tz)
         minutes = rng.choice((1, rng.randrange(1, 60), rng.randrange(60, 60 * 60)))
+        # a clock's warning and deadline count from one start: add_each answers each as the
+        # oracle and as add, zone included; asked first, it also meets years not yet indexed
+        more = [rng.randrange(1, 60 * 60) for _ in range(rng.randrange(1, 4))]
+        answers = calendar.add_each(start, [m * MINUTE for m in more])
+        for m, each in zip(more, answers, strict=True):
+            alone = calendar.add(start, m * MINUTE)
+            if each.timestamp() != oracle.add(start, m) or (each, each.tzinfo) != (
+                alone,
+                alone.tzinfo,
+            ):
+                wrong.append(f"add_each({start.isoformat()}, {m} min) = {each.isoformat()}")
         result = calendar.add(start, minutes * MINUTE)
         if result.timestamp() != oracle.add(start, minutes):
             wrong.append(f"add({start.isoformat()}, {minutes} min) = {result.isoformat()}")
+        checked += 2 + len(more)
         end = _starts(rng, oracle.tz)
         a, b = min(start, end), max(start, end)
         if calendar.working_seconds_between(a, b) != oracle.between(a, b):
             wrong.append(f"between({a.isoformat()}, {b.isoformat()})")
-    assert wrong == [], f"{len(wrong)} of {2 * CASES} wrong, first: {wrong[:5]}"
+    assert wrong == [], f"{len(wrong)} of {checked} wrong, first: {wrong[:5]}"
 
 
 def test_a_calendar_answers_from_a_fresh_process_in_any_year_order() -> None:
