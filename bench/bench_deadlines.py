@@ -17,6 +17,11 @@ built) is printed beside ours. It marks every minute of the span working
 or not from that minute's own local wall time, with no intervals, prefix sums or DST
 arithmetic shared with the engine, and counts working minutes; any mismatch is a bug.
 
+Two call paths are measured on the same samples: `add`, one (start, amount) per call, and
+the path `sla.plan` takes for a clock, `add_each(start, [warning, deadline])`, which places
+the start once for both (the warning at 80 % of the amount, in whole minutes); the latter's
+rate counts deadlines, and the day-by-day loop is timed on the very same deadlines for it.
+
 Pure CPU, no database. Calendars are warmed first (their yearly index is built once per
 process, as in a running server).
 
@@ -33,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import businesstimedelta
@@ -55,7 +61,8 @@ FIRST_YEAR, LAST_YEAR = 2025, 2027
 HOLIDAY_YEARS = range(FIRST_YEAR - 1, LAST_YEAR + 3)  # results spill into the next year
 GOAL_RATE, GOAL_RATIO, GOAL_DAILY_RATIO = 1_000_000, 50, 10
 Sample = tuple[datetime, float]
-Compute = Callable[[Sequence[Sample]], object]
+Planned = tuple[datetime, list[float]]  # a clock's start, its warning's and deadline's amounts
+Compute = Callable[[Sequence[Any]], object]  # of samples, or of clocks for `as_plan`
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,23 @@ def cases() -> list[Case]:
 def ours(cal: BusinessCalendar, samples: Sequence[Sample]) -> list[datetime]:
     add = cal.add
     return [add(start, seconds) for start, seconds in samples]
+
+
+def planned(samples: Sequence[Sample]) -> list[Planned]:
+    """Each sample as a clock's (start, [warning, deadline]): the warning at 80 % of the amount,
+    in whole minutes so the oracle can check it."""
+    return [(start, [max(60.0, round(a * 0.8 / 60) * 60.0), a]) for start, a in samples]
+
+
+def as_plan(cal: BusinessCalendar, clocks: Sequence[Planned]) -> list[datetime]:
+    """Warning and deadline of each clock, as `sla.plan` asks them: one `add_each` a start."""
+    each = cal.add_each
+    return [due for start, amounts in clocks for due in each(start, amounts)]
+
+
+def both(clocks: Sequence[Planned]) -> list[Sample]:
+    """The same deadlines as (start, amount) pairs, for the day loop and the oracle."""
+    return [(start, a) for start, amounts in clocks for a in amounts]
 
 
 def btd_rule(c: Case) -> businesstimedelta.Rule:
@@ -218,7 +242,7 @@ def differ(a: Sequence[datetime], b: Sequence[datetime]) -> int:
     return sum(x.timestamp() != y.timestamp() for x, y in zip(a, b, strict=True))
 
 
-def rates(runs: int, contenders: Sequence[tuple[Sequence[Sample], Compute]]) -> list[float]:
+def rates(runs: int, contenders: Sequence[tuple[Sequence[Any], Compute]]) -> list[float]:
     """Median rate of each contender, their runs interleaved so a busy moment on the machine
     slows all of them rather than one."""
     measured: list[list[float]] = [[] for _ in contenders]
@@ -257,7 +281,9 @@ def main() -> None:
         first = min(start for start, _ in checked).replace(hour=0, minute=0)
         last = datetime(max(start for start, _ in checked).year + 1, 3, 1, tzinfo=UTC)
         oracle = MinuteOracle(c, first, last)
-        ours_rate, btd_rate, daily_rate, sets_rate, hourly_rate, oracle_rate = rates(
+        clocks = planned(samples)  # as_plan's rate is of deadlines, two a clock
+        paired = both(clocks[: len(few["daily"]) // 2])
+        measured = rates(
             args.runs,
             [
                 (samples, partial(ours, c.calendar)),
@@ -266,8 +292,12 @@ def main() -> None:
                 (few["daily"], partial(daily, c, sets=True)),
                 (few["hourly"], partial(hourly, c)),
                 (checked, partial(answers, oracle)),
+                (clocks, partial(as_plan, c.calendar)),
+                (paired, partial(daily, c)),
             ],
         )
+        ours_rate, btd_rate, daily_rate, sets_rate, hourly_rate, oracle_rate = measured[:6]
+        plan_rate, paired_rate = 2 * measured[6], measured[7]
         goal = f">= {GOAL_RATIO}x, >= {GOAL_RATE:,}/s"
         Row(f"deadlines {c.label} vs btd", "-", "deadlines/s", ours_rate, btd_rate, goal).print()
         daily_goal = f">= {GOAL_DAILY_RATIO}x, >= {GOAL_RATE:,}/s"
@@ -283,6 +313,14 @@ def main() -> None:
         Row(
             f"deadlines {c.label} vs oracle", "-", "deadlines/s", ours_rate, oracle_rate, "-"
         ).print()
+        Row(
+            f"deadlines {c.label} as plan (add_each) vs daily",
+            "-",
+            "deadlines/s",
+            plan_rate,
+            paired_rate,
+            daily_goal,
+        ).print()
 
         mine = ours(c.calendar, few["btd"])
         btd_differ = differ(mine, btd(rule, few["btd"]))
@@ -293,13 +331,22 @@ def main() -> None:
             r.timestamp() != oracle.add(s, a)
             for (s, a), r in zip(checked, ours(c.calendar, checked), strict=True)
         )
+        pairs = both(clocks[: len(checked)])
+        plan_wrong = sum(
+            r.timestamp() != oracle.add(s, a)
+            for (s, a), r in zip(pairs, as_plan(c.calendar, clocks[: len(checked)]), strict=True)
+        )
+        few_clocks = clocks[: len(few["daily"])]
+        plan_differ = differ(as_plan(c.calendar, few_clocks), daily(c, both(few_clocks)))
         crossing = sum(
             any(day in c.makeup_days for day in _days(s, r))
             for (s, _), r in zip(few["btd"], mine, strict=True)
         )
         notes.append(
             f"# {c.label}: minute oracle disagrees with ours on {wrong} of {len(checked):,} "
-            f"(must be 0); businesstimedelta differs on {btd_differ} of {len(few['btd']):,} "
+            f"and with add_each on {plan_wrong} of {len(pairs):,} (must be 0; add_each differs "
+            f"from the day loop on {plan_differ} of {2 * len(few['daily']):,}); "
+            f"businesstimedelta differs on {btd_differ} of {len(few['btd']):,} "
             f"({crossing} of ours cross a make-up working day); the day-by-day loop differs on "
             f"{daily_differ} of {len(few['daily']):,}, the hourly loop on "
             f"{hourly_differ} of {len(few['hourly']):,}"

@@ -19,9 +19,9 @@ threads reading the old one never see a half-built array.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -55,14 +55,14 @@ class WorkIndex(NamedTuple):
 
     def position(self, instant: float) -> float:
         """Working seconds from the start of `years` to `instant`, which must lie within them."""
-        k = bisect.bisect_right(self.starts, instant)
+        k = bisect_right(self.starts, instant)
         cap = self.cap[k]
         return (instant if instant < cap else cap) + self.base[k]
 
     def instant(self, position: float) -> float:
         """The first instant at `position` > 0: an interval's end rather than the next start."""
         # cum[m - 1] < position <= cum[m]; min() absorbs a last-ulp overshoot of the total
-        m = min(bisect.bisect_left(self.cum, position), len(self.starts))
+        m = min(bisect_left(self.cum, position), len(self.starts))
         return position - self.base[m]
 
     def reach(
@@ -76,23 +76,23 @@ class WorkIndex(NamedTuple):
         the index cannot answer as it stands (not positive and finite, a deadline past its end,
         a start outside it or naive) is given to `one`, the calendar's `add`, to widen or refuse.
 
-        A clock's warning and deadline, a record's clocks and an escalation ladder's steps each
-        count from one start: converting it and searching its position once per amount was
-        half of each deadline's cost (issue #24 item 3). The arithmetic is `add`'s, to the bit.
+        A clock's warning and deadline count from one start (`sla.plan`): converting it and
+        searching its position once per amount was about a third of each deadline's cost
+        (issue #24 item 3). The arithmetic is `add`'s, to the bit.
         """
         _, lo, hi, bounds, cum, cap, base = self
-        x = start.timestamp() if type(start.tzinfo) in ALWAYS_AWARE else -math.inf
+        inf, total, fromtimestamp = math.inf, cum[-1], datetime.fromtimestamp  # hoisted: per amount
+        x = start.timestamp() if type(start.tzinfo) in ALWAYS_AWARE else -inf
         if not lo <= x < hi:
             return [one(start, amount) for amount in amounts]
-        k = bisect.bisect_right(bounds, x)
+        k = bisect_right(bounds, x)
         c = cap[k]
         position = (x if x < c else c) + base[k]
         answers = []
         for amount in amounts:
             target = position + amount
-            if 0.0 < amount < math.inf and target <= cum[-1]:
-                instant = target - base[bisect.bisect_left(cum, target)]
-                answers.append(datetime.fromtimestamp(instant, tz))
+            if 0.0 < amount < inf and target <= total:
+                answers.append(fromtimestamp(target - base[bisect_left(cum, target)], tz))
             else:
                 answers.append(one(start, amount))
         return answers
