@@ -95,12 +95,12 @@ def start_clocks(
         clock = new_clock(pack, record, term)
         session.add(clock)
         clocks.append(clock)
-    stage = rtype.stage(record.stage)
-    for clock in clocks:
-        if rtype.sla.pause_in is not None and rtype.sla.pause_in.matches(stage):
+    pause_in = rtype.sla.pause_in
+    if pause_in is not None and pause_in.matches(rtype.stage(record.stage)):
+        for clock in clocks:
             clock.running_since = None
-        else:
-            plan(session, pack, record, clock, now, arm=arm)
+    else:
+        plan_all(session, pack, record, clocks, now, arm=arm)
     return clocks
 
 
@@ -170,24 +170,42 @@ def plan(
     *,
     arm: Arm | None = None,
 ) -> None:
-    """Compute warning and deadline from what is left, and arm a timer for each still to come.
+    """Compute warning and deadline from what is left, and arm a timer for each still to come."""
+    plan_all(session, pack, record, [clock], now, arm=arm)
 
-    Both count from `running_since`, so the calendar places it once for the two (`add_each`).
-    """
-    assert clock.running_since is not None
+
+def plan_all(
+    session: Session,
+    pack: PackSpec,
+    record: Record,
+    clocks: list[SlaClock],
+    now: datetime,
+    *,
+    arm: Arm | None = None,
+) -> None:
+    """`plan` for running clocks of `record`, in their order. Those on one calendar running
+    since one moment (a clock's warning and deadline; at intake, all the record's clocks, since
+    receipt) are answered by one `add_each`, which places that moment once for all of them."""
     arm = arm or arm_now(session)
-    amounts = []
-    if clock.warned_at is None:
-        amounts.append(clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds)
-    if clock.breached_at is None:
-        amounts.append(clock.budget_seconds - clock.consumed_seconds)
-    due = iter(measure(pack, clock).add_each(clock.running_since, [max(a, 0.0) for a in amounts]))
-    if clock.warned_at is None:
-        clock.warning_at = next(due)
-        arm(record, "sla_warning", clock.target, clock.warning_at, now, clock=clock)
-    if clock.breached_at is None:
-        clock.deadline = next(due)
-        arm(record, "sla_breach", clock.target, clock.deadline, now, clock=clock)
+    keys: list[tuple[BusinessCalendar, datetime]] = []
+    asks: dict[tuple[BusinessCalendar, datetime], list[float]] = {}
+    for clock in clocks:
+        assert clock.running_since is not None
+        keys.append(key := (measure(pack, clock), clock.running_since))
+        amounts = asks.setdefault(key, [])
+        if clock.warned_at is None:
+            left = clock.budget_seconds * clock.warning_fraction - clock.consumed_seconds
+            amounts.append(max(left, 0.0))
+        if clock.breached_at is None:
+            amounts.append(max(clock.budget_seconds - clock.consumed_seconds, 0.0))
+    due = {key: iter(key[0].add_each(key[1], amounts)) for key, amounts in asks.items()}
+    for clock, key in zip(clocks, keys, strict=True):
+        if clock.warned_at is None:
+            clock.warning_at = next(due[key])
+            arm(record, "sla_warning", clock.target, clock.warning_at, now, clock=clock)
+        if clock.breached_at is None:
+            clock.deadline = next(due[key])
+            arm(record, "sla_breach", clock.target, clock.deadline, now, clock=clock)
 
 
 def on_stage_change(
