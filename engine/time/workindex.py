@@ -76,9 +76,9 @@ class WorkIndex(NamedTuple):
         the index cannot answer as it stands (not positive and finite, a deadline past its end,
         a start outside it or naive) is given to `one`, the calendar's `add`, to widen or refuse.
 
-        A clock's warning and deadline count from one start (`sla.plan`): converting it and
-        searching its position once per amount was about a third of each deadline's cost
-        (issue #24 item 3). The arithmetic is `add`'s, to the bit.
+        A clock's warning and deadline, and at intake all of a record's clocks, count from one
+        start (`sla.plan_all`): converting it and searching its position once per amount was
+        about a third of each deadline's cost (issue #24 item 3). The arithmetic is `add`'s.
         """
         _, lo, hi, bounds, cum, cap, base = self
         inf, total, fromtimestamp = math.inf, cum[-1], datetime.fromtimestamp  # hoisted: per amount
