@@ -11,7 +11,7 @@ Seeds N retail `voice_call` records spread over the 30 days before 10:00 UTC on 
 * baseline: the plain aggregate of the same hour, retail's `abandoned_calls` (`stage_share`:
   one pass over the records closed in the window), measured in the same run.
 
-    python -m bench.bench_call_signals [--n 100000] [--full] [--runs 3] [--db both|sqlite|pg]
+    python -m bench.bench_call_signals [--n 20000] [--full] [--runs 3] [--db both|sqlite|pg]
 
 `--full` is 1,000,000 calls and 2,900,000 events; the monitors run every minute, so the goal
 is well under a second.
@@ -115,7 +115,7 @@ def reading(services: Services, monitor: str, windows: list[tuple[datetime, date
 
 
 def main() -> None:
-    args = arguments(__doc__ or "", small=100_000, full=1_000_000)
+    args = arguments(__doc__ or "", small=20_000, full=1_000_000)
     source = checked_source(ROOT / "workflows" / "retail")
     for kind in backends(args.db):
         with database(kind) as engine:
