@@ -43,6 +43,7 @@ BENCHES: dict[str, list[str]] = {
     "search": ["--full", "--runs", "3"],
     "campaigns": ["--full", "--runs", "3"],
     "economics": ["--full", "--runs", "3"],
+    "call_signals": ["--full", "--db", "pg", "--runs", "3"],
     "dashboard": ["--full", "--runs", "1"],
     "http": ["--seconds", "20"],
 }

@@ -98,25 +98,29 @@ class _Reader:
     def step(self, index: int, data: Any, start: datetime, until: datetime) -> Step:
         path: tuple[str | int, ...] = ("steps", index)
         if not isinstance(data, dict):
-            self.fail(path, "a step is a mapping with 'at' and 'create', 'transition' or 'extend'")
+            self.fail(path, f"a step is a mapping with 'at' and one of {STEP_WORDS}")
         at = self.moment(data, path, "at")
         if not start <= at <= until:
             self.fail((*path, "at"), "step lies outside start … until")
         actions = [k for k in ACTIONS if k in data]
         if len(actions) != 1 or set(data) - {"at", "note", *ACTIONS}:
-            self.fail(path, "a step has 'at' and exactly one of 'create', 'transition' or 'extend'")
+            self.fail(path, f"a step has 'at' and exactly one of {STEP_WORDS}")
         action = actions[0]
         body = self.require(data, path, action, dict)
         self.require(body, (*path, action), "ref", str)
         self.require(body, (*path, action), ACTIONS[action], str)
+        if action == "answer":  # the 1–5 score, and the 0–10 NPS where the pack asks
+            self.require(body, (*path, action), "score", int)
         for key in ("received_at", "deadline"):
             if key in body or (key == "deadline" and action == "extend"):
                 body = {**body, key: self.moment(body, (*path, action), key)}
         return Step(at, action, body["ref"], body, self.marks.locate(path)[0])
 
 
-# Each step's action and the key it needs besides `ref`: an extension's reason.
-ACTIONS = {"create": "type", "transition": "to", "extend": "reason"}
+# Each step's action and the key it needs besides `ref`: an extension's reason, an
+# answer's source (`link`, `agent`: the customer's survey or the callback, R-3.3).
+ACTIONS = {"create": "type", "transition": "to", "extend": "reason", "answer": "via"}
+STEP_WORDS = "'create', 'transition', 'extend' or 'answer'"
 
 
 def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:

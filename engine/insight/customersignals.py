@@ -24,7 +24,8 @@ from sqlalchemy import and_, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.insight.metrics import ALL
-from engine.specs.insight import DROPS, MonitorSpec
+from engine.specs.insight import MonitorSpec
+from engine.specs.monitorchecks import DROPS
 from engine.specs.pack import PackSpec
 from engine.store.models import Customer, CustomerOrderStats, Order, Record
 

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from engine.specs.insight import MonitorSpec
 from engine.specs.pack import PackSpec
-from engine.store.models import Customer, Record, SatisfactionAnswer, SlaClock
+from engine.store.models import Customer, Record, RecordEvent, SatisfactionAnswer, SlaClock
 
 Window = tuple[datetime, datetime]
 ALL = "*"  # the scope of a monitor that is not split by anything
@@ -109,6 +109,8 @@ def _statement(
             .select_from(Record)
             .where(*base, Record.is_open.is_(False), within(Record.closed_at, windows))
         )
+    elif metric == "stage_duration":
+        statement = _stage_duration(session, monitor, windows, scope).where(*base)
     else:  # satisfaction_avg
         statement = (
             select(scope, func.avg(SatisfactionAnswer.score), func.count())
@@ -117,6 +119,52 @@ def _statement(
             .where(*base, within(SatisfactionAnswer.answered_at, windows))
         )
     return statement
+
+
+def _stage_duration(
+    session: Session, monitor: MonitorSpec, windows: Sequence[Window], scope: ColumnElement[Any]
+) -> Select[Any]:
+    """The stays in `stages` that ended in the windows (R-6.1: a call's time in `talking`):
+    their average minutes, or the share longer or shorter than the cut.
+
+    A stay runs from the last history event entering the stages to the first one leaving them;
+    moves within the stages (a transition back to the same stage) neither start nor end one.
+    A record that left in the window was updated then, so its `updated_at` bounds the records
+    read through `ix_records_updated`, and their events through the record's index.
+    """
+    stages = monitor.stages
+    enter, leave = aliased(RecordEvent), aliased(RecordEvent)
+    stays = (
+        select(
+            leave.record_id.label("record_id"),
+            func.max(enter.at).label("entered_at"),
+            leave.at.label("left_at"),
+        )
+        .join(Record, Record.id == leave.record_id)
+        .join(enter, and_(enter.record_id == leave.record_id, enter.id < leave.id))
+        .where(
+            Record.updated_at >= min(start for start, _ in windows),
+            leave.from_stage.in_(stages),
+            leave.to_stage.not_in(stages),
+            within(leave.at, windows),
+            enter.to_stage.in_(stages),
+            or_(enter.from_stage.is_(None), enter.from_stage.not_in(stages)),
+        )
+        .group_by(leave.id, leave.record_id, leave.at)
+        .subquery()
+    )
+    seconds = seconds_between(session, stays.c.entered_at, stays.c.left_at)
+    if monitor.cut is None:
+        value: ColumnElement[Any] = func.avg(seconds) / 60.0
+    else:
+        side, limit = monitor.cut
+        beyond = seconds > limit if side == "longer_than" else seconds < limit
+        value = func.avg(case((beyond, 1.0), else_=0.0))
+    return (
+        select(scope, value, func.count())
+        .select_from(Record)
+        .join(stays, stays.c.record_id == Record.id)
+    )
 
 
 def _scope(monitor: MonitorSpec) -> ColumnElement[Any]:

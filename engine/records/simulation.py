@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.customers import satisfaction
 from engine.customers.surveylinks import SurveyLinks
 from engine.errors import CareloopError
 from engine.records import transitions
@@ -43,7 +44,7 @@ SIMULATED_SITE = "http://127.0.0.1:5000"  # where the survey links of a rehearsa
 @dataclass(frozen=True)
 class Step:
     at: datetime
-    action: str  # "create" | "transition" | "extend"
+    action: str  # "create" | "transition" | "extend" | "answer"
     ref: str
     data: Mapping[str, Any]
     line: int
@@ -182,6 +183,13 @@ def _apply(
     record_id = refs[step.ref]
     if step.action == "extend":
         _extend(services, step, record_id, refused)
+        return
+    if step.action == "answer":  # the satisfaction callback or the customer's link
+        nps = data.get("nps")
+        given = satisfaction.Answer(
+            int(data["score"]), str(data.get("comment", "")), None if nps is None else int(nps)
+        )
+        services.answer_satisfaction(record_id, given, via=data["via"], actor="simulation")
         return
     with services.uow() as uow:
         record = transitions.get_record(uow.session, record_id)

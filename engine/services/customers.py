@@ -19,10 +19,16 @@ class CustomerServices(ServiceBase):
     """Customers and what is done for them (R-5, R-8.3)."""
 
     def save_customer(self, number: str, values: Mapping[str, Any]) -> tuple[Customer, bool]:
-        """Create or update a customer; their tiers follow at once (R-5.1)."""
+        """Create or update a customer; their tiers follow at once (R-5.1), and a tier set by
+        hand is entered as a computed one is (R-5.2)."""
         with self.uow() as uow:
             now = self.clock.now()
+            before = tiers.hand_tier(uow.session, number)
             customer, created = profiles.upsert_customer(uow.session, number, values, now)
+            if "tier" in values:  # entered as a computed tier is: its task and welcome (R-5.2)
+                packs = [self.specs.of(v) for v in versions.latest_versions(uow.session)]
+                change = (before, customer.tier)
+                tiers.enter_by_hand(uow.session, packs, customer.id, change, now)
             if values.get("referred_by"):
                 self._referral(uow.session, customer, str(values["referred_by"]), now)
             self._retier(uow.session, [customer.id], now)

@@ -21,7 +21,7 @@ from engine.specs.economics import (
     build_loyalty,
 )
 from engine.specs.frequent import FrequentSpec, build_frequent
-from engine.specs.monitorchecks import check_drop, check_stage_share
+from engine.specs.monitorchecks import DROPS, check_metric
 from engine.specs.reviews import ReviewsSpec, build_reviews
 from engine.time.durations import Duration, DurationError, parse_duration
 
@@ -37,11 +37,9 @@ METRICS = (
     "satisfaction_avg",
     "keyword_count",
     "stage_share",
-    "activity_drop",
-    "customer_activity_drop",
-    "repurchase_drop",
+    "stage_duration",
+    *DROPS,
 )
-DROPS = METRICS[-3:]  # against the window before (engine/insight/customersignals.py)
 KPI_NAMES = (
     "csat",
     "satisfaction_avg",
@@ -100,7 +98,8 @@ class MonitorSpec:
     keywords: tuple[str, ...] = ()
     field_name: str = "description"
     min_count: int = 1
-    stages: tuple[str, ...] = ()  # stage_share: the closing stages it counts (R-6.1)
+    stages: tuple[str, ...] = ()  # stage_share / stage_duration: the stages (R-6.1)
+    cut: tuple[str, float] | None = None  # stage_duration: (longer_than|shorter_than, seconds)
 
     def level_for(self, value: float, reference: float | None) -> str | None:
         """The highest level whose threshold the value passes; thresholds are factors of the
@@ -307,10 +306,7 @@ class _Reader:
         keywords = tuple(data.get("keywords") or ())
         if metric == "keyword_count" and not keywords:
             self.problem((*path, "keywords"), "keyword_count needs a list of keywords", None)
-        if metric in DROPS:
-            check_drop(self.problem, path, data)
-        if metric == "stage_share":
-            check_stage_share(self.problem, path, data, record_types)
+        extra = check_metric(self.problem, path, data, record_types)
         baseline = None
         if "baseline" in data:
             b = data["baseline"]
@@ -330,7 +326,7 @@ class _Reader:
             keywords=keywords,
             field_name=data.get("field", "description"),
             min_count=int(data.get("min_count", 1)),
-            stages=tuple(data.get("stages") or ()),
+            **extra,
         )
 
     def where(

@@ -91,6 +91,22 @@ HEADER = "pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:0
             "unknown key 'stpes'",
         ),
         ("pack: {pack}\nstart: [oops\n", 3, "invalid YAML"),
+        (
+            HEADER + "steps:\n  - at: 2026-11-23T10:00:00+08:00\n"
+            "    answer: {{ref: a, via: link, score: five}}\n",
+            6,
+            "'score' must be a int",
+        ),
+        (  # the default pack asks NPS (R-4.1): an answer without it is refused
+            HEADER + "steps:\n  - at: 2026-11-23T10:00:00+08:00\n"
+            "    create: {{ref: a, type: feedback, channel: phone,"
+            " fields: {{customer_no: C1, contact: '1', description: x}}}}\n"
+            "  - at: 2026-11-23T10:10:00+08:00\n"
+            "    transition: {{ref: a, to: solve_on_spot, fields: {{solution: y}}}}\n"
+            "  - at: 2026-11-23T11:00:00+08:00\n    answer: {{ref: a, via: link, score: 5}}\n",
+            9,
+            "the answer does not fit: nps",
+        ),
     ],
 )
 def test_a_bad_scenario_is_file_line_message(

@@ -44,7 +44,9 @@ def test_a_stricter_pack_reads_the_same_answers_as_a_lower_csat_rolled_up_or_not
     for score in (4, 5):
         record = feedback(services)
         services.transition(record.id, "solve_on_spot", {"solution": "重启"}, actor="a")
-        services.answer_satisfaction(record.id, Answer(score), via="link", actor="customer")
+        services.answer_satisfaction(
+            record.id, Answer(score, nps=score * 2), via="link", actor="customer"
+        )
     clock.advance(timedelta(days=1))
     assert services.roll_up() == {"after_sales": 1}
     assert csat(services) == (100.0, {MONDAY})  # 4 and 5 of 1–5: both satisfied
@@ -67,9 +69,9 @@ def test_the_scale_bounds_the_score_an_answer_may_give(
     record = feedback(services)
     services.transition(record.id, "solve_on_spot", {"solution": "重启"}, actor="a")
     with pytest.raises(InvalidInput) as refused:
-        services.answer_satisfaction(record.id, Answer(11), via="link", actor="customer")
+        services.answer_satisfaction(record.id, Answer(11, nps=10), via="link", actor="customer")
     assert refused.value.fields == {"score": "a whole number from 1 to 10"}
-    services.answer_satisfaction(record.id, Answer(9), via="link", actor="customer")
+    services.answer_satisfaction(record.id, Answer(9, nps=10), via="link", actor="customer")
 
 
 def test_cut_offs_off_their_scale_are_refused_with_their_path(after_sales: PackSource) -> None:

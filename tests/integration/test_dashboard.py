@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from dashboard.export import safe, to_xlsx
 from engine.access import users
+from engine.customers.satisfaction import Answer
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.store.models import EarlyWarning, ImprovementAction
@@ -77,6 +78,27 @@ def test_the_dashboard_shows_figures_charts_and_top_problems(app: Flask) -> None
     assert 'id="kpi-volume"' in body and "<strong>3</strong>" in body
     assert "产品质量" in body and "67% · 2" in body  # the top problem with its share (R-4.2)
     assert "客户满意度 CSAT" in body  # a declared target (R-4.4)
+
+
+def test_the_dashboard_shows_the_nps_the_default_pack_asks(app: Flask) -> None:
+    """after_sales asks the 0–10 recommend question (R-4.1): two promoters (10, 9) and one
+    detractor (6) of three answers are an NPS of 33.3 on the dashboard."""
+    service = services(app)
+    for nps in (10, 9, 6):
+        record = service.create_record(
+            "after_sales",
+            NewRecord(
+                record_type="feedback",
+                channel="phone",
+                fields={"customer_no": "C-2", "contact": "13812345678", "description": "z"},
+            ),
+            actor="t",
+        )
+        service.transition(record.id, "solve_on_spot", {"solution": "重启"}, actor="t")
+        service.answer_satisfaction(record.id, Answer(5, nps=nps), via="link", actor="customer")
+    body = signed_in(app, "zhang").get("/dashboard?period=7d").get_data(as_text=True)
+    shown = re.search(r'id="kpi-nps">.*?<strong>([^<]+)</strong>', body, re.S)
+    assert shown is not None and shown.group(1) == "33.3"
 
 
 @pytest.mark.parametrize(

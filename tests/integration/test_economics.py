@@ -160,13 +160,13 @@ def test_the_close_forms_score_counts_once_and_the_survey_takes_its_place(
     with services.uow() as uow:
         stored = uow.session.scalars(select(SatisfactionAnswer)).all()
         assert [(a.score, a.via) for a in stored] == [(3, "form")]
-    services.answer_satisfaction(record_id, Answer(5), via="link", actor="customer")
+    services.answer_satisfaction(record_id, Answer(5, nps=10), via="link", actor="customer")
     with pytest.raises(AlreadyAnswered):
-        services.answer_satisfaction(record_id, Answer(1), via="agent", actor="t")
+        services.answer_satisfaction(record_id, Answer(1, nps=0), via="agent", actor="t")
     with services.uow() as uow:
         stored = uow.session.scalars(select(SatisfactionAnswer)).all()
         count = uow.session.scalar(select(func.count()).select_from(SatisfactionAnswer))
-    assert count == 1 and [(a.score, a.via) for a in stored] == [(5, "link")]
+    assert count == 1 and [(a.score, a.nps, a.via) for a in stored] == [(5, 10, "link")]
 
 
 def test_a_close_without_a_score_stores_no_answer(services: Services) -> None:

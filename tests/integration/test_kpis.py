@@ -46,8 +46,8 @@ def test_a_day_of_feedback_in_figures(services: Services, clock: VirtualClock) -
         worked.id, "resolve", {"solution_type": "service", "solution": "补发"}, actor="a"
     )
     feedback(services)  # still pending
-    services.answer_satisfaction(on_spot.id, Answer(5), via="link", actor="customer")
-    services.answer_satisfaction(worked.id, Answer(3, "慢"), via="agent", actor="a")
+    services.answer_satisfaction(on_spot.id, Answer(5, nps=9), via="link", actor="customer")
+    services.answer_satisfaction(worked.id, Answer(3, "慢", nps=7), via="agent", actor="a")
     services.report_warning(
         "after_sales", title="t", description="d", level="general", actor="li"
     )  # a warning's record is not service volume
@@ -60,7 +60,7 @@ def test_a_day_of_feedback_in_figures(services: Services, clock: VirtualClock) -
     figures = report(services, clock)  # ... is an agent's task, not service volume either
     assert figures.volume == 3 and figures.answers == 2
     assert figures.values["csat"] == 50.0 and figures.values["satisfaction_avg"] == 4.0
-    assert figures.values["nps"] is None  # the default pack does not ask NPS
+    assert figures.values["nps"] == 50.0  # one promoter (9), one passive (7), no detractor
     assert figures.values["fcr"] == 50.0  # one of the two solved records, at once
     assert figures.values["response_hours"] == pytest.approx(0.5, abs=1e-4)  # 0 h and 1 h
     assert figures.values["handling_hours"] == pytest.approx(1.5, abs=1e-4)  # 0 h and 3 h

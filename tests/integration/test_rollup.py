@@ -66,7 +66,9 @@ def work_five_days(services: Services, clock: VirtualClock) -> dict[str, list[in
         left = feedback(services, channel="email", category="service")
         resolve(services, clock, worked.id, 1 + day)
         if day % 2 == 0:
-            services.answer_satisfaction(spot.id, Answer(5 - day), via="link", actor="customer")
+            services.answer_satisfaction(
+                spot.id, Answer(5 - day, nps=10 - 2 * day), via="link", actor="customer"
+            )
         clock.advance(timedelta(hours=23 - 9 - 1 - day))
         p0 = feedback(services, channel="phone", category="function", priority="P0")
         clock.advance(timedelta(hours=10))  # 09:00 the next day
@@ -128,7 +130,7 @@ def test_the_rollup_gives_the_figures_of_the_records(
     assert rolled.values["sla_attainment"] is not None and rolled.daily_csat
 
     # Late changes to records of rolled days.
-    services.answer_satisfaction(made["worked"][0], Answer(2), via="link", actor="customer")
+    services.answer_satisfaction(made["worked"][0], Answer(2, nps=5), via="link", actor="customer")
     resolve(services, clock, made["open"][1], 2)
     assert services.sweep().fired  # the P0s breached long ago; this sweep is late
     feedback(services, channel="wechat", received_at=clock.now() - timedelta(days=3))
@@ -155,7 +157,7 @@ def test_a_day_touched_after_its_rollup_is_read_from_the_records(
     clock.advance(timedelta(hours=1))
     services.roll_up()
     clock.advance(timedelta(hours=1))
-    services.answer_satisfaction(made["worked"][2], Answer(1), via="link", actor="customer")
+    services.answer_satisfaction(made["worked"][2], Answer(1, nps=0), via="link", actor="customer")
     rolled, live, days = both_ways(services)
     assert_same(rolled, live)
     wednesday = MONDAY + timedelta(days=2)
@@ -180,7 +182,7 @@ def test_the_writes_that_change_figures_move_updated_at_but_not_row_version(
         }
     clock.advance(timedelta(hours=3))
     services.sweep()  # P0: warning at 80 % and breach at 2 h
-    services.answer_satisfaction(spot.id, Answer(4), via="link", actor="customer")
+    services.answer_satisfaction(spot.id, Answer(4, nps=8), via="link", actor="customer")
     with services.uow() as uow:
         for record_id in (p0.id, spot.id):
             record = uow.session.get_one(Record, record_id)

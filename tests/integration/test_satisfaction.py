@@ -57,9 +57,13 @@ def csrf(page: str, prefix: str = "") -> str:
     return found.group(1)
 
 
-def answer(client: FlaskClient, url: str, score: str, comment: str = "") -> tuple[int, str]:
+def answer(
+    client: FlaskClient, url: str, score: str, comment: str = "", nps: str = "9"
+) -> tuple[int, str]:
+    """Post the survey: the 1–5 score, the 0–10 recommend question (R-4.1) and a comment."""
     token = csrf(client.get(url).get_data(as_text=True))
-    response = client.post(url, data={"csrf_token": token, "score": score, "comment": comment})
+    data = {"csrf_token": token, "score": score, "nps": nps, "comment": comment}
+    response = client.post(url, data=data)
     return response.status_code, response.get_data(as_text=True)
 
 
@@ -69,17 +73,19 @@ def test_the_link_takes_one_answer_and_refuses_a_second(app: Flask) -> None:
     client = app.test_client()
     page = client.get(url)
     assert page.status_code == 200 and "服务满意度评价" in page.get_data(as_text=True)
-    status, body = answer(client, url, "4", "师傅很准时")
+    assert "您向朋友推荐我们的可能性（0–10）" in page.get_data(as_text=True)  # NPS (R-4.1)
+    status, body = answer(client, url, "4", "师傅很准时", nps="10")
     assert status == 200 and 'id="thanks"' in body
     again = client.get(url)
     assert again.status_code == 409 and "只能评价一次" in again.get_data(as_text=True)
     # Posting again from a page loaded before the first answer is refused as well.
-    second = client.post(url, data={"csrf_token": csrf(page.get_data(as_text=True)), "score": "1"})
+    token = csrf(page.get_data(as_text=True))
+    second = client.post(url, data={"csrf_token": token, "score": "1", "nps": "0"})
     assert second.status_code == 409
     with services(app).uow() as uow:
         stored = uow.session.query(SatisfactionAnswer).all()
-        assert [(a.score, a.comment, a.via, a.actor) for a in stored] == [
-            (4, "师傅很准时", "link", "customer")
+        assert [(a.score, a.nps, a.comment, a.via, a.actor) for a in stored] == [
+            (4, 10, "师傅很准时", "link", "customer")
         ]
         kinds = [e.kind for e in uow.session.query(RecordEvent).filter_by(record_id=record_id)]
         assert kinds.count("satisfaction.answered") == 1
@@ -113,6 +119,15 @@ def test_a_bad_score_is_a_400_with_the_form_again(app: Flask) -> None:
     url = link(app, resolved_record(app))
     status, body = answer(app.test_client(), url, "9")
     assert status == 400 and "服务满意度评价" in body
+    with services(app).uow() as uow:
+        assert uow.session.query(SatisfactionAnswer).count() == 0
+
+
+def test_the_survey_without_the_recommend_question_is_a_400(app: Flask) -> None:
+    """The default pack asks NPS (R-4.1): a score without the 0–10 answer is not stored."""
+    url = link(app, resolved_record(app))
+    status, body = answer(app.test_client(), url, "5", nps="")
+    assert status == 400 and "您向朋友推荐我们的可能性（0–10）" in body
     with services(app).uow() as uow:
         assert uow.session.query(SatisfactionAnswer).count() == 0
 
@@ -155,11 +170,12 @@ def test_an_agent_records_the_answer_of_the_callback_once(app: Flask) -> None:
     data = {
         "satisfaction-csrf_token": token,
         "satisfaction-score": "5",
+        "satisfaction-nps": "10",
         "satisfaction-comment": "很满意",
     }
     assert client.post(url, data=data).status_code == 302
     shown = client.get(f"/records/{record_id}").get_data(as_text=True)
-    assert 'id="satisfaction-score">5 / 5' in shown
+    assert 'id="satisfaction-score">5 / 5' in shown and "<dd>10 / 10</dd>" in shown
     client.post(url, data={**data, "satisfaction-score": "1"})
     with service.uow() as uow:
         assert [a.score for a in uow.session.query(SatisfactionAnswer)] == [5]

@@ -35,7 +35,7 @@ def answered(services: Services, channel: str, score: int) -> None:
         actor="t",
     )
     services.transition(record.id, "solve_on_spot", {"solution": "重启"}, actor="t")
-    services.answer_satisfaction(record.id, Answer(score), via="agent", actor="t")
+    services.answer_satisfaction(record.id, Answer(score, nps=2 * score), via="agent", actor="t")
 
 
 def current(services: Services) -> dict[str, float | None]:

@@ -3,18 +3,26 @@
 The default pack's `potential` tier creates a needs-survey task and sends an offer (marketing
 consent); `high_value` tells the customer of their perks (service). A customer set to a tier by
 hand is in that tier whatever the rules compute underneath: no potential-tier task or offer for
-a customer set to high-value. Every test runs on SQLite and PostgreSQL, on a virtual clock.
+a customer set to high-value. Set through the desk's services or the API, the hand-set tier is
+entered as a computed one is: its own task and welcome happen once, setting it again does
+nothing, and the rules later reaching the same tier enter it no second time. Every test runs on
+SQLite and PostgreSQL, on a virtual clock.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
+from engine.records.versions import PackSource
 from engine.services import Services
-from engine.store.models import OutboxMessage, Record
+from engine.store.models import CustomerEvent, OutboxMessage, Record
 from engine.time.clock import VirtualClock
+from tests.integration.test_desk import make_app
+from tests.integration.test_loyalty_faces import bearer
+from wsgi import services as app_services
 
 
 def buy(services: Services, number: str, clock: VirtualClock) -> None:
@@ -64,8 +72,61 @@ def test_a_tier_set_by_hand_wins_over_the_computed_tiers_task_and_offer(
     services.save_customer("C-1", {"consent_marketing": True})
     buy(services, "C-VIP", clock)  # computed: potential, but set to high_value by hand
     buy(services, "C-1", clock)
-    assert run(services, clock) == {"tier_potential": 1, "welcome_potential": 1}
+    assert run(services, clock) == {
+        "tier_potential": 1,
+        "welcome_potential": 1,
+        "welcome_high_value": 1,  # the hand-set tier's own perks (R-5.2)
+    }
     with services.session_factory() as session:
         tasks = session.scalars(select(Record).where(Record.record_type == "care_task")).all()
         assert [t.fields["customer_no"] for t in tasks] == ["C-1"]
+    assert sorted(sent(services)) == [
+        ("welcome_high_value", "C-VIP"),
+        ("welcome_potential", "C-1"),
+    ]
+
+
+def test_a_tier_set_by_hand_is_entered_once_like_a_computed_one(
+    services: Services, clock: VirtualClock
+) -> None:
+    services.save_customer("C-1", {"consent_marketing": True})
+    buy(services, "C-1", clock)  # computed: potential
+    assert run(services, clock) == {"tier_potential": 1, "welcome_potential": 1}
+    services.save_customer("C-1", {"tier": "high_value"})
+    assert run(services, clock) == {"welcome_high_value": 1}
+    services.save_customer("C-1", {"tier": "high_value", "name": "李雷"})  # again: nothing
+    assert run(services, clock) == {}
+    with services.session_factory() as session:
+        events = session.scalars(
+            select(CustomerEvent).where(CustomerEvent.kind == "tier").order_by(CustomerEvent.id)
+        ).all()
+        assert [(e.old_value, e.new_value, e.rule) for e in events] == [
+            (None, "potential", "potential: first_purchase_within 3 months"),
+            ("potential", "high_value", "set by hand"),
+        ]
+    assert sent(services) == [("welcome_potential", "C-1"), ("welcome_high_value", "C-1")]
+
+
+def test_the_rules_reaching_a_tier_set_by_hand_enter_it_no_second_time(
+    services: Services, clock: VirtualClock
+) -> None:
+    services.save_customer("C-1", {"consent_marketing": True, "tier": "potential"})
+    assert run(services, clock) == {"tier_potential": 1, "welcome_potential": 1}
+    buy(services, "C-1", clock)  # the rules compute potential too: a second `tier` event
+    assert run(services, clock) == {}
     assert sent(services) == [("welcome_potential", "C-1")]
+
+
+def test_a_tier_set_through_the_api_sends_its_welcome_once(
+    tmp_path: Path, after_sales: PackSource
+) -> None:
+    app = make_app(tmp_path, after_sales, WTF_CSRF_ENABLED=False)
+    service = app_services(app)
+    clock = service.clock = VirtualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    client, headers = app.test_client(), bearer(app)
+    body = {"tier": "high_value"}
+    assert client.put("/api/v1/customers/C-9", json=body, headers=headers).status_code == 201
+    assert run(service, clock) == {"welcome_high_value": 1}
+    assert client.put("/api/v1/customers/C-9", json=body, headers=headers).status_code == 200
+    assert run(service, clock) == {}
+    assert sent(service) == [("welcome_high_value", "C-9")]

@@ -18,10 +18,11 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, Text, and_, func, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Row, Select, Text, and_, func, or_, select, type_coerce
+from sqlalchemy.orm import Session, aliased
 
 from engine.access import crypto
+from engine.customers.tiers import BY_HAND
 from engine.specs.care import CampaignSpec
 from engine.specs.pack import PackSpec
 from engine.store.models import Customer, CustomerEvent, CustomerTier, Order
@@ -200,6 +201,8 @@ def _tier_entries(
             # Still in the tier, a tier set by hand winning: a customer set to high-value by
             # hand gets no potential-tier task from the computed tier underneath (R-5.2).
             func.coalesce(Customer.tier, CustomerTier.tier) == trigger.tier,
+            # Entered once: the rules reaching a tier already set by hand enter nothing.
+            or_(CustomerEvent.rule == BY_HAND, ~_entered_by_hand(pack, trigger.tier)),
             CustomerEvent.at > earliest - SLACK,
             CustomerEvent.at <= latest + SLACK,
         )
@@ -211,6 +214,22 @@ def _tier_entries(
         due = _at(raw.astimezone(zone), trigger.at)
         if start < due <= end:
             yield _candidate(row, zone, f"tier:{row.event_id}", due, due.date())
+
+
+def _entered_by_hand(pack: PackSpec, tier: str | None) -> ColumnElement[bool]:
+    """The customer of the row was set to `tier` by hand (`tiers.enter_by_hand`)."""
+    hand = aliased(CustomerEvent)
+    return (
+        select(hand.id)
+        .where(
+            hand.customer_id == Customer.id,
+            hand.kind == "tier",
+            hand.pack == pack.name,
+            hand.new_value == tier,
+            hand.rule == BY_HAND,
+        )
+        .exists()
+    )
 
 
 def _stream(session: Session, query: Query) -> Iterator[AnyRow]:
