@@ -8,7 +8,8 @@ interpreter (this one has imported everything already) and lists the heavy packa
   none of the web app, the validator, Alembic (its schema check reads the migration files),
   Pillow (only when a picture arrives) or the search's segmenter; nor the services' areas no
   job of its uses, the mail parser (only with mailboxes to read, or a reply's files to send)
-  or the knowledge base: each is imported on first use (engine/services, schedules/worker.py).
+  or the knowledge base: each is imported on first use (engine/services, schedules/worker.py);
+  nor the pack builder, before a version's spec is first needed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ UNUSED_BY_THE_SCHEDULER = {
     "engine.knowledge.search",
     "engine.selfservice",
 }
+# The pack builder: a version's spec is built when a sweep first fires one of its timers.
+BUILT_ON_FIRST_USE = {"engine.specs.build"}
 # What any command that touches data needs, and `--help` must not.
 DATA = {"sqlalchemy", "apscheduler", "holidays", "jinja2", "cryptography", "prometheus_client"}
 
@@ -132,7 +135,8 @@ def test_a_scheduler_reaches_its_first_sweep_without_the_web_app_or_the_tools(
         "CARELOOP_METRICS_PORT": "0",
         "CARELOOP_MAILBOXES": "",
     }
-    heavy = WEB_AND_TOOLS | UNUSED_BY_THE_SCHEDULER | {"sqlalchemy", "engine.time.timers"}
+    heavy = WEB_AND_TOOLS | UNUSED_BY_THE_SCHEDULER | BUILT_ON_FIRST_USE
+    heavy |= {"sqlalchemy", "engine.time.timers"}
     loaded = loaded_by(FIRST_SWEEP, heavy, env)
     # it did start and sweep, with only what it needs
     assert loaded == {"sqlalchemy", "engine.time.timers"}
