@@ -9,7 +9,7 @@ interpreter (this one has imported everything already) and lists the heavy packa
   Pillow (only when a picture arrives) or the search's segmenter; nor the services' areas no
   job of its uses, the mail parser (only with mailboxes to read, or a reply's files to send)
   or the knowledge base: each is imported on first use (engine/services, schedules/worker.py);
-  nor the pack builder, before a version's spec is first needed.
+  nor the pack builder or Jinja2, before a version's spec is first needed.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ UNUSED_BY_THE_SCHEDULER = {
     "engine.knowledge.search",
     "engine.selfservice",
 }
-# The pack builder: a version's spec is built when a sweep first fires one of its timers.
-BUILT_ON_FIRST_USE = {"engine.specs.build"}
+# The pack builder and Jinja2: a version's spec is built, its texts compiled, when a sweep first
+# fires one of its timers.
+BUILT_ON_FIRST_USE = {"engine.specs.build", "jinja2"}
 # What any command that touches data needs, and `--help` must not.
 DATA = {"sqlalchemy", "apscheduler", "holidays", "jinja2", "cryptography", "prometheus_client"}
 
