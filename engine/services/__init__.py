@@ -3,8 +3,8 @@
 The web, the API, the CLI, the scheduler and the simulator all call these;
 none of them touches the store's tables directly.
 
-One class for all of them, `Services`, assembled from a class per area (records, the record
-page's corrections, conversation, canned responses, files, customers, imports, knowledge,
+One class for all of them, `Services`, assembled from a class per area (records, the sweep,
+the record page's corrections, conversation, canned responses, files, customers, imports, knowledge,
 insight, merging, the customer portal and its chat box) that share `ServiceBase`; callers only
 ever see `Services`.
 
@@ -36,9 +36,9 @@ AREAS: dict[str, tuple[str, ...]] = {
         "supervise",
         "add_note",
         "transition",
-        "sweep",
         "extend_deadline",
     ),
+    "engine.services.sweeping.SweepServices": ("sweep",),
     "engine.services.editing.EditingServices": (
         "edit_fields",
         "reassign",
@@ -147,9 +147,11 @@ if TYPE_CHECKING:
     from engine.services.records import RecordServices
     from engine.services.reviews import ReviewServices
     from engine.services.selfservice import SelfServiceServices
+    from engine.services.sweeping import SweepServices
 
     class Services(
         RecordServices,
+        SweepServices,
         EditingServices,
         ConversationServices,
         CannedServices,

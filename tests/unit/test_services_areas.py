@@ -67,4 +67,4 @@ def test_an_area_is_imported_when_one_of_its_names_is_first_used() -> None:
     )
     before, after = json.loads(result.stdout)
     assert before == ["engine.services.base"]
-    assert after == ["engine.services.base", "engine.services.records"]
+    assert after == ["engine.services.base", "engine.services.sweeping"]
