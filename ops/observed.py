@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.records.intake import NewRecord
 from engine.services import Services
-from engine.store.models import Record
-from engine.time.timers import SweepResult
 from ops import metrics
 from ops.context import correlated
+
+if TYPE_CHECKING:  # their modules come with the areas that use them (engine/services)
+    from engine.records.intake import NewRecord
+    from engine.store.models import Record
+    from engine.time.timers import SweepResult
 
 log = logging.getLogger(__name__)
 

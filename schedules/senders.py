@@ -24,14 +24,17 @@ import time
 from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from engine.conversation.attachments import StoredFile
 from engine.delivery import pinned
 from engine.delivery.outbound import OutboundPolicy
 from engine.delivery.outbox import PermanentFailure, Sender
 from engine.store.models import OutboxMessage
 from ops.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.conversation.attachments import StoredFile  # the mail parser, not at start
 
 TIMEOUT = 10.0
 STRICT = OutboundPolicy()  # nothing allowed but public addresses
@@ -43,7 +46,7 @@ def outbound_policy(settings: Settings) -> OutboundPolicy:
 
 
 # The files an outbox row's email carries, by the row's id (none for a notification).
-FileLoader = Callable[[int], Sequence[StoredFile]]
+FileLoader = Callable[[int], Sequence["StoredFile"]]
 
 
 def message_key(message: OutboxMessage) -> str:

@@ -1,4 +1,9 @@
-"""Periodic jobs on APScheduler 3, inside `careloop serve` or standalone as `careloop scheduler`."""
+"""Periodic jobs on APScheduler 3, inside `careloop serve` or standalone as `careloop scheduler`.
+
+A job imports what only it needs when it first runs (the mail parser, bounces, the services'
+areas behind it), not when the scheduler is built: the first sweep waits for nothing it does
+not use (issue #24 item 2, tests/unit/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import socket
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -15,17 +21,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine.conversation import bounces
 from engine.delivery import webhooks
 from engine.delivery.outbox import Delivery, Sender, deliver_due
-from engine.services import Services
 from engine.time.health import record_sweep
-from engine.time.timers import SweepResult
 from ops.context import correlated_job
 from ops.settings import Settings
-from schedules.mailjob import MailJob
 from schedules.mailsources import mail_sources
 from schedules.senders import SubscriptionSender, configured_senders, outbound_policy
+
+if TYPE_CHECKING:
+    from engine.conversation.attachments import StoredFile
+    from engine.services import Services
+    from engine.time.timers import SweepResult
 
 log = logging.getLogger(__name__)
 DEFAULTS = Settings()
@@ -77,6 +84,8 @@ class DeliverJob:
         self.senders = senders
 
     def __call__(self) -> Delivery:
+        from engine.conversation import bounces
+
         delivery = deliver_due(
             self.services.session_factory,
             self.senders,
@@ -288,6 +297,8 @@ def build_scheduler(
     )
     sources = mail_sources(settings.mailboxes)
     if sources:
+        from schedules.mailjob import MailJob  # the mail parser: only with mailboxes to read
+
         scheduler.add_job(
             correlated_job("mail", MailJob(services, sources)),
             "interval",
@@ -316,5 +327,8 @@ def senders_for(services: Services, settings: Settings = DEFAULTS) -> dict[str, 
         with services.session_factory() as session:
             return webhooks.target(session, subscription_id)
 
-    senders = configured_senders(settings, services.outbox_files)
+    def files(outbox_id: int) -> list[StoredFile]:
+        return services.outbox_files(outbox_id)  # the conversation area, at the first email
+
+    senders = configured_senders(settings, files)
     return {**senders, "hook": SubscriptionSender(lookup, policy=outbound_policy(settings))}

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.conversation.mail import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, Attachment
-from engine.conversation.mailparts import GENERIC_TYPES, TYPES, refusal, safe_filename
+from engine.conversation.mailparts import GENERIC_TYPES, mime_types, refusal, safe_filename
 from engine.errors import InvalidInput, NotFound
 from engine.files import blobs
 from engine.files.checks import detect
@@ -69,7 +69,7 @@ def upload(filename: str, declared_type: str, data: bytes, number: int = 1) -> A
     name = safe_filename(filename, declared_type, number)
     content_type = (declared_type or "").split(";", 1)[0].strip().lower()
     if content_type in GENERIC_TYPES:
-        guessed, _ = TYPES.guess_type(name, strict=False)
+        guessed, _ = mime_types().guess_type(name, strict=False)
         content_type = (guessed or "application/octet-stream").lower()
     reason = refusal(name, content_type, len(data), MAX_ATTACHMENT_BYTES, ALLOWED_TYPES)
     detected = detect(data)

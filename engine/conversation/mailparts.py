@@ -9,6 +9,7 @@ here so that refused files never leave the parser with their bytes.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
 from collections.abc import Iterator
@@ -24,18 +25,25 @@ MAX_FILENAME = 200
 _UNSAFE_NAME = re.compile(r"[\\/:*?\"<>|\x00-\x1f\x7f]+")
 GENERIC_TYPES = frozenset({"application/octet-stream", "application/x-download", ""})
 _OOXML = "application/vnd.openxmlformats-officedocument"
-# Our own table, not the global one: the system's mime.types differ between machines, and
-# Python's built-in map lacks the Office formats customers send most.
-TYPES = mimetypes.MimeTypes()
-for _type, _ext in (
-    (f"{_OOXML}.wordprocessingml.document", ".docx"),
-    (f"{_OOXML}.spreadsheetml.sheet", ".xlsx"),
-    (f"{_OOXML}.presentationml.presentation", ".pptx"),
-    ("image/heic", ".heic"),
-    ("image/heif", ".heif"),
-    ("image/webp", ".webp"),
-):
-    TYPES.add_type(_type, _ext)
+
+
+@functools.cache
+def mime_types() -> mimetypes.MimeTypes:
+    """Our own table, not the global one: the system's mime.types differ between machines, and
+    Python's built-in map lacks the Office formats customers send most. Built on first use:
+    it reads the system's tables, and every scheduler imports this module (issue #24 item 2).
+    """
+    types = mimetypes.MimeTypes()
+    for type_, extension in (
+        (f"{_OOXML}.wordprocessingml.document", ".docx"),
+        (f"{_OOXML}.spreadsheetml.sheet", ".xlsx"),
+        (f"{_OOXML}.presentationml.presentation", ".pptx"),
+        ("image/heic", ".heic"),
+        ("image/heif", ".heif"),
+        ("image/webp", ".webp"),
+    ):
+        types.add_type(type_, extension)
+    return types
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ def safe_filename(name: str | None, content_type: str, number: int) -> str:
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE_NAME.sub("_", base).strip(" .")
     if not base:
-        base = f"attachment-{number}{TYPES.guess_extension(content_type) or ''}"
+        base = f"attachment-{number}{mime_types().guess_extension(content_type) or ''}"
     if len(base) > MAX_FILENAME:
         stem, dot, ext = base.rpartition(".")
         keep = ext if dot and len(ext) <= 10 else ""
@@ -126,7 +134,7 @@ def _content_type(part: Message, filename: str) -> str:
     """The declared type, or the one the file's extension says when the client did not know."""
     declared = clean(part.get_content_type().lower())
     if declared in GENERIC_TYPES:
-        guessed, _ = TYPES.guess_type(filename, strict=False)
+        guessed, _ = mime_types().guess_type(filename, strict=False)
         return (guessed or declared or "application/octet-stream").lower()
     return declared
 
@@ -137,7 +145,7 @@ def refusal(
     """Why a file is refused, or None. The extension counts too: "x.pdf.exe" is no PDF."""
     if content_type not in allowed:
         return f"type {content_type} is not allowed"
-    by_name, _ = TYPES.guess_type(filename, strict=False)
+    by_name, _ = mime_types().guess_type(filename, strict=False)
     if by_name and by_name.lower() not in allowed:
         return f"the file name's extension (.{filename.rpartition('.')[2]}) is not allowed"
     if size > max_bytes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import filetype
 
 from engine.conversation.mail import ALLOWED_TYPES
-from engine.conversation.mailparts import TYPES, safe_filename
+from engine.conversation.mailparts import mime_types, safe_filename
 from engine.errors import InvalidInput
 
 # The types shown in the page as themselves (served inline); every other one is a download.
@@ -62,7 +62,7 @@ def check(filename: str, declared_type: str, data: bytes, max_bytes: int) -> Che
             fields={"file": "file type not allowed"},
         )
     name = safe_filename(filename, detected, 1)
-    by_name, _ = TYPES.guess_type(name, strict=False)
+    by_name, _ = mime_types().guess_type(name, strict=False)
     if by_name and by_name.lower() not in ALLOWED_TYPES:
         raise InvalidInput(
             f"the file name's extension (.{name.rpartition('.')[2]}) is not allowed",

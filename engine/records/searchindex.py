@@ -31,7 +31,6 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from engine.errors import NotFound
 from engine.knowledge import segment
-from engine.specs.build import build_pack_spec
 from engine.specs.pack import RecordTypeSpec
 from engine.store.models import PackVersion, Record, RecordSearchDoc
 
@@ -83,6 +82,8 @@ class _Fields:
             version = session.get(PackVersion, record.pack_version_id)
             if version is None:
                 raise NotFound(f"pack version {record.pack_version_id} does not exist")
+            from engine.specs.build import build_pack_spec  # not at import: every process has us
+
             spec, problems = build_pack_spec(version.data)
             if spec is None:
                 raise ValueError(f"stored pack {version.pack} is invalid: {problems[0].message}")

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInput, NotFound, PublishRefused
 from engine.events import StageEntered
 from engine.records.journal import SYSTEM
-from engine.specs.build import build_pack_spec
 from engine.specs.pack import PackSpec
 from engine.store.models import PackVersion, Record, RecordEvent
 from engine.store.rowcache import RowCache
@@ -92,6 +91,8 @@ class SpecCache:
         with self._lock:
             if version.id not in self._specs:
                 self._numbers[version.id] = version.version
+                from engine.specs.build import build_pack_spec  # a version's first use (#24)
+
                 spec, problems = build_pack_spec(version.data)
                 if spec is None:
                     raise ValueError(
@@ -159,6 +160,8 @@ def publish(
         same = _same_or_kept(current, source, origin=origin, keep_admin=keep_admin, now=now)
         if same is not None:
             return same
+    from engine.specs.build import build_pack_spec  # the builder: not before a first spec
+
     spec, problems = build_pack_spec(source.data)
     if spec is None:
         raise InvalidInput(f"pack {source.name} is invalid: {problems[0].message}")

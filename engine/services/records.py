@@ -1,4 +1,4 @@
-"""Use cases of records: publish a pack, take a record in, move it on, supervise it, fire timers."""
+"""Use cases of records: publish a pack, take a record in, move it on, supervise it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from engine.access import users
-from engine.conversation import contacts
 from engine.errors import ConflictError
 from engine.events import DeadlineExtended
 from engine.insight import earlywarning
@@ -18,7 +17,7 @@ from engine.records.intake import NewRecord
 from engine.records.versions import PackSource, PublishResult
 from engine.services.base import ServiceBase, conflict_on_stale
 from engine.store.models import Record
-from engine.time import extensions, timers
+from engine.time import extensions
 
 
 class RecordServices(ServiceBase):
@@ -155,16 +154,6 @@ class RecordServices(ServiceBase):
                     self._on_complaint(uow.session, spec, record, now)
                 uow.commit()
             return record
-
-    def sweep(self, *, batch_size: int = 100, max_batches: int | None = None) -> timers.SweepResult:
-        """Fire every timer due now, exactly once, oldest first; then send the customer
-        contacts due, those the timers just armed included (progress updates, R-3.2)."""
-        now = self.clock.now()
-        result = timers.sweep(
-            self.session_factory, self.specs, now, batch_size=batch_size, max_batches=max_batches
-        )
-        result.fired.extend(contacts.send_due(self.session_factory, self.specs, self.links, now))
-        return result
 
     def extend_deadline(
         self,

@@ -10,13 +10,15 @@ is saved, not found when a page hangs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from jinja2 import Environment, TemplateSyntaxError, nodes
+from typing import TYPE_CHECKING, Any
 
 from engine.specs.expressions import ExpressionError, MessageTemplate, compile_template
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, nodes
 
 CANNED_NAMES = ("record", "customer", "reference", "agent")
 MAX_CANNED_LENGTH = 4000
@@ -24,27 +26,40 @@ MAX_CANNED_LENGTH = 4000
 SAFE_FILTERS = frozenset(
     {"default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "string"}
 )
-# The nodes of plain text with substitutions and conditions: no loops, macros, calls or maths.
-SAFE_NODES = (
-    nodes.Template,
-    nodes.Output,
-    nodes.TemplateData,
-    nodes.Name,
-    nodes.Getattr,
-    nodes.Getitem,
-    nodes.Const,
-    nodes.Filter,
-    nodes.Keyword,
-    nodes.If,
-    nodes.CondExpr,
-    nodes.Compare,
-    nodes.Operand,
-    nodes.And,
-    nodes.Or,
-    nodes.Not,
-    nodes.Concat,
-)
-_PARSER = Environment()
+
+
+@functools.cache
+def _safe_nodes() -> tuple[type[nodes.Node], ...]:
+    """The nodes of plain text with substitutions and conditions: no loops, macros, calls or
+    maths. Jinja2 is imported with the first canned text compiled (issue #24 item 2)."""
+    from jinja2 import nodes
+
+    return (
+        nodes.Template,
+        nodes.Output,
+        nodes.TemplateData,
+        nodes.Name,
+        nodes.Getattr,
+        nodes.Getitem,
+        nodes.Const,
+        nodes.Filter,
+        nodes.Keyword,
+        nodes.If,
+        nodes.CondExpr,
+        nodes.Compare,
+        nodes.Operand,
+        nodes.And,
+        nodes.Or,
+        nodes.Not,
+        nodes.Concat,
+    )
+
+
+@functools.cache
+def _parser() -> Environment:
+    from jinja2 import Environment
+
+    return Environment()
 
 
 @dataclass(frozen=True)
@@ -70,9 +85,11 @@ def compile_canned(source: str) -> MessageTemplate:
         raise ExpressionError(
             f"the text is longer than {MAX_CANNED_LENGTH} characters", "shorten it"
         )
+    from jinja2 import TemplateSyntaxError, nodes
+
     template = compile_template(source, CANNED_NAMES)
     try:
-        tree = _PARSER.parse(source)
+        tree = _parser().parse(source)
     except TemplateSyntaxError as exc:  # compile_template parsed it already; kept for mypy
         raise ExpressionError(exc.message or "template does not parse") from None
     for node in tree.find_all(nodes.Node):
@@ -81,7 +98,9 @@ def compile_canned(source: str) -> MessageTemplate:
 
 
 def _refuse_unbounded(node: nodes.Node) -> None:
-    if not isinstance(node, SAFE_NODES):
+    from jinja2 import nodes
+
+    if not isinstance(node, _safe_nodes()):
         raise ExpressionError(
             f"'{type(node).__name__}' is not allowed in a canned response",
             "use {{ customer.name }}, {{ record.product }}, {{ reference }}, {{ agent }} "

@@ -8,42 +8,28 @@ are load-time errors.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Template, TemplateSyntaxError, meta, nodes
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-# The longest text or list, and the largest power, that `*` and `**` may make in a pack's text.
+# The longest text or list, and the largest power, that `*` and `**` may make in a pack's text
+# (engine/specs/sandbox.py).
 MAX_PRODUCT_LENGTH = 100_000
 MAX_EXPONENT = 64
 
-
-class _BoundedSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox with `*` and `**` bounded.
-
-    Jinja folds constant arithmetic when it compiles, so without this `{{ 'x' * 1000000000 }}`
-    built a gigabyte while a pack or a canned text was merely being checked (50 s of a web
-    worker), and `{{ 9 ** 99999999 }}` ran for minutes when rendered. Intercepted operators
-    are neither folded nor run unchecked.
-    """
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"a power above {MAX_EXPONENT} is not allowed")
-        if operator == "*":
-            for sequence, times in ((left, right), (right, left)):
-                sized = isinstance(sequence, str | bytes | list | tuple)
-                if sized and isinstance(times, int) and len(sequence) * times > MAX_PRODUCT_LENGTH:
-                    raise SecurityError(f"a text longer than {MAX_PRODUCT_LENGTH} is not allowed")
-        return super().call_binop(context, operator, left, right)
+if TYPE_CHECKING:
+    from jinja2 import Template, nodes
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
-_ENV = _BoundedSandbox()
+@functools.cache
+def _sandbox() -> ImmutableSandboxedEnvironment:
+    """Jinja2 is imported when a pack's first expression or text is compiled, not with the
+    spec's types: a scheduler reaches its first sweep without it (issue #24 item 2)."""
+    from engine.specs.sandbox import BoundedSandbox
+
+    return BoundedSandbox()
 
 
 class ExpressionError(ValueError):
@@ -71,16 +57,18 @@ class Expression:
 
 def compile_expression(source: str, names: Iterable[str]) -> Expression:
     """Compile `source`, allowing only the given top-level names."""
+    from jinja2 import TemplateSyntaxError
+
     allowed = sorted(names)
     try:
-        tree = _ENV.parse("{{ (" + source + ") }}")
+        tree = _sandbox().parse("{{ (" + source + ") }}")
     except TemplateSyntaxError as exc:
         raise ExpressionError(
             f"expression does not parse: {exc.message}",
             "write it as in Jinja2, e.g. record.priority == 'P0' and customer.tier == 'vip'",
         ) from None
     _check(tree, allowed, "expression")
-    return Expression(source, _ENV.compile_expression(source, undefined_to_none=True))
+    return Expression(source, _sandbox().compile_expression(source, undefined_to_none=True))
 
 
 @dataclass(frozen=True)
@@ -96,20 +84,24 @@ class MessageTemplate:
 
 def compile_template(source: str, names: Iterable[str]) -> MessageTemplate:
     """Compile a message text, with the same load-time checks as expressions."""
+    from jinja2 import TemplateSyntaxError
+
     allowed = sorted(names)
     try:
-        tree = _ENV.parse(source)
+        tree = _sandbox().parse(source)
     except TemplateSyntaxError as exc:
         raise ExpressionError(
             f"template does not parse (line {exc.lineno}): {exc.message}",
             "write it as in Jinja2, e.g. 记录 {{ record.id }} 将于 {{ deadline }} 到期",
         ) from None
     _check(tree, allowed, "template")
-    return MessageTemplate(source, _ENV.from_string(source))
+    return MessageTemplate(source, _sandbox().from_string(source))
 
 
 def _check(tree: nodes.Template, allowed: list[str], what: str) -> None:
     """Refuse private attributes and names the context will not have, at load time."""
+    from jinja2 import meta
+
     _refuse_private_access(tree)
     for name in sorted(meta.find_undeclared_variables(tree)):
         if name not in allowed:
@@ -119,6 +111,8 @@ def _check(tree: nodes.Template, allowed: list[str], what: str) -> None:
 
 
 def _refuse_private_access(tree: nodes.Template) -> None:
+    from jinja2 import nodes
+
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Const)):
         if isinstance(node, nodes.Getattr):
             attr: object = node.attr
@@ -135,4 +129,6 @@ def _refuse_private_access(tree: nodes.Template) -> None:
 
 
 def _constant_key(node: nodes.Getitem) -> object:
+    from jinja2 import nodes
+
     return node.arg.value if isinstance(node.arg, nodes.Const) else None
