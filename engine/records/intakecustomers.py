@@ -17,13 +17,25 @@ and a second statement reads the computed tiers.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, String, Table, literal_column, null, select, union_all
+from sqlalchemy import (
+    Insert,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
@@ -137,8 +149,12 @@ def _find_or_create(
     """PostgreSQL: the customers of `rows`, created where new, into `known`; their computed
     tiers in `pack` by customer id (None for a new one)."""
     tiers: dict[int, str | None] = {}
+    now = rows[0]["created_at"]
     for _ in range(_ATTEMPTS):
-        for customer, tier in session.execute(_found_or_created(pack, rows), **_FRESH):
+        given = {column: [row[key] for row in rows] for column, key in _ARRAYS.items()}
+        for customer, tier in session.execute(
+            _found_or_created(), {**given, "now": now, "pack": pack}, **_FRESH
+        ):
             known[customer.number] = customer
             tiers[customer.id] = tier
         rows = [row for row in rows if row["number"] not in known]
@@ -147,27 +163,38 @@ def _find_or_create(
     raise RuntimeError(f"customer {rows[0]['number']} was neither created nor found; retry")
 
 
-def _found_or_created(pack: str, rows: list[dict[str, Any]]) -> ExecutableReturnsRows:
-    """`WITH fresh AS (INSERT … ON CONFLICT DO NOTHING RETURNING …) SELECT` the new ones
-    `UNION ALL` the known ones, each with its computed tier in `pack`."""
+# The rows' values as one array parameter each (`unnest`): one statement, compiled and
+# prepared once, whatever the number of customers.
+_ARRAYS = {"numbers": "number", "names": "name", "contacts": "contact", "hashes": "contact_hash"}
+
+
+@functools.cache
+def _found_or_created() -> ExecutableReturnsRows:
+    """`WITH fresh AS (INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING …)`
+    the new customers `UNION ALL` the known ones, each with its computed tier in `:pack`."""
     table = Customer.__table__
     assert isinstance(table, Table)  # SQLAlchemy types it as any FromClause
+    arrays = [bindparam(name, type_=ARRAY(table.c[key].type)) for name, key in _ARRAYS.items()]
+    given = func.unnest(*arrays).table_valued(*_ARRAYS.values()).render_derived(name="given")
     fresh = (
         postgresql.insert(table)
-        .values(rows)
+        .from_select(
+            [*_ARRAYS.values(), "created_at"],
+            select(*given.c, bindparam("now", type_=table.c.created_at.type)),
+        )
         .on_conflict_do_nothing(index_elements=[table.c.number])
         .returning(*table.c)
         .cte("fresh")
     )
     tier = (
         select(CustomerTier.tier)
-        .where(CustomerTier.pack == pack, CustomerTier.customer_id == table.c.id)
+        .where(CustomerTier.pack == bindparam("pack"), CustomerTier.customer_id == table.c.id)
         .scalar_subquery()
     )
     both = union_all(
         select(*fresh.c, null().cast(String).label(_COMPUTED)),
         select(*table.c, tier.label(_COMPUTED)).where(
-            table.c.number.in_([row["number"] for row in rows])
+            table.c.number == func.any(bindparam("numbers"))
         ),
     )
     return select(Customer, literal_column(_COMPUTED, String)).from_statement(both)
