@@ -1,8 +1,8 @@
 """Row 5: HTTP intake, POST /api/v1/records with a token, through gunicorn on PostgreSQL.
 
-gunicorn serves `wsgi:app` (2 workers, no scheduler inside) on a database of its own on
-the local PostgreSQL. Load comes from `wrk` in a second process on loopback, bounded in
-time:
+gunicorn serves `wsgi:app` as docs/deploy.md recommends (`gunicorn.conf.py`: 2 workers of
+4 threads each, no scheduler inside) on a database of its own on the local PostgreSQL. Load
+comes from `wrk` in a second process on loopback, bounded in time:
 
 * peak: `wrk` with C connections for D seconds against the record intake (a Lua script
   posts a feedback record with a bearer token) and, as the baseline in the same run,
