@@ -29,6 +29,14 @@ if problem := start_problem(settings):
     raise SystemExit(1)
 bind = settings.bind
 workers = settings.web_concurrency
+# Threads in each worker (issue #24 item 1): an API write waits on about eight PostgreSQL round
+# trips, and a synchronous worker sits idle through each. With 4 threads a worker serves
+# another request meanwhile; the CPU work itself still takes turns under the GIL, so more
+# threads buy little. Measured on the loaded 2-core machine in four pairs run in turns
+# (docs/performance.md): 81, 88, 77, 103 against 35, 38, 78, 72 intakes/s for sync workers,
+# the same worker CPU a request within the noise. `-k sync` or `--threads N` override.
+worker_class = "gthread"
+threads = 4
 timeout = 60
 graceful_timeout = 30
 # Each worker logs one JSON line per request itself (ops/web.py), with its request id and

@@ -1,23 +1,43 @@
 """The customers of a batch of intakes, found or created in one statement (R-1.1, R-1.7).
 
 Finding a customer and then creating the missing ones was two round trips an intake, and two
-first contacts of one new customer at once made the second one fail and run again. An
-`INSERT … ON CONFLICT (number) DO UPDATE … RETURNING` does both at once on SQLite and
-PostgreSQL: a known customer comes back as it is (the update writes back the value it
-has, a column no key covers, so it takes no lock a record's foreign key waits on), a new one
-is created from the first intake naming it.
+first contacts of one new customer at once made the second one fail and run again.
+
+On PostgreSQL one statement inserts the new customers (`ON CONFLICT (number) DO NOTHING`),
+reads the known ones and their computed tiers: it takes no lock on a known customer, so the
+intakes of one customer (a chat pushing each message, the HTTP bench's single customer) no
+longer wait on each other's commits, as `DO UPDATE` made them do. A customer another
+transaction creates at the same moment is neither inserted nor seen by that statement (it
+reads from before the other commit): the statement runs again for it and finds it.
+
+SQLite has one writer at a time and no `INSERT` in a `WITH`: there an `INSERT … ON
+CONFLICT (number) DO UPDATE … RETURNING` does both (the update writes back the value it has)
+and a second statement reads the computed tiers.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import (
+    Insert,
+    String,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from engine.access.crypto import lookup_hash
 from engine.records import standing
@@ -26,6 +46,10 @@ from engine.store.models import Customer, CustomerTier
 
 # Customers per statement: far below SQLite's limit of bound values in one statement.
 _LOOKUP_CHUNK = 1_000
+# Runs of PostgreSQL's statement for a customer created elsewhere meanwhile: the second finds
+# it; a third only if that customer was deleted between the two (a merge) and made again.
+_ATTEMPTS = 3
+_COMPUTED = "computed_tier"
 
 # Customers of the session by number, so a batch neither asks for a customer again nor
 # creates one twice when a session takes several batches.
@@ -84,18 +108,15 @@ class CustomerLookup:
                 "created_at": now,
             }
         wanted = list(rows.values())
+        computed: dict[int, str | None] = {}
         with session.no_autoflush:
             for first in range(0, len(wanted), _LOOKUP_CHUNK):
-                known.update(
-                    (c.number, c)
-                    for c in session.scalars(
-                        _upsert(session),
-                        wanted[first : first + _LOOKUP_CHUNK],
-                        execution_options={"populate_existing": True},
-                    )
-                )
-            ids = [c.id for n in numbers if not (c := known[n]).tier]
-            computed: dict[int, str | None] = {}
+                chunk = wanted[first : first + _LOOKUP_CHUNK]
+                if session.get_bind().dialect.name == "postgresql":
+                    computed.update(_find_or_create(session, pack.name, chunk, known))
+                else:
+                    known.update((c.number, c) for c in session.scalars(_upsert(), chunk, **_FRESH))
+            ids = [c.id for n in numbers if not (c := known[n]).tier and c.id not in computed]
             for first in range(0, len(ids) if pack.tiers else 0, _LOOKUP_CHUNK):
                 computed.update(
                     (row.customer_id, row.tier)
@@ -118,12 +139,72 @@ class CustomerLookup:
         return standing.tier_of(self.pack, customer, self.tiers.get)
 
 
-def _upsert(session: Session) -> Insert:
-    """`INSERT … ON CONFLICT (number) DO UPDATE … RETURNING` the customers, in the dialect;
-    sent with the rows as parameters, so its compiled form is cached and the rows go in
-    batches (SQLAlchemy's insertmanyvalues)."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    upsert: Insert = module.insert(Customer).on_conflict_do_update(
+# The customers as they are stored, over any copy the session holds.
+_FRESH: dict[str, Any] = {"execution_options": {"populate_existing": True}}
+
+
+def _find_or_create(
+    session: Session, pack: str, rows: list[dict[str, Any]], known: dict[str, Customer]
+) -> dict[int, str | None]:
+    """PostgreSQL: the customers of `rows`, created where new, into `known`; their computed
+    tiers in `pack` by customer id (None for a new one)."""
+    tiers: dict[int, str | None] = {}
+    now = rows[0]["created_at"]
+    for _ in range(_ATTEMPTS):
+        given = {column: [row[key] for row in rows] for column, key in _ARRAYS.items()}
+        for customer, tier in session.execute(
+            _found_or_created(), {**given, "now": now, "pack": pack}, **_FRESH
+        ):
+            known[customer.number] = customer
+            tiers[customer.id] = tier
+        rows = [row for row in rows if row["number"] not in known]
+        if not rows:
+            return tiers
+    raise RuntimeError(f"customer {rows[0]['number']} was neither created nor found; retry")
+
+
+# The rows' values as one array parameter each (`unnest`): one statement, compiled and
+# prepared once, whatever the number of customers.
+_ARRAYS = {"numbers": "number", "names": "name", "contacts": "contact", "hashes": "contact_hash"}
+
+
+@functools.cache
+def _found_or_created() -> ExecutableReturnsRows:
+    """`WITH fresh AS (INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING RETURNING …)`
+    the new customers `UNION ALL` the known ones, each with its computed tier in `:pack`."""
+    table = Customer.__table__
+    assert isinstance(table, Table)  # SQLAlchemy types it as any FromClause
+    arrays = [bindparam(name, type_=ARRAY(table.c[key].type)) for name, key in _ARRAYS.items()]
+    given = func.unnest(*arrays).table_valued(*_ARRAYS.values()).render_derived(name="given")
+    fresh = (
+        postgresql.insert(table)
+        .from_select(
+            [*_ARRAYS.values(), "created_at"],
+            select(*given.c, bindparam("now", type_=table.c.created_at.type)),
+        )
+        .on_conflict_do_nothing(index_elements=[table.c.number])
+        .returning(*table.c)
+        .cte("fresh")
+    )
+    tier = (
+        select(CustomerTier.tier)
+        .where(CustomerTier.pack == bindparam("pack"), CustomerTier.customer_id == table.c.id)
+        .scalar_subquery()
+    )
+    both = union_all(
+        select(*fresh.c, null().cast(String).label(_COMPUTED)),
+        select(*table.c, tier.label(_COMPUTED)).where(
+            table.c.number == func.any(bindparam("numbers"))
+        ),
+    )
+    return select(Customer, literal_column(_COMPUTED, String)).from_statement(both)
+
+
+def _upsert() -> Insert:
+    """SQLite: `INSERT … ON CONFLICT (number) DO UPDATE … RETURNING` the customers; sent with
+    the rows as parameters, so its compiled form is cached and the rows go in batches
+    (SQLAlchemy's insertmanyvalues)."""
+    upsert: Insert = sqlite.insert(Customer).on_conflict_do_update(
         index_elements=[Customer.number],
         set_={"created_at": Customer.created_at},  # itself: the row comes back unchanged
     )

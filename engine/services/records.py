@@ -52,9 +52,9 @@ class RecordServices(ServiceBase):
         """Create a record on the pack's newest version; a repeated channel message id
         returns the record its first push created (False) instead of a second one.
 
-        Two first contacts of one new customer at once both create the customer; the one
-        that commits second conflicts on the customer's number and simply runs again, now
-        finding the customer.
+        Two first contacts of one new customer at once both become records with one customer
+        (`intakecustomers`); two pushes of one channel message at once conflict on the
+        message id, and the one that commits second runs again and finds the first's record.
         """
         for attempt in range(2):
             with self.uow() as uow:
@@ -70,7 +70,7 @@ class RecordServices(ServiceBase):
                     )
                     self._on_complaint(uow.session, spec, record, now)
                     uow.commit()
-                except IntegrityError:  # the same message, or the same new customer, at once
+                except IntegrityError:  # the same channel message, pushed twice at once
                     uow.rollback()
                     existing = intake.find_external(uow.session, pack, new)
                     if existing is not None:

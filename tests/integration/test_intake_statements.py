@@ -23,14 +23,14 @@ from engine.store.models import Customer, Record
 from tests.conftest import ROOT, web_app
 from wsgi import services as app_services
 
-# With the newest version, the spec and the webhook subscriptions cached: the customer upsert,
-# its computed tier, then one INSERT a table (record, clocks, search document, events,
-# timers). SQLite's driver sends a BEGIN IMMEDIATE as a statement, and SQLAlchemy inserts
-# rows with RETURNING one at a time there (SQLite does not promise their order), so its
-# clocks are a statement each, and the history's rows take their ids from one read of the
-# largest (`journal.insert_rows`, the sweep's batches as well): calls into the process, no
-# round trips.
-INTAKE_STATEMENTS = {"postgresql": 7, "sqlite": 9}
+# With the newest version, the spec and the webhook subscriptions cached: the customer found or
+# created with its computed tier (one statement on PostgreSQL, an upsert and a read of the tier
+# on SQLite), then one INSERT a table (record, clocks, search document, events, timers).
+# SQLite's driver sends a BEGIN IMMEDIATE as a statement, and SQLAlchemy inserts rows with
+# RETURNING one at a time there (SQLite does not promise their order), so its clocks are a
+# statement each, and the history's rows take their ids from one read of the largest
+# (`journal.insert_rows`, the sweep's batches as well): calls into the process, no round trips.
+INTAKE_STATEMENTS = {"postgresql": 6, "sqlite": 9}
 CLOCKS = "INSERT INTO sla_clocks"
 
 

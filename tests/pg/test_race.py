@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from engine.errors import ConflictError
+from engine.records import intake
 from engine.records.intake import NewRecord
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
-from engine.store.models import RecordEvent, SlaClock, Timer
+from engine.store.models import Record, RecordEvent, SlaClock, Timer
 from engine.time.clock import VirtualClock
 from tests.conftest import truncate
 
@@ -124,7 +125,8 @@ class FirstCallRendezvous:
 def test_two_first_contacts_of_one_new_customer_at_once_both_become_records(
     pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
 ) -> None:
-    """Both intakes find no customer C-8 and create it; the second to commit runs again."""
+    """Both intakes insert customer C-8; the one that waited for the other's commit reads it
+    then, with its statement run again (`intakecustomers`), and both records are kept."""
     setup = Services(make_session_factory(pg_engine), clock)
     setup.publish(after_sales, by="test")
     racing = Services(make_session_factory(pg_engine), FirstCallRendezvous(clock, 2), setup.specs)
@@ -148,7 +150,39 @@ def test_two_first_contacts_of_one_new_customer_at_once_both_become_records(
         thread.join(30)
     assert outcomes == [True, True]
     with make_session_factory(pg_engine)() as session:
-        from engine.store.models import Customer, Record
+        from engine.store.models import Customer
 
         assert session.scalar(select(func.count()).select_from(Customer)) == 1
         assert session.scalar(select(func.count()).select_from(Record)) == 2
+
+
+def test_intakes_of_one_known_customer_do_not_wait_for_each_others_commit(
+    pg_database: str, pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
+) -> None:
+    """A chat pushes each message of one customer: the second intake runs while the first is
+    still open. Finding the customer takes no lock on it (issue #24 item 1), so the second
+    commits at once; a lock would make it wait for the first and fail at `lock_timeout`."""
+    first = Services(make_session_factory(pg_engine), clock)
+    first.publish(after_sales, by="test")
+    new = NewRecord(
+        record_type="feedback",
+        channel="online_chat",
+        fields={"customer_no": "C-9", "contact": "13800000009", "description": "第一条"},
+    )
+    first.intake("after_sales", new, actor="api")  # C-9 is known from here on
+    impatient = make_engine(pg_database, connect_args={"options": "-c lock_timeout=2000"})
+    second = Services(make_session_factory(impatient), clock, first.specs)
+    try:
+        with first.uow() as uow:
+            version = first.specs.latest(uow.session, "after_sales")
+            open_one = intake.create_record(
+                uow.session, first.specs.of(version), version, new, actor="api", now=clock.now()
+            )
+            record, created = second.intake("after_sales", new, actor="api")
+            assert created and record.customer is not None
+            assert record.customer.id == open_one.customer_id
+            uow.commit()
+    finally:
+        impatient.dispose()
+    with make_session_factory(pg_engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Record)) == 3
