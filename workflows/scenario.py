@@ -1,9 +1,9 @@
 """Scenario files for `careloop simulate`: read them with line numbers and check their expectations.
 
 A scenario names a pack (a folder relative to the scenario file), `start`
-and `until`, optional `customers`, timed `steps` (`create` or `transition`)
-and, optionally, what must come out (`expect`), so a scenario is both a
-rehearsal of a process and a test of it.
+and `until`, optional `customers`, timed `steps` (`create`, `transition`,
+`extend` or `reply`) and, optionally, what must come out (`expect`), so a
+scenario is both a rehearsal of a process and a test of it.
 """
 
 from __future__ import annotations
@@ -98,13 +98,13 @@ class _Reader:
     def step(self, index: int, data: Any, start: datetime, until: datetime) -> Step:
         path: tuple[str | int, ...] = ("steps", index)
         if not isinstance(data, dict):
-            self.fail(path, "a step is a mapping with 'at' and 'create', 'transition' or 'extend'")
+            self.fail(path, f"a step is a mapping with 'at' and {STEP_ACTIONS}")
         at = self.moment(data, path, "at")
         if not start <= at <= until:
             self.fail((*path, "at"), "step lies outside start … until")
         actions = [k for k in ACTIONS if k in data]
         if len(actions) != 1 or set(data) - {"at", "note", *ACTIONS}:
-            self.fail(path, "a step has 'at' and exactly one of 'create', 'transition' or 'extend'")
+            self.fail(path, f"a step has 'at' and exactly one of {STEP_ACTIONS}")
         action = actions[0]
         body = self.require(data, path, action, dict)
         self.require(body, (*path, action), "ref", str)
@@ -115,8 +115,10 @@ class _Reader:
         return Step(at, action, body["ref"], body, self.marks.locate(path)[0])
 
 
-# Each step's action and the key it needs besides `ref`: an extension's reason (R-3.2).
-ACTIONS = {"create": "type", "transition": "to", "extend": "reason"}
+# Each step's action and the key it needs besides `ref`: an extension's reason (R-3.2), a
+# reply's text (an agent wrote to the customer, which may spare a contact).
+ACTIONS = {"create": "type", "transition": "to", "extend": "reason", "reply": "text"}
+STEP_ACTIONS = "'create', 'transition', 'extend' or 'reply'"
 
 
 def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:
