@@ -1,9 +1,9 @@
 """Scenario files for `careloop simulate`: read them with line numbers and check their expectations.
 
 A scenario names a pack (a folder relative to the scenario file), `start`
-and `until`, optional `customers`, timed `steps` (`create` or `transition`)
-and, optionally, what must come out (`expect`), so a scenario is both a
-rehearsal of a process and a test of it.
+and `until`, optional `customers`, timed `steps` (`create`, `transition`,
+`extend` or `reply`) and, optionally, what must come out (`expect`), so a
+scenario is both a rehearsal of a process and a test of it.
 """
 
 from __future__ import annotations
@@ -118,9 +118,16 @@ class _Reader:
 
 
 # Each step's action and the key it needs besides `ref`: an extension's reason (R-3.2), an
-# answer's source (`link`, `agent`: the customer's survey or the callback, R-3.3).
-ACTIONS = {"create": "type", "transition": "to", "extend": "reason", "answer": "via"}
-STEP_WORDS = "'create', 'transition', 'extend' or 'answer'"
+# answer's source (`link`, `agent`: the customer's survey or the callback, R-3.3), a reply's
+# text (an agent wrote to the customer, which may spare a contact).
+ACTIONS = {
+    "create": "type",
+    "transition": "to",
+    "extend": "reason",
+    "answer": "via",
+    "reply": "text",
+}
+STEP_WORDS = "'create', 'transition', 'extend', 'answer' or 'reply'"
 
 
 def check_expectations(loaded: LoadedScenario, timeline: Timeline) -> list[str]:

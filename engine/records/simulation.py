@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.conversation.addressing import answer_channel
 from engine.customers import satisfaction
 from engine.customers.surveylinks import SurveyLinks
 from engine.errors import CareloopError
@@ -44,7 +45,7 @@ SIMULATED_SITE = "http://127.0.0.1:5000"  # where the survey links of a rehearsa
 @dataclass(frozen=True)
 class Step:
     at: datetime
-    action: str  # "create" | "transition" | "extend" | "answer"
+    action: str  # "create" | "transition" | "extend" | "answer" | "reply"
     ref: str
     data: Mapping[str, Any]
     line: int
@@ -191,6 +192,9 @@ def _apply(
         )
         services.answer_satisfaction(record_id, given, via=data["via"], actor="simulation")
         return
+    if step.action == "reply":
+        _reply(services, record_id, data)
+        return
     with services.uow() as uow:
         record = transitions.get_record(uow.session, record_id)
         rtype = services.specs.get(uow.session, record.pack_version_id).record_type(
@@ -198,6 +202,18 @@ def _apply(
         )
         transition_id = _transition_to(rtype, record, data["to"])
     services.transition(record_id, transition_id, data.get("fields") or {}, actor="simulation")
+
+
+def _reply(services: Services, record_id: int, data: Mapping[str, Any]) -> None:
+    """An agent's answer to the customer, on the channel the desk preselects unless the step
+    names one, so a scenario shows a contact skipped because someone wrote (R-3.2)."""
+    channel = data.get("channel")
+    if channel is None:
+        with services.uow() as uow:
+            record = transitions.get_record(uow.session, record_id)
+            spec = services.specs.get(uow.session, record.pack_version_id)
+            channel = answer_channel(spec, record, record.customer)
+    services.reply(record_id, str(data["text"]), channel=str(channel), actor="simulation")
 
 
 def _extend(

@@ -90,6 +90,11 @@ HEADER = "pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-24T09:0
             4,
             "unknown key 'stpes'",
         ),
+        (
+            HEADER + "steps:\n  - at: 2026-11-23T10:00:00+08:00\n    reply: {{ref: a}}\n",
+            6,
+            "missing 'text'",
+        ),
         ("pack: {pack}\nstart: [oops\n", 3, "invalid YAML"),
         (
             HEADER + "steps:\n  - at: 2026-11-23T10:00:00+08:00\n"
@@ -117,3 +122,31 @@ def test_a_bad_scenario_is_file_line_message(
     code, output = simulate(str(path))
     assert code == 1
     assert f"{path}:{line}: " in output and message in output, output
+
+
+def test_an_agents_reply_in_a_scenario_spares_the_next_progress_message(tmp_path: Path) -> None:
+    """R-3.2: a `reply` step is an agent writing to the customer, so the progress contact
+    due within `unless_replied_within` (24 h) is skipped as `replied`; the next one goes out."""
+    body = (
+        "pack: {pack}\nstart: 2026-11-23T09:00:00+08:00\nuntil: 2026-11-25T12:00:00+08:00\n"
+        "customers:\n  - {{number: C-1, name: 王芳, contact: wang.fang@example.com}}\n"
+        "steps:\n  - at: 2026-11-23T09:00:00+08:00\n    create: {{ref: a, type: feedback,"
+        " channel: email, priority: P1, fields: {{customer_no: C-1,"
+        " contact: wang.fang@example.com, description: 冰箱不制冷}}}}\n"
+        "  - at: 2026-11-23T09:30:00+08:00\n"
+        "    transition: {{ref: a, to: accept, fields: {{category: quality, priority: P1}}}}\n"
+        "  - at: 2026-11-23T17:00:00+08:00\n    reply: {{ref: a, text: 师傅明天上门}}\n"
+    )
+    path = tmp_path / "reply.yaml"
+    path.write_text(body.format(pack=SCENARIOS.parent), encoding="utf-8")
+    code, output = simulate(str(path), "--json")
+    assert code == 0, output
+    progress = [
+        (e["at"], e["kind"], e.get("reason"))
+        for e in json.loads(output)["events"]
+        if e.get("contact") == "progress"
+    ]
+    assert progress == [
+        ("2026-11-24T09:30:00+08:00", "contact.skipped", "replied"),
+        ("2026-11-25T09:30:00+08:00", "contact.sent", None),
+    ]
