@@ -170,6 +170,9 @@ class _EightHours(tzinfo):
     def dst(self, dt: datetime | None) -> timedelta:
         return timedelta(0)
 
+    def tzname(self, dt: datetime | None) -> str:
+        return "UTC+08"
+
 
 def test_working_seconds_between_counts_only_working_time() -> None:
     cal = cn_workdays()
