@@ -93,7 +93,7 @@ def _lock(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
         select(Record)
         .where(Record.id.in_(ids))
         .order_by(Record.id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
         .options(selectinload(Record.customer), selectinload(Record.clocks))
     )
     return {record.id: record for record in found}

@@ -58,7 +58,7 @@ def claim(
         .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now, kind)
         .order_by(TIMERS.c.due_at, TIMERS.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     if skip:
         statement = statement.where(TIMERS.c.id.not_in(list(skip)))
@@ -70,11 +70,14 @@ def claim_with_records(
 ) -> tuple[list[Due], dict[int, RecordRow]]:
     """Claim up to `limit` due timers (not contacts), oldest first, with their records locked.
 
-    On PostgreSQL one statement locks both, `FOR UPDATE OF timers, records SKIP LOCKED`: a
-    timer whose record another sweeper or an agent holds is not claimed at all, so two
-    sweepers never take timers of one record, nor wait on each other (no deadlock), and the
-    claim and the records are one round trip. Then the records' clocks: two in all, where a
-    claim and `lock_records` were three and left a held record's timers claimed for nothing.
+    On PostgreSQL one statement locks both, `FOR NO KEY UPDATE OF timers, records SKIP
+    LOCKED`: a timer whose record another sweeper or an agent holds is not claimed at all, so
+    two sweepers never take timers of one record, nor wait on each other (no deadlock), and
+    the claim and the records are one round trip. `NO KEY` is the lock the batch's updates
+    take anyway: a row that only references the record (a customer's message, a history
+    line) is written meanwhile, where `FOR UPDATE` made it wait for the batch's commit.
+    Then the records' clocks: two round trips in all, where a claim and `lock_records` were
+    three and left a held record's timers claimed for nothing.
     """
     if session.get_bind().dialect.name != "postgresql":  # one writer: nothing to skip
         due = claim(session, now, limit, skip=skip)
@@ -86,7 +89,7 @@ def claim_with_records(
         .where(TIMERS.c.status == "pending", TIMERS.c.due_at <= now, TIMERS.c.kind != CONTACT)
         .order_by(TIMERS.c.due_at, TIMERS.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=[TIMERS, RECORDS])
+        .with_for_update(skip_locked=True, key_share=True, of=[TIMERS, RECORDS])
     )
     if skip:
         statement = statement.where(TIMERS.c.id.not_in(list(skip)))
@@ -114,7 +117,7 @@ def lock_records(session: Session, timers: Sequence[Due]) -> dict[int, RecordRow
         select(*_RECORD_COLUMNS)
         .where(among(session, RECORDS.c.id, ids))
         .order_by(RECORDS.c.id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
     connection = session.connection()
     records = {row[0]: RecordRow(*row) for row in connection.execute(locked)}
