@@ -42,10 +42,12 @@ TEMPLATE; SQLite: a file copy). SQLite, one writer at a time, is printed for ref
 one run, one process, no catch-up; with --full only when asked for (--db sqlite).
 
     python -m bench.bench_sweep [--n 5000] [--full] [--runs 3] [--db both|sqlite|pg]
+        [--processes 1,2,4] [--catchup LATE] [--no-sweep]
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
@@ -466,8 +468,8 @@ def describe(kind: str, what: str, results: list[Run]) -> str:
     )
 
 
-def sweep_bench(kind: str, due: int, runs: int) -> None:
-    processes = PROCESSES if kind == "pg" else (1,)
+def sweep_bench(kind: str, due: int, runs: int, processes: tuple[int, ...] = PROCESSES) -> None:
+    processes = processes if kind == "pg" else (1,)
     runs = runs if kind == "pg" else 1
     startup = idle_start(kind)
     print(f"# {kind}: an idle `scheduler --once` process takes {startup:.2f} s", flush=True)
@@ -540,14 +542,33 @@ def catch_up_bench(kind: str, late: int, runs: int) -> None:
         ).print()
 
 
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--processes",
+        default=",".join(map(str, PROCESSES)),
+        help="the sweep's process counts, comma-separated (default %(default)s)",
+    )
+    parser.add_argument(
+        "--catchup",
+        type=int,
+        default=None,
+        help=f"late timers of the catch-up (default {LATE_SMALL:,} per {SMALL:,} due, "
+        f"{LATE_FULL:,} with --full; 0: no catch-up)",
+    )
+    parser.add_argument("--no-sweep", action="store_true", help="the catch-up alone")
+
+
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0], SMALL, FULL)
+    args = arguments(__doc__.splitlines()[0], SMALL, FULL, options)
     late = LATE_FULL if args.full else LATE_SMALL * args.n // SMALL
+    late = late if args.catchup is None else args.catchup
+    processes = tuple(int(count) for count in args.processes.split(","))
     for kind in backends(args.db):
         if kind == "sqlite" and args.full and args.db == "both":
             continue  # the reference costs minutes at full size; ask for it with --db sqlite
-        sweep_bench(kind, args.n, args.runs)
-        if kind == "pg":
+        if not args.no_sweep:
+            sweep_bench(kind, args.n, args.runs, processes)
+        if kind == "pg" and late:
             catch_up_bench(kind, late, args.runs)
 
 

@@ -31,13 +31,21 @@ PG_ADMIN_URL = os.environ.get(
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def arguments(description: str, small: int, full: int) -> argparse.Namespace:
-    """--n (default: the small size `make bench` uses), --full, --runs, --db."""
+def arguments(
+    description: str,
+    small: int,
+    full: int,
+    more: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> argparse.Namespace:
+    """--n (default: the small size `make bench` uses), --full, --runs, --db, and the bench's
+    own options (`more`)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--n", type=int, default=None, help=f"size (small {small}, full {full})")
     parser.add_argument("--full", action="store_true", help=f"use the full size ({full})")
     parser.add_argument("--runs", type=int, default=3, help="runs; the median is printed")
     parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
+    if more is not None:
+        more(parser)
     args = parser.parse_args()
     # A bench writes customers' personal data like the app does: with the configured keys
     # (`make bench` runs with CARELOOP_INSECURE_DEV=1, the public development keys).

@@ -96,6 +96,12 @@ def scheduler(
                 click.echo(str(warning))
         return
     runtime.require_keys()
+    import gc
+
+    # What start-up loaded (modules, mappers, the packs' specs) lives as long as the process:
+    # out of the collector's generations, a full collection no longer walks all of it again
+    # in the middle of a sweep (a catch-up's batches allocate enough to trigger several).
+    gc.freeze()
     if once:
         _once(services, settings, batch_size, as_json)
         return

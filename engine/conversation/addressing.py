@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from engine.errors import InvalidInput
 from engine.specs.pack import PackSpec
@@ -58,6 +59,13 @@ def send_after(pack: PackSpec, channel: str, now: datetime) -> datetime:
 def gateway_message(
     pack: PackSpec, record: Record, body: str, channel: str, now: datetime
 ) -> OutboxMessage:
+    """The outbox row of a reply on a gateway channel (`gateway_row`), as an object."""
+    return OutboxMessage(**gateway_row(pack, record, body, channel, now))
+
+
+def gateway_row(
+    pack: PackSpec, record: Record, body: str, channel: str, now: datetime
+) -> dict[str, Any]:
     """The outbox row of a reply on a gateway channel, to the customer's contact (their phone
     for SMS, the gateway's user id for WeChat or a chat), held past quiet hours.
 
@@ -78,16 +86,41 @@ def gateway_message(
             fields={"channel": "no consent to service messages"},
         )
     reference = REFERENCE_FORMAT.format(record_id=record.id)
-    return OutboxMessage(
-        record_id=record.id,
-        channel=channel,
-        recipient=address,
-        subject=reference,
-        body=body,
-        payload={"record": record.id, "reference": reference, "pack": record.pack},
-        created_at=now,
-        next_attempt_at=send_after(pack, channel, now),
-    )
+    payload = {"record": record.id, "reference": reference, "pack": record.pack}
+    leaves = send_after(pack, channel, now)
+    return outbox_row(record.id, channel, address, reference, body, payload, now, leaves)
+
+
+def outbox_row(
+    record_id: int,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    payload: dict[str, Any],
+    now: datetime,
+    next_attempt_at: datetime,
+) -> dict[str, Any]:
+    """A pending message to the customer with every outbox column named, as the ORM's
+    defaults would fill them: the rows of a batch go in one statement, which needs one shape."""
+    return {
+        "notification_id": None,
+        "event_id": None,
+        "occasion_id": None,
+        "record_id": record_id,
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "payload": payload,
+        "created_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": next_attempt_at,
+        "lease_until": None,
+        "sent_at": None,
+        "last_error": None,
+    }
 
 
 def usable(channel: str, address: str) -> bool:

@@ -2,9 +2,10 @@
 
 A contact asks whether an agent wrote to the customer lately (`unless_replied_within`), and
 its template shows the record's latest deadline move and, while the survey is unanswered,
-its link. Read per contact these were four queries each (with the customer and the clocks,
-loaded lazily), most of a sweep's time when the scheduler catches up (issue #24 item 2);
-read for the batch they are three, whatever its size.
+its link; an email answers the customer's mail on the thread (its Message-IDs). Read per
+contact these were five queries each (with the customer and the clocks, loaded lazily), most
+of a sweep's time when the scheduler catches up (issue #24 item 2); read for the batch they
+are four, whatever its size.
 """
 
 from __future__ import annotations
@@ -16,23 +17,24 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.conversation.thread import SYSTEM_AUTHOR
+from engine.conversation.thread import MAIL_IDS, SYSTEM_AUTHOR
 from engine.store.models import RecordEvent, SatisfactionAnswer, ThreadMessage
 
 
 @dataclass(frozen=True)
 class ContactFacts:
-    """Per record of the batch: when an agent last wrote out, its latest deadline move, and
-    whether the customer answered the survey."""
+    """Per record of the batch: when an agent last wrote out, its latest deadline move,
+    whether the customer answered the survey, and the Message-IDs of the customer's mail."""
 
     agent_wrote: dict[int, datetime]
     extensions: dict[int, RecordEvent]
     answered: frozenset[int]
+    mail_ids: dict[int, list[str]]
 
     @classmethod
     def read(cls, session: Session, record_ids: Collection[int]) -> ContactFacts:
         if not record_ids:
-            return cls({}, {}, frozenset())
+            return cls({}, {}, frozenset(), {})
         ids = sorted(record_ids)
         wrote = session.execute(
             select(ThreadMessage.record_id, func.max(ThreadMessage.created_at))
@@ -56,8 +58,37 @@ class ContactFacts:
             {record_id: at for record_id, at in wrote},
             {event.record_id: event for event in moves},
             frozenset(answered),
+            _mail_ids(session, ids),
         )
 
     def agent_wrote_since(self, record_id: int, since: datetime) -> bool:
         at = self.agent_wrote.get(record_id)
         return at is not None and at >= since
+
+
+def _mail_ids(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    """Each record's customer mail Message-IDs, oldest first: the newest `MAIL_IDS`, as
+    `thread` names them in an answer's References."""
+    newest = func.row_number().over(
+        partition_by=ThreadMessage.record_id, order_by=ThreadMessage.id.desc()
+    )
+    mail = (
+        select(ThreadMessage.record_id, ThreadMessage.id, ThreadMessage.external_id)
+        .add_columns(newest.label("newest"))
+        .where(
+            ThreadMessage.record_id.in_(ids),
+            ThreadMessage.channel == "email",
+            ThreadMessage.direction == "in",
+            ThreadMessage.external_id.is_not(None),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(mail.c.record_id, mail.c.external_id)
+        .where(mail.c.newest <= MAIL_IDS)
+        .order_by(mail.c.record_id, mail.c.id)
+    )
+    found: dict[int, list[str]] = {}
+    for record_id, mail_id in rows:
+        found.setdefault(record_id, []).append(mail_id)
+    return found

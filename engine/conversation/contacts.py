@@ -1,8 +1,9 @@
 """The contacts the process promises the customer, sent when they come due (R-3.2, R-3.3).
 
 A stage change, a follow-up or a moved deadline arms a `contact` timer in its own transaction
-(`time.followups`); this sweep claims those timers apart from the set-based SLA batch, because
-each is a message on the record's thread, written through `thread.reply` like an agent's. A
+(`time.followups`); this sweep claims those timers apart from the SLA batch, because each is a
+message on the record's thread. A batch of them is computed in Python, then written
+set-based (`contactwrite`: one statement per kind of row, whatever the batch's size). A
 contact is sent on the channel the customer is answered on, with their consent to service
 messages; a contact that cannot or need not be sent is skipped, and the history says why, so
 a supervisor can see that a customer was told, or why not.
@@ -19,24 +20,25 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from engine.access.masking import masked_fields
-from engine.conversation import thread
+from engine.conversation import contactwrite, thread
 from engine.conversation.addressing import answer_channel, is_gateway
 from engine.conversation.contactfacts import ContactFacts
 from engine.customers import satisfaction
 from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
 from engine.errors import InvalidInput
-from engine.events import ContactSent, ContactSkipped
-from engine.records.journal import TIMERS, add_event
+from engine.events import ContactSkipped
+from engine.records.journal import TIMERS
 from engine.records.personal import all_fields
 from engine.records.versions import SpecCache
 from engine.specs.pack import ContactSpec, PackSpec
-from engine.store.models import Record, RecordEvent, ThreadMessage
+from engine.store.models import Record, RecordEvent
 from engine.time import batchwrite
 from engine.time.claims import Due, claim
 from engine.time.timers import MAX_ATTEMPTS, Fired
 
 log = logging.getLogger(__name__)
 MAX_BATCHES = 1_000  # a sweep ends even if contacts keep coming due while it runs
+CANCELLED = "cancelled"  # the pack no longer has the timer's contact
 
 
 def send_due(
@@ -59,6 +61,7 @@ def send_due(
             records = _lock(session, timers)
             facts = ContactFacts.read(session, records)
             done: list[Fired] = []
+            told: list[contactwrite.Told] = []
             for timer in timers:
                 record = records.get(timer.record_id)
                 outcome = None
@@ -67,9 +70,15 @@ def send_due(
                 if record is None or outcome is None:
                     passed.add(timer.id)
                     continue
+                if isinstance(outcome, contactwrite.Told):
+                    told.append(outcome)
+                fired_as = "cancelled" if outcome == CANCELLED else "fired"
                 done.append(
-                    Fired(timer.id, record.id, timer.kind, timer.due_at, outcome, record.pack)
+                    Fired(timer.id, record.id, timer.kind, timer.due_at, fired_as, record.pack)
                 )
+            failed = _write(session, told, {t.id: t for t in timers})
+            passed.update(failed)
+            done = [f for f in done if f.timer_id not in failed]
             _mark(session, done, now)
             fired.extend(done)
             session.commit()
@@ -84,7 +93,7 @@ def _lock(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
         select(Record)
         .where(Record.id.in_(ids))
         .order_by(Record.id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
         .options(selectinload(Record.customer), selectinload(Record.clocks))
     )
     return {record.id: record for record in found}
@@ -98,29 +107,55 @@ def _attempt(
     record: Record,
     timer: Due,
     now: datetime,
-) -> str | None:
-    """`fired` or `cancelled` (the batch marks the timer); None after a failure, counted on it."""
+) -> contactwrite.Told | str | None:
+    """The contact's rows to write, or `cancelled` when the pack no longer has the contact;
+    None after a failure, counted on the timer. Nothing is written here."""
     try:
-        with session.begin_nested():
-            pack = specs.get(session, record.pack_version_id)
-            contact = pack.record_type(record.record_type).contacts.get(timer.name)
-            outcome = "cancelled" if contact is None else "fired"
-            if contact is not None:
-                _contact(session, pack, record, contact, links, facts, now, timer.id)
-            return outcome
+        pack = specs.get(session, record.pack_version_id)
+        contact = pack.record_type(record.record_type).contacts.get(timer.name)
+        if contact is None:
+            return CANCELLED
+        return _contact(pack, record, contact, links, facts, now, timer.id)
     except Exception as exc:  # one bad contact must not stop the others
         log.exception("contact timer %s (%s) failed", timer.id, timer.name)
-        attempts = timer.attempts + 1
-        session.execute(
-            update(TIMERS)
-            .where(TIMERS.c.id == timer.id)
-            .values(
-                attempts=attempts,
-                last_error=f"{type(exc).__name__}: {exc}"[:500],
-                status="failed" if attempts >= MAX_ATTEMPTS else "pending",
-            )
-        )
+        _record_failure(session, timer, exc)
         return None
+
+
+def _write(session: Session, told: Sequence[contactwrite.Told], timers: dict[int, Due]) -> set[int]:
+    """Write the batch's contacts together; if that fails, each alone under a savepoint,
+    so one bad contact is retried later without holding back the rest. The timers that
+    failed, counted on them."""
+    try:
+        with session.begin_nested():
+            contactwrite.write(session, told)
+        return set()
+    except Exception as exc:
+        log.warning("a batch of %d contacts failed (%s); writing them one by one", len(told), exc)
+    failed: set[int] = set()
+    for one in told:
+        try:
+            with session.begin_nested():
+                contactwrite.write(session, [one])
+        except Exception as exc:  # one bad contact must not stop the others
+            log.exception("contact timer %s failed", one.timer_id)
+            _record_failure(session, timers[one.timer_id], exc)
+            failed.add(one.timer_id)
+    return failed
+
+
+def _record_failure(session: Session, timer: Due, exc: Exception) -> None:
+    """Count the attempt; after `MAX_ATTEMPTS` the timer is left `failed` for operators."""
+    attempts = timer.attempts + 1
+    session.execute(
+        update(TIMERS)
+        .where(TIMERS.c.id == timer.id)
+        .values(
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:500],
+            status="failed" if attempts >= MAX_ATTEMPTS else "pending",
+        )
+    )
 
 
 def _mark(session: Session, done: Sequence[Fired], now: datetime) -> None:
@@ -135,7 +170,6 @@ def _mark(session: Session, done: Sequence[Fired], now: datetime) -> None:
 
 
 def _contact(
-    session: Session,
     pack: PackSpec,
     record: Record,
     contact: ContactSpec,
@@ -143,23 +177,20 @@ def _contact(
     facts: ContactFacts,
     now: datetime,
     timer_id: int,
-) -> None:
-    """Send the contact, or record why not: either way one line on the record's history, the
-    timer's (unique per timer: a contact cannot be told twice)."""
+) -> contactwrite.Told:
+    """The contact's message, or why it is not sent: either way one line on the record's
+    history, the timer's (unique per timer: a contact cannot be told twice)."""
     skipped = _reason_to_skip(pack, record, contact, facts, now)
     if skipped is not None:
         skip = ContactSkipped(contact.name, *skipped)
-        add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
-        return
+        return contactwrite.Told(timer_id, record, contact.name, now, skipped=skip)
     channel = answer_channel(pack, record, record.customer)
-    try:  # refused before anything is written: no savepoint of its own (two round trips)
-        message = _send(session, pack, record, contact, channel, links, facts, now)
+    try:  # refused before anything is written
+        rows = _message(pack, record, contact, channel, links, facts, now)
     except InvalidInput as exc:
         skip = ContactSkipped(contact.name, "unreachable", f"{channel}: {exc}")
-        add_event(session, record, now, skip, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
-        return
-    sent = ContactSent(contact.name, channel, message.id)
-    add_event(session, record, now, sent, actor=thread.SYSTEM_AUTHOR, timer_id=timer_id)
+        return contactwrite.Told(timer_id, record, contact.name, now, skipped=skip)
+    return contactwrite.Told(timer_id, record, contact.name, now, channel, rows)
 
 
 def _reason_to_skip(
@@ -185,8 +216,7 @@ def _reason_to_skip(
     return None
 
 
-def _send(
-    session: Session,
+def _message(
     pack: PackSpec,
     record: Record,
     contact: ContactSpec,
@@ -194,29 +224,24 @@ def _send(
     links: SurveyLinks | None,
     facts: ContactFacts,
     now: datetime,
-) -> ThreadMessage:
-    """The contact's text on the thread and in the outbox.
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The contact's text as its outbox row and its thread row (`thread.system_rows`).
 
-    InvalidInput, before anything is written, where it cannot go: a channel Careloop does
-    not deliver on here, or (`thread.reply`, which checks before it writes) a customer
-    without an address the channel can use."""
+    InvalidInput where it cannot go: a channel Careloop does not deliver on here, or a
+    customer without an address the channel can use."""
     if channel != "email" and not is_gateway(pack, channel):
         raise InvalidInput(f"Careloop cannot deliver on '{channel}'; connect a gateway for it")
     subject, body = pack.template(contact.message).texts(channel)
     context = _context(pack, record, channel, links, facts, now)
-    message = thread.reply(
-        session,
+    return thread.system_rows(
         pack,
         record,
         body.render(context),
         channel=channel,
-        actor=thread.SYSTEM_AUTHOR,
-        now=now,
         subject=subject.render(context).strip()[:300],
-        system=True,
+        now=now,
+        mail_ids=facts.mail_ids.get(record.id, []),
     )
-    assert message.outbox_id is not None  # email and gateways always queue it
-    return message
 
 
 def _context(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from engine.time import sla
 MAX_TEXT = 20_000
 # The author of what Careloop says by itself (the promised contacts): not an agent's reply.
 SYSTEM_AUTHOR = "careloop"
+MAIL_IDS = 20  # an email's References name at most this many of the customer's mails
 # What the thread shows of an outbound message, by its outbox row's status.
 OUTBOX_STATES = {
     "pending": "queued",
@@ -121,32 +123,22 @@ def reply(
     now: datetime,
     subject: str | None = None,
     files: Sequence[Attachment] = (),
-    system: bool = False,
 ) -> ThreadMessage:
     """Answer the customer on `channel`; by email it is queued for delivery at once, on a
     gateway channel (SMS, WeChat) once the channel's quiet hours allow (`addressing`).
 
     Files are kept on the thread with the reply; by email they go out as its attachments.
-    A `system` message (a promised contact, Careloop's own) keeps its subject as the pack
-    wrote it and is nobody's first reply: the respond target waits for a person.
     """
     body = _checked(text)
-    if pack.channels and channel not in pack.channels:
-        raise InvalidInput(
-            f"'{channel}' is not a channel of {pack.name}", fields={"channel": channel}
-        )
+    _check_channel(pack, channel)
     if channel == "email":
-        outbox: OutboxMessage | None = _email(
-            session, record, body, subject, now, own_subject=system
-        )
+        outbox: OutboxMessage | None = _email(session, record, body, subject, now)
     elif addressing.is_gateway(pack, channel):  # SMS, WeChat, chat: the team's gateway
         outbox = addressing.gateway_message(pack, record, body, channel, now)
     else:
         outbox = None
-    first = not system and not _has_replied(session, record.id)
-    message = _post(
-        session, record, "out", channel, body, actor=actor, now=now, outbox=outbox, told=system
-    )
+    first = not _has_replied(session, record.id)
+    message = _post(session, record, "out", channel, body, actor=actor, now=now, outbox=outbox)
     attachments.attach(session, message, files, now)
     if first:
         rtype = pack.record_type(record.record_type)
@@ -207,15 +199,66 @@ def _checked(text: str) -> str:
     return body
 
 
-def _email(
-    session: Session,
+def _check_channel(pack: PackSpec, channel: str) -> None:
+    if pack.channels and channel not in pack.channels:
+        raise InvalidInput(
+            f"'{channel}' is not a channel of {pack.name}", fields={"channel": channel}
+        )
+
+
+def system_rows(
+    pack: PackSpec,
     record: Record,
-    body: str,
-    subject: str | None,
-    now: datetime,
+    text: str,
     *,
-    own_subject: bool = False,
+    channel: str,
+    subject: str,
+    now: datetime,
+    mail_ids: list[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Careloop's own message to the customer (a promised contact) as rows for a batch to
+    write (`contactwrite`): its outbox row, and its thread row, whose `outbox_id` the batch
+    fills in. Refused (InvalidInput) as `reply` refuses, before anything is written; only
+    email and gateway channels, where it can be delivered. It keeps its subject as the pack
+    wrote it, is nobody's first reply (the respond target waits for a person) and leaves the
+    record as it was: its own history line (`contact.sent`) names the message.
+
+    `mail_ids` are the Message-IDs of the customer's mail on the thread, oldest first."""
+    body = _checked(text)
+    _check_channel(pack, channel)
+    if channel == "email":
+        own = subject_with_reference(subject, record.id)
+        outbox = email_row(record, body, own, now, mail_ids)
+    else:
+        outbox = addressing.gateway_row(pack, record, body, channel, now)
+    message = {
+        "record_id": record.id,
+        "direction": "out",
+        "channel": channel,
+        "author": SYSTEM_AUTHOR,
+        "subject": bounds.scrub(subject),
+        "body": bounds.scrub(body),
+        "external_id": None,
+        "outbox_id": None,
+        "created_at": now,
+    }
+    return outbox, message
+
+
+def _email(
+    session: Session, record: Record, body: str, subject: str | None, now: datetime
 ) -> OutboxMessage:
+    subject = reply_subject(subject or _last_subject(session, record.id), record.id)
+    return OutboxMessage(**email_row(record, body, subject, now, _email_ids(session, record.id)))
+
+
+def email_row(
+    record: Record, body: str, subject: str, now: datetime, mail_ids: list[str]
+) -> dict[str, Any]:
+    """The outbox row of an email to the record's customer, every column named (a batch's
+    rows need one shape); refused without an address or their consent to service messages.
+    It answers their mail (`mail_ids`, oldest first), so their client threads it under it
+    (RFC 5322 3.6.4)."""
     customer: Customer | None = record.customer
     address = (customer.contact or "").strip() if customer is not None else ""
     if customer is None or not addressing.EMAIL.match(address):
@@ -228,22 +271,8 @@ def _email(
             f"customer {customer.number} has not agreed to service messages",
             fields={"channel": "no consent to service messages"},
         )
-    earlier = _email_ids(session, record.id)
-    return OutboxMessage(
-        record_id=record.id,
-        channel="email",
-        recipient=address,
-        subject=(
-            subject_with_reference(subject or "", record.id)
-            if own_subject
-            else reply_subject(subject or _last_subject(session, record.id), record.id)
-        ),
-        body=body,
-        # The customer's mail client threads the answer under their mail (RFC 5322 3.6.4).
-        payload={"record": record.id, "in_reply_to": earlier[-1:], "references": earlier},
-        created_at=now,
-        next_attempt_at=now,
-    )
+    payload = {"record": record.id, "in_reply_to": mail_ids[-1:], "references": mail_ids}
+    return addressing.outbox_row(record.id, "email", address, subject, body, payload, now, now)
 
 
 def reply_subject(subject: str | None, record_id: int) -> str:
@@ -255,7 +284,8 @@ def reply_subject(subject: str | None, record_id: int) -> str:
 
 
 def _email_ids(session: Session, record_id: int) -> list[str]:
-    """The Message-IDs of the customer's mail on this thread, oldest first (at most 20)."""
+    """The Message-IDs of the customer's mail on this thread, oldest first (the newest
+    `MAIL_IDS`)."""
     found = session.scalars(
         select(ThreadMessage.external_id)
         .where(
@@ -265,7 +295,7 @@ def _email_ids(session: Session, record_id: int) -> list[str]:
             ThreadMessage.external_id.is_not(None),
         )
         .order_by(ThreadMessage.id.desc())
-        .limit(20)
+        .limit(MAIL_IDS)
     )
     return [mail_id for mail_id in found if mail_id is not None][::-1]
 
@@ -314,10 +344,8 @@ def _post(
     subject: str | None = None,
     external_id: str | None = None,
     outbox: OutboxMessage | None = None,
-    told: bool = False,
 ) -> ThreadMessage:
-    """Write the message; its history line too, unless `told`: a promised contact's own line
-    (`contact.sent`, written by `contacts`) names the message already."""
+    """Write the message and its history line."""
     if outbox is not None:
         session.add(outbox)
         session.flush()
@@ -336,9 +364,6 @@ def _post(
     )
     session.add(message)
     session.flush()
-    if not told:
-        add_event(session, record, now, ThreadPosted(direction, message.id, channel), actor=actor)
-        # Careloop's own contacts leave the record as it was: a form an agent has open
-        # stays current (`row_version`) when the acknowledgement goes out.
-        record.updated_at = now
+    add_event(session, record, now, ThreadPosted(direction, message.id, channel), actor=actor)
+    record.updated_at = now
     return message

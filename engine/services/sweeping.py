@@ -21,5 +21,8 @@ class SweepServices(ServiceBase):
         result = timers.sweep(
             self.session_factory, self.specs, now, batch_size=batch_size, max_batches=max_batches
         )
-        result.fired.extend(contacts.send_due(self.session_factory, self.specs, self.links, now))
+        sent = contacts.send_due(
+            self.session_factory, self.specs, self.links, now, batch_size=batch_size
+        )
+        result.fired.extend(sent)
         return result

@@ -1,8 +1,9 @@
 """Fire due timers exactly once: SLA warnings, breaches, escalation steps and follow-ups.
 
 `sweep(now)` claims due timers in batches, oldest first, like APScheduler's
-`get_due_jobs(now)`; on PostgreSQL with `SELECT … FOR UPDATE SKIP LOCKED`, so any
-number of sweepers share the work without firing a timer twice (SQLite has one
+`get_due_jobs(now)`; on PostgreSQL with `SELECT … FOR UPDATE SKIP LOCKED` of the timers
+and their records together (`claims.claim_with_records`), so any number of sweepers share
+the work without firing a timer twice or taking timers of one record (SQLite has one
 writer at a time). A batch is fired set-based: each timer's effects are computed in
 Python from the pack and the records as loaded, then each kind of row (history
 events, notifications, outbox messages, new timers, clock and record changes, the
@@ -28,7 +29,7 @@ from engine.records.journal import TIMERS, Effects
 from engine.records.rows import ClockRow, RecordRow
 from engine.records.versions import SpecCache
 from engine.time import batchwrite, sla
-from engine.time.claims import CLOCKS, RECORDS, Due, claim, lock_records
+from engine.time.claims import CLOCKS, RECORDS, Due, claim, claim_with_records, lock_records
 from engine.time.firing import handle
 
 # `claim` and `Due` stay importable from here (bench/bench_scheduler_memory.py claims directly).
@@ -36,9 +37,6 @@ __all__ = ["Due", "Fired", "SweepResult", "claim", "sweep"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-# Rounds at the end of a sweep for timers whose record another transaction held; after
-# them, such a timer waits for the next sweep.
-BUSY_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -74,28 +72,20 @@ def sweep(
     """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`)."""
     result = SweepResult()
     failed: set[int] = set()  # retried by a later sweep, not again in this one
-    busy: set[int] = set()  # their record was locked by someone else: tried again at the end
-    retries = BUSY_RETRIES
     while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
-            timers = claim(session, now, batch_size, skip=failed | busy)
-            if not timers and busy and retries:  # the other sweeper has most likely committed
-                busy, retries = set(), retries - 1
-                continue
+            timers, records = claim_with_records(session, now, batch_size, skip=failed)
             if not timers:
                 break
             result.batches += 1
-            records = lock_records(session, timers)
-            busy.update(t.id for t in timers if t.record_id not in records)
-            mine = [t for t in timers if t.record_id in records]
             try:
                 with session.begin_nested():
-                    result.fired.extend(_fire_batch(session, specs, mine, records, now))
+                    result.fired.extend(_fire_batch(session, specs, timers, records, now))
             except Exception as exc:  # find the timer at fault, fire the others
                 log.warning(
-                    "a batch of %d timers failed (%s); firing them one by one", len(mine), exc
+                    "a batch of %d timers failed (%s); firing them one by one", len(timers), exc
                 )
-                fired, faulty = _fire_one_by_one(session, specs, mine, now)
+                fired, faulty = _fire_one_by_one(session, specs, timers, now)
                 result.fired.extend(fired)
                 failed.update(faulty)
             session.commit()

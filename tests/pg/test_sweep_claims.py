@@ -1,0 +1,53 @@
+"""A sweep's claim on PostgreSQL: timers and their records locked together (issue #24 item 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, insert, text
+
+from engine.records.intake import NewRecord
+from engine.records.journal import EVENTS
+from engine.records.versions import PackSource
+from engine.services import Services
+from engine.store.db import make_engine, make_session_factory
+from engine.time.claims import claim_with_records
+from engine.time.clock import VirtualClock
+from tests.conftest import truncate
+
+pytestmark = pytest.mark.pg
+
+
+@pytest.fixture
+def pg_engine(pg_database: str) -> Iterator[Engine]:
+    engine = make_engine(pg_database, pool_size=4)
+    truncate(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_a_claimed_batch_holds_its_records_but_not_the_rows_that_reference_them(
+    pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
+) -> None:
+    """A second sweeper claims none of the timers of a record the first holds (so they never
+    collide on its rows), while another transaction still adds a row that only references
+    the record (a history line, a customer's message): the claim's lock is `NO KEY`."""
+    services = Services(make_session_factory(pg_engine), clock)
+    services.publish(after_sales, by="test")
+    fields = {"customer_no": "C-7", "contact": "13800000007", "description": "报错 E3"}
+    new = NewRecord(record_type="feedback", channel="phone", fields=fields, priority="P1")
+    record_id = services.create_record("after_sales", new, actor="api").id
+    later = clock.now() + timedelta(days=7)  # its warnings and breaches are all due
+    with services.session_factory() as first:
+        timers, records = claim_with_records(first, later, 100)
+        assert timers and list(records) == [record_id]
+        with services.session_factory() as second:
+            assert claim_with_records(second, later, 100) == ([], {})
+        with pg_engine.connect() as other:
+            other.execute(text("SET lock_timeout = '3s'"))  # FOR UPDATE would hold it back
+            line = {"record_id": record_id, "at": later, "actor": "mail", "kind": "note"}
+            other.execute(insert(EVENTS).values(**line, changes={}))
+            other.rollback()
+        first.rollback()
