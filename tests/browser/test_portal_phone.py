@@ -178,6 +178,9 @@ def test_a_customer_sends_the_form_with_a_photo_then_tracks_replies_confirms_and
     screenshot(phone, "portal-phone-confirmed")
     phone.locator("#rate").click()
     phone.get_by_label("5", exact=True).check()
+    phone.get_by_label("您向朋友推荐我们的可能性（0–10）").select_option(
+        "9"
+    )  # the default pack asks NPS
     phone.get_by_role("button", name="提交评价").click()
     expect(phone.locator("h1")).to_have_text("感谢您的评价")
     screenshot(phone, "portal-phone-rated")

@@ -101,6 +101,16 @@ def effects(engine: Engine) -> tuple[int, int, int, int]:
     return fired or 0, events or 0, distinct or 0, pending or 0
 
 
+def started_firing(engine: Engine, worker: subprocess.Popen[str], before: int, total: int) -> None:
+    """Wait (at most 60 s) until the scheduler has fired something, so that a kill lands in its
+    work whatever its start-up took on a loaded machine, not before its first sweep."""
+    give_up = time.monotonic() + 60
+    while before < total and worker.poll() is None and time.monotonic() < give_up:
+        if effects(engine)[0] > before:
+            return
+        time.sleep(0.05)
+
+
 def test_three_schedulers_share_10000_due_timers_each_firing_once(
     pg_engine: Engine, pg_database: str, after_sales: PackSource
 ) -> None:
@@ -121,8 +131,10 @@ def test_a_scheduler_killed_mid_sweep_again_and_again_loses_and_doubles_nothing(
     rng = random.Random(20261122)
     progress = []
     for _ in range(8):
+        before = effects(pg_engine)[0]
         worker = scheduler(pg_database, "--interval", "0.2", "--batch", "20")
-        time.sleep(rng.uniform(1.0, 2.5))  # a real process, killed at a random point
+        started_firing(pg_engine, worker, before, expected)
+        time.sleep(rng.uniform(0.0, 0.4))  # a real process, killed at a random point of its work
         worker.send_signal(signal.SIGKILL)
         worker.communicate(timeout=30)
         fired, events, distinct, _pending = effects(pg_engine)
