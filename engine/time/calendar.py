@@ -153,7 +153,7 @@ class BusinessCalendar:
         of a record's clocks, need them (`sla.plan_all`): the start is converted and placed once,
         each answer is `add`'s arithmetic and test, and what the index cannot answer as it stands
         goes to `add` (to widen it or refuse). Written out rather than delegated to the index:
-        a call's frame was 2-5 % of intake's deadlines (issue #24 item 3)."""
+        a call's frame was 1-5 % of intake's deadlines (issue #24 item 3)."""
         _, lo, hi, starts, cum, cap, base = self._index
         instant = start.timestamp() if type(start.tzinfo) in ALWAYS_AWARE else -math.inf
         if not lo <= instant < hi:
