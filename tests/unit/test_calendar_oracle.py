@@ -146,6 +146,11 @@ def _starts(rng: random.Random, tz: ZoneInfo) -> datetime:
     return moment.astimezone(rng.choice((UTC, tz, ELSEWHERE)))
 
 
+def _long(rng: random.Random) -> int:
+    """Minutes of 60 to 120 working hours: a dozen working days or more, still inside the span."""
+    return rng.randrange(60 * 60, 120 * 60)
+
+
 @pytest.mark.parametrize("name", CALENDARS)
 def test_add_add_each_and_between_agree_with_the_minute_oracle_on_every_case(name: str) -> None:
     config = CALENDARS[name]
@@ -156,10 +161,12 @@ def test_add_add_each_and_between_agree_with_the_minute_oracle_on_every_case(nam
     checked = 0
     for _ in range(CASES):
         start = _starts(rng, oracle.tz)
-        minutes = rng.choice((1, rng.randrange(1, 60), rng.randrange(60, 60 * 60)))
+        # up to 120 working hours: more than NEAR intervals ahead, so the target's search goes on
+        # beyond the intervals it looks at first
+        minutes = rng.choice((1, rng.randrange(1, 60), rng.randrange(60, 60 * 60), _long(rng)))
         # a clock's warning and deadline count from one start: add_each answers each as the
         # oracle and as add, zone included; asked first, it also meets years not yet indexed
-        more = [rng.randrange(1, 60 * 60) for _ in range(rng.randrange(1, 4))]
+        more = [rng.randrange(1, 60 * 60) for _ in range(rng.randrange(1, 4))] + [_long(rng)]
         answers = calendar.add_each(start, [m * MINUTE for m in more])
         for m, each in zip(more, answers, strict=True):
             alone = calendar.add(start, m * MINUTE)

@@ -33,6 +33,7 @@ STORE_USERS = {
 PURE_MODULES = {
     "engine.time.clock",
     "engine.time.calendar",
+    "engine.time.calendarconfig",
     "engine.time.workindex",
     "engine.time.coverage",
     "engine.time.officialdays",
