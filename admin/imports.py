@@ -54,7 +54,8 @@ class ImportView(Guarded, BaseView):  # type: ignore[misc]
             )
             return redirect(url_for(".job", job_id=job_id))
         with service.uow() as uow:
-            written = imports.apply(uow.session, checked, service.clock.now())
+            packs = service.latest_specs(uow.session)  # a tier set is entered
+            written = imports.apply(uow.session, packs, checked, service.clock.now())
             audit(
                 uow.session,
                 current_user.username,

@@ -6,10 +6,11 @@ at 09:00 Shanghai on 24 November 2026:
 
 * ours: `engine.insight.economics.figures`, the dashboard's churn, repurchase, referral and
   CLTV (one aggregate over each customer's order stats, the CLTV window's orders by their
-  time index), the median of `--runs`; the goal is the dashboard's budget, each figure ≤ 1 s;
-  also at the end of last month (a past period: customers who ordered since read their
-  orders) and, for comparison, `economics.from_orders` (every order grouped per customer,
-  what main did on every load) — all three must give the same figures;
+  time index), the median of `--runs`, "now" and for "a past period" (the end of last
+  month: customers who ordered since read their last order up to then); for comparison,
+  `economics.from_orders` (every order grouped per customer, what main did on every load) —
+  all three must give the same figures. Each row states the dashboard's budget (all four
+  figures, one call, ≤ 1 s as each chart of the page) and whether it is met;
 * baseline: the plain aggregate of the same orders (`count(*)`, `sum(amount)`), measured in
   the same run: the floor of any figure that reads every order once;
 * the stats' rebuild from the seeded orders (what migration 0037 does) is timed once;
@@ -19,7 +20,9 @@ at 09:00 Shanghai on 24 November 2026:
     python -m bench.bench_economics [--n 20000] [--full] [--runs 3] [--db both|sqlite|pg]
         [--no-award]
 
-`--full` is 1,000,000 customers and 3,000,000 orders; run it on a machine of its own.
+`--full` is 1,000,000 customers and 3,000,000 orders, the issue's size; the issue's rows are
+PostgreSQL's (`--full --db pg --no-award`, about 6 minutes of seeding); run it on a machine of
+its own.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI)
 CHUNK = 20_000
 LAST_MONTH = datetime(2026, 10, 31, 23, 59, 59, tzinfo=SHANGHAI)  # the end of a past period
-GOAL = "≤ 1 s (dashboard)"
+BUDGET = 1.0  # seconds: the dashboard's budget, each chart ≤ 1 s (docs/performance.md, row 8)
 Figures = Callable[[Session, PackSpec, datetime], economics.Economics]
 
 
@@ -161,18 +164,23 @@ def main() -> None:
                 flush=True,
             )
             baseline = median_of(args.runs, partial(baseline_seconds, engine))
-            label = f"11 churn/repurchase/CLTV, {args.n:,}"
             for name, how, at in (
-                ("", economics.figures, NOW),
-                (", last month", economics.figures, LAST_MONTH),
-                (", grouped", economics.from_orders, NOW),
+                ("now", economics.figures, NOW),
+                ("a past period", economics.figures, LAST_MONTH),
+                ("main's grouped", economics.from_orders, NOW),
             ):
                 ours = median_of(args.runs, partial(ours_seconds, services, how, at))
-                Row(label + name, kind, "ms", ours * 1000, baseline * 1000, GOAL, False).print()
+                label = f"11 economics {name}, {args.n:,}"
+                Row(label, kind, "ms", ours * 1000, baseline * 1000, goal(ours), False).print()
             values = same_figures(services)
             print("  " + ", ".join(f"{k} {v:,.1f}" for k, v in values.items() if v), flush=True)
             if with_award:
                 award(services, engine)
+
+
+def goal(seconds: float) -> str:
+    """The dashboard's budget, and whether this figure keeps it."""
+    return f"≤ {BUDGET:g} s (dashboard): {'met' if seconds <= BUDGET else 'NOT met'}"
 
 
 def award(services: Services, engine: Engine) -> None:

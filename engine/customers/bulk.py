@@ -5,9 +5,11 @@ of statements.
 SELECT and a flush per customer: a 1 MB CSV of 13,000 customers took 19 s on SQLite and 46 s
 on PostgreSQL that way (issue #22 item 5). Here one chunk costs one SELECT of the numbers
 already known, one INSERT … RETURNING of the new ones, one executemany UPDATE of the others,
-one INSERT of their consent history and one UPDATE per changed queue rank, with the same
-outcome as `upsert_customer` row by row: the lookup hash in step with the contact, the
-birthday's index, consent changes with when and where, the open records' rank for a tier.
+one INSERT of their consent history, one UPDATE per changed queue rank and, for tiers set,
+one SELECT and one INSERT of their `tier` events, with the same outcome as `upsert_customer`
+row by row: the lookup hash in step with the contact, the birthday's index, consent changes
+with when and where, the open records' rank for a tier, a tier set entered as the desk enters
+it (`handtiers.enter`, R-5.2).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.access.crypto import lookup_hash
-from engine.customers import orderstats
+from engine.customers import handtiers, orderstats
 from engine.customers.profiles import CONSENTS, PROFILE, birth_md, tier_rank
 from engine.errors import InvalidInput
+from engine.specs.pack import PackSpec
 from engine.store.models import Customer, CustomerEvent, Order, Record
 from engine.time.clock import require_aware
 
@@ -40,8 +43,11 @@ NEW = {
 } | NEW_CONSENT
 
 
-def upsert_customers(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> int:
-    """Create or update one customer per row (numbers unique within `rows`); rows written."""
+def upsert_customers(
+    session: Session, packs: Sequence[PackSpec], rows: Sequence[dict[str, Any]], now: datetime
+) -> int:
+    """Create or update one customer per row (numbers unique within `rows`); rows written.
+    A tier a row sets is entered in the `packs` that declare it (R-5.2)."""
     known = {
         row.number: row
         for row in session.execute(
@@ -81,9 +87,21 @@ def upsert_customers(session: Session, rows: Sequence[dict[str, Any]], now: date
     if changes:
         session.execute(update(Customer), changes)
     _consent_history(session, consent, ids, now)
+    handtiers.enter(session, packs, _hand_tiers(rows, known, ids), now)
     for rank, customer_ids in ranks.items():
         _rerank(session, customer_ids, rank)
     return len(rows)
+
+
+def _hand_tiers(
+    rows: Sequence[dict[str, Any]], known: dict[str, Any], ids: dict[str, int]
+) -> dict[int, handtiers.Change]:
+    """Customer id → (tier set by hand before, tier the row sets), for the rows that set one."""
+    return {
+        ids[row["number"]]: (known[row["number"]].tier if row["number"] in known else None, tier)
+        for row in rows
+        if (tier := row.get("tier"))
+    }
 
 
 def add_orders(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> int:

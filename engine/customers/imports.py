@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine import bounds
 from engine.customers import bulk
+from engine.specs.pack import PackSpec
 
 CUSTOMER_COLUMNS = ("number", "name", "contact", "tier", "dedicated_agent", "timezone")
 DATE_COLUMNS = ("birthday", "since")
@@ -185,27 +186,30 @@ def _moment(
         return None
 
 
-def apply(session: Session, checked: Checked, now: datetime) -> int:
+def apply(session: Session, packs: Sequence[PackSpec], checked: Checked, now: datetime) -> int:
     """Write the checked rows; customers merge by number. Returns how many rows were written."""
-    for _ in apply_in_chunks(session, checked, now):
+    for _ in apply_in_chunks(session, packs, checked, now):
         pass
     return len(checked.rows)
 
 
-def apply_in_chunks(session: Session, checked: Checked, now: datetime) -> Iterator[tuple[int, int]]:
+def apply_in_chunks(
+    session: Session, packs: Sequence[PackSpec], checked: Checked, now: datetime
+) -> Iterator[tuple[int, int]]:
     """Write the checked rows a chunk at a time, set-based (engine/customers/bulk.py), yielding
     (done, of) after each chunk: a background job commits and reports progress there.
-    Customers merge by number (counted merged); a purchase's unknown customer is created first."""
+    Customers merge by number (counted merged); a purchase's unknown customer is created first.
+    A tier a row sets is entered in the `packs` that declare it, as the desk enters it (R-5.2)."""
     if checked.kind == "customers":
         merged = _merged(checked.rows)
         for start in range(0, len(merged), bulk.CHUNK):
-            bulk.upsert_customers(session, merged[start : start + bulk.CHUNK], now)
+            bulk.upsert_customers(session, packs, merged[start : start + bulk.CHUNK], now)
             yield min(start + bulk.CHUNK, len(merged)), len(merged)
         return
     for start in range(0, len(checked.rows), bulk.CHUNK):
         chunk = checked.rows[start : start + bulk.CHUNK]
         numbers = sorted({row["customer"] for row in chunk})
-        bulk.upsert_customers(session, [{"number": number} for number in numbers], now)
+        bulk.upsert_customers(session, packs, [{"number": number} for number in numbers], now)
         bulk.add_orders(session, chunk, now)
         yield start + len(chunk), len(checked.rows)
 

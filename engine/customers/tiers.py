@@ -7,10 +7,10 @@ it. The changes then go into the customer's history with the rule that
 matched, into `customer_tiers`, and into the queue order of their open
 records, each as one set-based statement: no Python loop over customers.
 
-A tier set by hand on the customer (`customers.tier`, from the API, an import
-or the admin) wins over the computed one. Set through the desk or the API, it is entered as a
-computed tier is (`enter_by_hand`): a `tier` event per pack that has the tier, ruled
-`BY_HAND`, so that tier's entry task and welcome run once (R-5.2).
+A tier set by hand on the customer (`customers.tier`, from the desk, the API or an
+import) wins over the computed one, and is entered as a computed tier is
+(`handtiers.enter`): a `tier` event per pack that has the tier, ruled `BY_HAND`, so that
+tier's entry task and welcome run once (R-5.2).
 """
 
 from __future__ import annotations
@@ -90,44 +90,6 @@ def computed_tier(session: Session, pack: str, customer_id: int) -> str | None:
 def hand_tier(session: Session, number: str) -> str | None:
     """The tier set by hand on a customer (None for one not stored yet)."""
     return session.scalar(select(Customer.tier).where(Customer.number == number))
-
-
-def enter_by_hand(
-    session: Session,
-    packs: Sequence[PackSpec],
-    customer_id: int,
-    change: tuple[str | None, str | None],
-    now: datetime,
-) -> int:
-    """A tier set by hand (old, new) is entered like a computed one (R-5.2); events written.
-
-    One `tier` event per pack that declares the new tier, from the tier the customer was in
-    there (the old hand tier, else the computed one): the campaigns read it as the entry, so
-    the tier's task and welcome happen once. None when the customer was in that tier already,
-    and none for a tier cleared: the computed tier underneath was entered when it was computed.
-    """
-    old, new = change
-    if new is None or new == old:
-        return 0
-    written = 0
-    for pack in packs:
-        if new not in pack.tiers:
-            continue
-        before = old or computed_tier(session, pack.name, customer_id)
-        if before == new:
-            continue
-        event = CustomerEvent(
-            customer_id=customer_id,
-            at=now,
-            kind="tier",
-            pack=pack.name,
-            old_value=before,
-            new_value=new,
-            rule=BY_HAND,
-        )
-        session.add(event)
-        written += 1
-    return written
 
 
 def recompute(

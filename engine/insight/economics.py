@@ -13,7 +13,8 @@ The definitions, with their windows in the pack's `economics` key (docs/economic
 
 Two statements, no Python loop over customers: one aggregate over each customer's order stats
 (first and last order, kept as orders arrive: engine/customers/orderstats.py), and the CLTV
-window's orders counted and summed by their time index. `from_orders` keeps the definitions
+window's orders counted and summed by their time index; for a past period, a third aggregate
+over the customers who ordered since. `from_orders` keeps the definitions
 as one statement over orders grouped per customer — three seconds and more at three million
 orders (issue #25) — and is what the stats are checked against.
 """
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, union_all
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from engine.specs.economics import EconomicsSpec
@@ -86,44 +87,61 @@ def figures(session: Session, pack: PackSpec, now: datetime, tier: str | None = 
     instead, so the figures are those of `from_orders` at any moment.
     """
     spec: EconomicsSpec = pack.insight.economics
-    s = CustomerOrderStats
-    rows: Any = select(
-        s.customer_id, s.first_order_at.label("first"), s.last_order_at.label("last")
-    )
-    later: Any = None
-    if session.scalar(select(s.customer_id).where(s.last_order_at > now).limit(1)) is not None:
-        # Some ordered since `now` (a past period): their first order is still the stats' (it
-        # was before `now`), their last one up to `now` one backward step of the (customer,
-        # time) index each. Without them (the dashboard now), every row is read as it is.
-        # An expression, not the bare column: nearly every row qualifies, so a scan beats the
-        # last-order index, which SQLite would otherwise walk (2.9 s at 250,000, not 0.8).
-        rows = rows.where(func.coalesce(s.last_order_at, s.first_order_at) <= now)
-        last_by_now = (
-            select(func.max(Order.ordered_at))
-            .where(Order.customer_id == s.customer_id, Order.ordered_at <= now)
-            .scalar_subquery()
-        )
-        later = select(s.customer_id, s.first_order_at, last_by_now).where(
-            s.last_order_at > now, s.first_order_at <= now
-        )
+    of_tier = None if tier is None else _of_tier(pack.name, tier)
     cltv_start = spec.cltv_window.before(now)
     in_cltv = select(func.count(), func.coalesce(func.sum(Order.amount), 0.0)).where(
         Order.ordered_at > cltv_start, Order.ordered_at <= now
     )
-    if tier is not None:
-        of_tier = _of_tier(pack.name, tier)
-        rows = rows.where(s.customer_id.in_(of_tier))
-        later = None if later is None else later.where(s.customer_id.in_(of_tier))
+    if of_tier is not None:
         in_cltv = in_cltv.where(Order.customer_id.in_(of_tier))
-    c = rows.subquery("c") if later is None else union_all(rows, later).subquery("c")
     window_start = spec.repurchase_window.before(now)
-    in_window = c.c.last > window_start
-    statement = _counted(
-        c, spec.churn_after.before(now), window_start, in_window, c.c.first < c.c.last
-    ).add_columns(_count(c.c.last > cltv_start))
-    row = session.execute(statement).one()
+    counts = [0] * 7
+    for c in _first_and_last(session, now, of_tier):
+        in_window = c.c.last > window_start
+        statement = _counted(
+            c, spec.churn_after.before(now), window_start, in_window, c.c.first < c.c.last
+        ).add_columns(_count(c.c.last > cltv_start))
+        row = session.execute(statement).one()
+        counts = [total + int(value or 0) for total, value in zip(counts, row, strict=True)]
     cltv_orders, cltv_spend = session.execute(in_cltv).one()
-    return _economics(spec, [*row[:7], cltv_orders], cltv_spend)
+    return _economics(spec, [*counts, cltv_orders], cltv_spend)
+
+
+def _first_and_last(session: Session, now: datetime, of_tier: Any) -> list[Any]:
+    """Customers' (customer_id, first, last) order up to `now`, in parts counted apart.
+
+    Now, one part: every stats row as it is. At a past moment, when some ordered since, two
+    disjoint parts whose counts add up: the rows as they are, and those customers with their
+    last order up to `now` looked up. Apart, because in one statement (a UNION) the lookups'
+    correlated subquery kept PostgreSQL from scanning the first part in parallel, as it does
+    for the dashboard now (docs/economics.md).
+    """
+    s = CustomerOrderStats
+    rows: Any = select(
+        s.customer_id, s.first_order_at.label("first"), s.last_order_at.label("last")
+    )
+    if of_tier is not None:
+        rows = rows.where(s.customer_id.in_(of_tier))
+    if session.scalar(select(s.customer_id).where(s.last_order_at > now).limit(1)) is None:
+        return [rows.subquery("c")]
+    # Their first order is still the stats' (it was before `now`), their last one up to `now`
+    # one backward step of the (customer, time) index each; materialized, so that the lookup
+    # runs once per customer, not once per count that reads it (PostgreSQL and SQLite both
+    # inline a plain subquery into the aggregate).
+    last_by_now = (
+        select(func.max(Order.ordered_at))
+        .where(Order.customer_id == s.customer_id, Order.ordered_at <= now)
+        .scalar_subquery()
+    )
+    later: Any = select(
+        s.customer_id, s.first_order_at.label("first"), last_by_now.label("last")
+    ).where(s.last_order_at > now, s.first_order_at <= now)
+    if of_tier is not None:
+        later = later.where(s.customer_id.in_(of_tier))
+    # An expression, not the bare column: nearly every row qualifies, so a scan beats the
+    # last-order index, which SQLite would otherwise walk (2.9 s at 250,000, not 0.8).
+    kept = rows.where(func.coalesce(s.last_order_at, s.first_order_at) <= now)
+    return [kept.subquery("c"), later.cte("c").prefix_with("MATERIALIZED")]
 
 
 def from_orders(

@@ -58,6 +58,10 @@ class ServiceBase:
     def latest_spec(self, session: Session, pack: str) -> PackSpec:
         return self.specs.of(versions.latest_version(session, pack))
 
+    def latest_specs(self, session: Session) -> list[PackSpec]:
+        """Every pack as published last: what a customer's tier is entered in (R-5.2)."""
+        return [self.specs.of(version) for version in versions.latest_versions(session)]
+
     def _on_complaint(
         self, session: Session, spec: PackSpec, record: Record, now: datetime
     ) -> None:

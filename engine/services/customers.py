@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.customers import campaigns, loyalty, privacy, profiles, tiers
+from engine.customers import campaigns, handtiers, loyalty, privacy, profiles, tiers
 from engine.errors import InvalidInput, NotFound
 from engine.files import blobs
 from engine.files import records as files
@@ -26,9 +26,8 @@ class CustomerServices(ServiceBase):
             before = tiers.hand_tier(uow.session, number)
             customer, created = profiles.upsert_customer(uow.session, number, values, now)
             if "tier" in values:  # entered as a computed tier is: its task and welcome
-                packs = [self.specs.of(v) for v in versions.latest_versions(uow.session)]
-                change = (before, customer.tier)
-                tiers.enter_by_hand(uow.session, packs, customer.id, change, now)
+                changes = {customer.id: (before, customer.tier)}
+                handtiers.enter(uow.session, self.latest_specs(uow.session), changes, now)
             if values.get("referred_by"):
                 self._referral(uow.session, customer, str(values["referred_by"]), now)
             self._retier(uow.session, [customer.id], now)

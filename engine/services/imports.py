@@ -72,7 +72,9 @@ class ImportServices(ServiceBase):
                 return
             written = 0
             if not checked.errors or job.good_rows:
-                for done, total in imports.apply_in_chunks(session, checked, self.clock.now()):
+                packs = self.latest_specs(session)
+                chunks = imports.apply_in_chunks(session, packs, checked, self.clock.now())
+                for done, total in chunks:
                     importjobs.progress(session, job_id, done, total, self.clock.now())
                     session.commit()  # each chunk in for good, and the page sees it
                 written = len(checked.rows)

@@ -87,7 +87,10 @@ def test_an_import_is_set_based_and_matches_the_one_by_one_path(
     )
     checked = imports.check(text, IMPORT_ZONE)
     with statements(db_engine) as seen, services.uow() as uow:
-        assert imports.apply(uow.session, checked, clock.now()) == 2500
+        assert (
+            imports.apply(uow.session, services.latest_specs(uow.session), checked, clock.now())
+            == 2500
+        )
         uow.commit()
     # Before: 2 or more statements per row (over 5,000); now a handful per chunk of 1,000.
     assert len(seen) < 40, len(seen)
@@ -118,7 +121,10 @@ def test_purchases_are_set_based_too_and_one_in_the_future_is_a_bad_row(
     checked = imports.check("\n".join(lines), IMPORT_ZONE, clock.now())
     assert [(e.row, e.column) for e in checked.errors] == [(len(lines), "ordered_at")]
     with statements(db_engine) as seen, services.uow() as uow:
-        assert imports.apply(uow.session, checked, clock.now()) == 1501
+        assert (
+            imports.apply(uow.session, services.latest_specs(uow.session), checked, clock.now())
+            == 1501
+        )
         uow.commit()
     assert len(seen) < 40, len(seen)  # before: 3 or more statements per row
     with services.session_factory() as session:

@@ -3,10 +3,10 @@
 The default pack's `potential` tier creates a needs-survey task and sends an offer (marketing
 consent); `high_value` tells the customer of their perks (service). A customer set to a tier by
 hand is in that tier whatever the rules compute underneath: no potential-tier task or offer for
-a customer set to high-value. Set through the desk's services or the API, the hand-set tier is
-entered as a computed one is: its own task and welcome happen once, setting it again does
-nothing, and the rules later reaching the same tier enter it no second time. Every test runs on
-SQLite and PostgreSQL, on a virtual clock.
+a customer set to high-value. Set through the desk's services, the API or a CSV import, the
+hand-set tier is entered as a computed one is: its own task and welcome happen once, setting it
+again does nothing, and the rules later reaching the same tier enter it no second time. Every
+test runs on SQLite and PostgreSQL, on a virtual clock.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine.customers import imports
 from engine.records.versions import PackSource
 from engine.services import Services
+from engine.services.imports import IMPORT_ZONE
 from engine.store.models import CustomerEvent, OutboxMessage, Record
 from engine.time.clock import VirtualClock
 from tests.integration.test_desk import make_app
@@ -130,3 +132,35 @@ def test_a_tier_set_through_the_api_sends_its_welcome_once(
     assert client.put("/api/v1/customers/C-9", json=body, headers=headers).status_code == 200
     assert run(service, clock) == {}
     assert sent(service) == [("welcome_high_value", "C-9")]
+
+
+def test_a_tier_set_by_a_csv_import_is_entered_once_and_wins_over_the_computed_one(
+    services: Services, clock: VirtualClock
+) -> None:
+    text = "number,tier,consent_marketing\nC-1,high_value,是\nC-2,high_value,是\nC-3,potential,是\n"
+    checked = imports.check(text, IMPORT_ZONE, clock.now())
+    services.queue_import(checked, filename="c.csv", data=text.encode(), good_rows=False, by="t")
+    assert services.run_import_job("w1") is not None  # a long file's path: a background job
+    buy(services, "C-1", clock)  # computed: potential, but imported as high_value
+    buy(services, "C-3", clock)  # computed: potential, as imported: entered no second time
+    assert run(services, clock) == {
+        "welcome_high_value": 2,
+        "tier_potential": 1,
+        "welcome_potential": 1,
+    }
+    with services.uow() as uow:  # the same file again, written at once as the admin's page does
+        imports.apply(uow.session, services.latest_specs(uow.session), checked, clock.now())
+        uow.commit()
+    assert run(services, clock) == {}
+    assert sorted(sent(services)) == [
+        ("welcome_high_value", "C-1"),
+        ("welcome_high_value", "C-2"),
+        ("welcome_potential", "C-3"),
+    ]
+    with services.session_factory() as session:
+        tasks = session.scalars(select(Record).where(Record.record_type == "care_task")).all()
+        hand = session.scalars(
+            select(CustomerEvent.new_value).where(CustomerEvent.rule == "set by hand")
+        ).all()
+    assert [t.fields["customer_no"] for t in tasks] == ["C-3"]
+    assert sorted(map(str, hand)) == ["high_value", "high_value", "potential"]

@@ -217,7 +217,7 @@ def _tier_entries(
 
 
 def _entered_by_hand(pack: PackSpec, tier: str | None) -> ColumnElement[bool]:
-    """The customer of the row was set to `tier` by hand (`tiers.enter_by_hand`)."""
+    """The customer of the row was set to `tier` by hand (`handtiers.enter`)."""
     hand = aliased(CustomerEvent)
     return (
         select(hand.id)
