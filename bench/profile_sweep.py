@@ -1,20 +1,38 @@
-"""Profile one in-process sweep of the row-3 backlog with pyinstrument: where a batch's time goes.
+"""Profile one in-process sweep of the row-3 backlog with cProfile: where a batch's CPU goes.
 
 Seeds the same database as `bench.bench_sweep` (D due timers among 10 D, the scheduler
-down 12 hours), then runs `Services.sweep` once in this process, without the start-up
-of a `careloop scheduler --once`, and prints the rate and pyinstrument's call tree.
+down 12 hours; with `--late`, its catch-up backlog: D late among 2 D, down 3 days), then
+runs `Services.sweep` once in this process, without the start-up of a `careloop scheduler
+--once`, and prints the rate, the CPU seconds per timer and cProfile's top functions. The
+profiler counts CPU time (`time.process_time`), not wall time, so a machine loaded by other
+work does not skew where the time goes. With `--no-profile` it prints the bare CPU per
+timer instead (cProfile inflates call-heavy code several times), and on a PostgreSQL of this
+machine the CPU its backend spent for the sweep (read from /proc): the client and the server
+apart, where the wall time of a loaded machine mixes both with waiting for a core.
 
-    python -m bench.profile_sweep [--n 5000] [--db pg|sqlite] [--batch 200] [--all]
+    python -m bench.profile_sweep [--n 5000] [--late] [--db pg|sqlite] [--batch 200]
+                                  [--top 40] [--sort cumulative] [--no-profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import os
+import pstats
 import time
 
-from pyinstrument import Profiler
+from sqlalchemy import Engine, text
 
-from bench.bench_sweep import BACKLOG, BATCH, SMALL, TIMERS_PER_DUE, checkpoint, seed_backlog
+from bench.bench_sweep import (
+    BACKLOG,
+    BATCH,
+    LATE,
+    SMALL,
+    TIMERS_PER_DUE,
+    checkpoint,
+    seed_backlog,
+)
 from bench.common import database
 from engine.services import Services
 from engine.store.db import make_session_factory
@@ -25,25 +43,65 @@ def main() -> None:
     configure_engine_keys(load())  # personal data with the configured keys, as the app
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=SMALL, help="due timers")
+    parser.add_argument("--late", action="store_true", help="the catch-up backlog instead")
     parser.add_argument("--db", choices=["sqlite", "pg"], default="pg")
     parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--all", action="store_true", help="show library frames too")
+    parser.add_argument("--top", type=int, default=40, help="functions shown, by own time")
+    parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative)")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="CPU per timer without cProfile's overhead"
+    )
     args = parser.parse_args()
     with database(args.db) as engine:
-        seed_backlog(engine, args.n, args.n * TIMERS_PER_DUE, BACKLOG)
+        if args.late:
+            seed_backlog(engine, args.n, 2 * args.n, LATE)
+        else:
+            seed_backlog(engine, args.n, args.n * TIMERS_PER_DUE, BACKLOG)
         checkpoint(engine)
         services = Services(make_session_factory(engine))
-        profiler = Profiler(interval=0.0005)
-        began = time.perf_counter()
-        with profiler:
+        server = backend_cpu(engine)  # also opens the pool's one connection before the clock
+        profiler = cProfile.Profile(time.process_time)
+        began, cpu = time.perf_counter(), time.process_time()
+        if args.no_profile:
             result = services.sweep(batch_size=args.batch)
-        seconds = time.perf_counter() - began
-        fired = len(result.fired)
+        else:
+            with profiler:
+                result = services.sweep(batch_size=args.batch)
+        seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
+        fired, per = len(result.fired), max(len(result.fired), 1)
+        how = "" if args.no_profile else ", profiled"
         print(
             f"# {args.db}: fired {fired:,} in {seconds:.2f} s ({fired / seconds:,.0f} timers/s), "
-            f"{result.batches} batches of up to {args.batch}, {result.failed} failed"
+            f"CPU {cpu:.2f} s ({cpu / per * 1e3:.3f} ms a timer{how}), "
+            f"{result.batches} batches of up to {args.batch}, {result.failed} failed, "
+            f"load {os.getloadavg()[0]:.1f}"
         )
-        print(profiler.output_text(unicode=True, color=False, show_all=args.all))
+        if server is not None:
+            spent = (backend_cpu(engine) or server) - server
+            print(f"# server: its backend's CPU {spent:.2f} s ({spent / per * 1e3:.3f} ms a timer)")
+        if not args.no_profile:
+            pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
+
+
+def backend_cpu(engine: Engine) -> float | None:
+    """CPU seconds (user and system) of the PostgreSQL backends connected to the database,
+    from /proc: the pool's one connection, which the sweep's sessions reuse one after
+    another. None on SQLite, or when the server is not a process of this machine."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        ticks = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    after_name = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            ticks += int(after_name[11]) + int(after_name[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ its template shows the record's latest deadline move and, while the survey is un
 its link; an email answers the customer's mail on the thread (its Message-IDs). Read per
 contact these were five queries each (with the customer and the clocks, loaded lazily), most
 of a sweep's time when the scheduler catches up (issue #24 item 2); read for the batch they
-are four, whatever its size.
+are four, whatever its size, each with the batch's ids as one array on PostgreSQL (`among`):
+one statement text whatever the batch's size, which the driver prepares once.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.conversation.thread import MAIL_IDS, SYSTEM_AUTHOR
 from engine.store.models import RecordEvent, SatisfactionAnswer, ThreadMessage
+from engine.time.claims import among
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class ContactFacts:
         wrote = session.execute(
             select(ThreadMessage.record_id, func.max(ThreadMessage.created_at))
             .where(
-                ThreadMessage.record_id.in_(ids),
+                among(session, ThreadMessage.record_id, ids),
                 ThreadMessage.direction == "out",
                 ThreadMessage.author != SYSTEM_AUTHOR,
             )
@@ -47,12 +49,16 @@ class ContactFacts:
         )
         latest = (
             select(func.max(RecordEvent.id))
-            .where(RecordEvent.record_id.in_(ids), RecordEvent.kind.like("sla.%.extended"))
+            .where(
+                among(session, RecordEvent.record_id, ids), RecordEvent.kind.like("sla.%.extended")
+            )
             .group_by(RecordEvent.record_id)
         )
         moves = session.scalars(select(RecordEvent).where(RecordEvent.id.in_(latest)))
         answered = session.scalars(
-            select(SatisfactionAnswer.record_id).where(SatisfactionAnswer.record_id.in_(ids))
+            select(SatisfactionAnswer.record_id).where(
+                among(session, SatisfactionAnswer.record_id, ids)
+            )
         )
         return cls(
             {record_id: at for record_id, at in wrote},
@@ -76,7 +82,7 @@ def _mail_ids(session: Session, ids: list[int]) -> dict[int, list[str]]:
         select(ThreadMessage.record_id, ThreadMessage.id, ThreadMessage.external_id)
         .add_columns(newest.label("newest"))
         .where(
-            ThreadMessage.record_id.in_(ids),
+            among(session, ThreadMessage.record_id, ids),
             ThreadMessage.channel == "email",
             ThreadMessage.direction == "in",
             ThreadMessage.external_id.is_not(None),

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from engine.access.masking import masked_fields
 from engine.conversation import contactwrite, thread
@@ -33,7 +33,7 @@ from engine.records.versions import SpecCache
 from engine.specs.pack import ContactSpec, PackSpec
 from engine.store.models import Record, RecordEvent
 from engine.time import batchwrite
-from engine.time.claims import Due, claim
+from engine.time.claims import Due, among, claim
 from engine.time.timers import MAX_ATTEMPTS, Fired
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,16 @@ def send_due(
 
 def _lock(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
     """The timers' records, locked in id order; one another transaction holds is left out.
-    Their customers and clocks, which every contact reads, come in one query each."""
+    Their customers, which every contact reads, come joined to them (only the records are
+    locked: a customer's row is not the batch's to hold), their clocks in one more query:
+    a `selectin` of the customers was a third round trip and a third of the batch's CPU."""
     ids = sorted({t.record_id for t in timers})
     found = session.scalars(
         select(Record)
-        .where(Record.id.in_(ids))
+        .where(among(session, Record.id, ids))
         .order_by(Record.id)
-        .with_for_update(skip_locked=True, key_share=True)
-        .options(selectinload(Record.customer), selectinload(Record.clocks))
+        .with_for_update(skip_locked=True, key_share=True, of=Record)
+        .options(joinedload(Record.customer), selectinload(Record.clocks))
     )
     return {record.id: record for record in found}
 

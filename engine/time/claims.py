@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import ARRAY, ColumnElement, Integer, Table, any_, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from engine.records.journal import TIMERS
 from engine.records.rows import ClockRow, RecordRow
@@ -139,9 +139,12 @@ def _add_clocks(session: Session, records: dict[int, RecordRow]) -> None:
         records[clock.record_id].clocks.append(clock)
 
 
-def among(session: Session, column: ColumnElement[int], ids: list[int]) -> ColumnElement[bool]:
+def among(
+    session: Session, column: ColumnElement[int] | QueryableAttribute[int], ids: list[int]
+) -> ColumnElement[bool]:
     """`column = ANY(:ids)` on PostgreSQL: one array parameter, so one statement text the
-    driver prepares once, where `IN` renders a placeholder per id and a new text per size."""
+    driver prepares once, where `IN` renders a placeholder per id and a new text per size
+    (planned again by the server for every batch)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
     return column.in_(ids)
