@@ -26,6 +26,8 @@ from engine.store.models import Record, RecordSearchDoc, SlaClock
 RECORDS: Table = Record.__table__  # type: ignore[assignment]
 CLOCKS: Table = SlaClock.__table__  # type: ignore[assignment]
 DOCUMENTS: Table = RecordSearchDoc.__table__  # type: ignore[assignment]
+# SQLite: rows of a table inserted one statement each, below `insert_rows`' read of the largest id.
+_ONE_BY_ONE = 8
 
 
 def write(session: Session, made: Sequence[tuple[Record, RecordTypeSpec]]) -> None:
@@ -56,16 +58,19 @@ def _insert(session: Session, table: Table, instances: Sequence[Record | SlaCloc
 
     Columns the instance left unset take their column's default (the row version starts at
     1, as the ORM's versioning does) and the instance takes that value too, so it holds the
-    whole row. SQLite returns `INSERT … RETURNING` rows in no promised order: there each row
-    is its own statement, as the ORM's flush sent them (calls into the process, no round trips).
+    whole row. SQLite returns `INSERT … RETURNING` rows in no promised order: there a few
+    rows (an intake's record and clocks) are a statement each, as the ORM's flush sent them
+    (calls into the process, no round trips); a batch takes its ids from one read of the
+    largest (`insert_rows`).
     """
     if not instances:
         return []
     rows = [_row(instance, _columns(table)) for instance in instances]
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" or len(rows) > _ONE_BY_ONE:
         return insert_rows(session, table, rows, ids=True)
     statement = insert(table).returning(table.c.id)
-    return [session.execute(statement, row).scalar_one() for row in rows]
+    connection = session.connection()
+    return [connection.execute(statement, row).scalar_one() for row in rows]
 
 
 def _row(instance: Record | SlaClock, columns: tuple[tuple[str, str, Any], ...]) -> dict[str, Any]:

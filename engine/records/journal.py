@@ -26,8 +26,7 @@ from engine.specs.pack import PackSpec
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, SlaClock, Timer
 
 SYSTEM = "system"
-# Values up to which rows go as a `VALUES` list rather than arrays (`insert_rows`): psycopg
-# parses a statement with more parameters anew each time (`MAX_CACHED_STATEMENT_PARAMS`).
+# Rows of at most this many values go as plain parameters (psycopg re-parses a longer list).
 FEW_VALUES = 50
 EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]
 NOTIFICATIONS: Table = Notification.__table__  # type: ignore[assignment]
@@ -327,7 +326,7 @@ def insert_rows(
         numbered = [{"id": last + 1 + index, **row} for index, row in enumerate(rows)]
         session.execute(insert(table), numbered)
         return [row["id"] for row in numbered]
-    if len(rows) * len(rows[0]) <= FEW_VALUES and (len(rows) == 1 or not ids):
+    if len(rows) * len(rows[0]) <= FEW_VALUES:
         return _insert_values(session, table, rows, ids)
     return _insert_arrays(session, table, rows, ids)
 
@@ -350,9 +349,8 @@ def _insert_arrays(
 def _insert_values(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], ids: bool
 ) -> list[int]:
-    """PostgreSQL, a few rows: a `VALUES` tuple of plain parameters a row. psycopg dumps each
-    array in Python (its element type found, then each element): most of the CPU of a one-row
-    insert (an HTTP intake's). With ids, one row only: a `VALUES` list has no promised order."""
+    """PostgreSQL, a few rows, as plain parameters: psycopg dumps each array in Python (its
+    element type found, then each element), most of the CPU of an HTTP intake's one-row insert."""
     dialect = session.get_bind().dialect
     values: dict[str, Any] = {}
     for column in (columns := [table.c[name] for name in rows[0]]):
@@ -360,18 +358,26 @@ def _insert_values(
         for index, row in enumerate(rows):
             value = row[column.name]
             values[f"{column.name}_{index}"] = process(value) if process else value
-    sql = _values_insert(table, tuple(c.name for c in columns), len(rows), ids)
+    sql = _values_insert(table, tuple(c.name for c in columns), len(rows), ids, dialect)
     result = session.connection().exec_driver_sql(sql, values)
-    return list(result.scalars()) if ids else []
+    return sorted(result.scalars()) if ids else []
 
 
 @functools.cache
-def _values_insert(table: Table, names: tuple[str, ...], count: int, ids: bool) -> str:
+def _values_insert(
+    table: Table, names: tuple[str, ...], count: int, ids: bool, dialect: Dialect
+) -> str:
+    """`_unnest_insert` from a `VALUES` list, typed (in a FROM it is typed apart from the table)."""
     listed = ", ".join(names)
+    types = [table.c[n].type.compile(dialect=dialect) for n in names]
     tuples = ", ".join(
-        "(" + ", ".join(f"%({name}_{index})s" for name in names) + ")" for index in range(count)
+        "(" + "".join(f"%({n}_{i})s::{t}, " for n, t in zip(names, types, strict=True)) + f"{i})"
+        for i in range(count)
     )
-    return f"INSERT INTO {table.name} ({listed}) VALUES {tuples}" + (" RETURNING id" if ids else "")
+    return (
+        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM (VALUES {tuples}) "
+        f"AS given({listed}, given_order) ORDER BY given_order" + (" RETURNING id" if ids else "")
+    )
 
 
 def _array_item(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
