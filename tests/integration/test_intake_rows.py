@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from engine.records import intakerows
+from engine.records import intake, intakerows
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.specs.pack import RecordTypeSpec
@@ -72,3 +72,32 @@ def test_an_intake_writes_the_rows_the_orm_flush_wrote(
     assert record["row_version"] == 1 and record["next_deadline"] is not None
     assert written["sla_clocks"] and written["record_search_docs"][0]["tokens"]
     assert written["timers"] and written["record_events"]
+
+
+def test_a_batch_writes_the_rows_the_orm_flush_wrote_each_record_its_own(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twelve records at once: more rows a table than SQLite writes one statement each."""
+
+    def batch() -> list[int]:
+        news = [
+            after_sales_record(f"C-{n % 3}")[1] for n in range(12)
+        ]  # three customers, four records each
+        with services.uow() as uow:
+            version = services.specs.latest(uow.session, "after_sales")
+            made = intake.create_records(
+                uow.session,
+                services.specs.of(version),
+                version,
+                news,
+                actor="test",
+                now=services.clock.now(),
+            )
+            uow.commit()
+            return [record.id for record in made]
+
+    batch()  # the customers known
+    written = [rows(services, number) for number in batch()]
+    monkeypatch.setattr(intakerows, "write", flushed)
+    assert written == [rows(services, number) for number in batch()]
+    assert all(len(each["sla_clocks"]) == 2 for each in written)
