@@ -19,7 +19,7 @@ from engine import bounds
 from engine.customers import tiers
 from engine.errors import InvalidInput
 from engine.events import StageEntered
-from engine.records import personal, queue
+from engine.records import intakerows, personal, queue
 from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.intakecustomers import CustomerLookup
 from engine.records.journal import Effects
@@ -70,10 +70,11 @@ def create_records(
 
     Per batch, not per record: every intake is checked before anything is written; one
     statement finds or creates the customers and one reads their computed tiers
-    (`intakecustomers`); one flush writes the records and their clocks (the objects
-    callers use); then the creation events and the timers, which need those ids, go as
-    plain rows in one statement a table (`journal.Effects`). Building them as objects was
-    most of an intake's cost.
+    (`intakecustomers`); the records, their clocks and their search documents go as plain
+    rows, one statement a table, and the objects callers use join the session as loaded
+    (`intakerows`: no unit-of-work flush); then the creation events and the timers, which
+    need those ids, go the same way (`journal.Effects`). Flushing them as objects was most
+    of an intake's cost.
     """
     rtypes = [pack.record_type(new.record_type) for new in news]
     checked = [_check(pack, rtype, new, now) for rtype, new in zip(rtypes, news, strict=True)]
@@ -85,7 +86,7 @@ def create_records(
         _new_record(session, pack, version, rtype, new, lookup, batch, now=now)
         for rtype, new in zip(rtypes, checked, strict=True)
     ]
-    session.flush()
+    intakerows.write(session, list(zip(made, rtypes, strict=True)))
     effects = Effects(session)
     for record, event in zip(made, batch.events, strict=True):
         effects.event(record, now, event, actor=actor)
@@ -215,7 +216,7 @@ def _new_record(
         updated_at=now,
     )
     personal.put_fields(record, rtype, values)
-    session.add(record)
+    record.clocks = []  # loaded: a record without SLA terms has none to read back
     batch.events.append(
         StageEntered(
             stage.id,

@@ -9,10 +9,11 @@ records without reading them. Personal fields (a contact, a masked name: `FieldS
 is_personal`, R-1.2, R-8.3) and choice keys never enter the index.
 
 The documents are kept in step by a listener on every ORM flush, in the flush's own
-transaction: whichever path creates a record (an intake batch, the API, a campaign task, an
-early warning) or writes its fields (a transition, an edit from the desk, the admin), its
-words are current when the transaction commits. A batch of new records is one INSERT of all
-their documents; records whose searched values did not change cost nothing but a comparison.
+transaction: whichever path adds a record object or writes its fields (a transition, an
+edit from the desk, the admin), its words are current when the transaction commits. Intake
+(the API, the desk, a campaign task, an early warning) writes records as plain rows and their
+documents with them (`intakerows`). A batch of new records is one INSERT of all their
+documents; records whose searched values did not change cost nothing but a comparison.
 """
 
 from __future__ import annotations

@@ -83,8 +83,10 @@ def start_clocks(
 ) -> list[SlaClock]:
     """One clock per target the record's terms set, started when the channel received it.
 
-    Their timers go to `arm` (default: objects in the session): a batch of intakes gathers
-    them and writes them with one statement once the clocks have their ids.
+    The clocks hang off `record.clocks`, not added to the session: the intake writes them
+    as rows with the record (`records.intakerows`). Their timers go to `arm` (default:
+    objects in the session): a batch of intakes gathers them and writes them with one
+    statement once the clocks have their ids.
     """
     if rtype.sla is None:
         return []
@@ -92,9 +94,7 @@ def start_clocks(
     for term in rtype.sla.terms_of(
         facts(record, tier, level_if_read(session, pack, rtype, record, now))
     ).values():
-        clock = new_clock(pack, record, term)
-        session.add(clock)
-        clocks.append(clock)
+        clocks.append(new_clock(pack, record, term))
     pause_in = rtype.sla.pause_in
     if pause_in is not None and pause_in.matches(rtype.stage(record.stage)):
         for clock in clocks:

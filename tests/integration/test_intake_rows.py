@@ -1,0 +1,103 @@
+"""An intake's plain rows are the rows the ORM's flush of the same objects wrote (issue #24
+item 1, R-1.1): every column of the record, its clocks, its search document, its history and
+its timers, so no column goes missing or changes value when the flush is left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from engine.records import intake, intakerows
+from engine.records.versions import PackSource
+from engine.services import Services
+from engine.specs.pack import RecordTypeSpec
+from engine.store.models import Record, RecordEvent, RecordSearchDoc, SlaClock, Timer
+from tests.integration.test_intake_statements import after_sales_record, finance, finance_record
+
+# Columns that name a row (its own id, or the ids of the rows it hangs off) and differ by nature.
+IDS = {"id", "record_id", "clock_id"}
+
+__all__ = ["finance"]  # the fixture, shared with the statements' pin
+
+
+def flushed(session: Session, made: list[tuple[Record, RecordTypeSpec]]) -> None:
+    """The write path before plain rows: the objects added and flushed by the unit of work,
+    the search document written by `searchindex`'s `after_flush` listener."""
+    session.add_all(record for record, _ in made)
+    session.flush()
+
+
+def rows(services: Services, record_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every column of every row the intake of `record_id` wrote, ids left out, by table."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    with services.uow() as uow:
+        for model, key in [
+            (Record, "id"),
+            (SlaClock, "record_id"),
+            (RecordSearchDoc, "record_id"),
+            (RecordEvent, "record_id"),
+            (Timer, "record_id"),
+        ]:
+            table = model.__table__
+            assert isinstance(table, Table)
+            statement = select(table).where(table.c[key] == record_id).order_by(*table.primary_key)
+            found[table.name] = [
+                {k: v for k, v in row.items() if k not in IDS}
+                for row in uow.session.execute(statement).mappings()
+            ]
+    return found
+
+
+@pytest.mark.parametrize("make", [after_sales_record, finance_record])
+def test_an_intake_writes_the_rows_the_orm_flush_wrote(
+    services: Services, finance: PackSource, monkeypatch: pytest.MonkeyPatch, make: Any
+) -> None:
+    services.publish(finance, by="test")
+
+    def intake() -> int:
+        record, created = services.intake(*make("C-1"), actor="test")
+        assert created
+        return record.id
+
+    intake()  # the customer known, the caches warm: both intakes below take the same path
+    written = rows(services, intake())
+    monkeypatch.setattr(intakerows, "write", flushed)
+    before = rows(services, intake())
+    assert written == before
+    record = written["records"][0]
+    assert record["private_fields"] and record["customer_id"] and record["contact_hash"]
+    assert record["row_version"] == 1 and record["next_deadline"] is not None
+    assert written["sla_clocks"] and written["record_search_docs"][0]["tokens"]
+    assert written["timers"] and written["record_events"]
+
+
+def test_a_batch_writes_the_rows_the_orm_flush_wrote_each_record_its_own(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twelve records at once: more rows a table than SQLite writes one statement each."""
+
+    def batch() -> list[int]:
+        news = [
+            after_sales_record(f"C-{n % 3}")[1] for n in range(12)
+        ]  # three customers, four records each
+        with services.uow() as uow:
+            version = services.specs.latest(uow.session, "after_sales")
+            made = intake.create_records(
+                uow.session,
+                services.specs.of(version),
+                version,
+                news,
+                actor="test",
+                now=services.clock.now(),
+            )
+            uow.commit()
+            return [record.id for record in made]
+
+    batch()  # the customers known
+    written = [rows(services, number) for number in batch()]
+    monkeypatch.setattr(intakerows, "write", flushed)
+    assert written == [rows(services, number) for number in batch()]
+    assert all(len(each["sla_clocks"]) == 2 for each in written)
