@@ -72,11 +72,23 @@ def sweep(
     """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`)."""
     result = SweepResult()
     failed: set[int] = set()  # retried by a later sweep, not again in this one
+    held: set[int] = set()  # their record held elsewhere: tried again once, at the end
+    retried = False
     while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
-            timers, records = claim_with_records(session, now, batch_size, skip=failed)
+            claimed = claim_with_records(session, now, batch_size, skip=failed | held)
+            held.update(claimed.held)
+            timers, records = claimed.timers, claimed.records
             if not timers:
-                break
+                if claimed.held:  # all of them held elsewhere: the next ones may not be
+                    continue
+                if not held or retried:
+                    break
+                # Once more for the held ones: the sweeper that held their records may have
+                # found nothing left while this one had them claimed, and ended.
+                held.clear()
+                retried = True
+                continue
             result.batches += 1
             try:
                 with session.begin_nested():

@@ -13,7 +13,7 @@ from engine.records.journal import EVENTS
 from engine.records.versions import PackSource
 from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
-from engine.time.claims import claim_with_records
+from engine.time.claims import Claimed, claim_with_records
 from engine.time.clock import VirtualClock
 from tests.conftest import truncate
 
@@ -41,13 +41,36 @@ def test_a_claimed_batch_holds_its_records_but_not_the_rows_that_reference_them(
     record_id = services.create_record("after_sales", new, actor="api").id
     later = clock.now() + timedelta(days=7)  # its warnings and breaches are all due
     with services.session_factory() as first:
-        timers, records = claim_with_records(first, later, 100)
-        assert timers and list(records) == [record_id]
+        claimed = claim_with_records(first, later, 100)
+        assert claimed.timers and list(claimed.records) == [record_id] and not claimed.held
         with services.session_factory() as second:
-            assert claim_with_records(second, later, 100) == ([], {})
+            assert claim_with_records(second, later, 100) == Claimed([], {}, [])
         with pg_engine.connect() as other:
             other.execute(text("SET lock_timeout = '3s'"))  # FOR UPDATE would hold it back
             line = {"record_id": record_id, "at": later, "actor": "mail", "kind": "note"}
             other.execute(insert(EVENTS).values(**line, changes={}))
             other.rollback()
         first.rollback()
+
+
+def test_a_record_an_agent_holds_leaves_its_timers_for_a_later_sweep(
+    pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
+) -> None:
+    """Timers of a record someone else has locked are claimed, handed back as `held` and not
+    fired; the sweep passes over them (it ends rather than claiming them again and again)
+    and fires them once the record is free."""
+    services = Services(make_session_factory(pg_engine), clock)
+    services.publish(after_sales, by="test")
+    fields = {"customer_no": "C-8", "contact": "13800000008", "description": "不制冷"}
+    new = NewRecord(record_type="feedback", channel="phone", fields=fields, priority="P1")
+    record_id = services.create_record("after_sales", new, actor="api").id
+    clock.advance(timedelta(days=7))
+    with pg_engine.connect() as agent:
+        agent.execute(text("SELECT id FROM records WHERE id = :id FOR UPDATE"), {"id": record_id})
+        with services.session_factory() as sweeper:
+            claimed = claim_with_records(sweeper, clock.now(), 100)
+            assert claimed.timers == [] and claimed.records == {} and claimed.held
+            sweeper.rollback()
+        assert services.sweep().fired == []
+        agent.rollback()
+    assert services.sweep().fired
