@@ -3,7 +3,8 @@
 The database holds T timers of which D are due (small: 5,000 due among 50,000; full:
 100,000 among 1,000,000): open records of a live queue's mix (bench/seed.py) whose
 scheduler stopped 12 hours ago, so the warnings, breaches, escalations and progress
-follow-ups that came due since are pending, and the older ones fired. N processes of
+follow-ups that came due since are pending, and the older ones fired (with the
+notifications and sent messages they gave, `bench.seednotices`). N processes of
 `careloop scheduler --once --json --batch 200` (real subprocesses, CARELOOP_DATABASE_URL
 pointing at the database) then claim, fire and mark them: FOR UPDATE SKIP LOCKED batches,
 each fired set-based (effects computed in Python, then one statement per kind of row:
@@ -132,7 +133,7 @@ def seed_backlog(engine: Engine, due: int, total: int, down_for: timedelta) -> S
     """
     began = time.perf_counter()
     now = utc_now()
-    seeder = Seeder(engine, now)
+    seeder = Seeder(engine, now, notices=True)
     fired_until = now - down_for
     got, misses = 0, 0
     while got < due and misses < 100_000:

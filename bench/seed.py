@@ -24,9 +24,9 @@ Each record's search document (`engine.records.searchindex`: the words of its de
 product) is written with it; descriptions are `bench.data`'s complaints, so words occur as
 often as in real feedback, and each distinct sentence is cut by jieba once.
 
-Not modelled: notifications and outbox rows of past firings, and the priority raise a
-breach applies (the generated priority is the record's priority as it stands now, so
-the queue's mix is the one asked for).
+With the history and if asked, each past firing's notifications and their sent messages
+(`bench.seednotices`). Not modelled: the priority raise a breach applies (the generated
+priority is the record's priority as it stands now, so the queue's mix is the one asked for).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from sqlalchemy import JSON, Connection, Engine, Table, insert, text
 
 from bench.common import ROOT, table_of
 from bench.data import description
+from bench.seednotices import PastNotices
 from engine.access import crypto
 from engine.access.crypto import lookup_hash
 from engine.records import searchindex
@@ -54,6 +55,8 @@ from engine.specs.pack import PackSpec, RecordTypeSpec, SlaTerm
 from engine.store.db import make_session_factory
 from engine.store.models import (
     Customer,
+    Notification,
+    OutboxMessage,
     Record,
     RecordEvent,
     RecordSearchDoc,
@@ -86,6 +89,8 @@ DEPARTMENTS = {
 }
 TABLES = tuple(table_of(model) for model in (Customer, Record, RecordSearchDoc, SlaClock, Timer))
 EVENTS = table_of(RecordEvent)
+# What the history adds after the records' own rows, parents first.
+HISTORY_TABLES = (EVENTS, table_of(Notification), table_of(OutboxMessage))
 HISTORY = (Timer.__tablename__, RecordEvent.__tablename__)
 ORDER = "订单号"  # bench.data's second sentence: an order number, unique to its record
 CHUNK = 2_000  # records per transaction when writing
@@ -99,6 +104,8 @@ class Draft:
     clocks: list[dict[str, Any]]
     timers: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
     def due(self, now: datetime) -> int:
         """Pending timers due at `now`: what a sweep at `now` has to fire for this record."""
@@ -111,6 +118,7 @@ class Counts:
     clocks: int = 0
     timers: int = 0
     events: int = 0
+    notifications: int = 0
     customers: int = 0
     breached: int = 0
     no_deadline: int = 0
@@ -131,10 +139,14 @@ class Seeder:
         *,
         seed: int = 20261123,
         history: bool = True,
+        notices: bool = False,
     ) -> None:
         """`history=False` leaves out the timers and history events (built, not written):
-        for benches that read records and clocks only, a third of the rows to write."""
+        for benches that read records and clocks only, a third of the rows to write.
+        `notices=True` adds the past firings' notifications and messages to the history
+        (the sweep benches, which write more of them)."""
         self.history = history
+        self.with_notices = notices
         self.engines = [engines] if isinstance(engines, Engine) else list(engines)
         self.now = now
         self.rng = random.Random(seed)
@@ -158,7 +170,8 @@ class Seeder:
         self._vips: list[int] = []
         self._regular: int | None = None
         self._pending: dict[str, list[dict[str, Any]]] = {t.name: [] for t in TABLES}
-        self._pending[EVENTS.name] = []
+        self._pending.update({table.name: [] for table in HISTORY_TABLES})
+        self.notices = PastNotices(self.spec, self.rtype)
         self._records_pending = 0
         self.counts = Counts()
 
@@ -313,10 +326,11 @@ class Seeder:
         if stage == "waiting_customer":
             assert paused_at is not None
             self._pause(record, clocks[1], timers, events, paused_at, fired_until)
-        self._fire(record, clocks, timers, events, fired_until)
+        draft = Draft(record, clocks, timers, events)
+        self._fire(draft, fired_until)
         open_deadlines = [c["deadline"] for c in clocks if c["met_at"] is None and c["deadline"]]
         record["next_deadline"] = min(open_deadlines, default=None)
-        return Draft(record, clocks, timers, events)
+        return draft
 
     def _accept(
         self,
@@ -399,15 +413,10 @@ class Seeder:
         self._cancel(timers, resolve["id"], fired_by)
         self._cancel(timers, None, fired_by)  # the follow-up runs only while active
 
-    def _fire(
-        self,
-        record: dict[str, Any],
-        clocks: list[dict[str, Any]],
-        timers: list[dict[str, Any]],
-        events: list[dict[str, Any]],
-        until: datetime,
-    ) -> None:
-        """What the sweeps until `until` did: warnings, breaches, escalations, follow-ups."""
+    def _fire(self, draft: Draft, until: datetime) -> None:
+        """What the sweeps until `until` did: warnings, breaches, escalations, follow-ups,
+        and the notifications and messages they gave."""
+        record, clocks, timers, events = draft.record, draft.clocks, draft.timers, draft.events
         by_id = {c["id"]: c for c in clocks}
         assert self.rtype.sla is not None
         later = [s for s in self.rtype.sla.escalation if s.at == "breach" and s.after is not None]
@@ -428,8 +437,10 @@ class Seeder:
                     self._timer(record["id"], None, "followup", followup.name, upcoming, at)
                 )
                 kind = f"followup.{followup.name}"
+                target = None
             else:
                 clock = by_id[timer["clock_id"]]
+                target = clock["target"]
                 if timer["kind"] == "sla_warning":
                     clock["warned_at"], kind = at, f"sla.{clock['target']}.warning"
                 elif timer["kind"] == "sla_breach":
@@ -451,6 +462,10 @@ class Seeder:
                 else:
                     kind = f"sla.{clock['target']}.escalated"
             events.append(self._event(record["id"], at, kind, timer_id=timer["id"]))
+            if self.with_notices:
+                notifications, messages = self.notices.of(record["id"], timer, at, target)
+                draft.notifications.extend(notifications)
+                draft.messages.extend(messages)
 
     def _cancel(
         self, timers: list[dict[str, Any]], clock_id: int | None, fired_by: datetime
@@ -530,11 +545,14 @@ class Seeder:
         if self.history:
             self._pending[Timer.__tablename__].extend(draft.timers)
             self._pending[EVENTS.name].extend(draft.events)
+            self._pending[Notification.__tablename__].extend(draft.notifications)
+            self._pending[OutboxMessage.__tablename__].extend(draft.messages)
         counts = self.counts
         counts.records += 1
         counts.clocks += len(draft.clocks)
         counts.timers += len(draft.timers)
         counts.events += len(draft.events)
+        counts.notifications += len(draft.notifications)
         counts.breached += any(
             c["breached_at"] is not None and c["met_at"] is None for c in draft.clocks
         )
@@ -604,7 +622,7 @@ class Seeder:
         """
         for engine in self.engines:
             with engine.begin() as conn:
-                for table in (*TABLES, EVENTS):
+                for table in (*TABLES, *HISTORY_TABLES):
                     rows = self._pending[table.name]
                     if not rows:
                         continue
@@ -622,7 +640,7 @@ class Seeder:
         for engine in self.engines:
             if engine.dialect.name == "postgresql":
                 with engine.begin() as conn:
-                    for table in (*TABLES, EVENTS):
+                    for table in (*TABLES, *HISTORY_TABLES):
                         if "id" not in table.c:
                             continue  # keyed by its record (the search documents)
                         conn.execute(
