@@ -73,7 +73,7 @@ def main() -> None:
         print(
             f"# {args.db}: fired {fired:,} in {seconds:.2f} s ({fired / seconds:,.0f} timers/s), "
             f"CPU {cpu:.2f} s ({cpu / per * 1e3:.3f} ms a timer{how}), "
-            f"{result.batches} batches of up to {args.batch}, {result.failed} failed, "
+            f"{result.batches} batches from {args.batch} up, {result.failed} failed, "
             f"load {os.getloadavg()[0]:.1f}"
         )
         if server is not None:

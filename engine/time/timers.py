@@ -37,6 +37,10 @@ __all__ = ["Due", "Fired", "SweepResult", "claim", "sweep"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# A backlog (a catch-up after downtime) is fired in batches growing up to this many times
+# the asked size: a batch's statements and round trips cost the same whatever its size
+# (about a fifth of a timer's CPU at 200), while a record stays locked for one batch only.
+BACKLOG_GROWTH = 5
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,20 @@ def sweep(
     batch_size: int = 100,
     max_batches: int | None = None,
 ) -> SweepResult:
-    """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`)."""
+    """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`).
+
+    Each batch after a full one is twice as large, up to `BACKLOG_GROWTH` × `batch_size`.
+    """
     result = SweepResult()
+    size = batch_size
     failed: set[int] = set()  # retried by a later sweep, not again in this one
     held: set[int] = set()  # their record held elsewhere: tried again once, at the end
     retried = False
     while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
-            claimed = claim_with_records(session, now, batch_size, skip=failed | held)
+            claimed = claim_with_records(session, now, size, skip=failed | held)
+            if len(claimed.timers) + len(claimed.held) == size:
+                size = min(size * 2, batch_size * BACKLOG_GROWTH)
             held.update(claimed.held)
             timers, records = claimed.timers, claimed.records
             if not timers:

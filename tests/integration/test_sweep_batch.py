@@ -289,3 +289,18 @@ def test_a_batch_of_contacts_takes_the_same_statements_whatever_its_size(
     # messages, the history lines (SQLite reads the next id of each first), the marks, and
     # the claim that finds none left: none per contact.
     assert len(five) <= 22, shown(five)
+
+
+def test_a_backlog_is_fired_in_growing_batches(desk: Services, clock: VirtualClock) -> None:
+    """After downtime the batches grow (2, 4, then at most 5 × 2): a batch's statements cost
+    the same whatever its size; the first batch keeps the size asked for, and every due
+    timer fires once."""
+    for number in range(8):
+        create(desk, f"C-{number}")
+    desk.sweep()  # the acknowledgements to the customers, at once (R-3.2)
+    clock.set(at(14))  # eight warnings and eight breaches came due: 16 timers
+    result = sweep(desk.session_factory, desk.specs, clock.now(), batch_size=2)
+    fired = [f for f in result.fired if f.outcome == "fired"]
+    assert len(fired) == len({f.timer_id for f in fired}) == 16
+    # 2 + 4 + 8 (the cap 10 not reached) + 2 left: four batches, where 2 a batch took eight.
+    assert result.batches == 4
