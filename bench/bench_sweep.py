@@ -32,7 +32,8 @@ The database's floor (issue #24 item 4), with 1 process, in the same run: every 
 scheduler wrote (read back by the driver from its copy: rows added to any table, timers,
 clocks and records whose values changed, only the columns that changed) written by the
 driver alone into a fresh copy, `executemany` per table, in as many transactions as the
-scheduler's batches; the ratio says how close firing comes to what the database allows.
+scheduler reported batches (they grow from 200 to 1,000 while a backlog lasts); the ratio
+says how close firing comes to what the database allows.
 
 Catch-up: L late timers (small 10,000; full 1,000,000) of a scheduler down for 3 days,
 fired by 2 processes: seconds until the last exits (goal at full size: 2 minutes), against
@@ -119,6 +120,7 @@ class Run:
     retried: int = 0
     deferred: int = 0
     error: str | None = None
+    batches: int = 0
 
     @property
     def rate(self) -> float:
@@ -200,8 +202,9 @@ def due_now(conn: Connection, now: datetime, *where: Any) -> int:
     )
 
 
-def schedulers(url: str, processes: int) -> tuple[float, list[int]]:
-    """Start the processes at once, wait for all; wall seconds and what each reported.
+def schedulers(url: str, processes: int) -> tuple[float, list[int], int]:
+    """Start the processes at once, wait for all; wall seconds, what each fired, and their
+    batches (each one transaction) in all.
 
     Their output goes to files, not pipes: a child blocked on a full stderr pipe (tracebacks
     of retried timers) while holding row locks would stall the others waiting on them.
@@ -227,7 +230,8 @@ def schedulers(url: str, processes: int) -> tuple[float, list[int]]:
             if child.returncode != 0:
                 raise SystemExit(f"scheduler exited with {child.returncode}:\n{err.read()}")
             texts.append(text_out)
-    return seconds, [json.loads(t.strip().splitlines()[-1])["fired"] for t in texts]
+    reports = [json.loads(t.strip().splitlines()[-1]) for t in texts]
+    return seconds, [r["fired"] for r in reports], sum(r["batches"] for r in reports)
 
 
 def check(engine: Engine, since: datetime, reported: int) -> dict[str, Any]:
@@ -285,7 +289,7 @@ def ours(url: str, processes: int) -> Run:
         with engine.connect() as conn:
             due = due_now(conn, start)
         engine.dispose()
-        seconds, shares = schedulers(url, processes)
+        seconds, shares, batches = schedulers(url, processes)
         found = check(engine, start, sum(shares))
         if found["deferred"]:  # the next sweep must fire them (untimed)
             schedulers(url, 1)
@@ -300,6 +304,7 @@ def ours(url: str, processes: int) -> Run:
             found["retried"],
             found["deferred"],
             found.get("error"),
+            batches,
         )
     finally:
         engine.dispose()
@@ -418,7 +423,7 @@ def ours_and_floor(template: Engine, runs: int) -> tuple[list[Run], list[Run]]:
             added, changed = written_by_run(engine, top, before)
             engine.dispose()
         with copy_of(template) as url:
-            seconds = write_floor(url, added, changed, max(1, -(-run.fired // BATCH)))
+            seconds = write_floor(url, added, changed, max(1, run.batches))
         results.append(run)
         floors.append(Run(seconds, run.due, run.fired))
         rows = sum(map(len, added.values())) + sum(map(len, changed.values()))
@@ -438,7 +443,7 @@ def idle_start(kind: str) -> float:
         empty.dispose()
         times = []
         for _ in range(3):
-            seconds, shares = schedulers(url, 1)
+            seconds, shares, _ = schedulers(url, 1)
             assert shares == [0], shares
             times.append(seconds)
     return statistics.median(times)

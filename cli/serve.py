@@ -137,6 +137,7 @@ def _once(services: Services, settings: Settings, batch_size: int, as_json: bool
     outcome = {
         "fired": len(result.fired),
         "failed": result.failed,
+        "batches": result.batches,
         "campaigns": care,
         "mail": mail,
         "sent": delivery.sent,

@@ -48,11 +48,13 @@ def send_due(
     now: datetime,
     *,
     batch_size: int = 50,
-) -> list[Fired]:
+) -> tuple[list[Fired], int]:
     """Send or skip every contact due at `now`, once, oldest first; a record someone holds
-    is left for the next sweep, a contact that fails is retried by later sweeps."""
+    is left for the next sweep, a contact that fails is retried by later sweeps. What was
+    done, and in how many batches (each one transaction)."""
     fired: list[Fired] = []
     passed: set[int] = set()
+    batches = 0
     for _ in range(MAX_BATCHES):
         with session_factory() as session:
             timers = claim(session, now, batch_size, skip=passed, contacts=True)
@@ -82,7 +84,8 @@ def send_due(
             _mark(session, done, now)
             fired.extend(done)
             session.commit()
-    return fired
+            batches += 1
+    return fired, batches
 
 
 def _lock(session: Session, timers: Sequence[Due]) -> dict[int, Record]:

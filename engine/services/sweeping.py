@@ -21,8 +21,9 @@ class SweepServices(ServiceBase):
         result = timers.sweep(
             self.session_factory, self.specs, now, batch_size=batch_size, max_batches=max_batches
         )
-        sent = contacts.send_due(
+        sent, batches = contacts.send_due(
             self.session_factory, self.specs, self.links, now, batch_size=batch_size
         )
         result.fired.extend(sent)
+        result.batches += batches
         return result
