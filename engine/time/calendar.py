@@ -135,7 +135,7 @@ class BusinessCalendar:
         # each step here is a few % of a deadline's cost (issue #24 item 3)
         if type(start.tzinfo) in ALWAYS_AWARE:
             instant = start.timestamp()
-            _, lo, hi, starts, cum, cap, base, total = self._index
+            lo, hi, starts, cum, cap, base, total = self._index.hot
             if lo <= instant < hi:
                 k = bisect_right(starts, instant)
                 end = cap[k]
@@ -157,7 +157,7 @@ class BusinessCalendar:
         each answer is `add`'s arithmetic and test, and what the index cannot answer as it stands
         goes to `add` (to widen it or refuse). Written out rather than delegated to the index:
         a call's frame was 1-5 % of intake's deadlines (issue #24 item 3)."""
-        _, lo, hi, starts, cum, cap, base, total = self._index
+        lo, hi, starts, cum, cap, base, total = self._index.hot
         instant = start.timestamp() if type(start.tzinfo) in ALWAYS_AWARE else -math.inf
         if not lo <= instant < hi:
             return [self.add(start, amount) for amount in amounts]
