@@ -133,22 +133,21 @@ class BusinessCalendar:
         instant); a result on an interval's end is that end (18:00), not the next day's start."""
         # WorkIndex.position and .instant written out: this is the hottest line of intake, and
         # each step here is a few % of a deadline's cost (issue #24 item 3)
-        if type(start.tzinfo) in ALWAYS_AWARE:
-            instant = start.timestamp()
-            lo, hi, starts, cum, cap, base, total = self._index.hot
-            if lo <= instant < hi:
-                k = bisect_right(starts, instant)
-                end = cap[k]
-                position = (instant if instant < end else end) + base[k]
-                target = position + seconds
-                # a positive amount (not lost in rounding, not NaN) the index reaches as it stands
-                if position < target <= total:
-                    m = bisect_left(cum, target, k, k + NEAR)  # cum's padding keeps k + NEAR in
-                    if m == k + NEAR:
-                        m = bisect_left(cum, target, m)
-                    return _fromtimestamp(target - base[m], self.tz)
-        else:
+        if type(start.tzinfo) not in ALWAYS_AWARE:
             require_aware(start)
+        instant = start.timestamp()
+        lo, hi, starts, cum, cap, base, total = self._index.hot
+        if lo <= instant < hi:
+            k = bisect_right(starts, instant)
+            end = cap[k]
+            position = (instant if instant < end else end) + base[k]
+            target = position + seconds
+            # a positive amount (not lost in rounding, not NaN) the index reaches as it stands
+            if position < target <= total:
+                m = bisect_left(cum, target, k, k + NEAR)  # cum's padding keeps k + NEAR in
+                if m == k + NEAR:
+                    m = bisect_left(cum, target, m)
+                return _fromtimestamp(target - base[m], self.tz)
         return self._add_widening(start, seconds)
 
     def add_each(self, start: datetime, amounts: Iterable[float]) -> list[datetime]:
