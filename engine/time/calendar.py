@@ -17,6 +17,7 @@ from engine.time.workindex import ALWAYS_AWARE, EMPTY, NEAR, Interval, WorkIndex
 
 __all__ = ["MAX_EMPTY_YEARS", "BusinessCalendar", "CalendarError", "validate_config"]
 
+_fromtimestamp = datetime.fromtimestamp  # a module global: one lookup, not two, per deadline
 MAX_EMPTY_YEARS = 10  # `add` gives up after this many consecutive years without working time
 
 
@@ -130,22 +131,23 @@ class BusinessCalendar:
     def add(self, start: datetime, seconds: float) -> datetime:
         """When `seconds` of working time have passed after `start` (counting from the next working
         instant); a result on an interval's end is that end (18:00), not the next day's start."""
+        # WorkIndex.position and .instant written out: this is the hottest line of intake, and
+        # each step here is a few % of a deadline's cost (issue #24 item 3)
         if type(start.tzinfo) not in ALWAYS_AWARE:
             require_aware(start)
-        # WorkIndex.position and .instant written out: this is the hottest line of intake
         instant = start.timestamp()
-        _, lo, hi, starts, cum, cap, base = self._index
+        lo, hi, starts, cum, cap, base, total = self._index.hot
         if lo <= instant < hi:
             k = bisect_right(starts, instant)
             end = cap[k]
             position = (instant if instant < end else end) + base[k]
             target = position + seconds
             # a positive amount (not lost in rounding, not NaN) the index reaches as it stands
-            if position < target <= cum[-1]:
-                near = k + NEAR if k + NEAR < len(cum) else len(cum)
-                m = bisect_left(cum, target, k, near)
-                m = m if m < near else bisect_left(cum, target, near)
-                return datetime.fromtimestamp(target - base[m], self.tz)
+            if position < target <= total:
+                m = bisect_left(cum, target, k, k + NEAR)  # cum's padding keeps k + NEAR in
+                if m == k + NEAR:
+                    m = bisect_left(cum, target, m)
+                return _fromtimestamp(target - base[m], self.tz)
         return self._add_widening(start, seconds)
 
     def add_each(self, start: datetime, amounts: Iterable[float]) -> list[datetime]:
@@ -154,21 +156,21 @@ class BusinessCalendar:
         each answer is `add`'s arithmetic and test, and what the index cannot answer as it stands
         goes to `add` (to widen it or refuse). Written out rather than delegated to the index:
         a call's frame was 1-5 % of intake's deadlines (issue #24 item 3)."""
-        _, lo, hi, starts, cum, cap, base = self._index
+        lo, hi, starts, cum, cap, base, total = self._index.hot
         instant = start.timestamp() if type(start.tzinfo) in ALWAYS_AWARE else -math.inf
         if not lo <= instant < hi:
             return [self.add(start, amount) for amount in amounts]
         k = bisect_right(starts, instant)
-        end, fromtimestamp, tz, total = cap[k], datetime.fromtimestamp, self.tz, cum[-1]
+        end, tz, near = cap[k], self.tz, k + NEAR
         position = (instant if instant < end else end) + base[k]
-        near = k + NEAR if k + NEAR < len(cum) else len(cum)
         answers = []
         for amount in amounts:
             target = position + amount
             if position < target <= total:
                 m = bisect_left(cum, target, k, near)
-                m = m if m < near else bisect_left(cum, target, near)
-                answers.append(fromtimestamp(target - base[m], tz))
+                if m == near:
+                    m = bisect_left(cum, target, near)
+                answers.append(_fromtimestamp(target - base[m], tz))
             else:
                 answers.append(self.add(start, amount))
         return answers
@@ -182,9 +184,9 @@ class BusinessCalendar:
             return start.astimezone(self.tz)
         instant, year = start.timestamp(), start.astimezone(self.tz).year
         index, last_gain = self._covering(year, year), year
-        while (ahead := index.cum[-1] - index.position(instant)) < seconds:
+        while (ahead := index.total - index.position(instant)) < seconds:
             index = self._covering(year, index.years[-1] + 1)
-            if index.cum[-1] - index.position(instant) > ahead:
+            if index.total - index.position(instant) > ahead:
                 last_gain = index.years[-1]
             elif index.years[-1] - last_gain >= MAX_EMPTY_YEARS:
                 raise ValueError(

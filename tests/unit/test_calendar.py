@@ -161,6 +161,26 @@ def test_add_each_hands_what_the_index_cannot_answer_to_add() -> None:
         cal.add_each(sh(2026, 3, 16, 9), [HOUR, -1])
 
 
+def test_deadlines_at_the_indexed_years_end_match_a_wider_index() -> None:
+    """Issue #24 item 3: the index ends its cumulative array with padding so a target's search
+    window needs no length test. Starts in the last working days of the only indexed year, with
+    targets up to its last working instant (answered from that index alone) and past it
+    (which widens it), answer as a calendar indexed a year further."""
+    wide = cn_workdays()
+    wide.add(sh(2027, 6, 1), HOUR)
+    wide.add(sh(2026, 6, 1), HOUR)  # 2026 and 2027
+    for day in (21, 25, 29, 30, 31):
+        start = sh(2026, 12, day, 10)
+        left = wide.working_seconds_between(start, sh(2027, 1, 1))
+        amounts = [left * m / 20 for m in range(1, 21)]
+        narrow = cn_workdays()
+        narrow.add(sh(2026, 6, 1), HOUR)  # 2026 only
+        assert narrow.add_each(start, amounts) == wide.add_each(start, amounts)
+        assert [narrow.add(start, a) for a in amounts] == [wide.add(start, a) for a in amounts]
+        assert narrow.add(start, amounts[-1]) == sh(2026, 12, 31, 18)
+        assert narrow.add_each(start, [left + HOUR]) == [sh(2027, 1, 4, 10)]
+
+
 class _EightHours(tzinfo):
     """UTC+8 written by hand: neither a ZoneInfo nor a datetime.timezone."""
 
