@@ -299,7 +299,7 @@ def test_a_backlog_is_fired_in_growing_batches(desk: Services, clock: VirtualClo
         create(desk, f"C-{number}")
     desk.sweep()  # the acknowledgements to the customers, at once
     clock.set(at(14))  # eight warnings and eight breaches came due: 16 timers
-    result = sweep(desk.session_factory, desk.specs, clock.now(), batch_size=2)
+    result = sweep(desk.session_factory, desk.specs, clock.now(), batch_size=2, sweepers=1)
     fired = [f for f in result.fired if f.outcome == "fired"]
     assert len(fired) == len({f.timer_id for f in fired}) == 16
     # 2 + 4 + 8 (the cap 10 not reached) + 2 left: four batches, where 2 a batch took eight.

@@ -15,6 +15,7 @@ from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.time.claims import Claimed, claim_with_records
 from engine.time.clock import VirtualClock
+from engine.time.timers import sweep
 from tests.conftest import truncate
 
 pytestmark = pytest.mark.pg
@@ -74,3 +75,26 @@ def test_a_record_an_agent_holds_leaves_its_timers_for_a_later_sweep(
         assert services.sweep().fired == []
         agent.rollback()
     assert services.sweep().fired
+
+
+def test_two_sweepers_in_one_process_fire_a_backlog_once(
+    pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
+) -> None:
+    """On PostgreSQL a sweep runs `SWEEPERS` threads that share the due timers as processes
+    do: every due timer fires once, none is left pending, none fires twice (the history
+    carries each timer's id once)."""
+    services = Services(make_session_factory(pg_engine), clock)
+    services.publish(after_sales, by="test")
+    for number in range(12):
+        fields = {"customer_no": f"C-{number}", "contact": "13800000009", "description": "漏水"}
+        new = NewRecord(record_type="feedback", channel="phone", fields=fields, priority="P1")
+        services.create_record("after_sales", new, actor="api")
+    clock.advance(timedelta(days=7))
+    result = sweep(services.session_factory, services.specs, clock.now(), batch_size=2)
+    fired = [f.timer_id for f in result.fired if f.outcome == "fired"]
+    assert len(fired) == len(set(fired)) > 24  # warnings and breaches of 12 records at least
+    with pg_engine.connect() as conn:
+        due = "SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= :now"
+        assert conn.execute(text(due), {"now": clock.now()}).scalar_one() == 0
+        twice = "SELECT count(*) - count(DISTINCT timer_id) FROM record_events WHERE timer_id > 0"
+        assert conn.execute(text(twice)).scalar_one() == 0
