@@ -3,7 +3,7 @@
 The objects an intake builds (`Record`, its `SlaClock`s) are what callers use, but the ORM's
 unit of work flushing them (the dependency sort, attribute history, the `after_flush` search
 listener, a row built per object) was the largest part of an intake's CPU. Here each table is
-one `INSERT` of every column (`journal.insert_rows`: an `unnest` on PostgreSQL), the ids it
+one `INSERT` of every column (`rowinsert.insert_rows`: an `unnest` on PostgreSQL), the ids it
 returns are set on the objects, and the objects then join the session as if just loaded
 (`make_transient_to_detached`): nothing is pending, a later change to them is an UPDATE as
 for any record read from the database, and no attribute needs a second read.
@@ -19,7 +19,7 @@ from sqlalchemy import Column, Table, insert, inspect
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 
 from engine.records import searchindex
-from engine.records.journal import insert_rows
+from engine.records.rowinsert import insert_rows
 from engine.specs.pack import RecordTypeSpec
 from engine.store.models import Record, RecordSearchDoc, SlaClock
 

@@ -29,7 +29,7 @@ from wsgi import services as app_services
 # SQLite's driver sends a BEGIN IMMEDIATE as a statement, and SQLAlchemy inserts rows with
 # RETURNING one at a time there (SQLite does not promise their order), so its clocks are a
 # statement each, and the history's rows take their ids from one read of the largest
-# (`journal.insert_rows`, the sweep's batches as well): calls into the process, no round trips.
+# (`rowinsert.insert_rows`, the sweep's batches as well): calls into the process, no round trips.
 INTAKE_STATEMENTS = {"postgresql": 6, "sqlite": 9}
 CLOCKS = "INSERT INTO sla_clocks"
 
