@@ -1,23 +1,29 @@
 """Rows inserted in one statement a table, without the ORM (issue #24: the write paths' CPU).
 
-On PostgreSQL a few values go as plain parameters (`_insert_values`), more as one binary
-array per column (`_insert_arrays`); on SQLite an `executemany`. Each statement text, each
-parameter name and each column's processor is worked out once per table and row shape.
+On PostgreSQL a few rows go as one JSON parameter (`_insert_json`), more as one binary array
+per column (`_insert_arrays`); on SQLite an `executemany`. Each statement text and each
+column's conversion is worked out once per table and row shape.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Table, func, insert, select
+from sqlalchemy import JSON, Column, Float, Table, func, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-# Rows of at most this many values go as plain parameters (psycopg re-parses a longer list).
-FEW_VALUES = 50
+from engine.store.types import UTCDateTime
+
+# Rows of at most this many values go as one JSON text, more as binary arrays: measured on
+# an intake's rows (issue #24), JSON costs the client less CPU up to 10 records or 25 timers
+# (240-275 values) and more from 25 records or 60 timers on.
+FEW_VALUES = 250
 
 
 def insert_rows(
@@ -26,13 +32,15 @@ def insert_rows(
     """Insert the rows in one statement (two on SQLite with `ids`); with `ids`, their ids in
     the order of `rows`.
 
-    On PostgreSQL the rows go as one array per column through `unnest`, in binary: a
-    short statement the driver parses once, where an `executemany` sends a VALUES list
-    with a placeholder per value that psycopg re-parses every time (most of a batch's
-    time, measured; text arrays cost 2.5 times binary ones to dump). Ids come back
-    sorted: a SERIAL key numbers the rows in the order the ordered SELECT gives them,
-    as SQLAlchemy's own `sort_by_parameter_order` relies on. A few values
-    (`FEW_VALUES`) go as plain parameters instead (`_insert_values`).
+    On PostgreSQL up to `FEW_VALUES` go as one JSON array that the database turns into
+    rows of the table (`json_populate_recordset`): one parameter, dumped by the `json`
+    module in C, where plain parameters cost psycopg a Python call per value (and a
+    re-parse of the statement beyond 50 of them) and binary arrays a Python call per
+    array and per element. More go as one binary array per column through `unnest`: an
+    `executemany` would send a VALUES list with a placeholder per value that psycopg
+    re-parses every time, and text arrays cost 2.5 times binary ones to dump. Ids come
+    back sorted: a SERIAL key numbers the rows in the order the ordered SELECT gives
+    them, as SQLAlchemy's own `sort_by_parameter_order` relies on.
     """
     if not rows:
         return []
@@ -49,7 +57,7 @@ def insert_rows(
         session.execute(insert(table), numbered)
         return [row["id"] for row in numbered]
     if len(rows) * len(rows[0]) <= FEW_VALUES:
-        return _insert_values(session, table, rows, ids)
+        return _insert_json(session, table, rows, ids)
     return _insert_arrays(session, table, rows, ids)
 
 
@@ -69,49 +77,35 @@ def _insert_arrays(
     return sorted(result.scalars()) if ids else []
 
 
-def _insert_values(
+def _insert_json(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], ids: bool
 ) -> list[int]:
-    """PostgreSQL, a few rows, as plain parameters: psycopg dumps each array in Python (its
-    element type found, then each element), most of the CPU of an HTTP intake's one-row insert.
-
-    The parameter names and each column's processor come from `_processors` and
-    `_parameter_names`, worked out once per table and row shape: asking the column types
-    for them on every call was a tenth of this function's CPU (issue #24)."""
+    """PostgreSQL: the rows as one JSON array of objects, each value as the column's type
+    reads it from JSON text (`_to_json`); a JSON column's value goes in as it is."""
     dialect = session.get_bind().dialect
     names = tuple(rows[0])
-    processors = _processors(table, names, dialect)
-    values: dict[str, Any] = {}
-    for index, row in enumerate(rows):
-        keys = _parameter_names(names, index)
-        for name, key, process in zip(names, keys, processors, strict=True):
-            value = row[name]
-            values[key] = process(value) if process else value
-    sql = _values_insert(table, names, len(rows), ids, dialect)
-    result = session.connection().exec_driver_sql(sql, values)
+    converts = tuple(
+        (name, convert)
+        for name, convert in zip(names, _converters(table, names, dialect), strict=True)
+        if convert is not None
+    )
+    if converts:
+        rows = [dict(row) for row in rows]
+        for row in rows:
+            for name, convert in converts:
+                row[name] = convert(row[name])
+    sql = _json_insert(table, names, ids)
+    result = session.connection().exec_driver_sql(sql, {"rows": json.dumps(rows)})
     return sorted(result.scalars()) if ids else []
 
 
 @functools.cache
-def _parameter_names(names: tuple[str, ...], index: int) -> tuple[str, ...]:
-    """The `_values_insert` parameters of row `index`: `<column>_<index>`."""
-    return tuple(f"{name}_{index}" for name in names)
-
-
-@functools.cache
-def _values_insert(
-    table: Table, names: tuple[str, ...], count: int, ids: bool, dialect: Dialect
-) -> str:
-    """`_unnest_insert` from a `VALUES` list, typed (in a FROM it is typed apart from the table)."""
+def _json_insert(table: Table, names: tuple[str, ...], ids: bool) -> str:
     listed = ", ".join(names)
-    types = [table.c[n].type.compile(dialect=dialect) for n in names]
-    tuples = ", ".join(
-        "(" + "".join(f"%({n}_{i})s::{t}, " for n, t in zip(names, types, strict=True)) + f"{i})"
-        for i in range(count)
-    )
     return (
-        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM (VALUES {tuples}) "
-        f"AS given({listed}, given_order) ORDER BY given_order" + (" RETURNING id" if ids else "")
+        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM "
+        f"json_populate_recordset(NULL::{table.name}, %(rows)s::json) WITH ORDINALITY "
+        f"AS given ORDER BY given.ordinality" + (" RETURNING id" if ids else "")
     )
 
 
@@ -121,6 +115,43 @@ def _processors(
 ) -> tuple[Callable[[Any], Any] | None, ...]:
     """How one value of each named column goes to the driver, found once per table and shape."""
     return tuple(_array_item(table.c[name], dialect) for name in names)
+
+
+@functools.cache
+def _converters(
+    table: Table, names: tuple[str, ...], dialect: Dialect
+) -> tuple[Callable[[Any], Any] | None, ...]:
+    """How one value of each named column goes into the JSON, found once per table and shape."""
+    return tuple(_to_json(table.c[name], dialect) for name in names)
+
+
+def _to_json(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column's bind processing (encryption, UTC), then what JSON cannot say as such: a
+    time as ISO 8601 text, an infinite or NaN float as the text PostgreSQL reads for it."""
+    if isinstance(column.type, JSON):
+        return None  # nested as it is: the database keeps that JSON text
+    process = column.type.bind_processor(dialect)
+    if isinstance(column.type, UTCDateTime):
+        assert process is not None
+        return functools.partial(_time_text, process)
+    if isinstance(column.type, Float):
+        return _float if process is None else functools.partial(_float_of, process)
+    return process
+
+
+def _time_text(process: Callable[[Any], Any], value: datetime | None) -> str | None:
+    moment = process(value)
+    return None if moment is None else moment.isoformat()
+
+
+def _float_of(process: Callable[[Any], Any], value: Any) -> float | str | None:
+    return _float(process(value))
+
+
+def _float(value: float | None) -> float | str | None:
+    if value is None or math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 def _array_item(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
