@@ -80,9 +80,19 @@ def _insert_arrays(
 def _insert_json(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], ids: bool
 ) -> list[int]:
-    """PostgreSQL: the rows as one JSON array of objects, each value as the column's type
-    reads it from JSON text (`_to_json`); a JSON column's value goes in as it is."""
+    """PostgreSQL: the rows as one JSON array of objects (`json_text`)."""
     dialect = session.get_bind().dialect
+    sql = _json_insert(table, tuple(rows[0]), ids)
+    result = session.connection().exec_driver_sql(sql, {"rows": json_text(table, rows, dialect)})
+    return sorted(result.scalars()) if ids else []
+
+
+def json_text(table: Table, rows: Sequence[dict[str, Any]], dialect: Dialect) -> str:
+    """The rows as one JSON array of objects for `json_populate_recordset`, each value as the
+    column's type reads it from JSON text (`_to_json`); a JSON column's value goes in as it is.
+    The rows all name the same columns."""
+    if not rows:
+        return "[]"
     names = tuple(rows[0])
     converts = tuple(
         (name, convert)
@@ -94,9 +104,7 @@ def _insert_json(
         for row in rows:
             for name, convert in converts:
                 row[name] = convert(row[name])
-    sql = _json_insert(table, names, ids)
-    result = session.connection().exec_driver_sql(sql, {"rows": json.dumps(rows)})
-    return sorted(result.scalars()) if ids else []
+    return json.dumps(rows)
 
 
 @functools.cache
