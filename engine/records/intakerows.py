@@ -93,7 +93,7 @@ def _write_chained(
 
 @functools.cache
 def _chain() -> str:
-    """`WITH records AS (INSERT … RETURNING id)`, then the clocks and the documents joined to
+    """`WITH made AS (INSERT INTO records … RETURNING id)`, then the clocks and documents joined to
     those ids by place: a SERIAL numbers the records in the order given, as `insert_rows`."""
     names = [name for name, _, _ in _columns(RECORDS)]
     clock_names = [name for name, _, _ in _columns(CLOCKS)]
