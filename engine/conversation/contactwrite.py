@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from engine.conversation.thread import SYSTEM_AUTHOR
 from engine.events import ContactSent, ContactSkipped
-from engine.records.journal import OUTBOX, Effects, insert_rows
+from engine.records.journal import OUTBOX, Effects
+from engine.records.rowinsert import insert_rows
 from engine.records.rows import RecordView
 from engine.store.models import ThreadMessage
 

@@ -8,26 +8,23 @@ each kind in one statement.
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, Table, func, insert, select, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from engine.delivery import outbox, webhooks
 from engine.events import Event
 from engine.records import followers
+from engine.records.rowinsert import insert_rows
 from engine.records.rows import RecordView
 from engine.specs.pack import PackSpec
 from engine.store.models import Notification, OutboxMessage, Record, RecordEvent, SlaClock, Timer
 
 SYSTEM = "system"
-# Rows of at most this many values go as plain parameters (psycopg re-parses a longer list).
-FEW_VALUES = 50
 EVENTS: Table = RecordEvent.__table__  # type: ignore[assignment]
 NOTIFICATIONS: Table = Notification.__table__  # type: ignore[assignment]
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
@@ -296,105 +293,3 @@ _NO_MESSAGE: dict[str, Any] = {
     "sent_at": None,
     "last_error": None,
 }
-
-
-def insert_rows(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], *, ids: bool = False
-) -> list[int]:
-    """Insert the rows in one statement (two on SQLite with `ids`); with `ids`, their ids in
-    the order of `rows`.
-
-    On PostgreSQL the rows go as one array per column through `unnest`, in binary: a
-    short statement the driver parses once, where an `executemany` sends a VALUES list
-    with a placeholder per value that psycopg re-parses every time (most of a batch's
-    time, measured; text arrays cost 2.5 times binary ones to dump). Ids come back
-    sorted: a SERIAL key numbers the rows in the order the ordered SELECT gives them,
-    as SQLAlchemy's own `sort_by_parameter_order` relies on. A few values
-    (`FEW_VALUES`) go as plain parameters instead (`_insert_values`).
-    """
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
-        if not ids:
-            session.execute(insert(table), rows)
-            return []
-        # SQLite runs `INSERT … RETURNING` in parameter order one row at a time. Its
-        # transactions begin IMMEDIATE (one writer), so the ids a plain insert would give,
-        # the next after the largest, are the batch's to name: one read, one executemany.
-        last = session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-        numbered = [{"id": last + 1 + index, **row} for index, row in enumerate(rows)]
-        session.execute(insert(table), numbered)
-        return [row["id"] for row in numbered]
-    if len(rows) * len(rows[0]) <= FEW_VALUES:
-        return _insert_values(session, table, rows, ids)
-    return _insert_arrays(session, table, rows, ids)
-
-
-def _insert_arrays(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], ids: bool
-) -> list[int]:
-    """PostgreSQL: the rows as one binary array per column through an ordered `unnest`."""
-    dialect = session.get_bind().dialect
-    arrays: dict[str, list[Any]] = {}
-    for column in (columns := [table.c[name] for name in rows[0]]):
-        process = _array_item(column, dialect)
-        values = [row[column.name] for row in rows]
-        arrays[column.name] = [process(v) for v in values] if process else values
-    sql = _unnest_insert(table, tuple(c.name for c in columns), ids, dialect)
-    result = session.connection().exec_driver_sql(sql, arrays)
-    return sorted(result.scalars()) if ids else []
-
-
-def _insert_values(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], ids: bool
-) -> list[int]:
-    """PostgreSQL, a few rows, as plain parameters: psycopg dumps each array in Python (its
-    element type found, then each element), most of the CPU of an HTTP intake's one-row insert."""
-    dialect = session.get_bind().dialect
-    values: dict[str, Any] = {}
-    for column in (columns := [table.c[name] for name in rows[0]]):
-        process = _array_item(column, dialect)
-        for index, row in enumerate(rows):
-            value = row[column.name]
-            values[f"{column.name}_{index}"] = process(value) if process else value
-    sql = _values_insert(table, tuple(c.name for c in columns), len(rows), ids, dialect)
-    result = session.connection().exec_driver_sql(sql, values)
-    return sorted(result.scalars()) if ids else []
-
-
-@functools.cache
-def _values_insert(
-    table: Table, names: tuple[str, ...], count: int, ids: bool, dialect: Dialect
-) -> str:
-    """`_unnest_insert` from a `VALUES` list, typed (in a FROM it is typed apart from the table)."""
-    listed = ", ".join(names)
-    types = [table.c[n].type.compile(dialect=dialect) for n in names]
-    tuples = ", ".join(
-        "(" + "".join(f"%({n}_{i})s::{t}, " for n, t in zip(names, types, strict=True)) + f"{i})"
-        for i in range(count)
-    )
-    return (
-        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM (VALUES {tuples}) "
-        f"AS given({listed}, given_order) ORDER BY given_order" + (" RETURNING id" if ids else "")
-    )
-
-
-def _array_item(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """How one value of the column goes into its array: JSON as text, times as the type says."""
-    if isinstance(column.type, JSON):
-        return lambda value: None if value is None else json.dumps(value)
-    return column.type.bind_processor(dialect)
-
-
-@functools.cache
-def _unnest_insert(table: Table, names: tuple[str, ...], ids: bool, dialect: Dialect) -> str:
-    listed = ", ".join(names)
-    arrays = ", ".join(
-        f"%({name})b::{table.c[name].type.compile(dialect=dialect)}[]" for name in names
-    )
-    return (
-        f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM unnest({arrays}) "
-        f"WITH ORDINALITY AS given({listed}, given_order) ORDER BY given_order"
-        + (" RETURNING id" if ids else "")
-    )

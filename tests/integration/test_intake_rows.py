@@ -74,15 +74,16 @@ def test_an_intake_writes_the_rows_the_orm_flush_wrote(
     assert written["timers"] and written["record_events"]
 
 
+@pytest.mark.parametrize("size", [3, 12])
 def test_a_batch_writes_the_rows_the_orm_flush_wrote_each_record_its_own(
-    services: Services, monkeypatch: pytest.MonkeyPatch
+    services: Services, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
-    """Twelve records at once: more rows a table than SQLite writes one statement each."""
+    """Twelve records at once: more rows a table than SQLite writes one statement each, and
+    more values than PostgreSQL chains into one statement; three: chained, each clock and
+    document joined to its own record by its place in the batch."""
 
     def batch() -> list[int]:
-        news = [
-            after_sales_record(f"C-{n % 3}")[1] for n in range(12)
-        ]  # three customers, four records each
+        news = [after_sales_record(f"C-{n % 3}")[1] for n in range(size)]  # three customers
         with services.uow() as uow:
             version = services.specs.latest(uow.session, "after_sales")
             made = intake.create_records(
