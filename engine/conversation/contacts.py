@@ -34,6 +34,7 @@ from engine.specs.pack import ContactSpec, PackSpec
 from engine.store.models import Record, RecordEvent
 from engine.time import batchwrite
 from engine.time.claims import Due, among, claim
+from engine.time.sweepers import how_many, side_by_side
 from engine.time.timers import MAX_ATTEMPTS, Fired
 
 log = logging.getLogger(__name__)
@@ -51,15 +52,40 @@ def send_due(
 ) -> tuple[list[Fired], int]:
     """Send or skip every contact due at `now`, once, oldest first; a record someone holds
     is left for the next sweep, a contact that fails is retried by later sweeps. What was
-    done, and in how many batches (each one transaction)."""
+    done, and in how many batches (each one transaction). Two sweepers side by side on
+    PostgreSQL (`time.sweepers`)."""
+    done = side_by_side(
+        how_many(session_factory),
+        lambda: _send_due_alone(session_factory, specs, links, now, batch_size),
+    )
+    fired = sorted((f for sent, _ in done for f in sent), key=lambda f: (f.due_at, f.timer_id))
+    return fired, sum(batches for _, batches in done)
+
+
+def _send_due_alone(
+    session_factory: sessionmaker[Session],
+    specs: SpecCache,
+    links: SurveyLinks | None,
+    now: datetime,
+    batch_size: int,
+) -> tuple[list[Fired], int]:
+    """One sweeper's loop over the contacts due. A contact whose record another sweeper or
+    an agent holds is passed over, and tried once more when nothing else is left: the other
+    sweeper may have ended meanwhile."""
     fired: list[Fired] = []
-    passed: set[int] = set()
+    passed: set[int] = set()  # failed: retried by a later sweep
+    held: set[int] = set()
+    retried = False
     batches = 0
     for _ in range(MAX_BATCHES):
         with session_factory() as session:
-            timers = claim(session, now, batch_size, skip=passed, contacts=True)
+            timers = claim(session, now, batch_size, skip=passed | held, contacts=True)
             if not timers:
-                break
+                if not held or retried:
+                    break
+                held.clear()
+                retried = True
+                continue
             records = _lock(session, timers)
             facts = ContactFacts.read(session, records)
             done: list[Fired] = []
@@ -70,7 +96,7 @@ def send_due(
                 if record is not None:
                     outcome = _attempt(session, specs, links, facts, record, timer, now)
                 if record is None or outcome is None:
-                    passed.add(timer.id)
+                    (held if record is None else passed).add(timer.id)
                     continue
                 if isinstance(outcome, contactwrite.Told):
                     told.append(outcome)

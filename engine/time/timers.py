@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +31,7 @@ from engine.records.versions import SpecCache
 from engine.time import batchwrite, sla
 from engine.time.claims import CLOCKS, RECORDS, Due, claim, claim_with_records, lock_records
 from engine.time.firing import handle
+from engine.time.sweepers import how_many, side_by_side
 
 # `claim` and `Due` stay importable from here (bench/bench_scheduler_memory.py claims directly).
 __all__ = ["Due", "Fired", "SweepResult", "claim", "sweep"]
@@ -42,10 +42,6 @@ MAX_ATTEMPTS = 5
 # the asked size: a batch's statements and round trips cost the same whatever its size
 # (about a fifth of a timer's CPU at 200), while a record stays locked for one batch only.
 BACKLOG_GROWTH = 5
-# Sweepers in one process on PostgreSQL: while one waits on the database, the other computes
-# its batch (a batch's time is about 60 % Python, 40 % the server's; issue #24 item 2).
-# They share the work as separate processes do (`SKIP LOCKED`); SQLite has one writer.
-SWEEPERS = 2
 
 
 @dataclass(frozen=True)
@@ -82,21 +78,15 @@ def sweep(
     """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`).
 
     Each batch after a full one is twice as large, up to `BACKLOG_GROWTH` × `batch_size`.
-    On PostgreSQL `sweepers` threads (`SWEEPERS` unless said) sweep side by side; one
-    with `max_batches`, which asks for batches one after the other.
+    `sweepers` threads sweep side by side (`sweepers.how_many` unless said: two on
+    PostgreSQL); one with `max_batches`, which asks for batches one after the other.
     """
-    if sweepers is None:
-        with session_factory() as session:
-            postgres = session.get_bind().dialect.name == "postgresql"
-        sweepers = SWEEPERS if postgres and max_batches is None else 1
-    if sweepers == 1:
+    if max_batches is not None:
         return _sweep_alone(session_factory, specs, now, batch_size, max_batches)
-    with ThreadPoolExecutor(sweepers, thread_name_prefix="sweeper") as pool:
-        futures = [
-            pool.submit(_sweep_alone, session_factory, specs, now, batch_size, None)
-            for _ in range(sweepers)
-        ]
-        results = [future.result() for future in futures]
+    results = side_by_side(
+        sweepers or how_many(session_factory),
+        lambda: _sweep_alone(session_factory, specs, now, batch_size, None),
+    )
     return SweepResult(
         sorted((f for r in results for f in r.fired), key=lambda f: (f.due_at, f.timer_id)),
         sum(r.failed for r in results),

@@ -1,0 +1,34 @@
+"""Sweepers side by side in one process (issue #24 item 2).
+
+A batch of timers or contacts is about 60 % Python and 40 % waiting on PostgreSQL; two
+threads, each with its own session, overlap one's wait with the other's work and share the
+due rows as separate processes do (`FOR … SKIP LOCKED`, a unique key per effect), so a
+single scheduler uses both cores (one-process sweep of 20,000 due, quiet: 2,360-2,390 →
+3,046-3,380 timers/s). SQLite has one writer: one sweeper there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+SWEEPERS = 2
+Result = TypeVar("Result")
+
+
+def how_many(session_factory: sessionmaker[Session]) -> int:
+    """`SWEEPERS` on PostgreSQL, 1 on SQLite."""
+    with session_factory() as session:
+        return SWEEPERS if session.get_bind().dialect.name == "postgresql" else 1
+
+
+def side_by_side(count: int, sweep: Callable[[], Result]) -> list[Result]:
+    """`sweep` run by `count` threads at once (in this thread if one); each one's result."""
+    if count == 1:
+        return [sweep()]
+    with ThreadPoolExecutor(count, thread_name_prefix="sweeper") as pool:
+        futures = [pool.submit(sweep) for _ in range(count)]
+        return [future.result() for future in futures]
