@@ -15,7 +15,6 @@ from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.time.claims import Claimed, claim_with_records
 from engine.time.clock import VirtualClock
-from engine.time.timers import sweep
 from tests.conftest import truncate
 
 pytestmark = pytest.mark.pg
@@ -80,9 +79,9 @@ def test_a_record_an_agent_holds_leaves_its_timers_for_a_later_sweep(
 def test_two_sweepers_in_one_process_fire_a_backlog_once(
     pg_engine: Engine, clock: VirtualClock, after_sales: PackSource
 ) -> None:
-    """On PostgreSQL a sweep runs `SWEEPERS` threads that share the due timers as processes
-    do: every due timer fires once, none is left pending, none fires twice (the history
-    carries each timer's id once)."""
+    """On PostgreSQL a sweep runs `SWEEPERS` threads that share the due timers, then the due
+    customer contacts, as processes do: every due timer fires once, none is left pending,
+    none fires twice (the history carries each timer's id once)."""
     services = Services(make_session_factory(pg_engine), clock)
     services.publish(after_sales, by="test")
     for number in range(12):
@@ -90,7 +89,7 @@ def test_two_sweepers_in_one_process_fire_a_backlog_once(
         new = NewRecord(record_type="feedback", channel="phone", fields=fields, priority="P1")
         services.create_record("after_sales", new, actor="api")
     clock.advance(timedelta(days=7))
-    result = sweep(services.session_factory, services.specs, clock.now(), batch_size=2)
+    result = services.sweep(batch_size=2)  # the timers, then the customer contacts
     fired = [f.timer_id for f in result.fired if f.outcome == "fired"]
     assert len(fired) == len(set(fired)) > 24  # warnings and breaches of 12 records at least
     with pg_engine.connect() as conn:
