@@ -11,7 +11,18 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, Select, Table, any_, bindparam, func, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    all_,
+    any_,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from engine.records.journal import TIMERS
@@ -52,7 +63,7 @@ class Claimed:
 
 
 def _due(
-    now: datetime, limit: int, skip: Collection[int], *, contacts: bool
+    now: datetime, limit: int, skip: Collection[int], *, contacts: bool, postgres: bool
 ) -> Select[tuple[Any, ...]]:
     """Up to `limit` due timers no other sweeper holds, oldest first, locked: by the
     `(status, due_at)` index alone, whatever the statistics say."""
@@ -64,7 +75,11 @@ def _due(
         .limit(limit)
         .with_for_update(skip_locked=True, key_share=True)
     )
-    if skip:
+    if skip and postgres:  # one array: one statement text whatever the count, hashed
+        statement = statement.where(
+            TIMERS.c.id != all_(bindparam(None, sorted(skip), type_=ARRAY(Integer)))
+        )
+    elif skip:
         statement = statement.where(TIMERS.c.id.not_in(list(skip)))
     return statement
 
@@ -82,7 +97,9 @@ def claim(
     The customer contacts (`contacts=True`) are claimed apart: they are sent through the
     thread, one record at a time, by `conversation.contacts`, not by the set-based batch.
     """
-    return [Due(*row) for row in session.execute(_due(now, limit, skip, contacts=contacts))]
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = _due(now, limit, skip, contacts=contacts, postgres=postgres)
+    return [Due(*row) for row in session.execute(statement)]
 
 
 def claim_with_records(
@@ -103,7 +120,7 @@ def claim_with_records(
     if session.get_bind().dialect.name != "postgresql":  # one writer: nothing to skip
         due = claim(session, now, limit, skip=skip)
         return Claimed(due, lock_records(session, due) if due else {}, [])
-    claimed = _due(now, limit, skip, contacts=False).cte("claimed")
+    claimed = _due(now, limit, skip, contacts=False, postgres=True).cte("claimed")
     locked = (
         select(*_RECORD_COLUMNS)
         .where(RECORDS.c.id == any_(func.array(select(claimed.c.record_id).scalar_subquery())))
