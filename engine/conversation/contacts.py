@@ -70,21 +70,21 @@ def _send_due_alone(
     batch_size: int,
 ) -> tuple[list[Fired], int]:
     """One sweeper's loop over the contacts due. A contact whose record another sweeper or
-    an agent holds is passed over, and tried once more when nothing else is left: the other
-    sweeper may have ended meanwhile."""
+    an agent holds is passed over, and tried again when nothing else is left (until a try
+    sends nothing): the other sweeper may have ended meanwhile."""
     fired: list[Fired] = []
     passed: set[int] = set()  # failed: retried by a later sweep
     held: set[int] = set()
-    retried = False
+    retried_at: int | None = None
     batches = 0
     for _ in range(MAX_BATCHES):
         with session_factory() as session:
             timers = claim(session, now, batch_size, skip=passed | held, contacts=True)
             if not timers:
-                if not held or retried:
+                if not held or retried_at == len(fired):
                     break
-                held.clear()
-                retried = True
+                held.clear()  # again, as long as the last try sent something
+                retried_at = len(fired)
                 continue
             records = _lock(session, timers)
             facts = ContactFacts.read(session, records)

@@ -105,8 +105,8 @@ def _sweep_alone(
     result = SweepResult()
     size = batch_size
     failed: set[int] = set()  # retried by a later sweep, not again in this one
-    held: set[int] = set()  # their record held elsewhere: tried again once, at the end
-    retried = False
+    held: set[int] = set()  # their record held elsewhere: tried again at the end
+    retried_at: int | None = None  # fired when the held ones were last tried again
     while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
             claimed = claim_with_records(session, now, size, skip=failed | held)
@@ -117,12 +117,13 @@ def _sweep_alone(
             if not timers:
                 if claimed.held:  # all of them held elsewhere: the next ones may not be
                     continue
-                if not held or retried:
+                if not held or retried_at == len(result.fired):
                     break
-                # Once more for the held ones: the sweeper that held their records may have
-                # found nothing left while this one had them claimed, and ended.
+                # Again for the held ones, as long as the last try fired something: the
+                # sweeper that held their records may have found nothing left while this
+                # one had them claimed, and ended.
                 held.clear()
-                retried = True
+                retried_at = len(result.fired)
                 continue
             result.batches += 1
             try:
