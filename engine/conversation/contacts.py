@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from engine.access.masking import masked_fields
@@ -27,15 +27,14 @@ from engine.customers import satisfaction
 from engine.customers.surveylinks import TRACKING_VALID_FOR, SurveyLinks
 from engine.errors import InvalidInput
 from engine.events import ContactSkipped
-from engine.records.journal import TIMERS
 from engine.records.personal import all_fields
 from engine.records.versions import SpecCache
 from engine.specs.pack import ContactSpec, PackSpec
 from engine.store.models import Record, RecordEvent
 from engine.time import batchwrite
 from engine.time.claims import Due, among, claim
-from engine.time.sweepers import how_many, side_by_side
-from engine.time.timers import MAX_ATTEMPTS, Fired
+from engine.time.sweepers import Held, how_many, side_by_side
+from engine.time.timers import Fired
 
 log = logging.getLogger(__name__)
 MAX_BATCHES = 1_000  # a sweep ends even if contacts keep coming due while it runs
@@ -74,29 +73,27 @@ def _send_due_alone(
     sends nothing): the other sweeper may have ended meanwhile."""
     fired: list[Fired] = []
     passed: set[int] = set()  # failed: retried by a later sweep
-    held: set[int] = set()
-    retried_at: int | None = None
+    held = Held()
     batches = 0
     for _ in range(MAX_BATCHES):
         with session_factory() as session:
-            timers = claim(session, now, batch_size, skip=passed | held, contacts=True)
+            timers = claim(session, now, batch_size, skip=passed | held.ids, contacts=True)
             if not timers:
-                if not held or retried_at == len(fired):
-                    break
-                held.clear()  # again, as long as the last try sent something
-                retried_at = len(fired)
-                continue
+                if held.try_again(len(fired)):
+                    continue
+                break
             records = _lock(session, timers)
             facts = ContactFacts.read(session, records)
             done: list[Fired] = []
             told: list[contactwrite.Told] = []
             for timer in timers:
                 record = records.get(timer.record_id)
-                outcome = None
-                if record is not None:
-                    outcome = _attempt(session, specs, links, facts, record, timer, now)
-                if record is None or outcome is None:
-                    (held if record is None else passed).add(timer.id)
+                if record is None:
+                    held.ids.add(timer.id)
+                    continue
+                outcome = _attempt(session, specs, links, facts, record, timer, now)
+                if outcome is None:
+                    passed.add(timer.id)
                     continue
                 if isinstance(outcome, contactwrite.Told):
                     told.append(outcome)
@@ -149,7 +146,7 @@ def _attempt(
         return _contact(pack, record, contact, links, facts, now, timer.id)
     except Exception as exc:  # one bad contact must not stop the others
         log.exception("contact timer %s (%s) failed", timer.id, timer.name)
-        _record_failure(session, timer, exc)
+        batchwrite.record_failure(session, timer, exc)
         return None
 
 
@@ -170,23 +167,9 @@ def _write(session: Session, told: Sequence[contactwrite.Told], timers: dict[int
                 contactwrite.write(session, [one])
         except Exception as exc:  # one bad contact must not stop the others
             log.exception("contact timer %s failed", one.timer_id)
-            _record_failure(session, timers[one.timer_id], exc)
+            batchwrite.record_failure(session, timers[one.timer_id], exc)
             failed.add(one.timer_id)
     return failed
-
-
-def _record_failure(session: Session, timer: Due, exc: Exception) -> None:
-    """Count the attempt; after `MAX_ATTEMPTS` the timer is left `failed` for operators."""
-    attempts = timer.attempts + 1
-    session.execute(
-        update(TIMERS)
-        .where(TIMERS.c.id == timer.id)
-        .values(
-            attempts=attempts,
-            last_error=f"{type(exc).__name__}: {exc}"[:500],
-            status="failed" if attempts >= MAX_ATTEMPTS else "pending",
-        )
-    )
 
 
 def _mark(session: Session, done: Sequence[Fired], now: datetime) -> None:

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.records.journal import TIMERS
-from engine.time.claims import among
+from engine.time.claims import Due, among
+
+MAX_ATTEMPTS = 5  # then a timer that keeps failing is left `failed` for operators
 
 
 def update_rows(
@@ -74,6 +76,21 @@ def mark(session: Session, fired: Sequence[int], cancelled: Sequence[int], now: 
         update(TIMERS)
         .where(among(session, TIMERS.c.id, [*fired, *cancelled]))
         .values(status=status, fired_at=now)
+    )
+
+
+def record_failure(session: Session, timer: Due, exc: Exception) -> None:
+    """Count a failed attempt on the timer (left pending, for a later sweep); after
+    `MAX_ATTEMPTS` it is left `failed` for operators."""
+    attempts = timer.attempts + 1
+    session.execute(
+        update(TIMERS)
+        .where(TIMERS.c.id == timer.id)
+        .values(
+            attempts=attempts,
+            last_error=f"{type(exc).__name__}: {exc}"[:500],
+            status="failed" if attempts >= MAX_ATTEMPTS else "pending",
+        )
     )
 
 

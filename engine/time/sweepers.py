@@ -19,6 +19,29 @@ SWEEPERS = 2
 Result = TypeVar("Result")
 
 
+class Held:
+    """A sweeper's due rows passed over because another transaction held their record.
+
+    They are skipped while the sweeper has others to take, then tried again when nothing
+    else is left, as long as the last try did something: the sweeper that held their
+    records may have found nothing left while it had them, and ended. Each try must make
+    progress, so the sweep still ends.
+    """
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self._tried_at: int | None = None  # done when the held ones were last tried again
+
+    def try_again(self, done: int) -> bool:
+        """Whether to try the held ones again, forgetting them, with `done` rows done so far;
+        False when there are none or the last try did nothing: the sweep ends."""
+        if not self.ids or self._tried_at == done:
+            return False
+        self.ids.clear()
+        self._tried_at = done
+        return True
+
+
 def how_many(session_factory: sessionmaker[Session]) -> int:
     """`SWEEPERS` on PostgreSQL, 1 on SQLite."""
     with session_factory() as session:

@@ -22,25 +22,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.records.journal import TIMERS, Effects
+from engine.records.journal import Effects
 from engine.records.rows import ClockRow, RecordRow
 from engine.records.versions import SpecCache
 from engine.time import batchwrite, sla
 from engine.time.claims import CLOCKS, RECORDS, Due, claim, claim_with_records, lock_records
 from engine.time.firing import handle
-from engine.time.sweepers import how_many, side_by_side
+from engine.time.sweepers import Held, how_many, side_by_side
 
 # `claim` and `Due` stay importable from here (bench/bench_scheduler_memory.py claims directly).
 __all__ = ["Due", "Fired", "SweepResult", "claim", "sweep"]
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
 # A backlog (a catch-up after downtime) is fired in batches growing up to this many times
 # the asked size: a batch's statements and round trips cost the same whatever its size
-# (about a fifth of a timer's CPU at 200), while a record stays locked for one batch only.
+# (about a tenth of a timer's CPU at 200), while a record stays locked for one batch only.
 BACKLOG_GROWTH = 5
 
 
@@ -105,26 +103,20 @@ def _sweep_alone(
     result = SweepResult()
     size = batch_size
     failed: set[int] = set()  # retried by a later sweep, not again in this one
-    held: set[int] = set()  # their record held elsewhere: tried again at the end
-    retried_at: int | None = None  # fired when the held ones were last tried again
+    held = Held()
     while max_batches is None or result.batches < max_batches:
         with session_factory() as session:
-            claimed = claim_with_records(session, now, size, skip=failed | held)
+            claimed = claim_with_records(session, now, size, skip=failed | held.ids)
             if len(claimed.timers) + len(claimed.held) == size:
                 size = min(size * 2, batch_size * BACKLOG_GROWTH)
-            held.update(claimed.held)
+            held.ids.update(claimed.held)
             timers, records = claimed.timers, claimed.records
             if not timers:
                 if claimed.held:  # all of them held elsewhere: the next ones may not be
                     continue
-                if not held or retried_at == len(result.fired):
-                    break
-                # Again for the held ones, as long as the last try fired something: the
-                # sweeper that held their records may have found nothing left while this
-                # one had them claimed, and ended.
-                held.clear()
-                retried_at = len(result.fired)
-                continue
+                if held.try_again(len(result.fired)):
+                    continue
+                break
             result.batches += 1
             try:
                 with session.begin_nested():
@@ -234,23 +226,9 @@ def _fire_one_by_one(
                 fired.extend(_fire_batch(session, specs, [timer], records, now))
         except Exception as exc:  # one bad timer must not stop the sweep
             log.exception("timer %s (%s) failed", timer.id, timer.kind)
-            _record_failure(session, timer, exc)
+            batchwrite.record_failure(session, timer, exc)
             faulty.add(timer.id)
     return fired, faulty
-
-
-def _record_failure(session: Session, timer: Due, exc: Exception) -> None:
-    """Count the attempt; after `MAX_ATTEMPTS` the timer is left `failed` for operators."""
-    attempts = timer.attempts + 1
-    session.execute(
-        update(TIMERS)
-        .where(TIMERS.c.id == timer.id)
-        .values(
-            attempts=attempts,
-            last_error=f"{type(exc).__name__}: {exc}"[:500],
-            status="failed" if attempts >= MAX_ATTEMPTS else timer.status,
-        )
-    )
 
 
 def _record_values(record: RecordRow) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,21 +16,12 @@ from sqlalchemy import Engine, func, insert, select
 
 from engine.records.versions import PackSource
 from engine.services import Services
-from engine.store.db import make_engine, make_session_factory
+from engine.store.db import make_session_factory
 from engine.store.models import CampaignOccasion, Customer, Order, OutboxMessage
-from tests.conftest import truncate
 from tests.pg.test_scheduler_processes import scheduler
 
 pytestmark = pytest.mark.pg
 CUSTOMERS = 400
-
-
-@pytest.fixture
-def pg_engine(pg_database: str) -> Iterator[Engine]:
-    engine = make_engine(pg_database)
-    truncate(engine)
-    yield engine
-    engine.dispose()
 
 
 def shipped_orders(engine: Engine, source: PackSource) -> None:

@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.mime.text import MIMEText
 from email.utils import format_datetime
@@ -25,9 +24,9 @@ from sqlalchemy import Engine, func, select
 
 from engine.records.versions import PackSource
 from engine.services import Services
-from engine.store.db import make_engine, make_session_factory
+from engine.store.db import make_session_factory
 from engine.store.models import Record, ThreadMessage
-from tests.conftest import ROOT, truncate
+from tests.conftest import ROOT
 from tests.mailserver import ImapServer
 
 pytestmark = pytest.mark.pg
@@ -37,13 +36,10 @@ TIMEOUT = 120.0  # seconds both processes get together, start-up included
 
 
 @pytest.fixture
-def pg_engine(pg_database: str, after_sales: PackSource) -> Iterator[Engine]:
+def pg_engine(pg_engine: Engine, after_sales: PackSource) -> Engine:
     """The run's PostgreSQL database, emptied, with after_sales published."""
-    engine = make_engine(pg_database)
-    truncate(engine)
-    Services(make_session_factory(engine)).publish(after_sales, by="test")
-    yield engine
-    engine.dispose()
+    Services(make_session_factory(pg_engine)).publish(after_sales, by="test")
+    return pg_engine
 
 
 def mail(

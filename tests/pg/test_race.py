@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -17,7 +16,6 @@ from engine.services import Services
 from engine.store.db import make_engine, make_session_factory
 from engine.store.models import Record, RecordEvent, SlaClock, Timer
 from engine.time.clock import VirtualClock
-from tests.conftest import truncate
 
 pytestmark = pytest.mark.pg
 
@@ -32,14 +30,6 @@ class RendezvousClock:
     def now(self) -> datetime:
         self.barrier.wait()
         return self.inner.now()
-
-
-@pytest.fixture
-def pg_engine(pg_database: str) -> Iterator[Engine]:
-    engine = make_engine(pg_database, pool_size=4)
-    truncate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_one_of_two_racing_transitions_wins_and_the_other_conflicts(

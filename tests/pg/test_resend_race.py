@@ -15,13 +15,13 @@ from engine.store.db import make_session_factory
 from engine.store.models import OutboxMessage
 from engine.time.clock import VirtualClock
 from tests.integration.test_mail_intake import bounce_of, mail
-from tests.pg.test_race import RendezvousClock, pg_engine  # noqa: F401 (the fixture)
+from tests.pg.test_race import RendezvousClock
 
 pytestmark = pytest.mark.pg
 
 
 def test_one_of_two_racing_resends_queues_the_reply_and_the_other_conflicts(
-    pg_engine: Engine,  # noqa: F811
+    pg_engine: Engine,
     clock: VirtualClock,
     after_sales: PackSource,
 ) -> None:

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,20 +23,12 @@ from sqlalchemy import Engine, func, select
 from engine.records.intake import NewRecord, create_record
 from engine.records.versions import PackSource, latest_version
 from engine.services import Services
-from engine.store.db import make_engine, make_session_factory
+from engine.store.db import make_session_factory
 from engine.store.models import RecordEvent, Timer
-from tests.conftest import ROOT, truncate
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.pg
 CARELOOP = str(Path(sys.executable).parent / "careloop")
-
-
-@pytest.fixture
-def pg_engine(pg_database: str) -> Iterator[Engine]:
-    engine = make_engine(pg_database)
-    truncate(engine)
-    yield engine
-    engine.dispose()
 
 
 def overdue_records(engine: Engine, source: PackSource, count: int) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,20 +11,11 @@ from engine.records.intake import NewRecord
 from engine.records.journal import EVENTS
 from engine.records.versions import PackSource
 from engine.services import Services
-from engine.store.db import make_engine, make_session_factory
+from engine.store.db import make_session_factory
 from engine.time.claims import Claimed, claim_with_records
 from engine.time.clock import VirtualClock
-from tests.conftest import truncate
 
 pytestmark = pytest.mark.pg
-
-
-@pytest.fixture
-def pg_engine(pg_database: str) -> Iterator[Engine]:
-    engine = make_engine(pg_database, pool_size=4)
-    truncate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_a_claimed_batch_holds_its_records_but_not_the_rows_that_reference_them(
