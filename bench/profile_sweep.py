@@ -10,8 +10,11 @@ timer instead (cProfile inflates call-heavy code several times), and on a Postgr
 machine the CPU its backend spent for the sweep (read from /proc): the client and the server
 apart, where the wall time of a loaded machine mixes both with waiting for a core.
 
+One sweeper thread unless `--sweepers` says more: cProfile sees only the thread it was
+started in, and the sweep runs two side by side on PostgreSQL (`engine.time.sweepers`).
+
     python -m bench.profile_sweep [--n 5000] [--late] [--db pg|sqlite] [--batch 200]
-                                  [--top 40] [--sort cumulative] [--no-profile]
+                                  [--top 40] [--sort cumulative] [--no-profile] [--sweepers 1]
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from bench.bench_sweep import (
 from bench.common import database
 from engine.services import Services
 from engine.store.db import make_session_factory
+from engine.time import sweepers
 from ops.settings import configure_engine_keys, load
 
 
@@ -51,7 +55,11 @@ def main() -> None:
     parser.add_argument(
         "--no-profile", action="store_true", help="CPU per timer without cProfile's overhead"
     )
+    parser.add_argument(
+        "--sweepers", type=int, default=1, help="sweeper threads (only one is profiled)"
+    )
     args = parser.parse_args()
+    sweepers.SWEEPERS = args.sweepers
     with database(args.db) as engine:
         if args.late:
             seed_backlog(engine, args.n, 2 * args.n, LATE)
