@@ -15,9 +15,10 @@ from engine.store.schemahead import is_current
 __all__ = ["alembic_config", "downgrade", "include_object", "is_current", "upgrade"]
 
 MIGRATIONS = Path(migrations.__file__).parent
-# Search objects one dialect has and the models cannot declare (see SearchDoc): SQLite's FTS5
-# tables and their shadow tables, PostgreSQL's stored tsvector and its GIN indexes.
-DIALECT_ONLY = ("search_fts", "search_vector", "ix_search_docs_vector")
+# Objects one dialect has and the models do not declare: SQLite's FTS5 tables and their shadow
+# tables, PostgreSQL's stored tsvector and its GIN indexes (see SearchDoc), and PostgreSQL's
+# partial indexes of the pending timers (engine.time.claims).
+DIALECT_ONLY = ("search_fts", "search_vector", "ix_search_docs_vector", "ix_timers_pending_")
 
 
 def include_object(
