@@ -2,11 +2,13 @@
 
 A contact asks whether an agent wrote to the customer lately (`unless_replied_within`), and
 its template shows the record's latest deadline move and, while the survey is unanswered,
-its link; an email answers the customer's mail on the thread (its Message-IDs). Read per
-contact these were five queries each (with the customer and the clocks, loaded lazily), most
-of a sweep's time when the scheduler catches up (issue #24 item 2); read for the batch they
-are four, whatever its size, each with the batch's ids as one array on PostgreSQL (`among`):
-one statement text whatever the batch's size, which the driver prepares once.
+its link and the deadlines still promised; an email answers the customer's mail on the
+thread (its Message-IDs). Read per contact these were five queries each (with the customer
+and the clocks, loaded lazily), most of a sweep's time when the scheduler catches up (issue
+#24 item 2); read for the batch they are five, whatever its size, each with the batch's ids
+as one array on PostgreSQL (`among`): one statement text whatever the batch's size, which the
+driver prepares once. The deadlines are plain rows: loaded as the records' ORM clocks they
+were a fifth of a contact's CPU, for two columns a template shows.
 """
 
 from __future__ import annotations
@@ -19,24 +21,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.conversation.thread import MAIL_IDS, SYSTEM_AUTHOR
-from engine.store.models import RecordEvent, SatisfactionAnswer, ThreadMessage
+from engine.store.models import RecordEvent, SatisfactionAnswer, SlaClock, ThreadMessage
 from engine.time.claims import among
 
 
 @dataclass(frozen=True)
 class ContactFacts:
     """Per record of the batch: when an agent last wrote out, its latest deadline move,
-    whether the customer answered the survey, and the Message-IDs of the customer's mail."""
+    whether the customer answered the survey, the Message-IDs of the customer's mail, and
+    its open clocks' deadlines (target, deadline) in the clocks' order."""
 
     agent_wrote: dict[int, datetime]
     extensions: dict[int, RecordEvent]
     answered: frozenset[int]
     mail_ids: dict[int, list[str]]
+    deadlines: dict[int, list[tuple[str, datetime]]]
 
     @classmethod
     def read(cls, session: Session, record_ids: Collection[int]) -> ContactFacts:
         if not record_ids:
-            return cls({}, {}, frozenset(), {})
+            return cls({}, {}, frozenset(), {}, {})
         ids = sorted(record_ids)
         wrote = session.execute(
             select(ThreadMessage.record_id, func.max(ThreadMessage.created_at))
@@ -65,6 +69,7 @@ class ContactFacts:
             {event.record_id: event for event in moves},
             frozenset(answered),
             _mail_ids(session, ids),
+            _deadlines(session, ids),
         )
 
     def agent_wrote_since(self, record_id: int, since: datetime) -> bool:
@@ -97,4 +102,21 @@ def _mail_ids(session: Session, ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for record_id, mail_id in rows:
         found.setdefault(record_id, []).append(mail_id)
+    return found
+
+
+def _deadlines(session: Session, ids: list[int]) -> dict[int, list[tuple[str, datetime]]]:
+    """Each record's clocks not yet met that have a deadline: what its contact promises."""
+    rows = session.execute(
+        select(SlaClock.record_id, SlaClock.target, SlaClock.deadline)
+        .where(
+            among(session, SlaClock.record_id, ids),
+            SlaClock.met_at.is_(None),
+        )
+        .order_by(SlaClock.id)
+    )
+    found: dict[int, list[tuple[str, datetime]]] = {}
+    for record_id, target, deadline in rows:
+        if deadline is not None:  # a clock paused or not yet started has none
+            found.setdefault(record_id, []).append((target, deadline))
     return found

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
+from sqlalchemy.orm import Session, joinedload, raiseload, sessionmaker
 
 from engine.access.masking import masked_fields
 from engine.conversation import contactwrite, thread
@@ -114,15 +114,16 @@ def _send_due_alone(
 def _lock(session: Session, timers: Sequence[Due]) -> dict[int, Record]:
     """The timers' records, locked in id order; one another transaction holds is left out.
     Their customers, which every contact reads, come joined to them (only the records are
-    locked: a customer's row is not the batch's to hold), their clocks in one more query:
-    a `selectin` of the customers was a third round trip and a third of the batch's CPU."""
+    locked: a customer's row is not the batch's to hold): a `selectin` of the customers was
+    a third round trip and a third of the batch's CPU. Not their clocks: a contact reads
+    their deadlines alone (`ContactFacts.deadlines`)."""
     ids = sorted({t.record_id for t in timers})
     found = session.scalars(
         select(Record)
         .where(among(session, Record.id, ids))
         .order_by(Record.id)
         .with_for_update(skip_locked=True, key_share=True, of=Record)
-        .options(joinedload(Record.customer), selectinload(Record.clocks))
+        .options(joinedload(Record.customer), raiseload(Record.clocks))
     )
     return {record.id: record for record in found}
 
@@ -270,16 +271,9 @@ def _context(
     the customer's own name, the promised times in the pack's zone, the survey link and the
     tracking link (issue #23)."""
     rtype = pack.record_type(record.record_type)
-    deadlines = {
-        c.target: pack.local_minute(c.deadline)
-        for c in record.clocks
-        if c.met_at is None and c.deadline is not None
-    }
-    latest = max(
-        (c for c in record.clocks if c.met_at is None and c.deadline is not None),
-        key=lambda c: c.deadline or now,
-        default=None,
-    )
+    open_clocks = facts.deadlines.get(record.id, [])
+    deadlines = {target: pack.local_minute(deadline) for target, deadline in open_clocks}
+    latest = max((deadline for _, deadline in open_clocks), default=None)
     customer = record.customer
     return {
         "record": {
@@ -296,7 +290,7 @@ def _context(
         "reference": f"CL-{record.id}",
         "channel": channel,
         "deadlines": deadlines,
-        "promised": pack.local_minute(latest.deadline) if latest is not None else "",
+        "promised": pack.local_minute(latest) if latest is not None else "",
         "survey_link": _survey_link(pack, record, links, facts, now),
         "tracking_link": _tracking_link(pack, record, links, now),
         "extension": _last_extension(pack, facts.extensions.get(record.id)),
