@@ -34,7 +34,7 @@ from engine.store.models import Record, RecordEvent
 from engine.time import batchwrite
 from engine.time.claims import Due, among, claim
 from engine.time.sweepers import Held, how_many, side_by_side
-from engine.time.timers import Fired
+from engine.time.timers import BACKLOG_GROWTH, Fired
 
 log = logging.getLogger(__name__)
 MAX_BATCHES = 1_000  # a sweep ends even if contacts keep coming due while it runs
@@ -51,8 +51,9 @@ def send_due(
 ) -> tuple[list[Fired], int]:
     """Send or skip every contact due at `now`, once, oldest first; a record someone holds
     is left for the next sweep, a contact that fails is retried by later sweeps. What was
-    done, and in how many batches (each one transaction). Two sweepers side by side on
-    PostgreSQL (`time.sweepers`)."""
+    done, and in how many batches (each one transaction): after a full batch the next is
+    twice as large, up to `BACKLOG_GROWTH` × `batch_size`, as the timers' sweep grows its
+    own. Two sweepers side by side on PostgreSQL (`time.sweepers`)."""
     done = side_by_side(
         how_many(session_factory),
         lambda: _send_due_alone(session_factory, specs, links, now, batch_size),
@@ -74,10 +75,12 @@ def _send_due_alone(
     fired: list[Fired] = []
     passed: set[int] = set()  # failed: retried by a later sweep
     held = Held()
-    batches = 0
+    batches, size = 0, batch_size
     for _ in range(MAX_BATCHES):
         with session_factory() as session:
-            timers = claim(session, now, batch_size, skip=passed | held.ids, contacts=True)
+            timers = claim(session, now, size, skip=passed | held.ids, contacts=True)
+            if len(timers) == size:  # a backlog: larger batches, as the timers' sweep takes
+                size = min(size * 2, batch_size * BACKLOG_GROWTH)
             if not timers:
                 if held.try_again(len(fired)):
                     continue

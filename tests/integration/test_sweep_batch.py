@@ -304,3 +304,23 @@ def test_a_backlog_is_fired_in_growing_batches(desk: Services, clock: VirtualClo
     assert len(fired) == len({f.timer_id for f in fired}) == 16
     # 2 + 4 + 8 (the cap 10 not reached) + 2 left: four batches, where 2 a batch took eight.
     assert result.batches == 4
+
+
+def test_a_backlog_of_contacts_is_sent_in_growing_batches(
+    desk: Services, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contacts grow their batches as the timers do (issue #24 item 2: at 200,000 late,
+    the contacts' part of a catch-up took 12.1 s where batches of the asked size took 16.1 s);
+    every contact goes out once."""
+    from engine.conversation import contacts
+    from engine.time import sweepers
+
+    monkeypatch.setattr(sweepers, "SWEEPERS", 1)  # one sweeper: its batches in order
+    created = [create(desk, f"C-{number}") for number in range(9)]  # nine acknowledgements
+    sent, batches = contacts.send_due(
+        desk.session_factory, desk.specs, desk.links, clock.now(), batch_size=2
+    )
+    assert sorted(f.record_id for f in sent) == created
+    assert len({f.timer_id for f in sent}) == 9
+    # 2 + 4 + 3 left (of a batch of 8): three batches, where 2 a batch took five.
+    assert batches == 3
