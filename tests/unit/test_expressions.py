@@ -65,3 +65,22 @@ def test_arithmetic_that_would_build_gigabytes_is_neither_folded_nor_run(source:
 
 def test_ordinary_arithmetic_still_works() -> None:
     assert compile_template("{{ '-' * 3 }}{{ 2 ** 10 }}{{ 6 * 7 }}", []).render({}) == "---102442"
+
+
+def test_a_message_renders_as_jinja_renders_it_globals_and_errors_alike() -> None:
+    """`MessageTemplate.render` merges the globals once rather than per call (issue #24):
+    the text, the globals a pack may use, a missing name and a refused operation come out as
+    `Template.render` gives them, and a given name still shadows a global."""
+    loop = compile_template(
+        "{% for n in range(2) %}{{ n }}{% endfor %} {{ record.id }}|{{ record.x }}", ["record"]
+    )
+    context = {"record": {"id": 7}}
+    assert loop.render(context) == loop._template.render(**context) == "01 7|"
+    shadowed = compile_template("{{ range }}", ["range"])
+    assert shadowed.render({"range": "given"}) == "given"
+    refused = compile_template("{{ 'x' * 1000000000 }}", [])
+    with pytest.raises(SecurityError) as ours:
+        refused.render({})
+    with pytest.raises(SecurityError) as jinja:
+        refused._template.render()
+    assert str(ours.value) == str(jinja.value)
