@@ -195,8 +195,7 @@ class Notification(Model):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        Index("ix_notifications_pending", "delivered_at", "id"),
-        Index("ix_notifications_user", "user_id", "id"),
+        Index("ix_notifications_user", "user_id", "id"),  # a follower's notices and unread count
         UniqueConstraint("timer_id", "audience", name="uq_notifications_timer_audience"),
     )
 
