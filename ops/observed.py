@@ -58,11 +58,15 @@ class ObservedServices(Services):
         )
         return record
 
-    def sweep(self, *, batch_size: int = 100, max_batches: int | None = None) -> SweepResult:
+    def sweep(
+        self, *, batch_size: int = 100, max_batches: int | None = None, sweepers: int | None = None
+    ) -> SweepResult:
         """Each timer it acted on is a DEBUG line (ids, kind, lag) under the sweep's id."""
         with correlated("sweep-"):
             began = time.perf_counter()
-            result = super().sweep(batch_size=batch_size, max_batches=max_batches)
+            result = super().sweep(
+                batch_size=batch_size, max_batches=max_batches, sweepers=sweepers
+            )
             now = self.clock.now()
             metrics.observe_sweep(result, now, time.perf_counter() - began)
             if log.isEnabledFor(logging.DEBUG):

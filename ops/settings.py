@@ -36,6 +36,7 @@ from ops.outboundurls import outbound_problems
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/careloop.db"
 LOG_FORMATS = ("json", "text")
+MAX_SWEEPERS = 16  # a scheduler's sweeper threads: each holds a database connection
 OFF = ("0", "false", "no")
 OUTBOX_OWN = ("email", "webhook", "hook")  # the outbox channels with senders of their own
 CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,15}$")  # as long as an outbox row's channel may be
@@ -64,6 +65,9 @@ class Settings:
     lookup_key: str = ""  # CARELOOP_LOOKUP_KEY
     in_process_scheduler: bool = True  # CARELOOP_IN_PROCESS_SCHEDULER
     sweep_seconds: float = 5.0  # CARELOOP_SWEEP_SECONDS
+    # CARELOOP_SWEEPERS: a scheduler's sweeper threads on PostgreSQL (engine/time/sweepers.py);
+    # 0 is the default, 2. Processes × threads about the cores: see docs/deploy.md.
+    sweepers: int = 0
     campaign_seconds: float = 60.0  # CARELOOP_CAMPAIGN_SECONDS
     tier_seconds: float = 3600.0  # CARELOOP_TIER_SECONDS
     rollup_seconds: float = 3600.0  # CARELOOP_ROLLUP_SECONDS
@@ -286,6 +290,16 @@ def _gateways(raw: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
+def _sweepers(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number of sweeper threads") from None
+    if not 1 <= value <= MAX_SWEEPERS:
+        raise ValueError(f"{raw!r} is not a number of sweeper threads (1 to {MAX_SWEEPERS})")
+    return value
+
+
 def _port(raw: str) -> int:
     if not raw:
         return 0
@@ -348,6 +362,7 @@ VARIABLES: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("CARELOOP_LOOKUP_KEY", "lookup_key", _stripped),
     ("CARELOOP_IN_PROCESS_SCHEDULER", "in_process_scheduler", _on_unless_off),
     ("CARELOOP_SWEEP_SECONDS", "sweep_seconds", _seconds),
+    ("CARELOOP_SWEEPERS", "sweepers", _sweepers),
     ("CARELOOP_CAMPAIGN_SECONDS", "campaign_seconds", _seconds),
     ("CARELOOP_TIER_SECONDS", "tier_seconds", _seconds),
     ("CARELOOP_ROLLUP_SECONDS", "rollup_seconds", _seconds),

@@ -46,15 +46,17 @@ def worker_name() -> str:
 class SweepJob:
     """One sweep of due timers, then a heartbeat: the job APScheduler runs every few seconds."""
 
-    def __init__(self, services: Services, *, batch_size: int = 100) -> None:
+    def __init__(
+        self, services: Services, *, batch_size: int = 100, sweepers: int | None = None
+    ) -> None:
         self.services = services
-        self.batch_size = batch_size
+        self.batch_size, self.sweepers = batch_size, sweepers
         self.worker = worker_name()
         self.started_at = datetime.now(UTC)
 
     def __call__(self) -> SweepResult:
         began = time.perf_counter()
-        result = self.services.sweep(batch_size=self.batch_size)
+        result = self.services.sweep(batch_size=self.batch_size, sweepers=self.sweepers)
         duration_ms = (time.perf_counter() - began) * 1000
         with self.services.uow() as uow:
             record_sweep(
@@ -240,7 +242,9 @@ def build_scheduler(
         BackgroundScheduler(**options) if background else BlockingScheduler(**options)
     )
     scheduler.add_job(
-        correlated_job("sweep", SweepJob(services, batch_size=batch_size)),
+        correlated_job(
+            "sweep", SweepJob(services, batch_size=batch_size, sweepers=settings.sweepers or None)
+        ),
         "interval",
         seconds=interval,
         id="sweep",

@@ -48,14 +48,15 @@ def send_due(
     now: datetime,
     *,
     batch_size: int = 50,
+    sweepers: int | None = None,
 ) -> tuple[list[Fired], int]:
     """Send or skip every contact due at `now`, once, oldest first; a record someone holds
     is left for the next sweep, a contact that fails is retried by later sweeps. What was
     done, and in how many batches (each one transaction): after a full batch the next is
     twice as large, up to `BACKLOG_GROWTH` × `batch_size`, as the timers' sweep grows its
-    own. Two sweepers side by side on PostgreSQL (`time.sweepers`)."""
+    own. `sweepers` side by side on PostgreSQL (`time.sweepers.how_many`)."""
     done = side_by_side(
-        how_many(session_factory),
+        how_many(session_factory, sweepers),
         lambda: _send_due_alone(session_factory, specs, links, now, batch_size),
     )
     fired = sorted((f for sent, _ in done for f in sent), key=lambda f: (f.due_at, f.timer_id))

@@ -76,13 +76,13 @@ def sweep(
     """Fire every timer due at `now`, batch by batch, until none is left (or `max_batches`).
 
     Each batch after a full one is twice as large, up to `BACKLOG_GROWTH` × `batch_size`.
-    `sweepers` threads sweep side by side (`sweepers.how_many` unless said: two on
-    PostgreSQL); one with `max_batches`, which asks for batches one after the other.
+    `sweepers` threads sweep side by side (`sweepers.how_many`: two on PostgreSQL unless
+    said, one on SQLite); one with `max_batches`, which asks for batches one after the other.
     """
     if max_batches is not None:
         return _sweep_alone(session_factory, specs, now, batch_size, max_batches)
     results = side_by_side(
-        sweepers or how_many(session_factory),
+        how_many(session_factory, sweepers),
         lambda: _sweep_alone(session_factory, specs, now, batch_size, None),
     )
     return SweepResult(

@@ -324,3 +324,19 @@ def test_a_backlog_of_contacts_is_sent_in_growing_batches(
     assert len({f.timer_id for f in sent}) == 9
     # 2 + 4 + 3 left (of a batch of 8): three batches, where 2 a batch took five.
     assert batches == 3
+
+
+def test_the_sweeper_threads_are_as_set_on_postgresql_and_one_on_sqlite(
+    db_engine: Engine,
+) -> None:
+    """CARELOOP_SWEEPERS says how many threads a scheduler sweeps with (issue #24: where two
+    processes fill two cores, one thread each was ~10 % faster than two); SQLite has one
+    writer, so one whatever is asked."""
+    from engine.store.db import make_session_factory
+    from engine.time.sweepers import SWEEPERS, how_many
+
+    factory = make_session_factory(db_engine)
+    if db_engine.dialect.name == "sqlite":
+        assert how_many(factory) == how_many(factory, 4) == 1
+    else:
+        assert (how_many(factory), how_many(factory, 1), how_many(factory, 4)) == (SWEEPERS, 1, 4)

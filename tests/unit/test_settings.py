@@ -208,3 +208,17 @@ def test_an_allowed_host_or_a_public_name_loads_without_resolving_it() -> None:
         }
     )
     assert settings.webhook_url == "http://localhost:8080/hook" and len(settings.gateways) == 2
+
+
+@pytest.mark.parametrize("raw", ["0", "17", "two", "-1"])
+def test_sweeper_threads_are_a_small_positive_count(raw: str) -> None:
+    """CARELOOP_SWEEPERS (issue #24): unset is the default (0: two on PostgreSQL); anything
+    but 1-16 stops the start with what is wrong."""
+    assert Settings.from_environ({}).sweepers == 0
+    assert Settings.from_environ({"CARELOOP_SWEEPERS": "1"}).sweepers == 1
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_environ({"CARELOOP_SWEEPERS": raw})
+    assert raised.value.problems == [
+        f"CARELOOP_SWEEPERS: {raw!r} is not a number of sweeper threads"
+        + ("" if raw == "two" else " (1 to 16)")
+    ]
