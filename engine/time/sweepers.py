@@ -46,9 +46,9 @@ def how_many(session_factory: sessionmaker[Session], wanted: int | None = None) 
     """`wanted` (else `SWEEPERS`) on PostgreSQL, 1 on SQLite, which has one writer.
 
     Two threads let one process use both cores of a two-core machine; where several
-    scheduler processes already fill the cores, more threads only contend (two processes of
-    two threads caught up 200,000 late in 57.7-58.5 s, of one thread in 52.3-53.5 s), so
-    the scheduler's setting (CARELOOP_SWEEPERS) says how many."""
+    scheduler processes already fill the cores, more threads only contend (two processes
+    caught up 200,000 late 2-11 % faster with one thread each than with two, in each of five
+    alternated pairs), so the scheduler's setting (CARELOOP_SWEEPERS) says how many."""
     with session_factory() as session:
         if session.get_bind().dialect.name != "postgresql":
             return 1
