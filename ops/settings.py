@@ -65,9 +65,7 @@ class Settings:
     lookup_key: str = ""  # CARELOOP_LOOKUP_KEY
     in_process_scheduler: bool = True  # CARELOOP_IN_PROCESS_SCHEDULER
     sweep_seconds: float = 5.0  # CARELOOP_SWEEP_SECONDS
-    # CARELOOP_SWEEPERS: a scheduler's sweeper threads on PostgreSQL (engine/time/sweepers.py);
-    # 0 is the default, 2. Processes × threads about the cores: see docs/deploy.md.
-    sweepers: int = 0
+    sweepers: int = 0  # CARELOOP_SWEEPERS: sweeper threads on PostgreSQL, 0: 2 (docs/deploy.md)
     campaign_seconds: float = 60.0  # CARELOOP_CAMPAIGN_SECONDS
     tier_seconds: float = 3600.0  # CARELOOP_TIER_SECONDS
     rollup_seconds: float = 3600.0  # CARELOOP_ROLLUP_SECONDS
@@ -291,11 +289,9 @@ def _gateways(raw: str) -> tuple[tuple[str, str], ...]:
 
 
 def _sweepers(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a number of sweeper threads") from None
-    if not 1 <= value <= MAX_SWEEPERS:
+    if not raw.strip().isdigit():
+        raise ValueError(f"{raw!r} is not a number of sweeper threads")
+    if not 1 <= (value := int(raw)) <= MAX_SWEEPERS:
         raise ValueError(f"{raw!r} is not a number of sweeper threads (1 to {MAX_SWEEPERS})")
     return value
 
