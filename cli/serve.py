@@ -129,7 +129,7 @@ def _once(services: Services, settings: Settings, batch_size: int, as_json: bool
     from schedules.mailsources import mail_sources
     from schedules.worker import CampaignJob, DeliverJob, SweepJob, senders_for
 
-    result = SweepJob(services, batch_size=batch_size, sweepers=settings.sweepers or None)()
+    result = SweepJob(services, batch_size=batch_size, sweepers=settings.sweepers)()
     care = CampaignJob(services)()
     sources = mail_sources(settings.mailboxes)
     mail = dict(MailJob(services, sources)()) if sources else {}

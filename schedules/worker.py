@@ -243,7 +243,7 @@ def build_scheduler(
     )
     scheduler.add_job(
         correlated_job(
-            "sweep", SweepJob(services, batch_size=batch_size, sweepers=settings.sweepers or None)
+            "sweep", SweepJob(services, batch_size=batch_size, sweepers=settings.sweepers)
         ),
         "interval",
         seconds=interval,
