@@ -161,6 +161,82 @@ def notify(
     return notification
 
 
+def event_row(
+    record_id: int | None,
+    at: datetime,
+    event: Event,
+    *,
+    timer_id: int | None = None,
+    actor: str = SYSTEM,
+) -> dict[str, Any]:
+    """A history line as a row to insert: what `add_event` writes as an object."""
+    return {
+        "record_id": record_id,
+        "at": at,
+        "actor": actor,
+        "kind": event.kind,
+        "transition": event.transition,
+        "from_stage": event.from_stage,
+        "to_stage": event.to_stage,
+        "changes": event.changes(),
+        "timer_id": timer_id,
+    }
+
+
+def timer_row(
+    record_id: int | None,
+    kind: str,
+    name: str,
+    due_at: datetime,
+    now: datetime,
+    *,
+    clock_id: int | None = None,
+    step: int | None = None,
+) -> dict[str, Any]:
+    """A pending timer as a row to insert: what `add_timer` writes as an object."""
+    return {
+        "record_id": record_id,
+        "clock_id": clock_id,
+        "kind": kind,
+        "name": name,
+        "step": step,
+        "due_at": due_at,
+        "status": "pending",
+        "created_at": now,
+        "fired_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
+
+
+def write_hooks(
+    session: Session, written: Iterable[tuple[RecordView, Event, int]], at: datetime
+) -> None:
+    """The subscribers' outbox rows for events already written with their ids (one statement,
+    none when nobody subscribed): intake writes its creation events with the records."""
+    rows = [
+        {**_NO_MESSAGE, **row}
+        for record, event, event_id in written
+        if (hooks := _hooks(session, record, event, at)) is not None
+        for row in hooks.rows(event_id)
+    ]
+    insert_rows(session, OUTBOX, rows)
+
+
+def _hooks(
+    session: Session, record: RecordView, event: Event, at: datetime
+) -> webhooks.Hooks | None:
+    return webhooks.hooks_for(
+        session,
+        record,
+        event.kind,
+        at,
+        transition=event.transition,
+        from_stage=event.from_stage,
+        to_stage=event.to_stage,
+    )
+
+
 @dataclass
 class Effects:
     """The rows a batch of changes leaves behind, gathered in Python, written one statement a kind.
@@ -189,28 +265,8 @@ class Effects:
         actor: str = SYSTEM,
     ) -> None:
         """`add_event` for a record that has its id, in the batch."""
-        self.events.append(
-            {
-                "record_id": record.id,
-                "at": at,
-                "actor": actor,
-                "kind": event.kind,
-                "transition": event.transition,
-                "from_stage": event.from_stage,
-                "to_stage": event.to_stage,
-                "changes": event.changes(),
-                "timer_id": timer_id,
-            }
-        )
-        hooks = webhooks.hooks_for(
-            self.session,
-            record,
-            event.kind,
-            at,
-            transition=event.transition,
-            from_stage=event.from_stage,
-            to_stage=event.to_stage,
-        )
+        self.events.append(event_row(record.id, at, event, timer_id=timer_id, actor=actor))
+        hooks = _hooks(self.session, record, event, at)
         if hooks is not None:
             self._messages.append((len(self.events) - 1, hooks))
 
@@ -254,19 +310,7 @@ class Effects:
     ) -> None:
         """`add_timer` in the batch."""
         self.timers.append(
-            {
-                "record_id": record.id,
-                "clock_id": clock_id,
-                "kind": kind,
-                "name": name,
-                "step": step,
-                "due_at": due_at,
-                "status": "pending",
-                "created_at": now,
-                "fired_at": None,
-                "attempts": 0,
-                "last_error": None,
-            }
+            timer_row(record.id, kind, name, due_at, now, clock_id=clock_id, step=step)
         )
 
     def write(self) -> None:

@@ -23,16 +23,36 @@ IDS = {"id", "record_id", "clock_id"}
 __all__ = ["finance"]  # the fixture, shared with the statements' pin
 
 
-def flushed(session: Session, made: list[tuple[Record, RecordTypeSpec]]) -> None:
+def flushed(
+    session: Session,
+    made: list[tuple[Record, RecordTypeSpec]],
+    events: list[dict[str, Any]],
+    timers: list[intakerows.Armed],
+) -> list[int]:
     """The write path before plain rows: the objects added and flushed by the unit of work,
-    the search document written by `searchindex`'s `after_flush` listener."""
+    the search document written by `searchindex`'s `after_flush` listener, the creation events
+    and timers as objects hanging off their record and clock."""
     session.add_all(record for record, _ in made)
+    history = [
+        RecordEvent(record=record, **_but_ids(row))
+        for (record, _), row in zip(made, events, strict=True)
+    ]
+    session.add_all(history)
+    session.add_all(Timer(record=r, clock=clock, **_but_ids(row)) for r, clock, row in timers)
     session.flush()
+    return [event.id for event in history]
+
+
+def _but_ids(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key not in IDS}
 
 
 def rows(services: Services, record_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every column of every row the intake of `record_id` wrote, ids left out, by table."""
+    """Every column of every row the intake of `record_id` wrote, ids left out, by table; a
+    timer names its clock by the clock's target instead, so that a timer hung off the wrong
+    clock shows."""
     found: dict[str, list[dict[str, Any]]] = {}
+    targets: dict[int | None, str | None] = {None: None}
     with services.uow() as uow:
         for model, key in [
             (Record, "id"),
@@ -44,9 +64,13 @@ def rows(services: Services, record_id: int) -> dict[str, list[dict[str, Any]]]:
             table = model.__table__
             assert isinstance(table, Table)
             statement = select(table).where(table.c[key] == record_id).order_by(*table.primary_key)
+            written = list(uow.session.execute(statement).mappings())
+            if model is SlaClock:
+                targets.update((row["id"], row["target"]) for row in written)
             found[table.name] = [
                 {k: v for k, v in row.items() if k not in IDS}
-                for row in uow.session.execute(statement).mappings()
+                | ({"clock": targets[row["clock_id"]]} if model is Timer else {})
+                for row in written
             ]
     return found
 
@@ -79,8 +103,9 @@ def test_a_batch_writes_the_rows_the_orm_flush_wrote_each_record_its_own(
     services: Services, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
     """Twelve records at once: more rows a table than SQLite writes one statement each, and
-    more values than PostgreSQL chains into one statement; three: chained, each clock and
-    document joined to its own record by its place in the batch."""
+    more values than PostgreSQL chains into one statement; three: chained, each clock,
+    document, event and timer joined to its own record (a timer to its own clock) by its
+    place in the batch."""
 
     def batch() -> list[int]:
         news = [after_sales_record(f"C-{n % 3}")[1] for n in range(size)]  # three customers
@@ -102,3 +127,4 @@ def test_a_batch_writes_the_rows_the_orm_flush_wrote_each_record_its_own(
     monkeypatch.setattr(intakerows, "write", flushed)
     assert written == [rows(services, number) for number in batch()]
     assert all(len(each["sla_clocks"]) == 2 for each in written)
+    assert all({t["clock"] for t in each["timers"]} >= {"respond", "resolve"} for each in written)
