@@ -1,4 +1,4 @@
-"""A batch of intakes written as plain rows: records, SLA clocks, search documents (R-1.1).
+"""A batch of intakes written as plain rows: records, clocks, search documents, history (R-1.1).
 
 The objects an intake builds (`Record`, its `SlaClock`s) are what callers use, but the ORM's
 unit of work flushing them (the dependency sort, attribute history, the `after_flush` search
@@ -6,9 +6,10 @@ listener, a row built per object) was the largest part of an intake's CPU. Here 
 one `INSERT` of every column (`rowinsert.insert_rows`), the ids it returns are set on the
 objects, and the objects then join the session as if just loaded
 (`make_transient_to_detached`): nothing is pending, a later change to them is an UPDATE as
-for any record read from the database, and no attribute needs a second read. On PostgreSQL
-a few records (an API intake) go with their clocks and documents as one statement instead
-(`_chain`), one round trip where there were three.
+for any record read from the database, and no attribute needs a second read. The creation
+events and the armed timers, which name those ids, follow. On PostgreSQL a few records (an
+API intake) go with their clocks, documents, events and timers as one statement instead
+(`_chain`), one round trip where there were five.
 """
 
 from __future__ import annotations
