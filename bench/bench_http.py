@@ -6,7 +6,13 @@ comes from `wrk` in a second process on loopback, bounded in time:
 
 * peak: `wrk` with C connections for D seconds against the record intake (a Lua script
   posts a feedback record with a bearer token) and, as the baseline in the same run,
-  against `/healthz` (a trivial endpoint of the same server): requests/s, p99, errors;
+  against `/healthz` (a trivial endpoint of the same server): requests/s, p99, errors.
+  Each request comes on a connection of its own (`Connection: close`), as a reverse proxy
+  without upstream keep-alive sends them and as the paced client below always did: a
+  kept-alive connection stays with the worker that accepted it, and of the C that wrk
+  opens at once one worker often took most, so two workers ran at one's pace (CPU of the
+  two workers over a run, /proc: 7.7 and 25.8 s at 220 req/s, 24.7 and 25.1 s at 360; 200
+  to 380 req/s and /healthz 1,000 to 3,000 between runs of the same code, 2026-12-07);
 * at 70 % of the intake's peak: an open-loop, paced Python client sends requests at that
   rate and reports p99 latency and errors (wrk cannot pace).
 
@@ -55,7 +61,9 @@ LUA = """wrk.method = "POST"
 wrk.body = [[{body}]]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["Connection"] = "close"
 """
+CLOSE = 'wrk.headers["Connection"] = "close"\n'
 
 
 def free_port() -> int:
@@ -187,8 +195,10 @@ def main() -> None:
             script = Path(folder) / "post.lua"
             body = json.dumps(RECORD, ensure_ascii=False)
             script.write_text(LUA.format(body=body, token=token), encoding="utf-8")
-            wrk(f"{base}/healthz", 2, args.connections)  # warm both workers up
-            trivial = wrk(f"{base}/healthz", args.seconds, args.connections)
+            closing = Path(folder) / "close.lua"
+            closing.write_text(CLOSE, encoding="utf-8")
+            wrk(f"{base}/healthz", 2, args.connections, closing)  # warm both workers up
+            trivial = wrk(f"{base}/healthz", args.seconds, args.connections, closing)
             intake = wrk(f"{base}/api/v1/records", args.seconds, args.connections, script)
             row = Row(
                 "5 HTTP intake, peak",
