@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +43,27 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Expression:
-    """A compiled, sandboxed expression and the text it came from."""
+    """A compiled, sandboxed expression and the text it came from.
+
+    Evaluated as Jinja2's `TemplateExpression` does (its template assigns the value to
+    `result`; undefined is None), with the globals merged into one dict once, as
+    `MessageTemplate` does: Jinja2 merges them from a ChainMap on every call, a quarter of
+    a short condition's time, and intake and the sweep ask one for every record and timer
+    (issue #24).
+    """
 
     source: str
-    _compiled: Callable[..., Any] = field(repr=False, compare=False)
+    _template: Template = field(repr=False, compare=False)
+    _globals: dict[str, Any] = field(repr=False, compare=False)
+    _undefined: type = field(repr=False, compare=False)  # jinja2.Undefined, imported lazily
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
-        return self._compiled(**context)
+        template = self._template
+        names = template.new_context({**self._globals, **context}, shared=True)
+        for _ in template.root_render_func(names):
+            pass  # an assignment yields no text
+        value = names.vars["result"]
+        return None if isinstance(value, self._undefined) else value
 
     def holds(self, context: Mapping[str, Any]) -> bool:
         return bool(self.evaluate(context))
@@ -68,7 +82,11 @@ def compile_expression(source: str, names: Iterable[str]) -> Expression:
             "write it as in Jinja2, e.g. record.priority == 'P0' and customer.tier == 'vip'",
         ) from None
     _check(tree, allowed, "expression")
-    return Expression(source, _sandbox().compile_expression(source, undefined_to_none=True))
+    from jinja2 import Undefined
+
+    # Jinja2's own parse of an expression into `{% set result = … %}`, kept as its template
+    template = _sandbox().compile_expression(source)._template
+    return Expression(source, template, dict(template.globals), Undefined)
 
 
 @dataclass(frozen=True)

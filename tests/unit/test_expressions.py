@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from jinja2.exceptions import SecurityError
 
@@ -84,3 +86,32 @@ def test_a_message_renders_as_jinja_renders_it_globals_and_errors_alike() -> Non
     with pytest.raises(SecurityError) as jinja:
         refused._template.render()
     assert str(ours.value) == str(jinja.value)
+
+
+def test_an_expression_evaluates_as_jinja_evaluates_it_globals_and_errors_alike() -> None:
+    """`Expression.evaluate` merges the globals once rather than per call (issue #24): values,
+    a global a pack may use, a missing name (None), a given name shadowing a global and a
+    refused operation come out as Jinja2's own `compile_expression` gives them."""
+    from engine.specs.expressions import _sandbox
+
+    cases: list[tuple[str, dict[str, Any]]] = [
+        (
+            "record.priority == 'P0' and customer.tier == 'vip'",
+            {"record": {"priority": "P0"}, "customer": {"tier": "vip"}},
+        ),
+        ("record.priority == 'P0'", {"record": {"priority": "P1"}}),
+        ("record.missing", {"record": {}}),
+        ("range(3) | list", {}),
+        ("range", {"range": "given"}),
+        ("customer.tier or 'standard'", {"customer": {"tier": None}}),
+    ]
+    for source, context in cases:
+        ours = compile_expression(source, [*NAMES, "range"]).evaluate(context)
+        assert ours == _sandbox().compile_expression(source)(**context), source
+    assert compile_expression("record.missing", NAMES).evaluate({"record": {}}) is None
+    refused = compile_expression("'x' * 1000000000", [])
+    with pytest.raises(SecurityError) as ours_error:
+        refused.evaluate({})
+    with pytest.raises(SecurityError) as jinja_error:
+        _sandbox().compile_expression("'x' * 1000000000")()
+    assert str(ours_error.value) == str(jinja_error.value)
