@@ -48,6 +48,8 @@ def write(
     """Insert the new records, their clocks, search documents, creation events and timers, put
     the objects into the session as persistent and loaded, with their ids, and return the
     events' ids in order."""
+    if not made:
+        return []  # a campaign's day with nobody to serve
     records = [record for record, _ in made]
     for record in records:  # what the flush took from the relationship
         record.customer_id = record.customer.id if record.customer is not None else None

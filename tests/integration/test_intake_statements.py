@@ -125,6 +125,21 @@ def test_an_intake_is_a_fixed_small_number_of_statements_whatever_the_pack(
         ]
 
 
+def test_an_empty_batch_writes_nothing(services: Services, db_engine: Engine) -> None:
+    """A campaign's day with nobody to serve hands intake no records: no statement, no row."""
+    from engine.records.intake import create_records
+
+    with services.uow() as uow:
+        version = services.specs.latest(uow.session, "after_sales")
+        spec = services.specs.of(version)
+        with counted(db_engine) as statements:
+            made = create_records(
+                uow.session, spec, version, [], actor="test", now=services.clock.now()
+            )
+        uow.commit()
+    assert made == [] and statements == []
+
+
 def test_the_api_answers_an_intake_in_the_statements_of_the_intake(tmp_path: Any) -> None:
     from workflows.validate import checked_source
 
