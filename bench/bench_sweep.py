@@ -26,7 +26,8 @@ sweep: the bench then runs one more `--once` (untimed) and requires it to fire t
 The baseline fires the same due timers set-based, in one transaction: one `UPDATE timers
 SET status = 'fired' … WHERE status = 'pending' AND due_at <= now RETURNING id,
 record_id, kind, name` and one `INSERT` of their history events. Goals: with 1 process at
-least 0.33x the baseline and 10,000 timers/s; more processes, more timers/s.
+least 0.4x the baseline (issue #24; 0.33x before it) and 10,000 timers/s; more processes,
+more timers/s.
 
 The database's floor (issue #24 item 4), with 1 process, in the same run: every row the
 scheduler wrote (read back by the driver from its copy: rows added to any table, timers,
@@ -94,7 +95,7 @@ CATCH_UP_PROCESSES = 2
 BATCH = 200
 BACKLOG = timedelta(hours=12)  # how long the scheduler has been down in the sweep bench
 LATE = timedelta(days=3)  # and in the catch-up bench
-GOAL_RATIO, GOAL_RATE, GOAL_CATCH_UP = 0.33, 10_000, 120.0
+GOAL_RATIO, GOAL_RATE, GOAL_CATCH_UP = 0.4, 10_000, 120.0
 CARELOOP = str(Path(sys.executable).parent / "careloop")
 TIMERS = table_of(Timer)
 EVENTS = table_of(RecordEvent)
