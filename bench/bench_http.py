@@ -57,13 +57,15 @@ RECORD = {
         "description": "洗衣机显示 E3",
     },
 }
-LUA = """wrk.method = "POST"
+CLOSE = 'wrk.headers["Connection"] = "close"\n'  # a connection a request, both endpoints
+LUA = (
+    """wrk.method = "POST"
 wrk.body = [[{body}]]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
-wrk.headers["Connection"] = "close"
 """
-CLOSE = 'wrk.headers["Connection"] = "close"\n'
+    + CLOSE
+)
 
 
 def free_port() -> int:
