@@ -95,6 +95,11 @@ def _note_write(conn: Connection, clause: Any, *_args: Any) -> None:
 @event.listens_for(Engine, "rollback")
 def _on_end(conn: Connection) -> None:
     """At the end of a transaction that wrote, drop again what was read meanwhile: after a
-    commit the rows are new, after a rollback what the transaction itself read is gone."""
+    commit the rows are new, after a rollback what the transaction itself read is gone. A
+    connection the server dropped has lost its notes (asking raises): all are dropped then."""
+    if conn.invalidated:
+        for name in list(_caches):
+            changed(name)
+        return
     for name in conn.info.pop(_TOUCHED, ()):
         changed(name)
