@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, Row, database, wait_for
+from bench.common import ROOT, Row, backend_cpu, database, process_cpu, wait_for
 from engine.access import tokens
 from engine.services import Services
 from engine.store.db import make_session_factory
@@ -75,12 +75,13 @@ def free_port() -> int:
 
 
 def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> dict[str, float]:
-    """requests/s, p99 (ms) and errors (non-2xx, socket errors) from one wrk run."""
+    """requests/s, requests, p99 (ms) and errors (non-2xx, socket errors) from one wrk run."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script is not None:
         command[1:1] = ["-s", str(script)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    requests = float(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     assert p99 is not None, out
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99[2]]
@@ -90,7 +91,12 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None) ->
     )
     errors = int(non_2xx[1]) if non_2xx else 0
     errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
-    return {"rate": rate, "p99": float(p99[1]) * scale, "errors": float(errors)}
+    return {
+        "rate": rate,
+        "requests": requests,
+        "p99": float(p99[1]) * scale,
+        "errors": float(errors),
+    }
 
 
 def paced(url: str, token: str, rate: float, seconds: float) -> dict[str, float]:
@@ -156,6 +162,31 @@ def _exchange(host: str, port: int, wire: bytes) -> bytes:
     return b"".join(chunks)
 
 
+def _children(pid: int) -> list[int]:
+    """gunicorn's workers: the processes the arbiter started."""
+    with open(f"/proc/{pid}/task/{pid}/children") as listed:
+        return [int(child) for child in listed.read().split()]
+
+
+def _spent(pids: list[int]) -> float | None:
+    spent = [process_cpu(pid) for pid in pids]
+    return None if None in spent else sum(s for s in spent if s is not None)
+
+
+def _cpu_line(
+    before: tuple[float | None, float | None], after: tuple[float | None, float | None], n: float
+) -> str:
+    """CPU a request of the workers and of PostgreSQL over the peak run: on 2 cores 400 req/s
+    leaves 5.0 ms a request for both and for the kernel's TCP work and wrk. The rate swings
+    with this VM's speed (200-400 req/s in one evening, same code); CPU a request less."""
+    parts = []
+    for name, first, last in zip(("workers", "PostgreSQL"), before, after, strict=True):
+        if first is not None and last is not None and n:
+            parts.append(f"{name} {1e3 * (last - first) / n:.2f} ms")
+    shown = ", ".join(parts) or "not readable from /proc"
+    return f"  CPU a request at peak: {shown} (2 cores at 400 req/s: 5.0 ms in all)"
+
+
 def main() -> None:
     configure_engine_keys(load())  # personal data with the configured keys, as the app
     parser = argparse.ArgumentParser(description=__doc__)
@@ -201,7 +232,10 @@ def main() -> None:
             closing.write_text(CLOSE, encoding="utf-8")
             wrk(f"{base}/healthz", 2, args.connections, closing)  # warm both workers up
             trivial = wrk(f"{base}/healthz", args.seconds, args.connections, closing)
+            workers = _children(web.pid)
+            before = _spent(workers), backend_cpu(engine)
             intake = wrk(f"{base}/api/v1/records", args.seconds, args.connections, script)
+            after = _spent(workers), backend_cpu(engine)
             row = Row(
                 "5 HTTP intake, peak",
                 "pg",
@@ -216,6 +250,7 @@ def main() -> None:
                 f"errors {intake['errors']:.0f}",
                 flush=True,
             )
+            print(_cpu_line(before, after, intake["requests"]), flush=True)
             steady = paced(f"{base}/api/v1/records", token, 0.7 * intake["rate"], args.seconds)
             print(
                 f"  at 70 % of peak ({steady['rate']:.0f} req/s, paced): "

@@ -140,3 +140,28 @@ def wait_for(url: str, seconds: float = 60) -> None:
             pass
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user and system) a process of this machine has used, from /proc; None when
+    it cannot be read (gone, or another user's)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            after_name = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(engine: Engine) -> float | None:
+    """CPU seconds of the PostgreSQL backends connected to the engine's database, from /proc:
+    the pools' connections, which live as long as their pools. None on SQLite, or when the
+    server is not a process of this machine."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        spent = [process_cpu(pid) for pid in pids]
+    return None if None in spent else sum(s for s in spent if s is not None)

@@ -25,8 +25,6 @@ import os
 import pstats
 import time
 
-from sqlalchemy import Engine, text
-
 from bench.bench_sweep import (
     BACKLOG,
     BATCH,
@@ -36,7 +34,7 @@ from bench.bench_sweep import (
     checkpoint,
     seed_backlog,
 )
-from bench.common import database
+from bench.common import backend_cpu, database
 from engine.services import Services
 from engine.store.db import make_session_factory
 from engine.time import sweepers
@@ -89,27 +87,6 @@ def main() -> None:
             print(f"# server: its backend's CPU {spent:.2f} s ({spent / per * 1e3:.3f} ms a timer)")
         if not args.no_profile:
             pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
-
-
-def backend_cpu(engine: Engine) -> float | None:
-    """CPU seconds (user and system) of the PostgreSQL backends connected to the database,
-    from /proc: the pool's one connection, which the sweep's sessions reuse one after
-    another. None on SQLite, or when the server is not a process of this machine."""
-    if engine.dialect.name != "postgresql":
-        return None
-    with engine.connect() as conn:
-        pids = conn.execute(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        ).scalars()
-        ticks = 0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    after_name = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                return None
-            ticks += int(after_name[11]) + int(after_name[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
