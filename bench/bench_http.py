@@ -13,10 +13,13 @@ comes from `wrk` in a second process on loopback, bounded in time:
   opens at once one worker often took most, so two workers ran at one's pace (CPU of the
   two workers over a run, /proc: 7.7 and 25.8 s at 220 req/s, 24.7 and 25.1 s at 360; 200
   to 380 req/s and /healthz 1,000 to 3,000 between runs of the same code, 2026-12-07);
+  R rounds of the two, alternated, their medians printed with each round's figures and the
+  CPU a request of the workers and of PostgreSQL (/proc): on this VM one 10 s run of the
+  same code gave anything from 260 to 410 req/s within minutes;
 * at 70 % of the intake's peak: an open-loop, paced Python client sends requests at that
   rate and reports p99 latency and errors (wrk cannot pace).
 
-    python -m bench.bench_http [--seconds 10] [--connections 8] [--db pg]
+    python -m bench.bench_http [--seconds 10] [--runs 3] [--connections 8] [--db pg]
 
 Needs Debian's `wrk` (apt-get install wrk); without it the row says so and is skipped.
 """
@@ -30,13 +33,17 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
 
 from bench.common import ROOT, Row, backend_cpu, database, process_cpu, wait_for
 from engine.access import tokens
@@ -173,18 +180,47 @@ def _spent(pids: list[int]) -> float | None:
     return None if None in spent else sum(s for s in spent if s is not None)
 
 
-def _cpu_line(
-    before: tuple[float | None, float | None], after: tuple[float | None, float | None], n: float
-) -> str:
-    """CPU a request of the workers and of PostgreSQL over the peak run: on 2 cores 400 req/s
-    leaves 5.0 ms a request for both and for the kernel's TCP work and wrk. The rate swings
-    with this VM's speed (200-400 req/s in one evening, same code); CPU a request less."""
-    parts = []
-    for name, first, last in zip(("workers", "PostgreSQL"), before, after, strict=True):
-        if first is not None and last is not None and n:
-            parts.append(f"{name} {1e3 * (last - first) / n:.2f} ms")
-    shown = ", ".join(parts) or "not readable from /proc"
-    return f"  CPU a request at peak: {shown} (2 cores at 400 req/s: 5.0 ms in all)"
+def _per_request(first: float | None, last: float | None, n: float) -> float | None:
+    """Milliseconds of CPU a request between two readings, None when one is unreadable."""
+    return None if first is None or last is None or not n else 1e3 * (last - first) / n
+
+
+def _ms(value: float | None) -> str:
+    return "?" if value is None else f"{value:.2f} ms"
+
+
+@dataclass
+class Round:
+    """One round: `/healthz` at peak, then the intake at peak, with the intake's CPU a request
+    of the workers and of PostgreSQL (/proc; None where unreadable)."""
+
+    trivial: dict[str, float]
+    intake: dict[str, float]
+    workers: float | None
+    database: float | None
+
+    @property
+    def ratio(self) -> float:
+        return self.intake["rate"] / self.trivial["rate"]
+
+
+def one_round(engine: Engine, web: int, base: str, args: argparse.Namespace, folder: Path) -> Round:
+    trivial = wrk(f"{base}/healthz", args.seconds, args.connections, folder / "close.lua")
+    workers = _children(web)
+    before = _spent(workers), backend_cpu(engine)
+    intake = wrk(f"{base}/api/v1/records", args.seconds, args.connections, folder / "post.lua")
+    after = _spent(workers), backend_cpu(engine)
+    return Round(
+        trivial,
+        intake,
+        _per_request(before[0], after[0], intake["requests"]),
+        _per_request(before[1], after[1], intake["requests"]),
+    )
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def main() -> None:
@@ -194,6 +230,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", choices=["pg"], default="pg")
+    parser.add_argument("--runs", type=int, default=3, help="rounds; their medians are printed")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("5 HTTP intake: skipped, `wrk` is not installed (apt-get install wrk)", flush=True)
@@ -231,27 +268,42 @@ def main() -> None:
             closing = Path(folder) / "close.lua"
             closing.write_text(CLOSE, encoding="utf-8")
             wrk(f"{base}/healthz", 2, args.connections, closing)  # warm both workers up
-            trivial = wrk(f"{base}/healthz", args.seconds, args.connections, closing)
-            workers = _children(web.pid)
-            before = _spent(workers), backend_cpu(engine)
-            intake = wrk(f"{base}/api/v1/records", args.seconds, args.connections, script)
-            after = _spent(workers), backend_cpu(engine)
+            rounds = [
+                one_round(engine, web.pid, base, args, Path(folder)) for _ in range(args.runs)
+            ]
+            for number, done in enumerate(rounds, 1):
+                print(
+                    f"#   round {number}: {done.intake['rate']:,.1f} req/s, /healthz "
+                    f"{done.trivial['rate']:,.1f}, ratio {done.ratio:.3f}; CPU a request: "
+                    f"workers {_ms(done.workers)}, PostgreSQL {_ms(done.database)}",
+                    flush=True,
+                )
+            rate = statistics.median(r.intake["rate"] for r in rounds)
             row = Row(
                 "5 HTTP intake, peak",
                 "pg",
                 "req/s",
-                intake["rate"],
-                trivial["rate"],
+                rate,
+                statistics.median(r.trivial["rate"] for r in rounds),
                 "≥ 0.15×, ≥ 400/s",
             )
             row.print()
             print(
-                f"  peak p99 {intake['p99']:.0f} ms ({trivial['p99']:.0f} ms trivial), "
-                f"errors {intake['errors']:.0f}",
+                f"  median of {len(rounds)} rounds; ratio of each round "
+                f"{', '.join(f'{r.ratio:.3f}' for r in rounds)}; peak p99 "
+                f"{statistics.median(r.intake['p99'] for r in rounds):.0f} ms "
+                f"({statistics.median(r.trivial['p99'] for r in rounds):.0f} ms trivial), "
+                f"errors {sum(r.intake['errors'] for r in rounds):.0f}",
                 flush=True,
             )
-            print(_cpu_line(before, after, intake["requests"]), flush=True)
-            steady = paced(f"{base}/api/v1/records", token, 0.7 * intake["rate"], args.seconds)
+            print(
+                f"  CPU a request at peak (median): workers "
+                f"{_ms(_median([r.workers for r in rounds]))}, PostgreSQL "
+                f"{_ms(_median([r.database for r in rounds]))} (2 cores at 400 req/s: 5.0 ms "
+                "in all, with the kernel's TCP work and wrk)",
+                flush=True,
+            )
+            steady = paced(f"{base}/api/v1/records", token, 0.7 * rate, args.seconds)
             print(
                 f"  at 70 % of peak ({steady['rate']:.0f} req/s, paced): "
                 f"p99 {steady['p99']:.0f} ms, errors {steady['errors']:.0f}  "

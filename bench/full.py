@@ -45,12 +45,13 @@ BENCHES: dict[str, list[str]] = {
     "economics": ["--full", "--runs", "3"],
     "call_signals": ["--full", "--db", "pg", "--runs", "3"],
     "dashboard": ["--full", "--runs", "1"],
-    "http": ["--seconds", "20"],
+    "http": ["--seconds", "10", "--runs", "3"],
 }
-# The same benches at their default (small) sizes: the HTTP bench's three phases 5 s each.
+# The same benches at their default (small) sizes: the HTTP bench's three phases 5 s each,
+# one round.
 SMALL: dict[str, list[str]] = {
     **{name: [] for name in BENCHES},
-    "http": ["--seconds", "5"],
+    "http": ["--seconds", "5", "--runs", "1"],
 }
 
 
@@ -137,7 +138,7 @@ def main() -> None:
             print(line, flush=True)
         for name in chosen:
             arguments = benches[name]
-            if args.runs is not None and name != "http":  # wrk runs once, for --seconds
+            if args.runs is not None:
                 arguments = with_runs(arguments, args.runs)
             if run(name, arguments, log) != 0:
                 failed.append(name)
