@@ -82,6 +82,18 @@ def test_the_scheduler_is_a_memory_store_heartbeat_never_a_job_per_record(
         scheduler.shutdown(wait=False)
 
 
+def test_the_sweep_job_takes_its_sweeper_threads_from_the_settings(services: Services) -> None:
+    """CARELOOP_SWEEPERS reaches the sweep the scheduler runs (docs/deploy.md); unset, the
+    engine's own number (`engine.time.sweepers`) applies."""
+    chosen = Settings.from_environ({"CARELOOP_SWEEPERS": "3"})
+    for settings, expected in ((chosen, 3), (Settings.from_environ({}), 0)):
+        scheduler = build_scheduler(services, settings, interval=3600)
+        job = scheduler.get_job("sweep")
+        assert job is not None
+        sweep = job.func.__wrapped__  # correlated_job keeps the job it wraps
+        assert isinstance(sweep, SweepJob) and sweep.sweepers == expected
+
+
 def test_a_web_app_never_starts_a_scheduler_by_itself(tmp_path: Path) -> None:
     before = {t.name for t in threading.enumerate()}
     create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/w.db"})
