@@ -188,3 +188,49 @@ def test_an_invalid_intake_in_a_batch_writes_nothing(
             assert uow.session.scalars(select(Record.id)).first() is None
             assert uow.session.scalars(select(SlaClock.id)).first() is None
             assert uow.session.scalars(select(Timer.id)).first() is None
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_customer_the_session_holds_takes_the_stored_values(
+    services: Services, clock: VirtualClock, batch: int
+) -> None:
+    """Intake finds its customers with its own statement and puts them in the session as loaded
+    (on PostgreSQL from a Core row, one customer or an array of them): a copy the session
+    already held takes what is stored, and a change to a customer intake loaded is written
+    back like one to any customer the session read."""
+    now = clock.now()
+    with services.uow() as uow:
+        uow.session.add(Customer(number="C-held", name="旧名", created_at=now))
+        uow.commit()
+    with services.uow() as uow:
+        held = uow.session.scalars(select(Customer).where(Customer.number == "C-held")).one()
+        uow.session.commit()  # the session keeps its copy (SQLite: and lets the other write)
+        with services.uow() as other:  # another request renames and tiers the customer
+            other.session.execute(
+                Customer.__table__.update().values(name="新名", tier="vip")  # type: ignore[attr-defined]
+            )
+            other.commit()
+        version = latest_version(uow.session, PACK)
+        assert version is not None
+        numbers = ["C-held", "C-other", "C-third"][:batch]
+        given = [
+            NewRecord(
+                record_type="feedback",
+                channel="phone",
+                fields={"customer_no": n, "contact": "13812345678", "description": "漏水"},
+            )
+            for n in numbers
+        ]
+        made = intake.create_records(
+            uow.session, services.specs.of(version), version, given, actor="t", now=now
+        )
+        assert made[0].customer is held
+        assert (held.name, held.tier) == ("新名", "vip")
+        assert made[0].tier_rank == 0  # served first, as the stored tier says (R-2.6)
+        loaded = made[-1].customer
+        assert loaded is not None and loaded.number == numbers[-1]
+        loaded.dedicated_agent = "alice"
+        uow.commit()
+    with services.uow() as uow:
+        stored = uow.session.scalars(select(Customer).where(Customer.number == numbers[-1]))
+        assert stored.one().dedicated_agent == "alice"
