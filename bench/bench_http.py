@@ -45,7 +45,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bench.common import ROOT, Row, backend_cpu, database, process_cpu, wait_for
+from bench.common import ROOT, Row, backend_cpu, database, processes_cpu, wait_for
 from engine.access import tokens
 from engine.services import Services
 from engine.store.db import make_session_factory
@@ -175,11 +175,6 @@ def _children(pid: int) -> list[int]:
         return [int(child) for child in listed.read().split()]
 
 
-def _spent(pids: list[int]) -> float | None:
-    spent = [process_cpu(pid) for pid in pids]
-    return None if None in spent else sum(s for s in spent if s is not None)
-
-
 def _per_request(first: float | None, last: float | None, n: float) -> float | None:
     """Milliseconds of CPU a request between two readings, None when one is unreadable."""
     return None if first is None or last is None or not n else 1e3 * (last - first) / n
@@ -207,9 +202,9 @@ class Round:
 def one_round(engine: Engine, web: int, base: str, args: argparse.Namespace, folder: Path) -> Round:
     trivial = wrk(f"{base}/healthz", args.seconds, args.connections, folder / "close.lua")
     workers = _children(web)
-    before = _spent(workers), backend_cpu(engine)
+    before = processes_cpu(workers), backend_cpu(engine)
     intake = wrk(f"{base}/api/v1/records", args.seconds, args.connections, folder / "post.lua")
-    after = _spent(workers), backend_cpu(engine)
+    after = processes_cpu(workers), backend_cpu(engine)
     return Round(
         trivial,
         intake,

@@ -13,7 +13,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +153,12 @@ def process_cpu(pid: int) -> float | None:
     return (int(after_name[11]) + int(after_name[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def processes_cpu(pids: Iterable[int]) -> float | None:
+    """CPU seconds of all these processes together; None when one cannot be read."""
+    spent = [process_cpu(pid) for pid in pids]
+    return None if None in spent else sum(s for s in spent if s is not None)
+
+
 def backend_cpu(engine: Engine) -> float | None:
     """CPU seconds of the PostgreSQL backends connected to the engine's database, from /proc:
     the pools' connections, which live as long as their pools. None on SQLite, or when the
@@ -163,5 +169,4 @@ def backend_cpu(engine: Engine) -> float | None:
         pids = conn.execute(
             text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
         ).scalars()
-        spent = [process_cpu(pid) for pid in pids]
-    return None if None in spent else sum(s for s in spent if s is not None)
+        return processes_cpu(pids)

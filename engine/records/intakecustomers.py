@@ -179,6 +179,11 @@ def _values(rows: list[dict[str, Any]], key: str, one: bool) -> Any:
     return rows[0][key] if one else [row[key] for row in rows]
 
 
+_MAPPER: Mapper[Customer] = inspect(Customer)
+# (attribute, column name) of every column the statement returns.
+_ATTRIBUTES = tuple((_MAPPER.get_property_by_column(c).key, c.name) for c in _MAPPER.columns)
+
+
 def _as_loaded(session: Session, row: RowMapping) -> Customer:
     """The customer of a row as the session would load it with `populate_existing`: the copy
     it holds takes the stored values, else a new object joins it as persistent and loaded.
@@ -194,11 +199,6 @@ def _as_loaded(session: Session, row: RowMapping) -> Customer:
     make_transient_to_detached(customer)
     session.add(customer)
     return customer
-
-
-_MAPPER: Mapper[Customer] = inspect(Customer)
-# (attribute, column name) of every column the statement returns.
-_ATTRIBUTES = tuple((_MAPPER.get_property_by_column(c).key, c.name) for c in _MAPPER.columns)
 
 
 @functools.cache

@@ -185,17 +185,19 @@ def test_an_intakes_statements_are_planned_once_per_connection(
     statement on its sixth run; on one connection, fifteen intakes later both statements
     have run five times on their generic plan."""
     engine = make_engine(pg_database, pool_size=1, max_overflow=0)  # one connection for all
-    truncate(engine)
-    service = Services(make_session_factory(engine))
-    service.publish(after_sales, by="test")
-    for number in range(15):
-        service.intake(*after_sales_record(f"C-{number % 3}"), actor="test")
-    with engine.connect() as connection:
-        plans = connection.execute(
-            text(
-                "SELECT split_part(statement, ' ', 6), generic_plans, custom_plans"
-                " FROM pg_prepared_statements WHERE statement LIKE 'WITH %'"
-            )
-        ).all()
-    engine.dispose()
+    try:
+        truncate(engine)
+        service = Services(make_session_factory(engine))
+        service.publish(after_sales, by="test")
+        for number in range(15):
+            service.intake(*after_sales_record(f"C-{number % 3}"), actor="test")
+        with engine.connect() as connection:
+            plans = connection.execute(
+                text(
+                    "SELECT split_part(statement, ' ', 6), generic_plans, custom_plans"
+                    " FROM pg_prepared_statements WHERE statement LIKE 'WITH %'"
+                )
+            ).all()
+    finally:
+        engine.dispose()
     assert sorted(plans) == [("customers", 5, 5), ("records", 5, 5)], plans
