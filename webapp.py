@@ -70,8 +70,8 @@ def create_app(
     # The API authenticates with bearer tokens, not cookies: CSRF does not apply there.
     signin.csrf.exempt(app.blueprints["api"])
     admin.init_app(app, app.extensions["careloop"])
-    # jieba's dictionary loads in the background now, not in the first search of the day (the
-    # first 领取下一条 waited seconds for it). Tests leave it lazy: most never search.
+    # The segmenter's dictionary loads in the background now, not in the first search of the
+    # day (the first 领取下一条 once waited seconds for it). Tests leave it lazy: most never search.
     if app.config.setdefault("WARM_SEGMENTER", not app.testing):
         segment.warm()
     return app

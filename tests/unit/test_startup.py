@@ -39,7 +39,7 @@ WEB_AND_TOOLS = {
     "werkzeug",
     "babel",
     "wtforms",
-    "jieba",
+    "rjieba",
     "PIL",
     "jsonschema",
     "icalendar",
