@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import bounds
 from engine.customers import tiers
@@ -24,6 +25,7 @@ from engine.records.fieldvalues import coerce_values, require_values
 from engine.records.intakecustomers import CustomerLookup
 from engine.specs.pack import CORE_FIELDS, PackSpec, RecordTypeSpec
 from engine.store.models import PackVersion, Record, SlaClock
+from engine.store.rowobjects import row_object
 from engine.time import beforedeadline, followups, sla
 from engine.time.clock import require_aware
 
@@ -187,27 +189,31 @@ def _new_record(
     stage = rtype.stage(rtype.initial)
     customer = lookup.customer(rtype, values)
     tier = lookup.tier_of(customer)
-    record = Record(
-        pack_version_id=version.id,
-        pack=pack.name,
-        record_type=rtype.id,
-        stage=stage.id,
-        stage_kind=stage.kind,
-        is_open=True,
-        priority=core["priority"],
-        priority_rank=pack.priority_rank(core["priority"]),
-        channel=core["channel"],
-        category=core["category"],
-        assignee=core["assignee"],
-        customer=customer,
-        tier_rank=tiers.tier_rank(pack, tier),  # also the SLA's
-        received_at=checked.received_at,
-        external_id=checked.new.external_id,
-        created_at=now,
-        updated_at=now,
+    # written as rows and joined to the session as loaded (`intakerows`): no attribute events
+    record = row_object(
+        Record,
+        {
+            "pack_version_id": version.id,
+            "pack": pack.name,
+            "record_type": rtype.id,
+            "stage": stage.id,
+            "stage_kind": stage.kind,
+            "is_open": True,
+            "priority": core["priority"],
+            "priority_rank": pack.priority_rank(core["priority"]),
+            "channel": core["channel"],
+            "category": core["category"],
+            "assignee": core["assignee"],
+            "customer": customer,
+            "tier_rank": tiers.tier_rank(pack, tier),  # also the SLA's
+            "received_at": checked.received_at,
+            "external_id": checked.new.external_id,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     personal.put_fields(record, rtype, values)
-    record.clocks = []  # loaded: a record without SLA terms has none to read back
+    set_committed_value(record, "clocks", [])  # a record without SLA terms has none to read
     batch.events.append(
         StageEntered(
             stage.id,

@@ -10,9 +10,11 @@ transaction as the change that caused it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.customers import loyalty
 from engine.events import SlaMet, SlaPaused, SlaResumed, SlaStopped
@@ -21,6 +23,7 @@ from engine.records.rows import ClockView, RecordView
 from engine.specs.pack import PackSpec, RecordTypeSpec, StageSpec
 from engine.specs.slaterms import SlaTerm
 from engine.store.models import Record, SlaClock, Timer
+from engine.store.rowobjects import row_object
 from engine.time.calendar import BusinessCalendar
 from engine.time.durations import Duration
 
@@ -83,18 +86,18 @@ def start_clocks(
 ) -> list[SlaClock]:
     """One clock per target the record's terms set, started when the channel received it.
 
-    The clocks hang off `record.clocks`, not added to the session: the intake writes them
-    as rows with the record (`records.intakerows`). Their timers go to `arm` (default:
-    objects in the session): a batch of intakes gathers them and writes them with one
-    statement once the clocks have their ids.
+    For a new record only, the intake's: the clocks become `record.clocks`, not added to the
+    session, and the intake writes them as rows with the record (`records.intakerows`).
+    Their timers go to `arm` (default: objects in the session): a batch of intakes gathers
+    them and writes them with one statement once the clocks have their ids.
     """
     if rtype.sla is None:
         return []
-    clocks = []
-    for term in rtype.sla.terms_of(
-        facts(record, tier, level_if_read(session, pack, rtype, record, now))
-    ).values():
-        clocks.append(new_clock(pack, record, term))
+    level = level_if_read(session, pack, rtype, record, now)
+    terms = rtype.sla.terms_of(facts(record, tier, level))
+    # built as rows are loaded, without attribute events: `rowobjects`
+    clocks = [row_object(SlaClock, _clock_values(pack, record, t)) for t in terms.values()]
+    set_committed_value(record, "clocks", clocks)
     pause_in = rtype.sla.pause_in
     if pause_in is not None and pause_in.matches(rtype.stage(record.stage)):
         for clock in clocks:
@@ -146,19 +149,23 @@ def _restart(
 
 def new_clock(pack: PackSpec, record: Record, term: SlaTerm) -> SlaClock:
     """A clock of `term`, counting from when the channel received the record."""
+    return SlaClock(**_clock_values(pack, record, term))
+
+
+def _clock_values(pack: PackSpec, record: Record, term: SlaTerm) -> dict[str, Any]:
     calendar = pack.calendars[term.calendar]
-    return SlaClock(
-        record=record,
-        target=term.target,
-        term=term.term,
-        calendar=term.calendar,
-        working=term.within.working,
-        budget_seconds=term.within.seconds(calendar.working_day_seconds),
-        warning_fraction=term.warning,
-        started_at=record.received_at,
-        running_since=record.received_at,
-        consumed_seconds=0.0,
-    )
+    return {
+        "record": record,
+        "target": term.target,
+        "term": term.term,
+        "calendar": term.calendar,
+        "working": term.within.working,
+        "budget_seconds": term.within.seconds(calendar.working_day_seconds),
+        "warning_fraction": term.warning,
+        "started_at": record.received_at,
+        "running_since": record.received_at,
+        "consumed_seconds": 0.0,
+    }
 
 
 def plan(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from engine.records import intake, intakerows
 from engine.records.versions import PackSource
@@ -31,7 +32,13 @@ def flushed(
 ) -> list[int]:
     """The write path before plain rows: the objects added and flushed by the unit of work,
     the search document written by `searchindex`'s `after_flush` listener, the creation events
-    and timers as objects hanging off their record and clock."""
+    and timers as objects hanging off their record and clock. Records and clocks are built
+    without attribute events (`rowobjects`): a flush learns from a many-to-one's history which
+    id to copy into `customer_id` and `record_id`, so that history is made here."""
+    for record, _ in made:
+        flag_modified(record, "customer")
+        for clock in record.clocks:
+            flag_modified(clock, "record")
     session.add_all(record for record, _ in made)
     history = [
         RecordEvent(record=record, **_but_ids(row))
@@ -128,3 +135,42 @@ def test_a_batch_writes_the_rows_the_orm_flush_wrote_each_record_its_own(
     assert written == [rows(services, number) for number in batch()]
     assert all(len(each["sla_clocks"]) == 2 for each in written)
     assert all({t["clock"] for t in each["timers"]} >= {"respond", "resolve"} for each in written)
+
+
+def test_the_objects_an_intake_returns_write_back_what_is_changed_later(
+    services: Services,
+) -> None:
+    """Records and clocks are built without attribute events (`engine.store.rowobjects`) and
+    joined as loaded: a change made afterwards in the same unit of work, to a column or to the
+    clocks' collection, is still seen and written, as for objects read from the database."""
+    with services.uow() as uow:
+        version = services.specs.latest(uow.session, "after_sales")
+        (record,) = intake.create_records(
+            uow.session,
+            services.specs.of(version),
+            version,
+            [after_sales_record("C-1")[1]],
+            actor="test",
+            now=services.clock.now(),
+        )
+        assert type(record.clocks).__name__ == "InstrumentedList" and record.clocks
+        first = record.clocks[0]
+        record.category = "repair"
+        first.consumed_seconds = 60.0
+        extra = SlaClock(**{c.name: getattr(first, c.name) for c in _copied(SlaClock)})
+        extra.target = "extra"
+        record.clocks.append(extra)
+        uow.commit()
+        number, first_id = record.id, first.id
+    with services.uow() as uow:
+        stored = uow.session.get(Record, number)
+        assert stored is not None and stored.category == "repair"
+        clocks = {clock.target: clock for clock in stored.clocks}
+        assert clocks[first.target].id == first_id and clocks[first.target].consumed_seconds == 60
+        assert clocks["extra"].record_id == number and stored.row_version == 2
+
+
+def _copied(model: type[SlaClock]) -> list[Any]:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return [c for c in table.c if c.name not in IDS]
