@@ -21,13 +21,9 @@ from engine.records.journal import Arm, arm_now, cancel_timers
 from engine.records.rows import ClockView, RecordView
 from engine.specs.pack import CORE_FIELDS, FollowUpSpec, PackSpec, RecordTypeSpec
 from engine.store.models import Record, Timer
-from engine.time.calendar import BusinessCalendar
 from engine.time.sla import measure
 
 FOLLOWUP = "followup"
-# Steps back (doubling) to find where the working time before a deadline starts; a calendar
-# with working time at all reaches any amount within far fewer.
-MAX_STEPS = 40
 
 
 def condition_context(record: RecordView) -> dict[str, Any]:
@@ -61,23 +57,7 @@ def due_at(pack: PackSpec, followup: FollowUpSpec, record: RecordView) -> dateti
     if not followup.before.working:
         return clock.deadline - timedelta(seconds=followup.before.seconds())
     calendar = pack.calendars[followup.calendar] if followup.calendar else measure(pack, clock)
-    return earlier(calendar, clock.deadline, followup.before.seconds(calendar.working_day_seconds))
-
-
-def earlier(calendar: BusinessCalendar, moment: datetime, seconds: float) -> datetime:
-    """The first instant `seconds` of working time before `moment`: the inverse of
-    `calendar.add`. One working day before Wednesday 18:00 is Tuesday 18:00, not Wednesday
-    09:00 (the same working time, but later by the clock a customer's notice is counted on)."""
-    if seconds <= 0:
-        return moment
-    anchor, step = moment, timedelta(seconds=seconds)
-    for _ in range(MAX_STEPS):
-        anchor -= step
-        span = calendar.working_seconds_between(anchor, moment)
-        if span > seconds:  # strictly: `add` of a positive amount ends on an interval's end
-            return calendar.add(anchor, span - seconds)
-        step *= 2
-    raise ValueError(f"calendar '{calendar.name}' has too little working time before {moment}")
+    return calendar.subtract(clock.deadline, followup.before.seconds(calendar.working_day_seconds))
 
 
 def sync(

@@ -19,6 +19,8 @@ __all__ = ["MAX_EMPTY_YEARS", "BusinessCalendar", "CalendarError", "validate_con
 
 _fromtimestamp = datetime.fromtimestamp  # a module global: one lookup, not two, per deadline
 MAX_EMPTY_YEARS = 10  # `add` gives up after this many consecutive years without working time
+MAX_BACK_YEARS = 10  # `subtract` counts back at most this much wall time
+MAX_BACK_SECONDS = MAX_BACK_YEARS * 366 * 86400.0
 
 
 class BusinessCalendar:
@@ -194,6 +196,36 @@ class BusinessCalendar:
                     f"{MAX_EMPTY_YEARS} years after {last_gain}"
                 )
         return datetime.fromtimestamp(index.instant(index.position(instant) + seconds), self.tz)
+
+    def subtract(self, moment: datetime, seconds: float) -> datetime:
+        """The first instant `seconds` of working time before `moment`: the inverse of `add`,
+        so one working day before Wednesday 18:00 is Tuesday 18:00, an interval's end (not
+        Wednesday 09:00, the same working time but later by the clock a notice is counted on).
+        One search in the index, widened back a year at a time while it does not reach."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be finite and not negative, got {seconds!r}")
+        if seconds == 0:
+            return moment
+        if seconds > MAX_BACK_SECONDS:  # each year back rebuilds the index: bound the walk
+            raise ValueError(f"{seconds:g} s is more working time than {MAX_BACK_YEARS} years hold")
+        require_aware(moment)
+        instant, index = moment.timestamp(), self._index
+        if not index.covers(instant):
+            year = moment.astimezone(self.tz).year
+            index = self._covering(year, year)
+        last_gain = index.years[0]
+        while (target := index.position(instant) - seconds) <= 0:
+            first = index.years[0] - 1
+            if first < 2 or last_gain - first > MAX_EMPTY_YEARS:  # year 1's start may not convert
+                raise ValueError(
+                    f"calendar '{self.name}' has less than {seconds:g} s of working time "
+                    f"before {moment.isoformat()}"
+                )
+            had = index.total
+            index = self._covering(first, index.years[-1])
+            if index.total > had:
+                last_gain = first
+        return _fromtimestamp(index.instant(target), self.tz)
 
     def working_seconds_between(self, a: datetime, b: datetime) -> float:
         """Working time in [a, b), 0 if b <= a; the inverse of `add`."""

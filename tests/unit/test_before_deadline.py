@@ -6,7 +6,6 @@ from datetime import datetime
 
 import pytest
 
-from engine.time.beforedeadline import earlier
 from engine.time.calendar import BusinessCalendar
 from tests.conftest import SHANGHAI
 
@@ -34,6 +33,29 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 def test_working_time_before_a_deadline(
     deadline: datetime, seconds: float, expected: datetime
 ) -> None:
-    found = earlier(OFFICE, deadline, seconds)
+    found = OFFICE.subtract(deadline, seconds)
     assert found == expected
     assert OFFICE.working_seconds_between(found, deadline) == seconds
+
+
+def test_counting_back_past_new_year_reaches_a_year_not_yet_indexed() -> None:
+    """A fresh calendar knows only the deadline's year; it widens back as far as the amount
+    needs, answering as one that had indexed both years already."""
+    config = {"timezone": "Asia/Shanghai", "hours": {"mon-fri": "09:00-18:00"}}
+    fresh = BusinessCalendar.from_config("fresh", config)
+    deadline = datetime(2026, 1, 2, 10, tzinfo=SHANGHAI)  # a Friday
+    found = fresh.subtract(deadline, 5 * DAY)
+    assert found == datetime(2025, 12, 26, 10, tzinfo=SHANGHAI)
+    assert OFFICE.working_seconds_between(found, deadline) == 5 * DAY
+    warm = BusinessCalendar.from_config("warm", config)
+    warm.add(datetime(2024, 1, 1, tzinfo=SHANGHAI), 1)  # 2024 to 2027 indexed beforehand
+    again = BusinessCalendar.from_config("again", config)
+    later = datetime(2027, 3, 1, 9, tzinfo=SHANGHAI)  # a Monday: 64 weeks back is 2025
+    assert again.subtract(later, 320 * DAY) == warm.subtract(later, 320 * DAY)
+    assert again.subtract(later, 320 * DAY) == datetime(2025, 12, 5, 18, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("seconds", [-1.0, float("nan"), float("inf"), 1e15])
+def test_an_amount_no_calendar_can_count_back_is_refused(seconds: float) -> None:
+    with pytest.raises(ValueError, match="seconds must be|years hold"):
+        OFFICE.subtract(at(25, 14), seconds)

@@ -111,6 +111,16 @@ class MinuteOracle:
         assert k < len(self.cum), "a case outside the oracle's span"
         return float((self.base + k) * MINUTE)
 
+    def subtract(self, moment: datetime, minutes: int) -> float | None:
+        """The first instant `minutes` working minutes before `moment` (an interval's end
+        rather than the next start, as `add` answers), None before the oracle's span."""
+        position = self.cum[self.index(moment)] - minutes
+        return (
+            None
+            if position <= 0
+            else float((self.base + bisect.bisect_left(self.cum, position)) * MINUTE)
+        )
+
     def between(self, a: datetime, b: datetime) -> int:
         return (self.cum[self.index(b)] - self.cum[self.index(a)]) * MINUTE
 
@@ -152,7 +162,9 @@ def _long(rng: random.Random) -> int:
 
 
 @pytest.mark.parametrize("name", CALENDARS)
-def test_add_add_each_and_between_agree_with_the_minute_oracle_on_every_case(name: str) -> None:
+def test_add_add_each_subtract_and_between_agree_with_the_minute_oracle_on_every_case(
+    name: str,
+) -> None:
     config = CALENDARS[name]
     calendar = BusinessCalendar.from_config(name, config)
     oracle = MinuteOracle(config)
@@ -179,6 +191,12 @@ def test_add_add_each_and_between_agree_with_the_minute_oracle_on_every_case(nam
         if result.timestamp() != oracle.add(start, minutes):
             wrong.append(f"add({start.isoformat()}, {minutes} min) = {result.isoformat()}")
         checked += 2 + len(more)
+        # counting back from a deadline (a follow-up `before:` it): the same amounts
+        back, expected = calendar.subtract(start, minutes * MINUTE), oracle.subtract(start, minutes)
+        if expected is not None:
+            checked += 1
+            if back.timestamp() != expected or back.tzinfo is not calendar.tz:
+                wrong.append(f"subtract({start.isoformat()}, {minutes} min) = {back.isoformat()}")
         end = _starts(rng, oracle.tz)
         a, b = min(start, end), max(start, end)
         if calendar.working_seconds_between(a, b) != oracle.between(a, b):
