@@ -11,6 +11,10 @@ from datetime import datetime, timedelta
 GENERIC_HINT = "write '24h', '30m', '4 working hours' or '3 working days'"
 
 _UNIT_SECONDS = {"minutes": 60.0, "hours": 3600.0, "days": 86400.0}
+# No service rule waits ten years; a calendar walks its years one by one to reach a deadline,
+# so an unbounded amount (a typo's extra zeros) would stall every intake under that rule.
+MAX_DAYS = 3650
+LONGEST_HINT = f"a duration may be at most {MAX_DAYS} days (or working days)"
 
 _ENGLISH = {
     "minutes": ("m", "min", "mins", "minute", "minutes"),
@@ -93,6 +97,8 @@ def parse_duration(text: object) -> Duration:
     if amount <= 0:
         what = "zero" if amount == 0 else "negative"
         raise DurationError(f"duration '{text}' is {what}; it must be more than zero", GENERIC_HINT)
+    if amount * _UNIT_SECONDS[unit[0]] > MAX_DAYS * 86400:
+        raise DurationError(f"duration '{text}' is longer than {MAX_DAYS} days", LONGEST_HINT)
     return Duration(amount=amount, unit=unit[0], working=unit[1], text=text)
 
 

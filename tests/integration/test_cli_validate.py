@@ -80,6 +80,14 @@ def test_the_shipped_packs_are_valid() -> None:
         ),
         pytest.param(
             "feedback.yaml",
+            "within: 3 working days",
+            "within: 30000 working days",
+            "30000 working days",
+            "duration '30000 working days' is longer than 3650 days (a duration may be at most",
+            id="endless-duration",
+        ),
+        pytest.param(
+            "feedback.yaml",
             'guard: "form.solution_type',
             'guard: "form.__class__ or form.solution_type',
             "guard:",

@@ -117,6 +117,10 @@ def test_a_unit_unlike_any_other_gets_the_generic_hint() -> None:
         ("0h", "duration '0h' is zero; it must be more than zero"),
         ("0.0 working days", "duration '0.0 working days' is zero; it must be more than zero"),
         ("-2h", "duration '-2h' is negative; it must be more than zero"),
+        # a calendar walks its years to a deadline: a typo's zeros would stall every intake
+        ("99999999 working days", "duration '99999999 working days' is longer than 3650 days"),
+        ("3651 days", "duration '3651 days' is longer than 3650 days"),
+        ("87601h", "duration '87601h' is longer than 3650 days"),
     ],
 )
 def test_missing_zero_or_negative_amounts_are_refused_with_a_hint(text: str, message: str) -> None:
