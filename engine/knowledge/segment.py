@@ -23,9 +23,10 @@ drops them, so they only ever separate words.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 _lock = threading.Lock()
 _cutter: list[tuple[Callable[[str], list[str]], Callable[[str], bool]]] = []
@@ -63,26 +64,47 @@ def _rjieba() -> tuple[Callable[[str], list[str]], Callable[[str], bool]]:
         return _cutter[0]
 
 
-def _precise(text: str) -> Iterator[str]:
-    """jieba's precise-mode words of `text` (with its HMM), less the characters it yields alone."""
-    cut, known = _rjieba()
-    for piece in cut(_OUTSIDE_BLOCKS.sub(" ", text)):
-        if len(piece) > 1 and not known(piece) and not _HAN.search(piece):
-            yield from filter(None, _LATIN.split(piece))
-        else:
-            yield piece
+def _pieces(text: str) -> list[str]:
+    """jieba-rs's precise cut of `text`, after the characters jieba yields alone became spaces."""
+    return _rjieba()[0](_OUTSIDE_BLOCKS.sub(" ", text))
 
 
-def _search(text: str) -> Iterator[str]:
-    """jieba's search mode: a word's two- then three-character dictionary words, then the word."""
+def _words_of(piece: str, search: bool) -> tuple[str, ...]:
+    """What one piece of the cut adds to `words`: jieba's words of it, the meaningful ones.
+
+    A Latin run that is no dictionary word is cut into jieba's letter-and-digit runs; search
+    mode puts a word's two- then three-character dictionary words before it, jieba's own
+    rule. Pieces repeat across texts (the dictionary's common words): short ones are cached.
+    """
     known = _rjieba()[1]
-    for word in _precise(text):
+    if len(piece) > 1 and not known(piece) and not _HAN.search(piece):
+        cut = [part for part in _LATIN.split(piece) if part]
+    else:
+        cut = [piece]
+    found = []
+    for word in cut:
         size = len(word)
-        if size > 2:
-            yield from (word[i : i + 2] for i in range(size - 1) if known(word[i : i + 2]))
+        if search and size > 2:
+            found += [word[i : i + 2] for i in range(size - 1) if known(word[i : i + 2])]
             if size > 3:
-                yield from (word[i : i + 3] for i in range(size - 2) if known(word[i : i + 3]))
-        yield word
+                found += [word[i : i + 3] for i in range(size - 2) if known(word[i : i + 3])]
+        found.append(word)
+    return tuple(kept for kept in map(meaningful, found) if kept is not None)
+
+
+_words_of_short = functools.lru_cache(maxsize=1 << 16)(_words_of)
+_SHORT = 32  # longer pieces (a pasted code, a long Latin run) are cut each time, not kept
+
+
+def meaningful(word: str) -> str | None:
+    """The word as the index keeps it (lowercased), or None for a stop word, punctuation or
+    a lone Chinese character (了, 到, 机 match too much to rank anything)."""
+    word = word.strip().lower()
+    if not word or word in STOPWORDS or not _WORD.search(word):
+        return None
+    if len(word) == 1 and not word.isascii():
+        return None
+    return word
 
 
 def warm() -> threading.Thread:
@@ -100,15 +122,11 @@ def words(text: str, *, search: bool = True) -> list[str]:
     """
     if not text or not text.strip():
         return []
-    found = []
-    for word in (_search if search else _precise)(text):
-        word = word.strip().lower()
-        if not word or word in STOPWORDS or not _WORD.search(word):
-            continue
-        if len(word) == 1 and not word.isascii():
-            continue  # one Chinese character alone (了, 到, 机) matches too much to rank anything
-        found.append(word)
-    return found
+    return [
+        word
+        for piece in _pieces(text)
+        for word in (_words_of_short if len(piece) <= _SHORT else _words_of)(piece, search)
+    ]
 
 
 def tokens(text: str) -> str:
