@@ -18,7 +18,7 @@ from jieba in two places, both mended here so that old and new documents still m
 Every character jieba does not cut (emoji, punctuation, rarer CJK, a lone surrogate, which
 jieba-rs could not even take) becomes a space first: jieba yields those one by one and `words`
 drops them, so they only ever separate words.
-`tests/unit/test_segment.py` checks the words against jieba's on recorded cases.
+`tests/unit/test_segment.py` compares the words with jieba's own (a dev dependency there).
 """
 
 from __future__ import annotations
