@@ -71,25 +71,33 @@ def _pieces(text: str) -> list[str]:
 
 def _words_of(piece: str, search: bool) -> tuple[str, ...]:
     """What one piece of the cut adds to `words`: jieba's words of it, the meaningful ones.
-
-    A Latin run that is no dictionary word is cut into jieba's letter-and-digit runs; search
-    mode puts a word's two- then three-character dictionary words before it, jieba's own
-    rule. Pieces repeat across texts (the dictionary's common words): short ones are cached.
-    """
-    known = _rjieba()[1]
-    if len(piece) > 1 and not known(piece) and not _HAN.search(piece):
-        cut = [part for part in _LATIN.split(piece) if part]
-    else:
-        cut = [piece]
+    Pieces repeat across texts (the dictionary's common words): short ones are cached."""
     found = []
-    for word in cut:
-        size = len(word)
-        if search and size > 2:
-            found += [word[i : i + 2] for i in range(size - 1) if known(word[i : i + 2])]
-            if size > 3:
-                found += [word[i : i + 3] for i in range(size - 2) if known(word[i : i + 3])]
+    for word in _latin_cut(piece):
+        if search:
+            found += _dictionary_parts(word)
         found.append(word)
     return tuple(kept for kept in map(meaningful, found) if kept is not None)
+
+
+def _latin_cut(piece: str) -> list[str]:
+    """A Latin run that is no dictionary word as jieba's HMM cuts it: its letter-and-digit
+    runs and each other character; any other piece as it is."""
+    if len(piece) > 1 and not _rjieba()[1](piece) and not _HAN.search(piece):
+        return [part for part in _LATIN.split(piece) if part]
+    return [piece]
+
+
+def _dictionary_parts(word: str) -> list[str]:
+    """What jieba's search mode puts before a word of three characters or more: its two-, then
+    three-character parts that are dictionary words themselves."""
+    size, known = len(word), _rjieba()[1]
+    if size <= 2:
+        return []
+    parts = [word[i : i + 2] for i in range(size - 1) if known(word[i : i + 2])]
+    if size > 3:
+        parts += [word[i : i + 3] for i in range(size - 2) if known(word[i : i + 3])]
+    return parts
 
 
 _words_of_short = functools.lru_cache(maxsize=1 << 16)(_words_of)
